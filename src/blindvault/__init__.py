@@ -1,0 +1,7 @@
+"""blindvault: zero-knowledge end-to-end encrypted cloud storage."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

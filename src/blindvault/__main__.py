@@ -1,0 +1,20 @@
+"""Entry point of the `blindvault` command."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the subcommands arrive with the server and the client."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["bench"]:
+        from blindvault.bench.__main__ import main as bench_main
+
+        return bench_main(args[1:])
+    sys.stderr.write("usage: blindvault bench core [--size BYTES]\n")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""Every magic, version, label and size of format v1, named in one place.
+
+docs/spec/format-v1.md is the prose of this file; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+FORMAT_VERSION: Final = 1
+
+# --- magics (4 ASCII bytes, always followed by the one-byte format version) ---
+MAGIC_WRAPPED_KEY: Final = b"BVWK"
+MAGIC_CONTENT: Final = b"BVCT"
+MAGIC_IDENTITY: Final = b"BVID"
+MAGIC_MANIFEST: Final = b"BVMF"
+MAGIC_MANIFEST_BODY: Final = b"BVMB"
+MAGIC_ROOT: Final = b"BVRT"
+MAGIC_ENVELOPE: Final = b"BVSE"
+MAGIC_KDF_PARAMS: Final = b"BVKP"
+
+# --- sizes (bytes) ---
+KEY_SIZE: Final = 32
+ID_SIZE: Final = 16
+HASH_SIZE: Final = 32
+FINGERPRINT_SIZE: Final = 32
+GCM_NONCE_SIZE: Final = 12
+GCM_TAG_SIZE: Final = 16
+ED25519_PUBLIC_SIZE: Final = 32
+ED25519_SEED_SIZE: Final = 32
+ED25519_SIGNATURE_SIZE: Final = 64
+X25519_KEY_SIZE: Final = 32
+MLKEM768_PUBLIC_SIZE: Final = 1184
+MLKEM768_SEED_SIZE: Final = 64
+HYBRID_PUBLIC_SIZE: Final = MLKEM768_PUBLIC_SIZE + X25519_KEY_SIZE
+HYBRID_SECRET_SIZE: Final = MLKEM768_SEED_SIZE + X25519_KEY_SIZE
+
+# --- C2SP chunked encryption, Cobblestone-256 (https://c2sp.org/chunked-encryption) ---
+C2SP_AEAD_NAME: Final = b"AEAD_AES_256_GCM"
+C2SP_INFO_PREFIX: Final = b"c2sp.org/chunked-encryption@v1+"
+C2SP_SALT_SIZE: Final = 24
+C2SP_COMMITMENT_SIZE: Final = 32
+C2SP_HEADER_SIZE: Final = C2SP_SALT_SIZE + C2SP_COMMITMENT_SIZE
+CHUNK_SIZE: Final = 16384
+SEALED_CHUNK_SIZE: Final = CHUNK_SIZE + GCM_TAG_SIZE
+MAX_CHUNKS: Final = 1 << 38
+CONTENT_PREFIX_SIZE: Final = len(MAGIC_CONTENT) + 1
+CONTENT_HEADER_SIZE: Final = CONTENT_PREFIX_SIZE + C2SP_HEADER_SIZE
+
+# --- labels: HKDF info strings and signature / hash domains ---
+LABEL_KDF_SALT: Final = b"blindvault/v1/kdf-salt"
+LABEL_ACCOUNT_ID: Final = b"blindvault/v1/account-id"
+LABEL_MASTER_KEY: Final = b"blindvault/v1/master-key"
+LABEL_AUTH_KEY: Final = b"blindvault/v1/auth-key"
+LABEL_WRAP: Final = b"blindvault/v1/wrap/"
+LABEL_CONTENT: Final = b"blindvault/v1/content"
+LABEL_MANIFEST_KEY: Final = b"blindvault/v1/manifest-key"
+LABEL_MANIFEST_SIG: Final = b"blindvault/v1/manifest-sig"
+LABEL_MANIFEST_HASH: Final = b"blindvault/v1/manifest-hash"
+LABEL_ROOT_SIG: Final = b"blindvault/v1/root-sig"
+LABEL_ROOT_HASH: Final = b"blindvault/v1/root-hash"
+LABEL_IDENTITY_SIG: Final = b"blindvault/v1/identity-sig"
+LABEL_FINGERPRINT: Final = b"blindvault/v1/fingerprint"
+LABEL_SAFETY_NUMBER: Final = b"blindvault/v1/safety-number"
+LABEL_ENVELOPE_INFO: Final = b"blindvault/v1/share"
+LABEL_ENVELOPE_SIG: Final = b"blindvault/v1/share-sig"
+LABEL_LINK_KEY: Final = b"blindvault/v1/link-key"
+LABEL_LINK_TOKEN: Final = b"blindvault/v1/link-token"
+LABEL_LINK_PASSWORD: Final = b"blindvault/v1/link-password"
+
+# --- key-wrap kinds (one byte in every wrapped key; also selects the wrapping subkey) ---
+WRAP_VAULT_BY_MASTER: Final = 1
+WRAP_VAULT_BY_RECOVERY: Final = 2
+WRAP_IDENTITY_BY_VAULT: Final = 3
+WRAP_FOLDER_KEY: Final = 4
+WRAP_FILE_KEY: Final = 5
+WRAP_KIND_NAMES: Final = {
+    WRAP_VAULT_BY_MASTER: b"vault-by-master",
+    WRAP_VAULT_BY_RECOVERY: b"vault-by-recovery",
+    WRAP_IDENTITY_BY_VAULT: b"identity-by-vault",
+    WRAP_FOLDER_KEY: b"folder-key",
+    WRAP_FILE_KEY: b"file-key",
+}
+
+# --- KDF policy (P-KDFFLOOR) ---
+KDF_ARGON2ID: Final = 1
+KDF_PBKDF2_SHA256: Final = 2
+ARGON2_DEFAULT_MEMORY_KIB: Final = 65536
+ARGON2_DEFAULT_ITERATIONS: Final = 3
+ARGON2_DEFAULT_LANES: Final = 4
+ARGON2_FLOOR_MEMORY_KIB: Final = 19456
+ARGON2_FLOOR_ITERATIONS: Final = 2
+ARGON2_CEILING_MEMORY_KIB: Final = 4 * 1024 * 1024
+ARGON2_CEILING_ITERATIONS: Final = 64
+ARGON2_CEILING_LANES: Final = 64
+PBKDF2_FLOOR_ITERATIONS: Final = 600_000
+PBKDF2_DEFAULT_ITERATIONS: Final = 600_000
+PBKDF2_CEILING_ITERATIONS: Final = 10_000_000
+
+# --- manifests ---
+NODE_FILE: Final = 1
+NODE_FOLDER: Final = 2
+MAX_NAME_BYTES: Final = 255
+MAX_MANIFEST_ENTRIES: Final = 1_000_000
+
+# --- sharing ---
+SUITE_X25519: Final = 1
+SUITE_MLKEM768_X25519: Final = 2
+ROLE_READ: Final = 1
+ROLE_WRITE: Final = 2
+
+# --- links ---
+LINK_SECRET_SIZE: Final = 32
+LINK_FRAGMENT_PREFIX: Final = "v1."
+LINK_PASSWORD_MARK: Final = ".p"  # noqa: S105 - a marker, not a password
+
+# --- recovery ---
+RECOVERY_WORDS: Final = 24

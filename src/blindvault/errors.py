@@ -1,0 +1,70 @@
+"""The one exception tree of blindvault.
+
+Every failure a caller can act on is one of these; library errors (cryptography,
+httpx, SQLAlchemy, botocore) are translated at the edge where they occur.
+
+    BlindvaultError
+     ├── UsageError            a caller passed a value of the wrong kind or size
+     ├── FormatError           bytes that do not decode: wrong magic, unknown or older
+     │                         version, wrong length, non-canonical encoding, trailing data
+     ├── IntegrityError        authentication failed; deliberately opaque (no detail on
+     │    │                    which check failed, so a malicious server learns nothing)
+     │    └── RollbackError    authenticated state older than, or forked from, state
+     │                         this client has already seen (P-FRESH)
+     └── PolicyError           a value is authentic but refused by policy: KDF parameters
+          │                    below the floor or the account's pin (P-KDFFLOOR), a key
+          │                    that does not match its pin (P-OWNKEY, P-PEERKEY)
+          └── KdfPolicyError
+
+Messages never contain key material, passwords or plaintext.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BlindvaultError",
+    "FormatError",
+    "IntegrityError",
+    "KdfPolicyError",
+    "PolicyError",
+    "RollbackError",
+    "UsageError",
+]
+
+
+class BlindvaultError(Exception):
+    """Base of every error blindvault raises on purpose."""
+
+
+class UsageError(BlindvaultError, ValueError):
+    """A caller passed an argument of the wrong type, size or range."""
+
+
+class FormatError(BlindvaultError):
+    """Input bytes are not a canonical encoding of the expected object."""
+
+
+class IntegrityError(BlindvaultError):
+    """Authentication of sealed or signed data failed.
+
+    Deliberately carries no detail: a wrong key, a flipped bit, a truncated stream,
+    a swapped slot and a forged signature all look the same to the caller.
+    """
+
+    def __init__(self, message: str = "integrity check failed") -> None:
+        super().__init__(message)
+
+
+class RollbackError(IntegrityError):
+    """Authentic state that is older than, or forks from, state already seen."""
+
+    def __init__(self, message: str = "rollback or fork detected") -> None:
+        super().__init__(message)
+
+
+class PolicyError(BlindvaultError):
+    """Authentic or well-formed input that policy refuses."""
+
+
+class KdfPolicyError(PolicyError):
+    """KDF parameters below the hard floor or weaker than the account's pin."""
