@@ -18,6 +18,7 @@ MAGIC_MANIFEST_BODY: Final = b"BVMB"
 MAGIC_ROOT: Final = b"BVRT"
 MAGIC_ENVELOPE: Final = b"BVSE"
 MAGIC_KDF_PARAMS: Final = b"BVKP"
+MAGIC_LINK: Final = b"BVLK"
 
 # --- sizes (bytes) ---
 KEY_SIZE: Final = 32

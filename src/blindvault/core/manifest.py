@@ -1,0 +1,321 @@
+"""Folder manifests: a folder's children, sealed, signed, versioned and hash-chained.
+
+    body   = "BVMB" || 0x01 || n u32 || n entries (strictly ascending UTF-8 name)
+             || m u32 || m tombstones (strictly ascending node id)
+    file   = 0x01 || name || node_id[16] || file_key[32] || content_version u64
+             || size u64 || mtime_ms u64 || author[32]
+    folder = 0x02 || name || node_id[16] || folder_key[32] || key_version u64
+             || mtime_ms u64 || author[32]
+    tomb   = node_id[16] || deleted_ms u64 || author[32]
+    name   = u16 length || UTF-8 (NFC, 1..255 bytes, no "/", no NUL, not "." or "..")
+
+    sealed = head || u32 length || AES-256-GCM(manifest key, nonce, body, aad = head)
+             || Ed25519 signature[64] by the writer
+    head   = "BVMF" || 0x01 || node_id[16] || version u64 || key_version u64
+             || prev_hash[32] || writer fingerprint[32] || nonce[12]
+    manifest key = HKDF-SHA-256(folder key, salt="", info=LABEL_MANIFEST_KEY, 32)
+    signature    = Ed25519(LABEL_MANIFEST_SIG || 0x00 || all bytes before it)
+    hash         = SHA-256(LABEL_MANIFEST_HASH || 0x00 || sealed)
+
+Version 1 has an all-zero prev_hash; version n+1 names the hash of version n.
+Deletions are tombstones inside a signed manifest (P-TOMBSTONE); sizes, times and
+authors shown to users come only from here (P-META).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from blindvault.core import primitives
+from blindvault.core.constants import (
+    ED25519_SIGNATURE_SIZE,
+    FINGERPRINT_SIZE,
+    GCM_NONCE_SIZE,
+    HASH_SIZE,
+    ID_SIZE,
+    KEY_SIZE,
+    LABEL_MANIFEST_HASH,
+    LABEL_MANIFEST_KEY,
+    LABEL_MANIFEST_SIG,
+    MAGIC_MANIFEST,
+    MAGIC_MANIFEST_BODY,
+    MAX_MANIFEST_ENTRIES,
+    MAX_NAME_BYTES,
+    NODE_FILE,
+    NODE_FOLDER,
+)
+from blindvault.core.encoding import Reader, Writer, check_header, header
+from blindvault.core.identity import Identity, IdentityBundle
+from blindvault.core.keys import FileKey, FolderKey
+from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
+
+__all__ = [
+    "FileEntry",
+    "FolderEntry",
+    "ManifestBody",
+    "ManifestHead",
+    "OpenedManifest",
+    "Tombstone",
+    "check_fresh",
+    "check_name",
+    "open_manifest",
+    "seal_manifest",
+]
+
+ZERO_HASH = bytes(HASH_SIZE)
+_MAX_BODY = 512 * 1024 * 1024
+
+
+def check_name(name: str) -> str:
+    """Return `name` if it is a valid entry name, else raise `UsageError`."""
+    raw = name.encode("utf-8", errors="strict") if isinstance(name, str) else b""
+    if not raw or len(raw) > MAX_NAME_BYTES or name in (".", "..") or "/" in name or "\x00" in name:
+        raise UsageError("invalid entry name")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    name: str
+    node_id: bytes
+    file_key: FileKey
+    content_version: int
+    size: int
+    mtime_ms: int
+    author: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FolderEntry:
+    name: str
+    node_id: bytes
+    folder_key: FolderKey
+    key_version: int
+    mtime_ms: int
+    author: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    node_id: bytes
+    deleted_ms: int
+    author: bytes
+
+
+Entry = FileEntry | FolderEntry
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestBody:
+    """The plaintext of a manifest; `encode` sorts, so any order goes in."""
+
+    entries: tuple[Entry, ...] = ()
+    tombstones: tuple[Tombstone, ...] = ()
+
+    def encode(self) -> bytes:
+        entries = sorted(self.entries, key=lambda e: check_name(e.name).encode("utf-8"))
+        tombs = sorted(self.tombstones, key=lambda t: t.node_id)
+        _check_unique(entries, tombs)
+        w = Writer(header(MAGIC_MANIFEST_BODY)).u32(len(entries))
+        for e in entries:
+            if isinstance(e, FileEntry):
+                w.u8(NODE_FILE).text16(e.name).fixed(e.node_id, ID_SIZE)
+                w.fixed(e.file_key.material, KEY_SIZE).u64(e.content_version).u64(e.size)
+            else:
+                w.u8(NODE_FOLDER).text16(e.name).fixed(e.node_id, ID_SIZE)
+                w.fixed(e.folder_key.material, KEY_SIZE).u64(e.key_version)
+            w.u64(e.mtime_ms).fixed(e.author, FINGERPRINT_SIZE)
+        w.u32(len(tombs))
+        for t in tombs:
+            w.fixed(t.node_id, ID_SIZE).u64(t.deleted_ms).fixed(t.author, FINGERPRINT_SIZE)
+        return w.bytes()
+
+    @classmethod
+    def decode(cls, data: bytes) -> ManifestBody:
+        r = Reader(data)
+        check_header(r, MAGIC_MANIFEST_BODY)
+        entries: list[Entry] = []
+        for _ in range(_count(r)):
+            kind = r.u8()
+            name = r.text16(max_size=MAX_NAME_BYTES)
+            try:
+                check_name(name)
+            except UsageError:
+                raise FormatError("invalid entry name") from None
+            node_id = r.take(ID_SIZE)
+            key = r.take(KEY_SIZE)
+            if kind == NODE_FILE:
+                cv, size = r.u64(), r.u64()
+                entries.append(
+                    FileEntry(name, node_id, FileKey(key), cv, size, r.u64(), r.take(32))
+                )
+            elif kind == NODE_FOLDER:
+                kv = r.u64()
+                entries.append(FolderEntry(name, node_id, FolderKey(key), kv, r.u64(), r.take(32)))
+            else:
+                raise FormatError("unknown entry kind")
+        tombs = [Tombstone(r.take(ID_SIZE), r.u64(), r.take(32)) for _ in range(_count(r))]
+        r.finish()
+        names = [e.name.encode("utf-8") for e in entries]
+        if any(a >= b for a, b in pairwise(names)):
+            raise FormatError("entries not in canonical order")
+        ids = [t.node_id for t in tombs]
+        if any(a >= b for a, b in pairwise(ids)):
+            raise FormatError("tombstones not in canonical order")
+        try:
+            _check_unique(entries, tombs)
+        except UsageError:
+            raise FormatError("duplicate node id") from None
+        return cls(tuple(entries), tuple(tombs))
+
+    def find(self, name: str) -> Entry | None:
+        for e in self.entries:
+            if e.name == name:
+                return e
+        return None
+
+
+def _count(r: Reader) -> int:
+    n = r.u32()
+    if n > MAX_MANIFEST_ENTRIES or n > r.remaining():
+        raise FormatError("entry count out of range")
+    return n
+
+
+def _check_unique(entries: list[Entry], tombs: list[Tombstone]) -> None:
+    names = [e.name for e in entries]
+    ids = [e.node_id for e in entries] + [t.node_id for t in tombs]
+    if len(set(names)) != len(names) or len(set(ids)) != len(ids):
+        raise UsageError("duplicate name or node id in manifest")
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestHead:
+    """What a client remembers of a folder: the highest version seen and its hash."""
+
+    node_id: bytes
+    version: int
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedManifest:
+    node_id: bytes
+    version: int
+    key_version: int
+    prev_hash: bytes
+    writer: bytes
+    body: ManifestBody
+    hash: bytes = field(repr=False)
+
+    @property
+    def head(self) -> ManifestHead:
+        return ManifestHead(self.node_id, self.version, self.hash)
+
+
+def _manifest_key(folder_key: FolderKey) -> bytes:
+    return primitives.hkdf_sha256(
+        folder_key.material, salt=b"", info=LABEL_MANIFEST_KEY, length=KEY_SIZE
+    )
+
+
+def _head(
+    node_id: bytes, version: int, key_version: int, prev: bytes, writer: bytes, nonce: bytes
+) -> bytes:
+    w = Writer(header(MAGIC_MANIFEST)).fixed(node_id, ID_SIZE).u64(version).u64(key_version)
+    return (
+        w.fixed(prev, HASH_SIZE)
+        .fixed(writer, FINGERPRINT_SIZE)
+        .fixed(nonce, GCM_NONCE_SIZE)
+        .bytes()
+    )
+
+
+def manifest_hash(sealed: bytes) -> bytes:
+    return primitives.sha256(LABEL_MANIFEST_HASH + b"\x00" + sealed)
+
+
+def _seal_from_parts(
+    plain: bytes,
+    folder_key: FolderKey,
+    node_id: bytes,
+    version: int,
+    key_version: int,
+    prev_hash: bytes,
+    writer: Identity,
+    nonce: bytes,
+) -> bytes:
+    if version < 1 or (version == 1) != (prev_hash == ZERO_HASH):
+        raise UsageError("version 1 has a zero prev_hash, later versions a real one")
+    head = _head(node_id, version, key_version, prev_hash, writer.bundle.fingerprint, nonce)
+    ct = primitives.aes256gcm_seal(_manifest_key(folder_key), nonce, plain, head)
+    signed = Writer(head).var32(ct).bytes()
+    return signed + writer.sign(LABEL_MANIFEST_SIG + b"\x00" + signed)
+
+
+def seal_manifest(
+    body: ManifestBody,
+    folder_key: FolderKey,
+    *,
+    node_id: bytes,
+    version: int,
+    key_version: int,
+    prev_hash: bytes,
+    writer: Identity,
+) -> bytes:
+    """Encrypt and sign a folder's manifest (`version` n+1 chains to version n's hash)."""
+    nonce = primitives.random_bytes(GCM_NONCE_SIZE)
+    return _seal_from_parts(
+        body.encode(), folder_key, node_id, version, key_version, prev_hash, writer, nonce
+    )
+
+
+def open_manifest(
+    sealed: bytes,
+    folder_key: FolderKey,
+    node_id: bytes,
+    writers: dict[bytes, IdentityBundle],
+) -> OpenedManifest:
+    """Verify and decrypt a manifest of folder `node_id`.
+
+    `writers` maps the fingerprints of the identities allowed to write this folder
+    (from pins and the owner-signed roster) to their bundles; a manifest signed by
+    anybody else is an `IntegrityError`, as is any change to any byte (P-NOINJECT).
+    """
+    r = Reader(sealed)
+    check_header(r, MAGIC_MANIFEST)
+    got_node = r.take(ID_SIZE)
+    version, key_version = r.u64(), r.u64()
+    prev, writer, nonce = r.take(HASH_SIZE), r.take(FINGERPRINT_SIZE), r.take(GCM_NONCE_SIZE)
+    head = sealed[: r.position]
+    ct = r.var32(max_size=_MAX_BODY)
+    signed_len = r.position
+    signature = r.take(ED25519_SIGNATURE_SIZE)
+    r.finish()
+    if got_node != node_id or version < 1 or (version == 1) != (prev == ZERO_HASH):
+        raise IntegrityError
+    bundle = writers.get(writer)
+    if bundle is None:
+        raise IntegrityError
+    bundle.verify(LABEL_MANIFEST_SIG + b"\x00" + sealed[:signed_len], signature)
+    plain = primitives.aes256gcm_open(_manifest_key(folder_key), nonce, ct, head)
+    try:
+        body = ManifestBody.decode(plain)
+    except FormatError:
+        raise IntegrityError from None
+    return OpenedManifest(node_id, version, key_version, prev, writer, body, manifest_hash(sealed))
+
+
+def check_fresh(seen: ManifestHead | None, new: OpenedManifest) -> None:
+    """Refuse a manifest older than, or forked from, the highest version seen (P-FRESH)."""
+    if seen is None:
+        return
+    if seen.node_id != new.node_id:
+        raise UsageError("heads of different folders")
+    if new.version < seen.version:
+        raise RollbackError
+    if new.version == seen.version and new.hash != seen.hash:
+        raise RollbackError
+    if new.version == seen.version + 1 and new.prev_hash != seen.hash:
+        raise RollbackError

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import pytest
+
+from blindvault.core.identity import Identity
+from blindvault.core.keys import FileKey, FolderKey
+from blindvault.core.manifest import (
+    ZERO_HASH,
+    FileEntry,
+    FolderEntry,
+    ManifestBody,
+    ManifestHead,
+    Tombstone,
+    check_fresh,
+    open_manifest,
+    seal_manifest,
+)
+from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
+
+NODE = b"\x01" * 16
+
+
+def body(author: bytes, n: int = 3) -> ManifestBody:
+    files = tuple(
+        FileEntry(f"f{i}.txt", bytes([0x10 + i]) * 16, FileKey.generate(), 1, 1000 + i, 5, author)
+        for i in range(n)
+    )
+    folder = FolderEntry("sub", b"\x20" * 16, FolderKey.generate(), 1, 7, author)
+    tomb = Tombstone(b"\x30" * 16, 9, author)
+    return ManifestBody((*files, folder), (tomb,))
+
+
+def chain(alice: Identity, key: FolderKey, versions: int) -> list[bytes]:
+    out: list[bytes] = []
+    prev = ZERO_HASH
+    for v in range(1, versions + 1):
+        sealed = seal_manifest(
+            body(alice.bundle.fingerprint, v),
+            key,
+            node_id=NODE,
+            version=v,
+            key_version=1,
+            prev_hash=prev,
+            writer=alice,
+        )
+        prev = open_manifest(sealed, key, NODE, {alice.bundle.fingerprint: alice.bundle}).hash
+        out.append(sealed)
+    return out
+
+
+def test_round_trip(alice: Identity) -> None:
+    key = FolderKey.generate()
+    b = body(alice.bundle.fingerprint)
+    sealed = seal_manifest(
+        b, key, node_id=NODE, version=1, key_version=1, prev_hash=ZERO_HASH, writer=alice
+    )
+    opened = open_manifest(sealed, key, NODE, {alice.bundle.fingerprint: alice.bundle})
+    assert opened.body.encode() == b.encode()
+    assert opened.version == 1
+    assert opened.writer == alice.bundle.fingerprint
+    assert ManifestBody.decode(b.encode()).encode() == b.encode()
+    assert opened.body.find("sub") is not None
+
+
+def test_no_name_in_sealed_bytes(alice: Identity) -> None:
+    sealed = chain(alice, FolderKey.generate(), 1)[0]
+    assert b"f0.txt" not in sealed
+
+
+def test_unauthorized_writer_rejected(alice: Identity, bob: Identity) -> None:
+    key = FolderKey.generate()
+    sealed = seal_manifest(
+        body(bob.bundle.fingerprint),
+        key,
+        node_id=NODE,
+        version=1,
+        key_version=1,
+        prev_hash=ZERO_HASH,
+        writer=bob,
+    )
+    with pytest.raises(IntegrityError):
+        open_manifest(sealed, key, NODE, {alice.bundle.fingerprint: alice.bundle})
+
+
+def test_wrong_folder_or_key(alice: Identity) -> None:
+    key = FolderKey.generate()
+    sealed = chain(alice, key, 1)[0]
+    writers = {alice.bundle.fingerprint: alice.bundle}
+    with pytest.raises(IntegrityError):
+        open_manifest(sealed, key, b"\x02" * 16, writers)
+    with pytest.raises(IntegrityError):
+        open_manifest(sealed, FolderKey.generate(), NODE, writers)
+
+
+def test_freshness(alice: Identity) -> None:
+    key = FolderKey.generate()
+    writers = {alice.bundle.fingerprint: alice.bundle}
+    seals = chain(alice, key, 3)
+    opened = [open_manifest(s, key, NODE, writers) for s in seals]
+    check_fresh(None, opened[0])
+    check_fresh(opened[0].head, opened[1])
+    check_fresh(opened[0].head, opened[2])
+    check_fresh(opened[2].head, opened[2])
+    with pytest.raises(RollbackError):
+        check_fresh(opened[2].head, opened[1])
+    # a fork: another v2 whose prev is v1 but differs from the v2 we saw
+    fork = seal_manifest(
+        ManifestBody(),
+        key,
+        node_id=NODE,
+        version=2,
+        key_version=1,
+        prev_hash=opened[0].hash,
+        writer=alice,
+    )
+    fork_opened = open_manifest(fork, key, NODE, writers)
+    with pytest.raises(RollbackError):
+        check_fresh(opened[1].head, fork_opened)
+    with pytest.raises(RollbackError):
+        check_fresh(ManifestHead(NODE, 1, b"\xff" * 32), opened[1])
+
+
+def test_version_chain_rules(alice: Identity) -> None:
+    with pytest.raises(UsageError):
+        seal_manifest(
+            ManifestBody(),
+            FolderKey.generate(),
+            node_id=NODE,
+            version=2,
+            key_version=1,
+            prev_hash=ZERO_HASH,
+            writer=alice,
+        )
+
+
+def test_body_is_canonical(alice: Identity) -> None:
+    a = alice.bundle.fingerprint
+    e1 = FileEntry("b", b"\x01" * 16, FileKey.generate(), 1, 1, 1, a)
+    e2 = FileEntry("a", b"\x02" * 16, FileKey.generate(), 1, 1, 1, a)
+    enc = ManifestBody((e1, e2)).encode()
+    assert enc == ManifestBody((e2, e1)).encode()
+    # swap the two entries' bytes: same content, wrong order -> refused
+    head, rest = enc[:9], enc[9:]
+    size = len(rest) // 2
+    swapped = head + rest[size : 2 * size] + rest[:size] + rest[2 * size :]
+    with pytest.raises(FormatError):
+        ManifestBody.decode(swapped)
+    with pytest.raises(UsageError):
+        ManifestBody((e1, FileEntry("b", b"\x03" * 16, FileKey.generate(), 1, 1, 1, a))).encode()
+    with pytest.raises(UsageError):
+        ManifestBody((e1, FileEntry("c", b"\x01" * 16, FileKey.generate(), 1, 1, 1, a))).encode()
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "a\x00b", "x" * 256])
+def test_bad_names(alice: Identity, name: str) -> None:
+    e = FileEntry(name, b"\x01" * 16, FileKey.generate(), 1, 1, 1, alice.bundle.fingerprint)
+    with pytest.raises(UsageError):
+        ManifestBody((e,)).encode()
+
+
+def test_non_nfc_name_refused(alice: Identity) -> None:
+    e = FileEntry("e\u0301", b"\x01" * 16, FileKey.generate(), 1, 1, 1, alice.bundle.fingerprint)
+    with pytest.raises(UsageError):
+        ManifestBody((e,)).encode()
