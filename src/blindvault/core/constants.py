@@ -19,6 +19,7 @@ MAGIC_ROOT: Final = b"BVRT"
 MAGIC_ENVELOPE: Final = b"BVSE"
 MAGIC_KDF_PARAMS: Final = b"BVKP"
 MAGIC_LINK: Final = b"BVLK"
+MAGIC_KEY_BUNDLE: Final = b"BVKB"
 
 # --- sizes (bytes) ---
 KEY_SIZE: Final = 32
