@@ -49,6 +49,8 @@ MAX_CHUNKS: Final = 1 << 38
 CONTENT_PREFIX_SIZE: Final = len(MAGIC_CONTENT) + 1
 CONTENT_HEADER_SIZE: Final = CONTENT_PREFIX_SIZE + C2SP_HEADER_SIZE
 
+PAD_MIN_SIZE: Final = 4096
+
 # --- labels: HKDF info strings and signature / hash domains ---
 LABEL_KDF_SALT: Final = b"blindvault/v1/kdf-salt"
 LABEL_ACCOUNT_ID: Final = b"blindvault/v1/account-id"
@@ -118,3 +120,5 @@ LINK_PASSWORD_MARK: Final = ".p"  # noqa: S105 - a marker, not a password
 
 # --- recovery ---
 RECOVERY_WORDS: Final = 24
+SLIP39_ITERATION_EXPONENT: Final = 1
+SLIP39_MAX_SHARES: Final = 16

@@ -99,11 +99,15 @@ def hmac_sha256(key: bytes, message: bytes) -> bytes:
 
 def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int) -> bytes:
     """HKDF-SHA-256, Extract then Expand (RFC 5869); an empty salt means none."""
+    if not 0 < length <= 255 * 32:
+        raise UsageError("HKDF-SHA-256 output must be 1..8160 bytes")
     return HKDF(hashes.SHA256(), length, salt or None, info).derive(ikm)
 
 
 def hkdf_expand_sha512(prk: bytes, *, info: bytes, length: int) -> bytes:
     """HKDF-Expand alone with SHA-512 (RFC 5869 §2.3), as C2SP chunked encryption uses."""
+    if not 0 < length <= 255 * 64:
+        raise UsageError("HKDF-SHA-512 output must be 1..16320 bytes")
     return HKDFExpand(hashes.SHA512(), length, info).derive(prk)
 
 

@@ -1,0 +1,1 @@
+"""The blindvault client: the SDK (`Vault`) and what it keeps on the local machine."""

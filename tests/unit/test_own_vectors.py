@@ -1,0 +1,230 @@
+"""Apply every file of tests/vectors/v1/ through the public API of the core.
+
+The same files are the contract for every other implementation (the link page).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blindvault.core import content, wrap
+from blindvault.core.envelope import open_envelope
+from blindvault.core.identity import Identity, IdentityBundle, safety_number
+from blindvault.core.kdf import KdfParams, account_id, derive_account_keys, kdf_salt
+from blindvault.core.keys import FolderKey, MasterKey
+from blindvault.core.links import link_key, link_token, open_link_descriptor, parse_link
+from blindvault.core.manifest import FileEntry, open_manifest
+from blindvault.core.padme import padded_length
+from blindvault.core.recovery import recovery_key_from_words
+from blindvault.core.root import open_root
+from blindvault.errors import FormatError, IntegrityError, KdfPolicyError
+
+ROOT = Path(__file__).parents[1] / "vectors"
+FILES = sorted((ROOT / "v1").glob("*/*.json"))
+ERRORS: dict[str, type[Exception]] = {
+    "FormatError": FormatError,
+    "IntegrityError": IntegrityError,
+    "KdfPolicyError": KdfPolicyError,
+}
+
+
+def h(value: str) -> bytes:
+    return bytes.fromhex(value)
+
+
+def apply_kdf(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    inp = v["inputs"]
+    params = KdfParams.from_json(inp["params"])
+    assert params.encode() == data
+    keys = derive_account_keys(inp["password"], inp["email"], params)
+    return {
+        "salt": kdf_salt(inp["email"]).hex(),
+        "account_id": account_id(inp["email"]).hex(),
+        "master_key": keys.master.material.hex(),
+        "auth_key": keys.auth.material.hex(),
+    }
+
+
+def apply_wrapped_key(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    inp = v["inputs"]
+    wrapping = MasterKey(h(inp["wrapping_key"]))
+    payload = wrap._unwrap(
+        wrapping, inp["kind"], data, h(inp["owner"]), h(inp["object"]), inp["version"]
+    )
+    return {"key": payload.hex()}
+
+
+def apply_identity(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    b = IdentityBundle.decode(data)
+    return {
+        "email": b.email,
+        "suite": b.suite,
+        "sign_public": b.sign_public.hex(),
+        "hpke_public": b.hpke_public.hex(),
+        "fingerprint": b.fingerprint.hex(),
+        "safety_number": safety_number(b.fingerprint),
+    }
+
+
+def apply_manifest(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    inp = v["inputs"]
+    writers = {b.fingerprint: b for b in (IdentityBundle.decode(h(w)) for w in inp["writers"])}
+    m = open_manifest(data, FolderKey(h(inp["folder_key"])), h(inp["node_id"]), writers)
+    entries: list[dict[str, Any]] = []
+    for e in m.body.entries:
+        common = {"name": e.name, "node_id": e.node_id.hex(), "mtime_ms": e.mtime_ms}
+        if isinstance(e, FileEntry):
+            entries.append(
+                {**common, "kind": "file", "key": e.file_key.material.hex(),
+                 "content_version": e.content_version, "size": e.size, "author": e.author.hex()}
+            )  # fmt: skip
+        else:
+            entries.append(
+                {**common, "kind": "folder", "key": e.folder_key.material.hex(),
+                 "key_version": e.key_version, "author": e.author.hex()}
+            )  # fmt: skip
+    return {
+        "version": m.version,
+        "key_version": m.key_version,
+        "prev_hash": m.prev_hash.hex(),
+        "writer": m.writer.hex(),
+        "hash": m.hash.hex(),
+        "body": m.body.encode().hex(),
+        "entries": entries,
+        "tombstones": [
+            {"node_id": t.node_id.hex(), "deleted_ms": t.deleted_ms, "author": t.author.hex()}
+            for t in m.body.tombstones
+        ],
+    }
+
+
+def apply_root(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    inp = v["inputs"]
+    r = open_root(data, h(inp["owner"]), IdentityBundle.decode(h(inp["signer"])))
+    return {
+        "sequence": r.sequence,
+        "prev_hash": r.prev_hash.hex(),
+        "heads": [
+            {"node_id": x.node_id.hex(), "version": x.version, "hash": x.hash.hex()}
+            for x in r.heads
+        ],
+    }
+
+
+def apply_envelope(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    inp = v["inputs"]
+    me = Identity(h(inp["recipient_secret"]), inp["recipient_email"], inp["recipient_created_ms"])
+    e = open_envelope(data, me, IdentityBundle.decode(h(inp["sender"])))
+    return {
+        "share_id": e.share_id.hex(),
+        "node_id": e.node_id.hex(),
+        "key_version": e.key_version,
+        "role": e.role,
+        "kind": "folder" if isinstance(e.key, FolderKey) else "file",
+        "key": e.key.material.hex(),
+    }
+
+
+def apply_link(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    inp = v["inputs"]
+    link = parse_link(inp["url"])
+    key = link_key(link.secret, link.link_id, inp["password"])
+    d = open_link_descriptor(data, key, link.link_id)
+    return {
+        "link_id": link.link_id.hex(),
+        "secret": link.secret.hex(),
+        "token": link_token(link.secret, link.link_id).hex(),
+        "link_key": key.material.hex(),
+        "kind": "folder" if isinstance(d.key, FolderKey) else "file",
+        "node_id": d.node_id.hex(),
+        "key": d.key.material.hex(),
+        "version": d.version,
+        "size": d.size,
+        "mtime_ms": d.mtime_ms,
+        "name": d.name,
+    }
+
+
+def apply_content(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    inp = v["inputs"]
+    from blindvault.core import primitives
+    from blindvault.core.keys import FileKey
+
+    plain = content.open_content(
+        FileKey(h(inp["key"])), h(inp["node_id"]), inp["content_version"], inp["size"], data
+    )
+    out = {
+        "plaintext_sha256": primitives.sha256(plain).hex(),
+        "padded_size": padded_length(inp["size"]),
+        "context": content.content_context(h(inp["node_id"]), inp["content_version"]).hex(),
+    }
+    if inp["size"] <= 1000:
+        out["plaintext"] = plain.hex()
+    return out
+
+
+def apply_recovery(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    assert recovery_key_from_words(v["inputs"]["words"]).material == data
+    return {}
+
+
+def apply_padme(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    return {"padded": [padded_length(s) for s in v["inputs"]["sizes"]]}
+
+
+APPLY: dict[str, Callable[[dict[str, Any], bytes], dict[str, Any]]] = {
+    "kdf": apply_kdf,
+    "wrapped-key": apply_wrapped_key,
+    "identity-bundle": apply_identity,
+    "manifest": apply_manifest,
+    "root": apply_root,
+    "envelope": apply_envelope,
+    "link": apply_link,
+    "content": apply_content,
+    "recovery-words": apply_recovery,
+    "padme": apply_padme,
+}
+
+
+def test_every_type_has_valid_and_invalid_cases() -> None:
+    cases = [json.loads(p.read_text(encoding="utf-8")) for p in FILES]
+    types = {c["type"] for c in cases}
+    assert types == set(APPLY)
+    for t in types - {"recovery-words", "padme"}:
+        expects = {c["expect"] for c in cases if c["type"] == t}
+        assert "valid" in expects, t
+        assert expects - {"valid"}, t
+    assert len(cases) >= 80
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
+def test_vector(path: Path) -> None:
+    v = json.loads(path.read_text(encoding="utf-8"))
+    data = h(v["data"])
+    apply = APPLY[v["type"]]
+    if v["type"] == "link" and v["expect"] == "FormatError":
+        with pytest.raises(FormatError):
+            parse_link(v["inputs"]["url"])
+        return
+    if v["expect"] == "valid":
+        assert apply(v, data) == v["output"]
+    else:
+        with pytest.raises(ERRORS[v["expect"]]):
+            apply(v, data)
+
+
+def test_files_match_a_fresh_generator_run() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "generate.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

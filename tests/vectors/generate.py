@@ -1,0 +1,681 @@
+"""Deterministic generator of blindvault's own test vectors: tests/vectors/v1/<type>/<case>.json.
+
+    python tests/vectors/generate.py            # (re)write the files
+    python tests/vectors/generate.py --check    # exit 1 if the files differ from a fresh run
+
+Every "random" input (keys, nonces, salts, identity secrets) comes from HKDF over a fixed
+seed and the case name, through the core's deterministic inner functions, so a run
+writes the same bytes every time. The one exception is HPKE: pyca/cryptography draws the
+ephemeral key itself, so envelope files are written once and kept while they still open
+(`--check` verifies them instead of comparing bytes).
+
+Each file is one case: {"type", "case", "description", "expect", "inputs", "data",
+"output"}; byte strings are lowercase hex. `expect` is "valid" or the name of the
+error the decoder must raise ("FormatError", "IntegrityError", "KdfPolicyError").
+Other implementations (the link page in the browser and in Node) run the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from blindvault.core import content, primitives, wrap
+from blindvault.core.constants import ROLE_READ, ROLE_WRITE, WRAP_FOLDER_KEY
+from blindvault.core.envelope import seal_envelope
+from blindvault.core.identity import Identity, safety_number
+from blindvault.core.kdf import KdfParams, account_id, derive_account_keys, kdf_salt
+from blindvault.core.keys import FileKey, FolderKey, MasterKey, RecoveryKey, VaultKey
+from blindvault.core.links import (
+    LinkDescriptor,
+    _seal_descriptor_from_parts,
+    format_link,
+    link_key,
+    link_token,
+)
+from blindvault.core.manifest import (
+    ZERO_HASH,
+    FileEntry,
+    FolderEntry,
+    ManifestBody,
+    Tombstone,
+    _seal_from_parts,
+    manifest_hash,
+)
+from blindvault.core.padme import padded_length
+from blindvault.core.recovery import recovery_words
+from blindvault.core.root import seal_root
+
+OUT = Path(__file__).parent / "v1"
+SEED = b"blindvault format v1 test vectors"
+NON_DETERMINISTIC = {"envelope"}
+
+
+def det(label: str, size: int = 32) -> bytes:
+    """Deterministic pseudo-random bytes for one named input."""
+    if size == 0:
+        return b""
+    return primitives.hkdf_sha256(SEED, salt=b"", info=label.encode(), length=size)
+
+
+def hexd(data: bytes) -> str:
+    return data.hex()
+
+
+@dataclass
+class Case:
+    type: str
+    case: str
+    description: str
+    expect: str
+    inputs: dict[str, Any]
+    data: bytes
+    output: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "case": self.case,
+            "description": self.description,
+            "expect": self.expect,
+            "inputs": self.inputs,
+            "data": hexd(self.data),
+            "output": self.output,
+        }
+
+
+def flip(data: bytes, index: int) -> bytes:
+    out = bytearray(data)
+    out[index] ^= 0x01
+    return bytes(out)
+
+
+def identity(name: str, *, pq: bool = False) -> Identity:
+    size = 128 if pq else 64
+    return Identity(det(f"identity/{name}", size), f"{name}@example.org", 1_700_000_000_000)
+
+
+ALICE = identity("alice")
+BOB = identity("bob")
+CAROL = identity("carol", pq=True)
+OWNER = account_id("alice@example.org")
+
+
+# --- kdf -------------------------------------------------------------------------------
+
+
+def kdf_cases() -> Iterator[Case]:
+    email = "Alice@Example.org"
+    for name, params in (
+        ("argon2id-floor", KdfParams.argon2id(memory_kib=19456, iterations=2, lanes=1)),
+        ("pbkdf2-600k", KdfParams.pbkdf2(600_000)),
+    ):
+        keys = derive_account_keys("correct horse battery staple", email, params)
+        yield Case(
+            "kdf",
+            name,
+            "password + email + parameters -> master key and auth key",
+            "valid",
+            {
+                "password": "correct horse battery staple",
+                "email": email,
+                "params": params.to_json(),
+            },
+            params.encode(),
+            {
+                "salt": hexd(kdf_salt(email)),
+                "account_id": hexd(account_id(email)),
+                "master_key": hexd(keys.master.material),
+                "auth_key": hexd(keys.auth.material),
+            },
+        )
+    for name, params in (
+        ("argon2id-below-floor", KdfParams.argon2id(memory_kib=1024, iterations=1, lanes=1)),
+        ("pbkdf2-below-floor", KdfParams.pbkdf2(100_000)),
+    ):
+        yield Case(
+            "kdf",
+            name,
+            "parameters below the floor: refuse before touching the password",
+            "KdfPolicyError",
+            {"password": "x", "email": email, "params": params.to_json()},
+            params.encode(),
+        )
+
+
+# --- wrapped keys ------------------------------------------------------------------------
+
+
+def wrapped_key_cases() -> Iterator[Case]:
+    master, vault = MasterKey(det("master")), VaultKey(det("vault"))
+    folder, file_key = FolderKey(det("folder")), FileKey(det("file"))
+    node = det("node", 16)
+
+    def wrapped(
+        kind: int, wrapping: bytes, payload: bytes, obj: bytes, ver: int, tag: str
+    ) -> bytes:
+        return wrap._wrap_from_parts(
+            MasterKey(wrapping), kind, payload, OWNER, obj, ver, det(f"nonce/{tag}", 12)
+        )
+
+    base = {"owner": hexd(OWNER)}
+    good = [
+        ("vault-by-master", 1, master.material, vault.material, OWNER, 1),
+        ("vault-by-recovery", 2, det("recovery"), vault.material, OWNER, 1),
+        ("identity-by-vault", 3, vault.material, ALICE.secret, det("identity-id", 16), 1),
+        ("folder-key", 4, vault.material, folder.material, node, 7),
+        ("file-key", 5, folder.material, file_key.material, node, 2**40),
+    ]
+    for name, kind, wk, payload, obj, ver in good:
+        data = wrapped(kind, wk, payload, obj, ver, name)
+        inputs = {
+            **base,
+            "kind": kind,
+            "wrapping_key": hexd(wk),
+            "object": hexd(obj),
+            "version": ver,
+        }
+        yield Case(
+            "wrapped-key",
+            name,
+            f"{name}: AEAD under a per-kind subkey",
+            "valid",
+            inputs,
+            data,
+            {"key": hexd(payload)},
+        )
+        if name != "file-key":
+            continue
+        bad: list[tuple[str, str, dict[str, Any], bytes]] = [
+            ("moved-version", "IntegrityError", {**inputs, "version": ver + 1}, data),
+            ("moved-object", "IntegrityError", {**inputs, "object": hexd(det("other", 16))}, data),
+            ("moved-owner", "IntegrityError", {**inputs, "owner": hexd(det("owner2", 16))}, data),
+            ("as-folder-key", "IntegrityError", {**inputs, "kind": WRAP_FOLDER_KEY}, data),
+            (
+                "kind-byte-rewritten",
+                "IntegrityError",
+                {**inputs, "kind": WRAP_FOLDER_KEY},
+                data[:5] + bytes([WRAP_FOLDER_KEY]) + data[6:],
+            ),
+            ("wrong-key", "IntegrityError", {**inputs, "wrapping_key": hexd(det("wrong"))}, data),
+            ("flipped-tag", "IntegrityError", inputs, flip(data, len(data) - 1)),
+            ("flipped-nonce", "IntegrityError", inputs, flip(data, 46)),
+            ("truncated", "FormatError", inputs, data[:-1]),
+            ("trailing", "FormatError", inputs, data + b"\x00"),
+            ("bad-magic", "FormatError", inputs, b"BVWX" + data[4:]),
+            ("version-2", "FormatError", inputs, data[:4] + b"\x02" + data[5:]),
+            ("version-0", "FormatError", inputs, data[:4] + b"\x00" + data[5:]),
+            ("unknown-kind", "FormatError", inputs, data[:5] + b"\x09" + data[6:]),
+            ("empty", "FormatError", inputs, b""),
+        ]
+        for bname, expect, binputs, bdata in bad:
+            yield Case(
+                "wrapped-key", f"file-key-{bname}", f"file key, {bname}", expect, binputs, bdata
+            )
+
+
+# --- identity bundles ------------------------------------------------------------------
+
+
+def identity_cases() -> Iterator[Case]:
+    for name, ident in (("x25519", ALICE), ("mlkem768-x25519", CAROL)):
+        data = ident.bundle.encode()
+        out = {
+            "email": ident.bundle.email,
+            "suite": ident.bundle.suite,
+            "sign_public": hexd(ident.bundle.sign_public),
+            "hpke_public": hexd(ident.bundle.hpke_public),
+            "fingerprint": hexd(ident.bundle.fingerprint),
+            "safety_number": safety_number(ident.bundle.fingerprint),
+        }
+        yield Case("identity-bundle", name, "self-signed public bundle", "valid", {}, data, out)
+    data = ALICE.bundle.encode()
+    email_at = data.index(b"alice")
+    for bname, expect, bdata in (
+        ("bad-signature", "IntegrityError", flip(data, len(data) - 1)),
+        ("email-swapped", "IntegrityError", data[:email_at] + b"alicf" + data[email_at + 5 :]),
+        ("email-not-normalized", "FormatError", data[:email_at] + b"Alice" + data[email_at + 5 :]),
+        ("unknown-suite", "FormatError", data[:5] + b"\x07" + data[6:]),
+        ("trailing", "FormatError", data + b"\x00"),
+        ("truncated", "FormatError", data[:-1]),
+    ):
+        yield Case("identity-bundle", bname, f"identity bundle, {bname}", expect, {}, bdata)
+
+
+# --- manifests ---------------------------------------------------------------------------
+
+
+def manifest_cases() -> Iterator[Case]:
+    key = FolderKey(det("manifest-folder-key"))
+    node = det("manifest-node", 16)
+    fp = ALICE.bundle.fingerprint
+    body = ManifestBody(
+        (
+            FileEntry(
+                "report.pdf", det("n1", 16), FileKey(det("k1")), 1, 1050, 1_700_000_000_123, fp
+            ),
+            FileEntry(
+                "Ünïcödé ✓.txt", det("n2", 16), FileKey(det("k2")), 3, 0, 1_700_000_000_456, fp
+            ),
+            FolderEntry("photos", det("n3", 16), FolderKey(det("k3")), 1, 1_700_000_000_789, fp),
+        ),
+        (Tombstone(det("n4", 16), 1_700_000_001_000, fp),),
+    )
+    plain = body.encode()
+    v1 = _seal_from_parts(plain, key, node, 1, 1, ZERO_HASH, ALICE, det("mnonce1", 12))
+    v2 = _seal_from_parts(
+        ManifestBody().encode(), key, node, 2, 1, manifest_hash(v1), ALICE, det("mnonce2", 12)
+    )
+    inputs = {
+        "folder_key": hexd(key.material),
+        "node_id": hexd(node),
+        "writers": [hexd(ALICE.bundle.encode())],
+    }
+
+    def describe(b: ManifestBody) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for e in b.entries:
+            if isinstance(e, FileEntry):
+                out.append(
+                    {
+                        "kind": "file",
+                        "name": e.name,
+                        "node_id": hexd(e.node_id),
+                        "key": hexd(e.file_key.material),
+                        "content_version": e.content_version,
+                        "size": e.size,
+                        "mtime_ms": e.mtime_ms,
+                        "author": hexd(e.author),
+                    }
+                )
+            else:
+                out.append(
+                    {
+                        "kind": "folder",
+                        "name": e.name,
+                        "node_id": hexd(e.node_id),
+                        "key": hexd(e.folder_key.material),
+                        "key_version": e.key_version,
+                        "mtime_ms": e.mtime_ms,
+                        "author": hexd(e.author),
+                    }
+                )
+        return out
+
+    def out(sealed: bytes, b: ManifestBody, version: int, prev: bytes) -> dict[str, Any]:
+        return {
+            "version": version,
+            "key_version": 1,
+            "prev_hash": hexd(prev),
+            "writer": hexd(fp),
+            "hash": hexd(manifest_hash(sealed)),
+            "body": hexd(b.encode()),
+            "entries": describe(ManifestBody.decode(b.encode())),
+            "tombstones": [
+                {"node_id": hexd(t.node_id), "deleted_ms": t.deleted_ms, "author": hexd(t.author)}
+                for t in b.tombstones
+            ],
+        }
+
+    yield Case(
+        "manifest",
+        "v1",
+        "first version: zero prev_hash",
+        "valid",
+        inputs,
+        v1,
+        out(v1, body, 1, ZERO_HASH),
+    )
+    yield Case(
+        "manifest",
+        "v2",
+        "second version chains to v1",
+        "valid",
+        inputs,
+        v2,
+        out(v2, ManifestBody(), 2, manifest_hash(v1)),
+    )
+    bob_signed = _seal_from_parts(plain, key, node, 1, 1, ZERO_HASH, BOB, det("mnonce1", 12))
+    trailing_body = _seal_from_parts(
+        plain + b"\x00", key, node, 1, 1, ZERO_HASH, ALICE, det("mnonce4", 12)
+    )
+    sig_at = len(v1) - 64
+    for bname, expect, binputs, bdata in (
+        ("writer-not-authorized", "IntegrityError", inputs, bob_signed),
+        ("wrong-node", "IntegrityError", {**inputs, "node_id": hexd(det("other-node", 16))}, v1),
+        (
+            "wrong-folder-key",
+            "IntegrityError",
+            {**inputs, "folder_key": hexd(det("other-key"))},
+            v1,
+        ),
+        ("flipped-ciphertext", "IntegrityError", inputs, flip(v1, sig_at - 1)),
+        ("flipped-signature", "IntegrityError", inputs, flip(v1, sig_at)),
+        ("flipped-version", "IntegrityError", inputs, flip(v1, 5 + 16 + 7)),
+        ("non-canonical-body", "IntegrityError", inputs, trailing_body),
+        ("trailing", "FormatError", inputs, v1 + b"\x00"),
+        ("truncated", "FormatError", inputs, v1[:-1]),
+        ("bad-magic", "FormatError", inputs, b"XXXX" + v1[4:]),
+    ):
+        yield Case("manifest", bname, f"manifest, {bname}", expect, binputs, bdata)
+
+
+# --- roots ---------------------------------------------------------------------------------
+
+
+def root_cases() -> Iterator[Case]:
+    from blindvault.core.manifest import ManifestHead
+
+    heads = [
+        ManifestHead(det(f"root-node-{i}", 16), i + 1, det(f"root-hash-{i}")) for i in range(3)
+    ]
+    data = seal_root(OWNER, 1, ZERO_HASH, heads, ALICE)
+    inputs = {"owner": hexd(OWNER), "signer": hexd(ALICE.bundle.encode())}
+    ordered = sorted(heads, key=lambda h: h.node_id)
+    out = {
+        "sequence": 1,
+        "prev_hash": hexd(ZERO_HASH),
+        "heads": [
+            {"node_id": hexd(h.node_id), "version": h.version, "hash": hexd(h.hash)}
+            for h in ordered
+        ],
+    }
+    yield Case(
+        "root", "valid", "per-user signed root over folder heads", "valid", inputs, data, out
+    )
+    yield Case(
+        "root",
+        "wrong-owner",
+        "root of another account",
+        "IntegrityError",
+        {**inputs, "owner": hexd(det("x", 16))},
+        data,
+    )
+    yield Case(
+        "root",
+        "wrong-signer",
+        "signed by someone else",
+        "IntegrityError",
+        {**inputs, "signer": hexd(BOB.bundle.encode())},
+        data,
+    )
+    yield Case("root", "flipped-head", "a head changed", "IntegrityError", inputs, flip(data, 60))
+    yield Case("root", "trailing", "trailing data", "FormatError", inputs, data + b"\x00")
+
+
+# --- envelopes (HPKE: not byte-deterministic) -----------------------------------------------
+
+
+def envelope_cases() -> Iterator[Case]:
+    for name, recipient in (("x25519", BOB), ("mlkem768-x25519", CAROL)):
+        key = FolderKey(det(f"env-key-{name}"))
+        share, node = det(f"env-share-{name}", 16), det(f"env-node-{name}", 16)
+        data = seal_envelope(
+            key,
+            share_id=share,
+            node_id=node,
+            key_version=3,
+            role=ROLE_WRITE,
+            sender=ALICE,
+            recipient=recipient.bundle,
+        )
+        inputs = {
+            "recipient_secret": hexd(recipient.secret),
+            "recipient_email": recipient.bundle.email,
+            "recipient_created_ms": recipient.bundle.created_ms,
+            "sender": hexd(ALICE.bundle.encode()),
+        }
+        out = {
+            "share_id": hexd(share),
+            "node_id": hexd(node),
+            "key_version": 3,
+            "role": ROLE_WRITE,
+            "kind": "folder",
+            "key": hexd(key.material),
+        }
+        yield Case(
+            "envelope", name, "node key sealed to a pinned recipient", "valid", inputs, data, out
+        )
+        if name == "x25519":
+            yield Case(
+                "envelope",
+                "wrong-sender-pin",
+                "sender is not who we pinned",
+                "IntegrityError",
+                {**inputs, "sender": hexd(CAROL.bundle.encode())},
+                data,
+            )
+            role_at = 5 + 1 + 16 + 16 + 1 + 8
+            forged = (
+                data[:role_at]
+                + bytes([ROLE_READ if data[role_at] == ROLE_WRITE else ROLE_WRITE])
+                + data[role_at + 1 :]
+            )
+            yield Case(
+                "envelope", "role-changed", "role byte rewritten", "IntegrityError", inputs, forged
+            )
+            yield Case(
+                "envelope",
+                "flipped-hpke",
+                "HPKE ciphertext changed",
+                "IntegrityError",
+                inputs,
+                flip(data, len(data) - 70),
+            )
+            yield Case(
+                "envelope", "trailing", "trailing data", "FormatError", inputs, data + b"\x00"
+            )
+
+
+# --- links -------------------------------------------------------------------------------------
+
+
+def link_cases() -> Iterator[Case]:
+    link_id, secret = det("link-id", 16), det("link-secret")
+    for pw in (None, "open sesame"):
+        key = link_key(secret, link_id, pw)
+        name = "file-with-password" if pw else "file"
+        desc = LinkDescriptor(
+            det("link-node", 16),
+            FileKey(det("link-file-key")),
+            2,
+            1050,
+            1_700_000_000_000,
+            "report.pdf",
+        )
+        data = _seal_descriptor_from_parts(desc, key, link_id, det(f"link-nonce-{name}", 12))
+        url = format_link("https://vault.example", link_id, secret, password=pw is not None)
+        inputs = {"url": url, "password": pw}
+        out = {
+            "link_id": hexd(link_id),
+            "secret": hexd(secret),
+            "token": hexd(link_token(secret, link_id)),
+            "link_key": hexd(key.material),
+            "kind": "file",
+            "node_id": hexd(desc.node_id),
+            "key": hexd(desc.key.material),
+            "version": 2,
+            "size": 1050,
+            "mtime_ms": desc.mtime_ms,
+            "name": desc.name,
+        }
+        yield Case(
+            "link", name, "link URL -> token, key and descriptor", "valid", inputs, data, out
+        )
+        if pw:
+            yield Case(
+                "link",
+                "wrong-password",
+                "wrong password",
+                "IntegrityError",
+                {**inputs, "password": "open sesame!"},
+                data,
+            )
+        else:
+            yield Case(
+                "link", "flipped", "descriptor changed", "IntegrityError", inputs, flip(data, 30)
+            )
+            other = format_link(
+                "https://vault.example", det("other-link", 16), secret, password=False
+            )
+            yield Case(
+                "link",
+                "other-link-id",
+                "descriptor of another link",
+                "IntegrityError",
+                {**inputs, "url": other},
+                data,
+            )
+    for bname, url in (
+        ("no-fragment", "https://vault.example/s/" + "A" * 22),
+        ("unknown-version", "https://vault.example/s/" + "A" * 22 + "#v2." + "A" * 43),
+        ("short-secret", "https://vault.example/s/" + "A" * 22 + "#v1." + "A" * 42),
+        ("non-canonical-secret", "https://vault.example/s/" + "A" * 22 + "#v1." + "A" * 42 + "B"),
+    ):
+        yield Case(
+            "link", bname, f"link URL, {bname}", "FormatError", {"url": url, "password": None}, b""
+        )
+
+
+# --- content ---------------------------------------------------------------------------------
+
+
+def content_cases() -> Iterator[Case]:
+    key, node = FileKey(det("content-key")), det("content-node", 16)
+    for size in (0, 1, 1000, 4097, 16384, 40000):
+        plain = (
+            det(f"content-plain-{size}", size)
+            if size <= 255 * 32
+            else (det(f"content-plain-{size}") * (size // 32 + 1))[:size]
+        )
+        data = content.seal_content(key, node, 1, plain, salt=det(f"content-salt-{size}", 24))
+        inputs = {
+            "key": hexd(key.material),
+            "node_id": hexd(node),
+            "content_version": 1,
+            "size": size,
+        }
+        out = {
+            "plaintext_sha256": hexd(primitives.sha256(plain)),
+            "padded_size": padded_length(size),
+            "context": hexd(content.content_context(node, 1)),
+        }
+        if size <= 1000:
+            out["plaintext"] = hexd(plain)
+        yield Case(
+            "content",
+            f"size-{size}",
+            f"{size}-byte file, Padmé-padded, C2SP chunked",
+            "valid",
+            inputs,
+            data,
+            out,
+        )
+        if size != 40000:
+            continue
+        boundary = content.CONTENT_HEADER_SIZE + 16400
+        for bname, expect, binputs, bdata in (
+            ("truncated-at-chunk-boundary", "IntegrityError", inputs, data[:boundary]),
+            ("truncated-last-byte", "IntegrityError", inputs, data[:-1]),
+            ("appended", "IntegrityError", inputs, data + b"\x00" * 17),
+            ("flipped-chunk", "IntegrityError", inputs, flip(data, boundary + 5)),
+            ("flipped-commitment", "IntegrityError", inputs, flip(data, 40)),
+            ("other-node", "IntegrityError", {**inputs, "node_id": hexd(det("x", 16))}, data),
+            ("other-version", "IntegrityError", {**inputs, "content_version": 2}, data),
+            ("wrong-size", "IntegrityError", {**inputs, "size": 50000}, data),
+            (
+                "chunks-swapped",
+                "IntegrityError",
+                inputs,
+                data[: content.CONTENT_HEADER_SIZE]
+                + data[boundary : boundary + 16400]
+                + data[content.CONTENT_HEADER_SIZE : boundary]
+                + data[boundary + 16400 :],
+            ),
+            ("bad-magic", "FormatError", inputs, b"BVCX" + data[4:]),
+            ("version-2", "FormatError", inputs, data[:4] + b"\x02" + data[5:]),
+        ):
+            yield Case(
+                "content",
+                f"size-40000-{bname}",
+                f"40000-byte file, {bname}",
+                expect,
+                binputs,
+                bdata,
+            )
+
+
+# --- recovery and padding ------------------------------------------------------------------------
+
+
+def misc_cases() -> Iterator[Case]:
+    rk = RecoveryKey(det("recovery-words"))
+    yield Case(
+        "recovery-words",
+        "valid",
+        "recovery key as 24 BIP39 English words",
+        "valid",
+        {"words": " ".join(recovery_words(rk))},
+        rk.material,
+    )
+    sizes = [0, 1, 1000, 1050, 4096, 4097, 5000, 16384, 100_000, 1_000_000, 10**9]
+    yield Case(
+        "padme",
+        "table",
+        "true size -> padded size",
+        "valid",
+        {"sizes": sizes},
+        b"",
+        {"padded": [padded_length(s) for s in sizes]},
+    )
+
+
+GENERATORS: list[Callable[[], Iterator[Case]]] = [
+    kdf_cases,
+    wrapped_key_cases,
+    identity_cases,
+    manifest_cases,
+    root_cases,
+    envelope_cases,
+    link_cases,
+    content_cases,
+    misc_cases,
+]
+
+
+def all_cases() -> list[Case]:
+    return [case for gen in GENERATORS for case in gen()]
+
+
+def render(case: Case) -> str:
+    return json.dumps(case.to_json(), indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale: list[str] = []
+    for case in all_cases():
+        path = OUT / case.type / f"{case.case}.json"
+        text = render(case)
+        if case.type in NON_DETERMINISTIC and path.exists():
+            continue  # kept while it still opens; tests/unit/test_own_vectors.py checks that
+        if check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(str(path))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    if stale:
+        sys.stderr.write(
+            "stale vectors (run python tests/vectors/generate.py):\n" + "\n".join(stale) + "\n"
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
