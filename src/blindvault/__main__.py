@@ -8,11 +8,15 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; the subcommands arrive with the server and the client."""
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["server"]:
+        from blindvault.server.cli import main as server_main
+
+        return server_main(args[1:])
     if args[:1] == ["bench"]:
         from blindvault.bench.__main__ import main as bench_main
 
         return bench_main(args[1:])
-    sys.stderr.write("usage: blindvault bench core [--size BYTES]\n")
+    sys.stderr.write("usage: blindvault server [--data DIR] | blindvault bench core\n")
     return 2
 
 

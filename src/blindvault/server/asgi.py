@@ -1,0 +1,14 @@
+"""The ASGI entry point uvicorn's workers import; configured by `blindvault server`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from blindvault.server.app import build
+
+app = build(
+    Path(os.environ["BLINDVAULT_SERVER_DATA"]),
+    os.environ.get("BLINDVAULT_SERVER_DB"),
+    os.environ.get("BLINDVAULT_SERVER_BLOBS"),
+)

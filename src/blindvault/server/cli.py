@@ -1,0 +1,73 @@
+"""`blindvault server`: one command, SQLite + local disk by default."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import ssl
+import sys
+from pathlib import Path
+
+DEFAULT_PORT = 8470
+
+
+def default_data() -> Path:
+    env = os.environ.get("BLINDVAULT_DATA")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "blindvault-server"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="blindvault server", description="Run the blindvault server.")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="data folder (SQLite + blobs); "
+        "default $BLINDVAULT_DATA or ~/.local/share/blindvault-server",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    p.add_argument("--db", default=None, help="postgresql://… (default: SQLite in --data)")
+    p.add_argument("--blobs", default=None, help="s3://BUCKET?endpoint=URL (default: --data)")
+    p.add_argument("--tls-cert", type=Path, default=None)
+    p.add_argument("--tls-key", type=Path, default=None)
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        sys.stderr.write("blindvault server: --tls-cert and --tls-key go together\n")
+        return 2
+    data = args.data or default_data()
+    os.environ["BLINDVAULT_SERVER_DATA"] = str(data)
+    if args.db:
+        os.environ["BLINDVAULT_SERVER_DB"] = args.db
+    if args.blobs:
+        os.environ["BLINDVAULT_SERVER_BLOBS"] = args.blobs
+    from blindvault.server.app import build
+
+    build(data, args.db, args.blobs)  # migrate once before workers start; fail fast
+    import uvicorn
+
+    scheme = "https" if args.tls_cert else "http"
+    sys.stderr.write(f"blindvault server: {scheme}://{args.host}:{args.port}  (data: {data})\n")
+    uvicorn.run(
+        "blindvault.server.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
+        ssl_keyfile=str(args.tls_key) if args.tls_key else None,
+        ssl_version=ssl.PROTOCOL_TLS_SERVER,
+        ssl_ciphers="ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!MD5",
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0

@@ -1,0 +1,451 @@
+"""Accounts, sessions (one token per device), TOTP, identities and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any, NoReturn
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from blindvault.server import audit as audit_log
+from blindvault.server.context import (
+    Principal,
+    ServerContext,
+    authenticate,
+    b64decode,
+    b64encode,
+    check_id,
+    get_context,
+)
+from blindvault.server.db import transaction
+from blindvault.server.errors import ApiError, invalid, not_found, unauthorized
+from blindvault.server.schema import accounts, audit, devices, login_failures
+from blindvault.server.security import (
+    DUMMY_HASH,
+    check_totp,
+    hash_secret,
+    new_id,
+    new_token,
+    token_hash,
+    verify_secret,
+)
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+DEFAULT_KDF: dict[str, Any] = {"alg": "argon2id", "m": 65536, "t": 3, "p": 4}
+_BUNDLE_MAX = 64 * 1024
+
+
+class Email(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class Signup(Email):
+    kdf: dict[str, int | str]
+    auth_key: str = Field(description="base64 of the 32-byte auth key")
+    recovery_auth_key: str | None = Field(default=None, description="base64, 32 bytes")
+    key_bundle: str = Field(description="base64 of the opaque key bundle")
+    identity_bundle: str = Field(description="base64 of the public identity bundle")
+
+
+class Login(Email):
+    auth_key: str
+    device_name: str = Field(default="device", min_length=1, max_length=200)
+    totp: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
+
+class RecoveryLogin(Email):
+    recovery_auth_key: str
+    device_name: str = Field(default="device", min_length=1, max_length=200)
+
+
+class KeyChange(BaseModel):
+    expected_version: int = Field(ge=0)
+    key_bundle: str
+    kdf: dict[str, int | str] | None = None
+    auth_key: str | None = None
+    recovery_auth_key: str | None = None
+
+
+class Totp(BaseModel):
+    secret: str = Field(pattern=r"^[A-Z2-7]{16,64}$")
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class TotpCode(BaseModel):
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+def _norm(email: str) -> str:
+    norm = email.strip().lower()
+    if norm.count("@") != 1 or norm.startswith("@") or norm.endswith("@") or " " in norm:
+        raise invalid("not an email address")
+    return norm
+
+
+def _check_kdf(kdf: dict[str, int | str]) -> str:
+    allowed = {"argon2id": {"alg", "m", "t", "p"}, "pbkdf2-sha256": {"alg", "i"}}
+    alg = kdf.get("alg")
+    if not isinstance(alg, str) or alg not in allowed or set(kdf) != allowed[alg]:
+        raise invalid("kdf must be {alg: argon2id, m, t, p} or {alg: pbkdf2-sha256, i}")
+    if not all(isinstance(v, int) and v > 0 for k, v in kdf.items() if k != "alg"):
+        raise invalid("kdf parameters must be positive integers")
+    return json.dumps(kdf, sort_keys=True)
+
+
+def _key32(value: str, what: str) -> bytes:
+    raw = b64decode(value, what, max_size=64)
+    if len(raw) != 32:
+        raise invalid(f"{what} must be 32 bytes")
+    return raw
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _rate_keys(email: str, request: Request) -> list[str]:
+    return [f"email:{email}", f"addr:{_client(request)}"]
+
+
+def _check_rate(conn: Connection, ctx: ServerContext, keys: list[str]) -> None:
+    since = time.time() - ctx.limits.login_window
+    for key in keys:
+        n = conn.execute(
+            select(func.count())
+            .select_from(login_failures)
+            .where(login_failures.c.key == key, login_failures.c.at > since)
+        ).scalar_one()
+        if n >= ctx.limits.login_failures:
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many failed logins; wait before trying again",
+                headers={"Retry-After": str(int(ctx.limits.login_window))},
+            )
+
+
+def _fail(ctx: ServerContext, keys: list[str]) -> NoReturn:
+    with transaction(ctx.engine) as conn:
+        now = time.time()
+        conn.execute(insert(login_failures), [{"key": k, "at": now} for k in keys])
+    raise unauthorized("wrong email or credentials")
+
+
+def _new_device(
+    conn: Connection, account_id: str, name: str, how: str, request: Request
+) -> dict[str, str]:
+    token, device_id, now = new_token(), new_id(), time.time()
+    conn.execute(
+        insert(devices).values(
+            id=device_id,
+            account_id=account_id,
+            name=name,
+            token_hash=token_hash(token),
+            created_at=now,
+            last_seen=now,
+            revoked=False,
+        )
+    )
+    audit_log.record(
+        conn,
+        account_id,
+        "login",
+        device_id=device_id,
+        device=name,
+        how=how,
+        address=_client(request),
+    )
+    return {"token": token, "device_id": device_id, "account_id": account_id}
+
+
+@router.post("/prelogin")
+def prelogin(body: Email, ctx: ServerContext = Depends(get_context)) -> dict[str, Any]:
+    """The account's KDF parameters; stable defaults for unknown emails (no oracle)."""
+    email = _norm(body.email)
+    with transaction(ctx.engine) as conn:
+        row = conn.execute(select(accounts.c.kdf).where(accounts.c.email == email)).first()
+    return {"kdf": json.loads(row.kdf) if row else DEFAULT_KDF}
+
+
+@router.post("/accounts", status_code=201)
+def signup(
+    body: Signup, request: Request, ctx: ServerContext = Depends(get_context)
+) -> dict[str, str]:
+    email = _norm(body.email)
+    kdf = _check_kdf(body.kdf)
+    auth = _key32(body.auth_key, "auth_key")
+    recovery = (
+        _key32(body.recovery_auth_key, "recovery_auth_key") if body.recovery_auth_key else None
+    )
+    bundle = b64decode(body.key_bundle, "key_bundle", max_size=_BUNDLE_MAX)
+    identity = b64decode(body.identity_bundle, "identity_bundle", max_size=_BUNDLE_MAX)
+    account_id = hashlib.sha256(b"blindvault-server-account:" + email.encode()).hexdigest()[:32]
+    try:
+        with transaction(ctx.engine) as conn:
+            conn.execute(
+                insert(accounts).values(
+                    id=account_id,
+                    email=email,
+                    kdf=kdf,
+                    auth_hash=hash_secret(auth),
+                    recovery_hash=hash_secret(recovery) if recovery else None,
+                    key_bundle=bundle,
+                    key_bundle_version=1,
+                    identity_bundle=identity,
+                    totp_secret=None,
+                    quota_bytes=ctx.limits.default_quota,
+                    used_bytes=0,
+                    created_at=time.time(),
+                )
+            )
+            audit_log.record(conn, account_id, "signup", address=_client(request))
+            audit_log.record(conn, account_id, "key_bundle_changed", version=1)
+    except IntegrityError:
+        raise ApiError(409, "conflict", "an account with this email exists") from None
+    return {"account_id": account_id}
+
+
+@router.post("/sessions", status_code=201)
+def login(
+    body: Login, request: Request, ctx: ServerContext = Depends(get_context)
+) -> dict[str, str]:
+    email = _norm(body.email)
+    auth = _key32(body.auth_key, "auth_key")
+    keys = _rate_keys(email, request)
+    with transaction(ctx.engine) as conn:
+        _check_rate(conn, ctx, keys)
+        row = conn.execute(select(accounts).where(accounts.c.email == email)).first()
+    if not verify_secret(auth, row.auth_hash if row else DUMMY_HASH) or row is None:
+        _fail(ctx, keys)
+    if row.totp_secret:
+        if body.totp is None:
+            raise ApiError(401, "totp_required", "this account needs a TOTP code")
+        if not check_totp(row.totp_secret, body.totp):
+            _fail(ctx, keys)
+    with transaction(ctx.engine) as conn:
+        return _new_device(conn, row.id, body.device_name, "password", request)
+
+
+@router.post("/recovery/sessions", status_code=201)
+def recovery_login(
+    body: RecoveryLogin, request: Request, ctx: ServerContext = Depends(get_context)
+) -> dict[str, str]:
+    """Log in with the key derived from the recovery words (forgotten password)."""
+    email = _norm(body.email)
+    proof = _key32(body.recovery_auth_key, "recovery_auth_key")
+    keys = _rate_keys(email, request)
+    with transaction(ctx.engine) as conn:
+        _check_rate(conn, ctx, keys)
+        row = conn.execute(select(accounts).where(accounts.c.email == email)).first()
+    stored = row.recovery_hash if row is not None and row.recovery_hash else DUMMY_HASH
+    if not verify_secret(proof, stored) or row is None or not row.recovery_hash:
+        _fail(ctx, keys)
+    with transaction(ctx.engine) as conn:
+        return _new_device(conn, row.id, body.device_name, "recovery", request)
+
+
+@router.delete("/sessions/current", status_code=204)
+def logout(
+    who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+) -> Response:
+    with transaction(ctx.engine) as conn:
+        conn.execute(update(devices).where(devices.c.id == who.device_id).values(revoked=True))
+        audit_log.record(conn, who.account_id, "logout", device_id=who.device_id)
+    return Response(status_code=204)
+
+
+@router.get("/account")
+def account(
+    who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+) -> dict[str, Any]:
+    with transaction(ctx.engine) as conn:
+        row = conn.execute(select(accounts).where(accounts.c.id == who.account_id)).one()
+    return {
+        "account_id": row.id,
+        "email": row.email,
+        "kdf": json.loads(row.kdf),
+        "key_bundle": b64encode(row.key_bundle),
+        "key_bundle_version": row.key_bundle_version,
+        "identity_bundle": b64encode(row.identity_bundle),
+        "quota_bytes": row.quota_bytes,
+        "used_bytes": row.used_bytes,
+        "totp_enabled": row.totp_secret is not None,
+        "device_id": who.device_id,
+    }
+
+
+@router.put("/account/keys")
+def change_keys(
+    body: KeyChange,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> dict[str, int]:
+    """Replace the key bundle by compare-and-swap (password change, new recovery words)."""
+    bundle = b64decode(body.key_bundle, "key_bundle", max_size=_BUNDLE_MAX)
+    values: dict[str, Any] = {"key_bundle": bundle, "key_bundle_version": body.expected_version + 1}
+    if body.kdf is not None:
+        values["kdf"] = _check_kdf(body.kdf)
+    if body.auth_key is not None:
+        values["auth_hash"] = hash_secret(_key32(body.auth_key, "auth_key"))
+    if body.recovery_auth_key is not None:
+        values["recovery_hash"] = hash_secret(_key32(body.recovery_auth_key, "recovery_auth_key"))
+    with transaction(ctx.engine) as conn:
+        done = conn.execute(
+            update(accounts)
+            .where(
+                accounts.c.id == who.account_id,
+                accounts.c.key_bundle_version == body.expected_version,
+            )
+            .values(**values)
+        ).rowcount
+        if done != 1:
+            current = conn.execute(
+                select(accounts.c.key_bundle_version).where(accounts.c.id == who.account_id)
+            ).scalar_one()
+            raise ApiError(
+                409,
+                "stale_version",
+                "the key bundle changed meanwhile",
+                extra={"current_version": current},
+            )
+        audit_log.record(
+            conn,
+            who.account_id,
+            "key_bundle_changed",
+            version=body.expected_version + 1,
+            password="auth_key" in values,
+            recovery="recovery_hash" in values,
+        )
+        if "auth_hash" in values:  # a password change signs every other device out
+            conn.execute(
+                update(devices)
+                .where(devices.c.account_id == who.account_id, devices.c.id != who.device_id)
+                .values(revoked=True)
+            )
+    return {"key_bundle_version": body.expected_version + 1}
+
+
+@router.put("/account/totp", status_code=204)
+def enable_totp(
+    body: Totp, who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+) -> Response:
+    if not check_totp(body.secret, body.code):
+        raise invalid("the code does not match the secret")
+    with transaction(ctx.engine) as conn:
+        conn.execute(
+            update(accounts).where(accounts.c.id == who.account_id).values(totp_secret=body.secret)
+        )
+        audit_log.record(conn, who.account_id, "totp_enabled")
+    return Response(status_code=204)
+
+
+@router.delete("/account/totp", status_code=204)
+def disable_totp(
+    body: TotpCode,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> Response:
+    with transaction(ctx.engine) as conn:
+        secret = conn.execute(
+            select(accounts.c.totp_secret).where(accounts.c.id == who.account_id)
+        ).scalar_one()
+        if secret is None or not check_totp(secret, body.code):
+            raise invalid("TOTP is not enabled, or the code is wrong")
+        conn.execute(
+            update(accounts).where(accounts.c.id == who.account_id).values(totp_secret=None)
+        )
+        audit_log.record(conn, who.account_id, "totp_disabled")
+    return Response(status_code=204)
+
+
+@router.get("/devices")
+def list_devices(
+    who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+) -> dict[str, Any]:
+    with transaction(ctx.engine) as conn:
+        rows = conn.execute(
+            select(devices)
+            .where(devices.c.account_id == who.account_id)
+            .order_by(devices.c.created_at)
+        ).all()
+    return {
+        "devices": [
+            {
+                "id": r.id,
+                "name": r.name,
+                "created_at": r.created_at,
+                "last_seen": r.last_seen,
+                "revoked": r.revoked,
+                "current": r.id == who.device_id,
+            }
+            for r in rows
+        ]
+    }
+
+
+@router.delete("/devices/{device_id}", status_code=204)
+def revoke_device(
+    device_id: str,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> Response:
+    check_id(device_id, "device id")
+    with transaction(ctx.engine) as conn:
+        done = conn.execute(
+            update(devices)
+            .where(devices.c.id == device_id, devices.c.account_id == who.account_id)
+            .values(revoked=True)
+        ).rowcount
+        if done != 1:
+            raise not_found("device")
+        audit_log.record(conn, who.account_id, "device_revoked", device_id=device_id)
+    return Response(status_code=204)
+
+
+@router.get("/identities/{email}")
+def identity(
+    email: str, who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+) -> dict[str, str]:
+    """A user's public identity bundle (clients trust it only through their pins)."""
+    with transaction(ctx.engine) as conn:
+        row = conn.execute(
+            select(accounts.c.email, accounts.c.identity_bundle).where(
+                accounts.c.email == _norm(email)
+            )
+        ).first()
+    if row is None:
+        raise not_found("identity")
+    return {"email": row.email, "identity_bundle": b64encode(row.identity_bundle)}
+
+
+@router.get("/audit")
+def read_audit(
+    who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+) -> dict[str, Any]:
+    with transaction(ctx.engine) as conn:
+        rows = conn.execute(
+            select(audit).where(audit.c.owner == who.account_id).order_by(audit.c.seq)
+        ).all()
+    return {
+        "entries": [
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "event": r.event,
+                "detail": json.loads(r.detail),
+                "prev_hash": r.prev_hash,
+                "hash": r.hash,
+            }
+            for r in rows
+        ]
+    }
+
+
+def prune_failures(conn: Connection, window: float) -> None:
+    conn.execute(delete(login_failures).where(login_failures.c.at < time.time() - 2 * window))

@@ -1,0 +1,126 @@
+"""The metadata schema: the only module that knows tables and columns.
+
+No table names a parent, a child, a file name or a plaintext size: records and blobs are
+keyed by (owner, random client-chosen id) and hold opaque bytes; `size` is the size of
+the stored ciphertext. Sharing (later) adds a grants table keyed the same way.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("kdf", Text, nullable=False),
+    Column("auth_hash", Text, nullable=False),
+    Column("recovery_hash", Text, nullable=True),
+    Column("key_bundle", LargeBinary, nullable=False),
+    Column("key_bundle_version", BigInteger, nullable=False),
+    Column("identity_bundle", LargeBinary, nullable=False),
+    Column("totp_secret", String(64), nullable=True),
+    Column("quota_bytes", BigInteger, nullable=False),
+    Column("used_bytes", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("storage_key", String(80), nullable=False, unique=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(32), nullable=False, index=True),
+    Column("blob_id", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("part_size", Integer, nullable=False),
+    Column("storage_key", String(80), nullable=False),
+    Column("store_handle", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+upload_parts = Table(
+    "upload_parts",
+    metadata,
+    Column("upload_id", String(32), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("etag", String(200), nullable=False),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("resource", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("at", Float, nullable=False),
+)
+Index("ix_login_failures_key_at", login_failures.c.key, login_failures.c.at)

@@ -1,0 +1,416 @@
+"""The HTTP API, on SQLite + local disk and on PostgreSQL + SeaweedFS."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import s3_spec
+from fastapi.testclient import TestClient
+
+from blindvault.server.app import build
+from blindvault.server.audit import entry_hash
+from blindvault.server.context import Limits
+from blindvault.server.security import totp
+
+MIB = 1 << 20
+LIMITS = Limits(part_size=5 * MIB, default_quota=40 * MIB, login_failures=5)
+
+
+@pytest.fixture(scope="module", params=["sqlite-local", "postgres-s3"])
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    data = tmp_path_factory.mktemp("server")
+    if request.param == "sqlite-local":
+        app = build(data, None, None, LIMITS)
+    else:
+        app = build(
+            data,
+            request.getfixturevalue("pg_url"),
+            s3_spec(request.getfixturevalue("weed")),
+            LIMITS,
+        )
+    with TestClient(app) as c:
+        yield c
+    app.state.ctx.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(client: TestClient) -> None:
+    """Failed logins of one test must not rate-limit the next (same test address)."""
+    from sqlalchemy import delete
+
+    from blindvault.server.schema import login_failures
+
+    with client.app.state.ctx.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(delete(login_failures))
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+class User:
+    def __init__(self, client: TestClient) -> None:
+        self.c = client
+        self.email = f"u{secrets.token_hex(5)}@example.org"
+        self.auth = os.urandom(32)
+        r = client.post(
+            "/v1/accounts",
+            json={
+                "email": self.email,
+                "kdf": {"alg": "argon2id", "m": 65536, "t": 3, "p": 4},
+                "auth_key": b64(self.auth),
+                "recovery_auth_key": b64(b"r" * 32),
+                "key_bundle": b64(b"bundle-v1"),
+                "identity_bundle": b64(b"identity"),
+            },
+        )
+        assert r.status_code == 201, r.text
+        self.token = self.login()
+
+    def login(self, **extra: Any) -> str:
+        r = self.c.post(
+            "/v1/sessions",
+            json={"email": self.email, "auth_key": b64(self.auth), "device_name": "test", **extra},
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["token"])
+
+    @property
+    def h(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def error_code(r: Any) -> str:
+    return str(r.json()["error"]["code"])
+
+
+def test_prelogin_signup_login_logout(client: TestClient) -> None:
+    unknown = client.post("/v1/prelogin", json={"email": "nobody@example.org"}).json()
+    assert unknown["kdf"] == {"alg": "argon2id", "m": 65536, "t": 3, "p": 4}
+    u = User(client)
+    assert client.post("/v1/prelogin", json={"email": u.email.upper()}).json()["kdf"]["m"] == 65536
+    me = client.get("/v1/account", headers=u.h).json()
+    assert me["email"] == u.email
+    assert base64.b64decode(me["key_bundle"]) == b"bundle-v1"
+    bad = client.post("/v1/sessions", json={"email": u.email, "auth_key": b64(os.urandom(32))})
+    assert bad.status_code == 401
+    assert error_code(bad) == "unauthorized"
+    nobody = client.post("/v1/sessions", json={"email": "x" + u.email, "auth_key": b64(u.auth)})
+    assert nobody.status_code == 401
+    assert nobody.json() == bad.json()  # no account-existence oracle
+    dup = client.post(
+        "/v1/accounts",
+        json={
+            "email": u.email,
+            "kdf": {"alg": "pbkdf2-sha256", "i": 600000},
+            "auth_key": b64(u.auth),
+            "key_bundle": b64(b"x"),
+            "identity_bundle": b64(b"y"),
+        },
+    )
+    assert dup.status_code == 409
+    assert client.delete("/v1/sessions/current", headers=u.h).status_code == 204
+    assert client.get("/v1/account", headers=u.h).status_code == 401
+
+
+def test_devices_listed_and_revoked(client: TestClient) -> None:
+    u = User(client)
+    other = u.login()
+    devices = client.get("/v1/devices", headers=u.h).json()["devices"]
+    assert len(devices) == 2
+    victim = next(d for d in devices if not d["current"])
+    assert client.delete(f"/v1/devices/{victim['id']}", headers=u.h).status_code == 204
+    assert (
+        client.get("/v1/account", headers={"Authorization": f"Bearer {other}"}).status_code == 401
+    )
+    stranger = User(client)
+    assert client.delete(f"/v1/devices/{devices[0]['id']}", headers=stranger.h).status_code == 404
+
+
+def test_records_compare_and_swap(client: TestClient) -> None:
+    u, v = User(client), User(client)
+    rid = new_id()
+    url = f"/v1/records/manifest/{rid}"
+    assert (
+        client.put(url, headers=u.h, json={"expected_version": 0, "data": b64(b"v1")}).json()[
+            "version"
+        ]
+        == 1
+    )
+    stale = client.put(url, headers=u.h, json={"expected_version": 0, "data": b64(b"again")})
+    assert stale.status_code == 409
+    assert stale.json()["error"] == {
+        "code": "stale_version",
+        "message": "the record changed meanwhile",
+        "current_version": 1,
+    }
+    assert (
+        client.put(url, headers=u.h, json={"expected_version": 1, "data": b64(b"v2")}).json()[
+            "version"
+        ]
+        == 2
+    )
+    assert (
+        client.put(url, headers=u.h, json={"expected_version": 1, "data": b64(b"x")}).status_code
+        == 409
+    )
+    got = client.get(url, headers=u.h).json()
+    assert (got["version"], base64.b64decode(got["data"])) == (2, b"v2")
+    # another user's record: 404, exactly like a missing one
+    assert client.get(url, headers=v.h).status_code == 404
+    assert (
+        client.get(f"/v1/records/manifest/{new_id()}", headers=v.h).json()
+        == client.get(url, headers=v.h).json()
+    )
+    batch = client.post(
+        "/v1/records/batch-get",
+        headers=u.h,
+        json={"items": [{"kind": "manifest", "id": rid}, {"kind": "manifest", "id": new_id()}]},
+    ).json()
+    assert [r["id"] for r in batch["records"]] == [rid]
+    assert client.get("/v1/records/manifest", headers=u.h).json()["records"] == [
+        {"id": rid, "version": 2}
+    ]
+    assert client.delete(url, headers=u.h, params={"expected_version": 1}).status_code == 409
+    assert client.delete(url, headers=u.h, params={"expected_version": 2}).status_code == 204
+    assert client.get(url, headers=u.h).status_code == 404
+
+
+def test_small_blob_and_ranges(client: TestClient) -> None:
+    u, v = User(client), User(client)
+    bid, data = new_id(), os.urandom(100_000)
+    assert client.put(f"/v1/blobs/{bid}", headers=u.h, content=data).status_code == 201
+    assert client.put(f"/v1/blobs/{bid}", headers=u.h, content=data).status_code == 409
+    assert client.get(f"/v1/blobs/{bid}", headers=u.h).content == data
+    r = client.get(f"/v1/blobs/{bid}", headers={**u.h, "Range": "bytes=10-19"})
+    assert (r.status_code, r.content, r.headers["content-range"]) == (
+        206,
+        data[10:20],
+        "bytes 10-19/100000",
+    )
+    assert client.get(f"/v1/blobs/{bid}", headers={**u.h, "Range": "bytes=-5"}).content == data[-5:]
+    assert (
+        client.get(f"/v1/blobs/{bid}", headers={**u.h, "Range": "bytes=999999-"}).status_code == 416
+    )
+    assert client.get(f"/v1/blobs/{bid}", headers=v.h).status_code == 404
+    assert client.head(f"/v1/blobs/{bid}", headers=u.h).headers["content-length"] == "100000"
+    assert client.get("/v1/account", headers=u.h).json()["used_bytes"] == 100_000
+    assert client.delete(f"/v1/blobs/{bid}", headers=u.h).status_code == 204
+    assert client.get(f"/v1/blobs/{bid}", headers=u.h).status_code == 404
+    assert client.get("/v1/account", headers=u.h).json()["used_bytes"] == 0
+
+
+def test_resumable_upload_is_atomic(client: TestClient) -> None:
+    u = User(client)
+    bid, data = new_id(), os.urandom(11 * MIB + 3)
+    start = client.post("/v1/uploads", headers=u.h, json={"blob_id": bid, "size": len(data)}).json()
+    up, part = start["upload_id"], start["part_size"]
+    assert start["parts"] == 3
+    assert (
+        client.put(f"/v1/uploads/{up}/parts/1", headers=u.h, content=data[:part]).status_code == 200
+    )
+    # interrupted: the blob is not visible, commit refuses, status tells what is missing
+    assert client.get(f"/v1/blobs/{bid}", headers=u.h).status_code == 404
+    missing = client.post(f"/v1/uploads/{up}/commit", headers=u.h)
+    assert (missing.status_code, missing.json()["error"]["missing"]) == (409, [2, 3])
+    status = client.get(f"/v1/uploads/{up}", headers=u.h).json()
+    assert [p["number"] for p in status["received"]] == [1]
+    # resume; a wrong-sized part is refused
+    assert client.put(f"/v1/uploads/{up}/parts/3", headers=u.h, content=b"short").status_code in (
+        400,
+        413,
+    )
+    client.put(f"/v1/uploads/{up}/parts/3", headers=u.h, content=data[2 * part :])
+    client.put(f"/v1/uploads/{up}/parts/2", headers=u.h, content=data[part : 2 * part])
+    assert client.post(f"/v1/uploads/{up}/commit", headers=u.h).status_code == 201
+    got = client.get(f"/v1/blobs/{bid}", headers=u.h).content
+    assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+    assert client.get(f"/v1/uploads/{up}", headers=u.h).status_code == 404
+
+
+def test_quota(client: TestClient) -> None:
+    u = User(client)
+    r = client.post("/v1/uploads", headers=u.h, json={"blob_id": new_id(), "size": 41 * MIB})
+    assert (r.status_code, error_code(r)) == (507, "quota_exceeded")
+    ok = client.post(
+        "/v1/uploads", headers=u.h, json={"blob_id": new_id(), "size": 30 * MIB}
+    ).json()
+    assert (
+        client.post(
+            "/v1/uploads", headers=u.h, json={"blob_id": new_id(), "size": 20 * MIB}
+        ).status_code
+        == 507
+    )
+    assert client.delete(f"/v1/uploads/{ok['upload_id']}", headers=u.h).status_code == 204
+    assert client.get("/v1/account", headers=u.h).json()["used_bytes"] == 0
+
+
+def test_bad_input_is_a_clear_4xx(client: TestClient) -> None:
+    u = User(client)
+    cases = [
+        (client.get("/v1/account"), 401),
+        (client.get("/v1/account", headers={"Authorization": "Bearer nope"}), 401),
+        (client.get("/v1/records/manifest/not-an-id", headers=u.h), 400),
+        (client.get(f"/v1/records/BAD/{new_id()}", headers=u.h), 400),
+        (
+            client.post(
+                "/v1/sessions", content=b"{not json", headers={"content-type": "application/json"}
+            ),
+            422,
+        ),
+        (client.post("/v1/accounts", json={"email": "a@b.c"}), 422),
+        (
+            client.put(
+                f"/v1/records/manifest/{new_id()}",
+                headers=u.h,
+                json={"expected_version": 0, "data": "!!"},
+            ),
+            400,
+        ),
+        (
+            client.put(
+                f"/v1/records/manifest/{new_id()}",
+                headers=u.h,
+                json={"expected_version": -1, "data": ""},
+            ),
+            422,
+        ),
+        (client.put(f"/v1/blobs/{new_id()}", headers=u.h, content=b"x" * (8 * MIB + 1)), 413),
+        (client.post("/v1/uploads", headers=u.h, json={"blob_id": new_id(), "size": 2**50}), 413),
+        (client.get("/v1/nowhere"), 404),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert set(body) == {"error"}
+        assert body["error"]["code"] and body["error"]["message"]
+        assert "Traceback" not in response.text
+
+
+def test_key_bundle_change_is_cas_and_signs_out_other_devices(client: TestClient) -> None:
+    u = User(client)
+    other = u.login()
+    new_auth = os.urandom(32)
+    r = client.put(
+        "/v1/account/keys",
+        headers=u.h,
+        json={"expected_version": 1, "key_bundle": b64(b"bundle-v2"), "auth_key": b64(new_auth)},
+    )
+    assert r.json() == {"key_bundle_version": 2}
+    stale = client.put(
+        "/v1/account/keys", headers=u.h, json={"expected_version": 1, "key_bundle": b64(b"x")}
+    )
+    assert (stale.status_code, stale.json()["error"]["current_version"]) == (409, 2)
+    assert (
+        client.get("/v1/account", headers={"Authorization": f"Bearer {other}"}).status_code == 401
+    )
+    assert (
+        client.post("/v1/sessions", json={"email": u.email, "auth_key": b64(u.auth)}).status_code
+        == 401
+    )
+    u.auth = new_auth
+    u.login()
+
+
+def test_recovery_login(client: TestClient) -> None:
+    u = User(client)
+    r = client.post(
+        "/v1/recovery/sessions", json={"email": u.email, "recovery_auth_key": b64(b"r" * 32)}
+    )
+    assert r.status_code == 201
+    assert (
+        client.post(
+            "/v1/recovery/sessions", json={"email": u.email, "recovery_auth_key": b64(b"q" * 32)}
+        ).status_code
+        == 401
+    )
+
+
+def test_totp(client: TestClient) -> None:
+    u = User(client)
+    secret = base64.b32encode(os.urandom(20)).decode().rstrip("=")
+    assert (
+        client.put(
+            "/v1/account/totp",
+            headers=u.h,
+            json={"secret": secret, "code": "000000" if totp(secret) != "000000" else "111111"},
+        ).status_code
+        == 400
+    )
+    assert (
+        client.put(
+            "/v1/account/totp", headers=u.h, json={"secret": secret, "code": totp(secret)}
+        ).status_code
+        == 204
+    )
+    r = client.post("/v1/sessions", json={"email": u.email, "auth_key": b64(u.auth)})
+    assert (r.status_code, error_code(r)) == (401, "totp_required")
+    u.login(totp=totp(secret))
+
+
+def test_login_rate_limit(client: TestClient) -> None:
+    u = User(client)
+    for _ in range(5):
+        client.post("/v1/sessions", json={"email": u.email, "auth_key": b64(os.urandom(32))})
+    r = client.post("/v1/sessions", json={"email": u.email, "auth_key": b64(u.auth)})
+    assert (r.status_code, error_code(r)) == (429, "rate_limited")
+    assert int(r.headers["retry-after"]) > 0
+
+
+def test_audit_log_is_a_hash_chain(client: TestClient) -> None:
+    u = User(client)
+    client.put(
+        f"/v1/records/manifest/{new_id()}",
+        headers=u.h,
+        json={"expected_version": 0, "data": b64(b"x")},
+    )
+    entries = client.get("/v1/audit", headers=u.h).json()["entries"]
+    assert [e["event"] for e in entries][:3] == ["signup", "key_bundle_changed", "login"]
+    prev = "0" * 64
+    for e in entries:
+        assert e["prev_hash"] == prev
+        detail = json.dumps(e["detail"], sort_keys=True, separators=(",", ":"))
+        assert e["hash"] == entry_hash(prev, e["seq"], e["at"], e["event"], detail)
+        prev = e["hash"]
+
+
+def test_identity_lookup_and_openapi(client: TestClient) -> None:
+    u = User(client)
+    r = client.get(f"/v1/identities/{u.email}", headers=u.h).json()
+    assert base64.b64decode(r["identity_bundle"]) == b"identity"
+    assert client.get("/v1/identities/none@example.org", headers=u.h).status_code == 404
+    spec = client.get("/openapi.json").json()
+    assert "/v1/records/{kind}/{record_id}" in spec["paths"]
+    assert client.get("/v1/health").json()["status"] == "ok"
+
+
+def test_no_plaintext_structure_in_the_schema() -> None:
+    """P-MINMETA: no column can hold a name, a path, a parent link or a plaintext size."""
+    from blindvault.server.schema import metadata
+
+    columns = {c.name for t in metadata.tables.values() for c in t.columns}
+    for banned in (
+        "name_plain",
+        "filename",
+        "path",
+        "parent",
+        "parent_id",
+        "child",
+        "plaintext_size",
+    ):
+        assert banned not in columns
+    assert Path  # (imported for fixtures)
