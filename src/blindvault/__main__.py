@@ -6,7 +6,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; the subcommands arrive with the server and the client."""
+    """Dispatch: `server`, `bench`, or a client command."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["server"]:
         from blindvault.server.cli import main as server_main
@@ -16,8 +16,9 @@ def main(argv: list[str] | None = None) -> int:
         from blindvault.bench.__main__ import main as bench_main
 
         return bench_main(args[1:])
-    sys.stderr.write("usage: blindvault server [--data DIR] | blindvault bench core\n")
-    return 2
+    from blindvault.cli import main as cli_main
+
+    return cli_main(args)
 
 
 if __name__ == "__main__":

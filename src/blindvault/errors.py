@@ -11,10 +11,17 @@ httpx, SQLAlchemy, botocore) are translated at the edge where they occur.
      │    │                    which check failed, so a malicious server learns nothing)
      │    └── RollbackError    authenticated state older than, or forked from, state
      │                         this client has already seen (P-FRESH)
-     └── PolicyError           a value is authentic but refused by policy: KDF parameters
-          │                    below the floor or the account's pin (P-KDFFLOOR), a key
-          │                    that does not match its pin (P-OWNKEY, P-PEERKEY)
-          └── KdfPolicyError
+     ├── PolicyError           a value is authentic but refused by policy: KDF parameters
+     │    │                    below the floor or the account's pin (P-KDFFLOOR), a key
+     │    │                    that does not match its pin (P-OWNKEY, P-PEERKEY)
+     │    ├── KdfPolicyError
+     │    └── InsecureTransportError   plain HTTP to a host that is not loopback
+     ├── RemoteError           the server answered with an error (status, code, message)
+     │    ├── AuthError              401: not logged in, wrong password, revoked device
+     │    ├── NotFoundError          404
+     │    ├── ConflictError          409: stale version, existing object, held lock
+     │    └── UnavailableError       network failure, 429 or 5xx after retries
+     └── LocalError            a local file or folder cannot be read or written
 
 Messages never contain key material, passwords or plaintext.
 """
@@ -22,12 +29,19 @@ Messages never contain key material, passwords or plaintext.
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "BlindvaultError",
+    "ConflictError",
     "FormatError",
+    "InsecureTransportError",
     "IntegrityError",
     "KdfPolicyError",
+    "LocalError",
+    "NotFoundError",
     "PolicyError",
+    "RemoteError",
     "RollbackError",
+    "UnavailableError",
     "UsageError",
 ]
 
@@ -68,3 +82,39 @@ class PolicyError(BlindvaultError):
 
 class KdfPolicyError(PolicyError):
     """KDF parameters below the hard floor or weaker than the account's pin."""
+
+
+class InsecureTransportError(PolicyError):
+    """Refusing plain HTTP to a non-loopback host (pass --insecure to override)."""
+
+
+class RemoteError(BlindvaultError):
+    """The server refused a request; `code` is its stable error code."""
+
+    def __init__(
+        self, status: int, code: str, message: str, extra: dict[str, object] | None = None
+    ):
+        super().__init__(f"{message} ({status} {code})")
+        self.status = status
+        self.code = code
+        self.extra = extra or {}
+
+
+class AuthError(RemoteError):
+    """Not logged in, wrong credentials, or this device was revoked."""
+
+
+class NotFoundError(RemoteError):
+    """No such object on the server (for this account)."""
+
+
+class ConflictError(RemoteError):
+    """A compare-and-swap lost, the object exists, or a lock is held."""
+
+
+class UnavailableError(RemoteError):
+    """The server could not be reached or is overloaded, even after retries."""
+
+
+class LocalError(BlindvaultError):
+    """A local path cannot be read or written."""

@@ -13,13 +13,14 @@ complete and zero.
 
 from __future__ import annotations
 
-from blindvault.core import chunked
+from blindvault.core import chunked, primitives
 from blindvault.core.constants import (
     CHUNK_SIZE,
     CONTENT_HEADER_SIZE,
     CONTENT_PREFIX_SIZE,
     FORMAT_VERSION,
     ID_SIZE,
+    LABEL_BLOB_ID,
     LABEL_CONTENT,
     MAGIC_CONTENT,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ContentDecryptor",
     "ContentEncryptor",
     "ContentRangeReader",
+    "blob_id",
     "content_context",
     "open_content",
     "seal_content",
@@ -48,6 +50,14 @@ def content_context(node_id: bytes, content_version: int) -> bytes:
         raise UsageError(f"node id must be {ID_SIZE} bytes")
     w = Writer(LABEL_CONTENT + b"\x00").u8(FORMAT_VERSION).fixed(node_id, ID_SIZE)
     return w.u64(content_version).bytes()
+
+
+def blob_id(node_id: bytes, content_version: int) -> bytes:
+    """The server-side id of a file version's blob: SHA-256(LABEL_BLOB_ID || 0x00 ||
+    node_id || u64 version)[:16]. Derived, so manifests need no blob field; opaque to
+    the server, which cannot link it to the node id."""
+    w = Writer(LABEL_BLOB_ID + b"\x00").fixed(node_id, ID_SIZE).u64(content_version)
+    return primitives.sha256(w.bytes())[:ID_SIZE]
 
 
 def sealed_size(size: int) -> int:

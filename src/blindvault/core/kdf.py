@@ -34,13 +34,14 @@ from blindvault.core.constants import (
     LABEL_AUTH_KEY,
     LABEL_KDF_SALT,
     LABEL_MASTER_KEY,
+    LABEL_RECOVERY_AUTH,
     MAGIC_KDF_PARAMS,
     PBKDF2_CEILING_ITERATIONS,
     PBKDF2_DEFAULT_ITERATIONS,
     PBKDF2_FLOOR_ITERATIONS,
 )
 from blindvault.core.encoding import Reader, Writer, check_header, header
-from blindvault.core.keys import AuthKey, MasterKey
+from blindvault.core.keys import AuthKey, MasterKey, RecoveryKey
 from blindvault.errors import FormatError, KdfPolicyError, UsageError
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "derive_account_keys",
     "kdf_salt",
     "normalize_email",
+    "recovery_auth_key",
 ]
 
 _ALG_NAMES = {KDF_ARGON2ID: "argon2id", KDF_PBKDF2_SHA256: "pbkdf2-sha256"}
@@ -232,3 +234,16 @@ def derive_account_keys(
     master = primitives.hkdf_sha256(stretched, salt=b"", info=LABEL_MASTER_KEY, length=KEY_SIZE)
     auth = primitives.hkdf_sha256(stretched, salt=b"", info=LABEL_AUTH_KEY, length=KEY_SIZE)
     return AccountKeys(MasterKey(master), AuthKey(auth))
+
+
+def recovery_auth_key(recovery: RecoveryKey) -> AuthKey:
+    """What proves knowledge of the recovery words to the server (it keeps a slow hash).
+
+    HKDF-SHA-256(recovery key, salt="", info=LABEL_RECOVERY_AUTH, 32): a separate label, so
+    the server learns nothing about the key that wraps the vault key.
+    """
+    return AuthKey(
+        primitives.hkdf_sha256(
+            recovery.material, salt=b"", info=LABEL_RECOVERY_AUTH, length=KEY_SIZE
+        )
+    )

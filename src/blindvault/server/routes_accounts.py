@@ -250,6 +250,28 @@ def recovery_login(
         return _new_device(conn, row.id, body.device_name, "recovery", request)
 
 
+class AuthCheck(BaseModel):
+    auth_key: str
+
+
+@router.post("/sessions/check", status_code=204)
+def check_password(
+    body: AuthCheck,
+    request: Request,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> Response:
+    """Confirm the password (its auth key) on an existing device session; rate-limited."""
+    auth = _key32(body.auth_key, "auth_key")
+    with transaction(ctx.engine) as conn:
+        row = conn.execute(select(accounts).where(accounts.c.id == who.account_id)).one()
+        keys = _rate_keys(row.email, request)
+        _check_rate(conn, ctx, keys)
+    if not verify_secret(auth, row.auth_hash):
+        _fail(ctx, keys)
+    return Response(status_code=204)
+
+
 @router.delete("/sessions/current", status_code=204)
 def logout(
     who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)

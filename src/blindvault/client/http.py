@@ -1,0 +1,156 @@
+"""The HTTP transport: httpx with retries on transient failures, errors translated here.
+
+Only this module knows httpx; callers see `RemoteError` subclasses. Plain HTTP is refused
+for any host that is not loopback unless the caller says `insecure=True`.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from blindvault import __version__
+from blindvault.errors import (
+    AuthError,
+    ConflictError,
+    InsecureTransportError,
+    NotFoundError,
+    RemoteError,
+    UnavailableError,
+)
+
+__all__ = ["ApiClient", "b64d", "b64e"]
+
+RETRY_STATUS = {429, 502, 503, 504}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def b64e(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64d(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def _raise_for(response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    try:
+        err = response.json()["error"]
+        code, message = str(err.get("code", "error")), str(err.get("message", ""))
+        extra = {k: v for k, v in err.items() if k not in ("code", "message")}
+    except (ValueError, KeyError, TypeError):
+        code, message, extra = "error", response.reason_phrase, {}
+    status = response.status_code
+    cls: type[RemoteError]
+    if status == 401:
+        cls = AuthError
+    elif status == 404:
+        cls = NotFoundError
+    elif status == 409:
+        cls = ConflictError
+    elif status in RETRY_STATUS or status >= 500:
+        cls = UnavailableError
+    else:
+        cls = RemoteError
+    raise cls(status, code, message, extra)
+
+
+class ApiClient:
+    """A session with one server; `token` is the device's bearer token once logged in."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str = "",
+        *,
+        insecure: bool = False,
+        retries: int = 4,
+        timeout: float = 60.0,
+    ) -> None:
+        url = urlparse(base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise InsecureTransportError(f"not a server URL: {base_url}")
+        if url.scheme == "http" and url.hostname not in LOOPBACK and not insecure:
+            raise InsecureTransportError(
+                f"refusing plain HTTP to {url.hostname}; use https:// (or --insecure)"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.retries = retries
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"User-Agent": f"blindvault/{__version__}"},
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = dict(extra or {})
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send with retries on network errors and 429/502/503/504; raise on errors."""
+        delay = 0.2
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.request(
+                    method, path, json=json, content=content, params=params,
+                    headers=self._headers(headers),
+                )  # fmt: skip
+            except httpx.TransportError as exc:
+                if attempt == self.retries:
+                    raise UnavailableError(0, "network", f"cannot reach {self.base_url}") from exc
+            else:
+                if response.status_code not in RETRY_STATUS or attempt == self.retries:
+                    _raise_for(response)
+                    return response
+                retry_after = response.headers.get("retry-after", "")
+                if response.status_code == 429 and retry_after.isdigit():
+                    _raise_for(response)  # a rate limit is not waited out silently
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        raise UnavailableError(0, "network", f"cannot reach {self.base_url}")  # pragma: no cover
+
+    def get_json(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw).json()
+
+    def post_json(self, path: str, body: Any) -> Any:
+        response = self.request("POST", path, json=body)
+        return response.json() if response.content else None
+
+    def put_json(self, path: str, body: Any) -> Any:
+        return self.request("PUT", path, json=body).json()
+
+    @contextmanager
+    def stream(self, path: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
+        """A streamed GET (for blobs); errors raised before the body is read."""
+        try:
+            with self._http.stream("GET", path, headers=self._headers(headers)) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for(response)
+                yield response
+        except httpx.TransportError as exc:
+            raise UnavailableError(0, "network", f"cannot reach {self.base_url}") from exc

@@ -1,0 +1,284 @@
+"""Streaming transfers: constant memory whatever the file size.
+
+Upload: the file is read with `readinto` into a reused buffer, encrypted chunk by chunk
+and sent in parts of the server's part size; small blobs go in one request. An upload
+that stops is resumed by the next `put` of the same file: the resume record (upload id,
+salt, and the file key *wrapped under the vault key*) lives in the state folder; the
+stream is re-encrypted deterministically and parts the server already has are skipped.
+
+Download: the blob streams through the decryptor into a temporary file beside the
+destination, which is renamed into place only after the last chunk verified.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from blindvault.client.http import ApiClient
+from blindvault.client.state import atomic_write
+from blindvault.core import wrap
+from blindvault.core.content import ContentDecryptor, ContentEncryptor, blob_id, sealed_size
+from blindvault.core.keys import FileKey, VaultKey
+from blindvault.errors import ConflictError, LocalError, NotFoundError
+
+__all__ = ["Progress", "download", "pending_upload", "resume_upload", "upload", "verify_blob"]
+
+READ_SIZE = 1 << 20
+SMALL_BLOB = 8 << 20
+
+Progress = Callable[[int], None]
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+@dataclass
+class _Resume:
+    path: Path  # where the resume record lives
+
+    def load(self) -> dict[str, object] | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def save(self, record: dict[str, object]) -> None:
+        atomic_write(self.path, json.dumps(record).encode("utf-8"))
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _stream_encrypted(src: Path, enc: ContentEncryptor, emit: Callable[[bytes], None]) -> None:
+    buf = bytearray(READ_SIZE)
+    view = memoryview(buf)
+    out = bytearray(enc.output_bound(READ_SIZE) + 16400)
+    emit(enc.header)
+    with src.open("rb") as f:
+        while n := f.readinto(buf):
+            m = enc.update_into(view[:n], out)
+            if m:
+                emit(bytes(out[:m]))
+    emit(enc.finalize())
+
+
+class _PartSender:
+    """Cuts the encrypted stream into parts and sends the ones the server lacks."""
+
+    def __init__(
+        self, api: ApiClient, upload_id: str, part_size: int, have: set[int], progress: Progress
+    ):
+        self.api, self.upload_id, self.part_size = api, upload_id, part_size
+        self.have, self.progress = have, progress
+        self.buf = bytearray()
+        self.number = 1
+
+    def feed(self, data: bytes) -> None:
+        self.buf += data
+        while len(self.buf) >= self.part_size:
+            self._send(bytes(self.buf[: self.part_size]))
+            del self.buf[: self.part_size]
+
+    def close(self) -> None:
+        if self.buf or self.number == 1:
+            self._send(bytes(self.buf))
+            self.buf = bytearray()
+
+    def _send(self, part: bytes) -> None:
+        if self.number not in self.have:
+            self.api.request(
+                "PUT", f"/v1/uploads/{self.upload_id}/parts/{self.number}", content=part
+            )
+        self.progress(len(part))
+        self.number += 1
+
+
+def upload(
+    api: ApiClient,
+    src: Path,
+    *,
+    key: FileKey,
+    node_id: bytes,
+    version: int,
+    vault: VaultKey,
+    owner: bytes,
+    resume_dir: Path,
+    progress: Progress = _noop,
+) -> int:
+    """Encrypt `src` and store it as the blob of (node_id, version); returns its true size."""
+    try:
+        size = src.stat().st_size
+    except OSError as exc:
+        raise LocalError(f"cannot read {src}: {exc.strerror}") from None
+    bid = blob_id(node_id, version).hex()
+    total = sealed_size(size)
+    if total <= SMALL_BLOB:
+        chunks: list[bytes] = []
+        _stream_encrypted(src, ContentEncryptor(key, node_id, version), chunks.append)
+        blob = b"".join(chunks)
+        if len(blob) != total:
+            raise LocalError(f"{src} changed while it was read")
+        api.request("PUT", f"/v1/blobs/{bid}", content=blob)
+        progress(total)
+        return size
+    start = api.post_json("/v1/uploads", {"blob_id": bid, "size": total})
+    resume = _Resume(resume_dir / f"{start['upload_id']}.json")
+    salt = os.urandom(24)
+    resume.save(
+        {
+            "upload_id": start["upload_id"],
+            "blob_id": bid,
+            "salt": salt.hex(),
+            "wrapped_key": wrap.wrap_file_key(vault, key, owner, node_id, version).hex(),
+            "node_id": node_id.hex(),
+            "version": version,
+            "source": str(src.resolve()),
+            "size": size,
+            "mtime_ns": src.stat().st_mtime_ns,
+        }
+    )
+    _send_parts(
+        api,
+        src,
+        key,
+        node_id,
+        version,
+        salt,
+        start["upload_id"],
+        int(start["part_size"]),
+        set(),
+        progress,
+    )
+    resume.clear()
+    return size
+
+
+def _send_parts(
+    api: ApiClient,
+    src: Path,
+    key: FileKey,
+    node_id: bytes,
+    version: int,
+    salt: bytes,
+    upload_id: str,
+    part_size: int,
+    have: set[int],
+    progress: Progress,
+) -> None:
+    sender = _PartSender(api, upload_id, part_size, have, progress)
+    _stream_encrypted(src, ContentEncryptor(key, node_id, version, salt=salt), sender.feed)
+    sender.close()
+    api.request("POST", f"/v1/uploads/{upload_id}/commit")
+
+
+def pending_upload(resume_dir: Path, src: Path) -> list[dict[str, object]]:
+    """Resume records of interrupted uploads of this very file (same path, size, mtime)."""
+    found: list[dict[str, object]] = []
+    if not resume_dir.is_dir():
+        return found
+    st = src.stat()
+    for path in sorted(resume_dir.glob("*.json")):
+        rec = _Resume(path).load()
+        if (
+            rec
+            and rec.get("source") == str(src.resolve())
+            and rec.get("size") == st.st_size
+            and rec.get("mtime_ns") == st.st_mtime_ns
+        ):
+            rec["_path"] = str(path)
+            found.append(rec)
+    return found
+
+
+def resume_upload(
+    api: ApiClient,
+    rec: dict[str, object],
+    src: Path,
+    *,
+    vault: VaultKey,
+    owner: bytes,
+    progress: Progress = _noop,
+) -> tuple[bytes, FileKey, int, int] | None:
+    """Finish an interrupted upload; returns (node_id, key, version, size) or None if stale."""
+    record = _Resume(Path(str(rec["_path"])))
+    node_id, version = bytes.fromhex(str(rec["node_id"])), int(str(rec["version"]))
+    key = wrap.unwrap_file_key(
+        vault, bytes.fromhex(str(rec["wrapped_key"])), owner, node_id, version
+    )
+    upload_id = str(rec["upload_id"])
+    try:
+        status = api.get_json(f"/v1/uploads/{upload_id}")
+    except NotFoundError:
+        record.clear()
+        return None
+    have = {int(p["number"]) for p in status["received"]}
+    done = sum(int(p["size"]) for p in status["received"])
+    progress(done)
+    try:
+        _send_parts(
+            api,
+            src,
+            key,
+            node_id,
+            version,
+            bytes.fromhex(str(rec["salt"])),
+            upload_id,
+            int(status["part_size"]),
+            have,
+            lambda n: None,
+        )
+    except ConflictError:
+        record.clear()
+        return None
+    progress(int(status["size"]) - done)
+    record.clear()
+    return node_id, key, version, int(str(rec["size"]))
+
+
+def download(
+    api: ApiClient,
+    dest: Path,
+    *,
+    key: FileKey,
+    node_id: bytes,
+    version: int,
+    size: int,
+    progress: Progress = _noop,
+) -> None:
+    """Fetch, verify and write a file; `dest` appears only once every chunk verified."""
+    dec = ContentDecryptor(key, node_id, version, size)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
+    try:
+        out = bytearray(dec.output_bound(1 << 20) + 16400)
+        with os.fdopen(fd, "wb") as f:
+            with api.stream(f"/v1/blobs/{blob_id(node_id, version).hex()}") as response:
+                for chunk in response.iter_bytes(1 << 20):
+                    n = dec.update_into(chunk, out)
+                    if n:
+                        f.write(memoryview(out)[:n])
+                    progress(len(chunk))
+            f.write(dec.finalize())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def verify_blob(api: ApiClient, *, key: FileKey, node_id: bytes, version: int, size: int) -> None:
+    """Download and authenticate a blob without writing it anywhere."""
+    dec = ContentDecryptor(key, node_id, version, size)
+    out = bytearray(dec.output_bound(1 << 20) + 16400)
+    with api.stream(f"/v1/blobs/{blob_id(node_id, version).hex()}") as response:
+        for chunk in response.iter_bytes(1 << 20):
+            dec.update_into(chunk, out)
+    dec.finalize()

@@ -1,0 +1,193 @@
+"""The encrypted folder tree as the client sees it: read, verify and write manifests.
+
+Every folder is a record (kind "manifest", id = node id) holding a sealed manifest.
+Reads verify the writer's signature, decrypt, and check freshness against both this
+device's high-water marks and the signed root (P-FRESH). Writes are compare-and-swap:
+re-read, re-apply, retry on a lost race. The signed root (kind "root", id = account id)
+is advanced after each manifest write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.state import AccountState
+from blindvault.core.identity import Identity
+from blindvault.core.keys import FolderKey
+from blindvault.core.manifest import (
+    ZERO_HASH,
+    ManifestBody,
+    ManifestHead,
+    OpenedManifest,
+    check_fresh,
+    manifest_hash,
+    open_manifest,
+    seal_manifest,
+)
+from blindvault.core.root import SignedRoot, check_root_fresh, open_root, seal_root
+from blindvault.errors import ConflictError, IntegrityError, NotFoundError, RollbackError
+
+__all__ = ["Folder", "Tree", "now_ms"]
+
+MAX_RETRIES = 20
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A verified folder: its key, and the manifest as stored (or empty if new)."""
+
+    node_id: bytes
+    key: FolderKey
+    key_version: int
+    manifest: OpenedManifest | None
+
+    @property
+    def body(self) -> ManifestBody:
+        return self.manifest.body if self.manifest else ManifestBody()
+
+    @property
+    def version(self) -> int:
+        return self.manifest.version if self.manifest else 0
+
+
+class Tree:
+    def __init__(
+        self, api: ApiClient, state: AccountState, identity: Identity, owner: bytes
+    ) -> None:
+        self.api = api
+        self.state = state
+        self.identity = identity
+        self.owner = owner
+        self._root: SignedRoot | None = None
+        self._root_version = 0
+
+    @property
+    def writers(self) -> dict[bytes, object]:
+        return {self.identity.bundle.fingerprint: self.identity.bundle}
+
+    # --- the signed root ------------------------------------------------------------
+
+    def load_root(self) -> SignedRoot | None:
+        try:
+            rec = self.api.get_json(f"/v1/records/root/{self.owner.hex()}")
+        except NotFoundError:
+            if self.state.root_sequence:
+                raise RollbackError("the signed root disappeared") from None
+            return None
+        root = open_root(b64d(rec["data"]), self.owner, self.identity.bundle)
+        seen = self._seen_root()
+        check_root_fresh(seen, root)
+        self._root, self._root_version = root, int(rec["version"])
+        self.state.root_sequence, self.state.root_hash = root.sequence, root.hash.hex()
+        return root
+
+    def _seen_root(self) -> SignedRoot | None:
+        if not self.state.root_sequence:
+            return None
+        return SignedRoot(
+            self.owner, self.state.root_sequence, b"", (), bytes.fromhex(self.state.root_hash)
+        )
+
+    def _advance_root(self, head: ManifestHead | None, removed: bytes | None = None) -> None:
+        for _ in range(MAX_RETRIES):
+            root = self.load_root()
+            heads = {h.node_id: h for h in (root.heads if root else ())}
+            if head is not None:
+                old = heads.get(head.node_id)
+                if old is not None and old.version > head.version:
+                    return  # another device already went further
+                heads[head.node_id] = head
+            if removed is not None:
+                heads.pop(removed, None)
+            sequence = (root.sequence + 1) if root else 1
+            prev = root.hash if root else ZERO_HASH
+            data = seal_root(self.owner, sequence, prev, list(heads.values()), self.identity)
+            try:
+                self.api.put_json(
+                    f"/v1/records/root/{self.owner.hex()}",
+                    {"expected_version": self._root_version if root else 0, "data": b64e(data)},
+                )
+            except ConflictError:
+                continue
+            opened = open_root(data, self.owner, self.identity.bundle)
+            self.state.root_sequence, self.state.root_hash = opened.sequence, opened.hash.hex()
+            self._root = opened
+            return
+        raise ConflictError(409, "stale_version", "could not update the signed root")
+
+    # --- folders ---------------------------------------------------------------------------
+
+    def read(self, node_id: bytes, key: FolderKey, key_version: int = 1) -> tuple[Folder, int]:
+        """Fetch, verify and freshness-check a folder; returns it and its record version."""
+        try:
+            rec = self.api.get_json(f"/v1/records/manifest/{node_id.hex()}")
+        except NotFoundError:
+            known = self._root.head_of(node_id) if self._root else None
+            if self.state.head(node_id) is not None or known is not None:
+                raise RollbackError("a folder this device has seen disappeared") from None
+            return Folder(node_id, key, key_version, None), 0
+        opened = open_manifest(b64d(rec["data"]), key, node_id, self.writers)  # type: ignore[arg-type]
+        if int(rec["version"]) != opened.version:
+            raise IntegrityError
+        seen = self.state.head(node_id)
+        check_fresh(ManifestHead(node_id, *seen) if seen else None, opened)
+        root_head = self._root.head_of(node_id) if self._root else None
+        if root_head is not None:
+            check_fresh(root_head, opened)
+        self.state.remember_head(node_id, opened.version, opened.hash)
+        return Folder(node_id, key, opened.key_version, opened), opened.version
+
+    def update(
+        self,
+        node_id: bytes,
+        key: FolderKey,
+        change: Callable[[ManifestBody], ManifestBody],
+        key_version: int = 1,
+    ) -> ManifestBody:
+        """Apply `change` to the folder's current body and write it; retry on a lost race."""
+        for _ in range(MAX_RETRIES):
+            folder, version = self.read(node_id, key, key_version)
+            body = change(folder.body)
+            prev = folder.manifest.hash if folder.manifest else ZERO_HASH
+            sealed = seal_manifest(
+                body,
+                key,
+                node_id=node_id,
+                version=version + 1,
+                key_version=folder.key_version,
+                prev_hash=prev,
+                writer=self.identity,
+            )
+            try:
+                self.api.put_json(
+                    f"/v1/records/manifest/{node_id.hex()}",
+                    {"expected_version": version, "data": b64e(sealed)},
+                )
+            except ConflictError:
+                continue
+            digest = manifest_hash(sealed)
+            self.state.remember_head(node_id, version + 1, digest)
+            self._advance_root(ManifestHead(node_id, version + 1, digest))
+            return body
+        raise ConflictError(409, "stale_version", "the folder kept changing; try again")
+
+    def drop(self, node_id: bytes) -> None:
+        """Delete a folder's manifest record (after its entry got a tombstone)."""
+        try:
+            rec = self.api.get_json(f"/v1/records/manifest/{node_id.hex()}")
+            self.api.request(
+                "DELETE",
+                f"/v1/records/manifest/{node_id.hex()}",
+                params={"expected_version": rec["version"]},
+            )
+        except NotFoundError:
+            pass
+        self.state.heads.pop(node_id.hex(), None)
+        self._advance_root(None, removed=node_id)

@@ -1,0 +1,622 @@
+"""`Vault`: the SDK — an account's encrypted file tree on one server.
+
+    vault, words = Vault.signup("https://host", "me@example.org", "password")
+    vault = Vault.open("https://host", "me@example.org", "password")
+    vault.mkdir("/docs"); vault.put(Path("a.pdf"), "/docs"); vault.get("/docs/a.pdf", Path("."))
+
+Every read is verified (signatures, AEAD, freshness); the server sees random ids and
+padded ciphertext only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from blindvault.client import transfer
+from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.state import AccountState, StateStore
+from blindvault.client.tree import Folder, Tree, now_ms
+from blindvault.core.content import blob_id
+from blindvault.core.identity import Identity, IdentityBundle
+from blindvault.core.kdf import (
+    KdfParams,
+    account_id,
+    derive_account_keys,
+    normalize_email,
+    recovery_auth_key,
+)
+from blindvault.core.keybundle import KeyBundle, OpenedBundle, new_account_bundle
+from blindvault.core.keys import FileKey, FolderKey, RecoveryKey
+from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody, Tombstone, check_name
+from blindvault.core.recovery import recovery_key_from_words, recovery_words
+from blindvault.errors import (
+    BlindvaultError,
+    IntegrityError,
+    LocalError,
+    NotFoundError,
+    PolicyError,
+    RollbackError,
+    UsageError,
+)
+
+__all__ = ["Entry", "Problem", "Vault"]
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One listed item, with authenticated metadata only (P-META)."""
+
+    path: str
+    name: str
+    kind: str  # "file" or "folder"
+    size: int
+    mtime_ms: int
+    author: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+def _parts(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    for p in parts:
+        check_name(p)
+    return parts
+
+
+def _entry(body: ManifestBody, name: str) -> FileEntry | FolderEntry | None:
+    return body.find(name)
+
+
+class Vault:
+    def __init__(
+        self, api: ApiClient, state: AccountState, store: StateStore, opened: OpenedBundle
+    ) -> None:
+        self.api = api
+        self.state = state
+        self.store = store
+        self.opened = opened
+        self.owner = opened.bundle.owner
+        self.tree = Tree(api, state, opened.identity, self.owner)
+        self.tree.load_root()
+
+    # --- account life cycle ----------------------------------------------------------------
+
+    @classmethod
+    def signup(
+        cls,
+        server: str,
+        email: str,
+        password: str,
+        *,
+        store: StateStore | None = None,
+        insecure: bool = False,
+        params: KdfParams | None = None,
+        device_name: str = "cli",
+    ) -> tuple[Vault, list[str]]:
+        """Create an account; returns the open vault and the 24 recovery words (show once)."""
+        store = store or StateStore()
+        email = normalize_email(email)
+        params = params or KdfParams.argon2id()
+        keys = derive_account_keys(password, email, params)
+        recovery = RecoveryKey.generate()
+        identity = Identity.generate(email, now_ms())
+        owner = account_id(email)
+        opened = new_account_bundle(
+            owner, email, keys.master, recovery, identity, os.urandom(16), os.urandom(16)
+        )
+        api = ApiClient(server, insecure=insecure)
+        api.post_json(
+            "/v1/accounts",
+            {
+                "email": email,
+                "kdf": params.to_json(),
+                "auth_key": b64e(keys.auth.material),
+                "recovery_auth_key": b64e(recovery_auth_key(recovery).material),
+                "key_bundle": b64e(opened.bundle.encode()),
+                "identity_bundle": b64e(identity.bundle.encode()),
+            },
+        )
+        state = AccountState(server=api.base_url, email=email)
+        session = api.post_json(
+            "/v1/sessions",
+            {"email": email, "auth_key": b64e(keys.auth.material), "device_name": device_name},
+        )
+        api.token = state.token = session["token"]
+        state.device_id = session["device_id"]
+        state.kdf_pin = params.to_json()
+        state.own_fingerprint = identity.bundle.fingerprint.hex()
+        state.bundle_version = opened.bundle.version
+        vault = cls(api, state, store, opened)
+        vault.tree.update(opened.bundle.root_node, opened.root_key, lambda b: b)
+        vault.save()
+        return vault, recovery_words(recovery)
+
+    @classmethod
+    def open(
+        cls,
+        server: str,
+        email: str,
+        password: str,
+        *,
+        store: StateStore | None = None,
+        insecure: bool = False,
+        device_name: str = "cli",
+        totp: str | None = None,
+    ) -> Vault:
+        """Log in (or reuse this device's session) and open the vault with the password."""
+        store = store or StateStore()
+        email = normalize_email(email)
+        api = ApiClient(server, insecure=insecure)
+        state = store.load(api.base_url, email)
+        params = KdfParams.from_json(api.post_json("/v1/prelogin", {"email": email})["kdf"])
+        pinned = KdfParams.from_json(state.kdf_pin) if state.kdf_pin else None
+        keys = derive_account_keys(password, email, params, pinned)  # P-KDFFLOOR: before sending
+        if not state.token:
+            body: dict[str, object] = {
+                "email": email,
+                "auth_key": b64e(keys.auth.material),
+                "device_name": device_name,
+            }
+            if totp:
+                body["totp"] = totp
+            session = api.post_json("/v1/sessions", body)
+            state.token, state.device_id = session["token"], session["device_id"]
+            api.token = state.token
+        else:  # an existing device session: the server still checks the password
+            api.token = state.token
+            api.request("POST", "/v1/sessions/check", json={"auth_key": b64e(keys.auth.material)})
+        account = api.get_json("/v1/account")
+        bundle = KeyBundle.decode(b64d(account["key_bundle"]))
+        opened = cls._check_bundle(
+            bundle, account, state, email, lambda b: b.open(keys.master, email)
+        )
+        state.kdf_pin = params.to_json()
+        vault = cls(api, state, store, opened)
+        vault.save()
+        return vault
+
+    @staticmethod
+    def _check_bundle(
+        bundle: KeyBundle,
+        account: dict[str, object],
+        state: AccountState,
+        email: str,
+        opener: Callable[[KeyBundle], OpenedBundle],
+    ) -> OpenedBundle:
+        if bundle.owner != account_id(email) or bundle.version != account["key_bundle_version"]:
+            raise IntegrityError("the key bundle does not belong to this account")
+        if bundle.version < state.bundle_version:
+            raise RollbackError("the server returned an older key bundle")
+        opened = opener(bundle)
+        fingerprint = opened.identity.bundle.fingerprint.hex()
+        if state.own_fingerprint and fingerprint != state.own_fingerprint:
+            raise PolicyError("this account's identity key changed since this device pinned it")
+        served = IdentityBundle.decode(b64d(str(account["identity_bundle"])))
+        if served.fingerprint != opened.identity.bundle.fingerprint:  # P-OWNKEY
+            raise PolicyError("the server publishes an identity key that is not this account's")
+        state.own_fingerprint = fingerprint
+        state.bundle_version = bundle.version
+        return opened
+
+    @classmethod
+    def recover(
+        cls,
+        server: str,
+        email: str,
+        words: str,
+        new_password: str,
+        *,
+        store: StateStore | None = None,
+        insecure: bool = False,
+    ) -> Vault:
+        """Forgotten password: the 24 words open the vault key; set a new password."""
+        store = store or StateStore()
+        email = normalize_email(email)
+        recovery = recovery_key_from_words(words)
+        api = ApiClient(server, insecure=insecure)
+        state = store.load(api.base_url, email)
+        session = api.post_json(
+            "/v1/recovery/sessions",
+            {
+                "email": email,
+                "recovery_auth_key": b64e(recovery_auth_key(recovery).material),
+                "device_name": "recovery",
+            },
+        )
+        api.token = state.token = session["token"]
+        state.device_id = session["device_id"]
+        account = api.get_json("/v1/account")
+        bundle = KeyBundle.decode(b64d(account["key_bundle"]))
+        opened = cls._check_bundle(
+            bundle, account, state, email, lambda b: b.open_with_recovery(recovery, email)
+        )
+        vault = cls(api, state, store, opened)
+        vault.change_password(new_password)
+        return vault
+
+    def change_password(self, new_password: str, params: KdfParams | None = None) -> int:
+        """Re-wrap the vault key only; returns how many objects were written (always 1)."""
+        email = self.state.email
+        params = params or KdfParams.from_json(self.state.kdf_pin or KdfParams.argon2id().to_json())
+        keys = derive_account_keys(new_password, email, params)
+        bundle = self.opened.bundle.rewrapped(self.opened.vault, keys.master)
+        self.api.put_json(
+            "/v1/account/keys",
+            {
+                "expected_version": self.opened.bundle.version,
+                "key_bundle": b64e(bundle.encode()),
+                "kdf": params.to_json(),
+                "auth_key": b64e(keys.auth.material),
+            },
+        )
+        self.opened = OpenedBundle(
+            bundle, self.opened.vault, self.opened.identity, self.opened.root_key
+        )
+        self.state.bundle_version = bundle.version
+        self.state.kdf_pin = params.to_json()
+        self.save()
+        return 1
+
+    def save(self) -> None:
+        self.store.save(self.state)
+        self.store.set_current(self.state.server, self.state.email)
+
+    def logout(self) -> None:
+        try:
+            self.api.request("DELETE", "/v1/sessions/current")
+        finally:
+            self.state.token = ""
+            self.save()
+            self.store.clear_current()
+
+    def devices(self) -> list[dict[str, object]]:
+        return list(self.api.get_json("/v1/devices")["devices"])
+
+    def revoke_device(self, device_id: str) -> None:
+        self.api.request("DELETE", f"/v1/devices/{device_id}")
+
+    @property
+    def fingerprint(self) -> bytes:
+        return self.opened.identity.bundle.fingerprint
+
+    # --- paths ------------------------------------------------------------------------------------
+
+    def _root(self) -> tuple[bytes, FolderKey]:
+        return self.opened.bundle.root_node, self.opened.root_key
+
+    def _folder(self, parts: list[str]) -> Folder:
+        node, key = self._root()
+        folder, _ = self.tree.read(node, key)
+        for i, name in enumerate(parts):
+            entry = _entry(folder.body, name)
+            if not isinstance(entry, FolderEntry):
+                raise NotFoundError(404, "not_found", f"no folder /{'/'.join(parts[: i + 1])}")
+            folder, _ = self.tree.read(entry.node_id, entry.folder_key, entry.key_version)
+        return folder
+
+    def stat(self, path: str) -> FileEntry | FolderEntry | None:
+        """The entry at `path` (None for the root)."""
+        parts = _parts(path)
+        if not parts:
+            return None
+        entry = _entry(self._folder(parts[:-1]).body, parts[-1])
+        if entry is None:
+            raise NotFoundError(404, "not_found", f"no such file or folder: {path}")
+        return entry
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.stat(path)
+        except NotFoundError:
+            return False
+        return True
+
+    def is_folder(self, path: str) -> bool:
+        try:
+            return not isinstance(self.stat(path), FileEntry)
+        except NotFoundError:
+            return False
+
+    # --- listing ------------------------------------------------------------------------------
+
+    def ls(self, path: str = "/") -> list[Entry]:
+        parts = _parts(path)
+        entry = self.stat(path)
+        if isinstance(entry, FileEntry):
+            return [self._describe("/" + "/".join(parts), entry)]
+        folder = self._folder(parts)
+        base = "/" + "/".join(parts)
+        return [self._describe(f"{base.rstrip('/')}/{e.name}", e) for e in folder.body.entries]
+
+    def _describe(self, path: str, e: FileEntry | FolderEntry) -> Entry:
+        if isinstance(e, FileEntry):
+            return Entry(path, e.name, "file", e.size, e.mtime_ms, e.author.hex())
+        return Entry(path, e.name, "folder", 0, e.mtime_ms, e.author.hex())
+
+    def walk(self, path: str = "/") -> Iterator[Entry]:
+        for e in self.ls(path):
+            yield e
+            if e.kind == "folder":
+                yield from self.walk(e.path)
+
+    # --- writing --------------------------------------------------------------------------------
+
+    def _update(self, parts: list[str], change: Callable[[ManifestBody], ManifestBody]) -> None:
+        if parts:
+            parent = self._folder(parts[:-1])
+            entry = _entry(parent.body, parts[-1])
+            if not isinstance(entry, FolderEntry):
+                raise NotFoundError(404, "not_found", f"no folder /{'/'.join(parts)}")
+            self.tree.update(entry.node_id, entry.folder_key, change, entry.key_version)
+        else:
+            node, key = self._root()
+            self.tree.update(node, key, change)
+
+    def mkdir(self, path: str, *, parents: bool = False) -> None:
+        parts = _parts(path)
+        if not parts:
+            raise UsageError("the root folder exists already")
+        for i in range(0 if parents else len(parts) - 1, len(parts)):
+            self._mkdir_one(parts[: i + 1], exist_ok=parents)
+
+    def _mkdir_one(self, parts: list[str], *, exist_ok: bool) -> None:
+        node, key = os.urandom(16), FolderKey.generate()
+        author = self.fingerprint
+        existed = False
+
+        def add(body: ManifestBody) -> ManifestBody:
+            nonlocal existed
+            current = _entry(body, parts[-1])
+            if current is not None:
+                if isinstance(current, FolderEntry) and exist_ok:
+                    existed = True
+                    return body
+                raise UsageError(f"/{'/'.join(parts)} exists already")
+            entry = FolderEntry(parts[-1], node, key, 1, now_ms(), author)
+            return ManifestBody((*body.entries, entry), body.tombstones)
+
+        self.tree.update(node, key, lambda b: b)  # the child exists before it is named
+        self._update(parts[:-1], add)
+        if existed:
+            self.tree.drop(node)
+
+    def put(self, local: Path, remote: str, *, progress: Progress | None = None) -> list[str]:
+        """Upload a file or a folder (recursively) with `cp -r` semantics; returns paths made."""
+        if not local.exists():
+            raise LocalError(f"no such local file or folder: {local}")
+        target = _parts(remote)
+        if self.is_folder(remote) or not target:
+            target = [*target, local.name]
+        made: list[str] = []
+        if local.is_dir():
+            self._put_tree(local, target, made, progress)
+        else:
+            self._put_file(local, target, progress)
+            made.append("/" + "/".join(target))
+        return made
+
+    def _put_tree(
+        self, local: Path, target: list[str], made: list[str], progress: Progress | None
+    ) -> None:
+        self.mkdir("/" + "/".join(target), parents=True)
+        made.append("/" + "/".join(target))
+        for child in sorted(local.iterdir()):
+            if child.is_symlink():
+                continue
+            if child.is_dir():
+                self._put_tree(child, [*target, child.name], made, progress)
+            elif child.is_file():
+                self._put_file(child, [*target, child.name], progress)
+                made.append("/" + "/".join([*target, child.name]))
+
+    def _put_file(self, local: Path, target: list[str], progress: Progress | None) -> None:
+        check_name(target[-1])
+        vault, owner = self.opened.vault, self.owner
+        resume_dir = self.store.home / "uploads" / self.owner.hex()
+        done = None
+        for rec in transfer.pending_upload(resume_dir, local):
+            done = transfer.resume_upload(
+                self.api,
+                rec,
+                local,
+                vault=vault,
+                owner=owner,
+                progress=progress or (lambda n: None),
+            )
+            if done is not None:
+                break
+        if done is None:
+            existing = self._existing_file(target)
+            node = existing.node_id if existing else os.urandom(16)
+            version = existing.content_version + 1 if existing else 1
+            key = FileKey.generate()  # a fresh key for every file version (P-NONCE)
+            size = transfer.upload(
+                self.api,
+                local,
+                key=key,
+                node_id=node,
+                version=version,
+                vault=vault,
+                owner=owner,
+                resume_dir=resume_dir,
+                progress=progress or (lambda n: None),
+            )
+        else:
+            node, key, version, size = done
+        mtime = int(local.stat().st_mtime * 1000)
+        entry = FileEntry(target[-1], node, key, version, size, mtime, self.fingerprint)
+        replaced: list[FileEntry] = []
+
+        def add(body: ManifestBody) -> ManifestBody:
+            current = _entry(body, target[-1])
+            if isinstance(current, FolderEntry):
+                raise UsageError(f"/{'/'.join(target)} is a folder")
+            if (
+                isinstance(current, FileEntry)
+                and current.node_id == node
+                and current.content_version >= version
+            ):
+                raise IntegrityError("a newer version was written meanwhile")
+            others = tuple(e for e in body.entries if e.name != target[-1])
+            if isinstance(current, FileEntry):
+                replaced.append(current)
+            return ManifestBody((*others, entry), body.tombstones)
+
+        self._update(target[:-1], add)
+        for old in replaced:
+            self._delete_blob(old)
+
+    def _existing_file(self, target: list[str]) -> FileEntry | None:
+        try:
+            entry = _entry(self._folder(target[:-1]).body, target[-1])
+        except NotFoundError:
+            return None
+        return entry if isinstance(entry, FileEntry) else None
+
+    def _delete_blob(self, entry: FileEntry) -> None:
+        with contextlib.suppress(NotFoundError):
+            self.api.request(
+                "DELETE", f"/v1/blobs/{blob_id(entry.node_id, entry.content_version).hex()}"
+            )
+
+    def get(self, remote: str, local: Path, *, progress: Progress | None = None) -> list[Path]:
+        """Download a file or folder with `cp -r` semantics; returns the local paths written."""
+        entry = self.stat(remote)
+        name = entry.name if entry is not None else "vault"
+        dest = local / name if local.is_dir() else local
+        written: list[Path] = []
+        if isinstance(entry, FileEntry):
+            transfer.download(
+                self.api,
+                dest,
+                key=entry.file_key,
+                node_id=entry.node_id,
+                version=entry.content_version,
+                size=entry.size,
+                progress=progress or (lambda n: None),
+            )
+            written.append(dest)
+            return written
+        dest.mkdir(parents=True, exist_ok=True)
+        for e in self.ls(remote):
+            written += self.get(e.path, dest / e.name, progress=progress)
+        return written
+
+    def mv(self, src: str, dst: str) -> None:
+        s, d = _parts(src), _parts(dst)
+        if not s:
+            raise UsageError("cannot move the root folder")
+        entry = self.stat(src)
+        if entry is None:
+            raise UsageError("cannot move the root folder")
+        if self.is_folder(dst) or not d:
+            d = [*d, s[-1]]
+        if d[: len(s)] == s:
+            raise UsageError("cannot move a folder into itself")
+        moved = _renamed(entry, d[-1])
+
+        def add(body: ManifestBody) -> ManifestBody:
+            if _entry(body, d[-1]) is not None:
+                raise UsageError(f"/{'/'.join(d)} exists already")
+            return ManifestBody((*body.entries, moved), body.tombstones)
+
+        def remove(body: ManifestBody) -> ManifestBody:
+            return ManifestBody(
+                tuple(e for e in body.entries if e.node_id != entry.node_id or e.name != s[-1]),
+                body.tombstones,
+            )
+
+        if s[:-1] == d[:-1]:
+            self._update(s[:-1], lambda b: add(remove(b)))
+        else:  # add first, then remove: a crash in between leaves a copy, never a loss
+            self._update(d[:-1], add)
+            self._update(s[:-1], remove)
+
+    def rm(self, path: str, *, recursive: bool = False) -> None:
+        parts = _parts(path)
+        entry = self.stat(path)
+        if entry is None:
+            raise UsageError("cannot remove the root folder")
+        if isinstance(entry, FolderEntry):
+            children = self.ls(path)
+            if children and not recursive:
+                raise UsageError(f"{path} is a folder that is not empty (use -r)")
+            for child in children:
+                self.rm(child.path, recursive=True)
+        tomb = Tombstone(entry.node_id, now_ms(), self.fingerprint)
+
+        def remove(body: ManifestBody) -> ManifestBody:
+            rest = tuple(e for e in body.entries if e.name != parts[-1])
+            tombs = tuple(t for t in body.tombstones if t.node_id != entry.node_id)
+            return ManifestBody(rest, (*tombs, tomb))
+
+        self._update(parts[:-1], remove)
+        if isinstance(entry, FileEntry):
+            self._delete_blob(entry)
+        else:
+            self.tree.drop(entry.node_id)
+
+    # --- verification ----------------------------------------------------------------------------
+
+    def verify(self, path: str = "/") -> tuple[int, int, list[Problem]]:
+        """Download and authenticate every manifest and blob; returns (folders, files, problems)."""
+        problems: list[Problem] = []
+        counts = [0, 0]
+
+        def visit(parts: list[str]) -> None:
+            here = "/" + "/".join(parts)
+            try:
+                folder = self._folder(parts)
+            except BlindvaultError as exc:
+                problems.append(Problem(here, f"folder fails verification: {exc}"))
+                return
+            counts[0] += 1
+            for e in folder.body.entries:
+                if isinstance(e, FolderEntry):
+                    visit([*parts, e.name])
+                    continue
+                counts[1] += 1
+                try:
+                    transfer.verify_blob(
+                        self.api,
+                        key=e.file_key,
+                        node_id=e.node_id,
+                        version=e.content_version,
+                        size=e.size,
+                    )
+                except BlindvaultError as exc:
+                    problems.append(
+                        Problem(
+                            f"{here.rstrip('/')}/{e.name}", f"content fails verification: {exc}"
+                        )
+                    )
+
+        visit(_parts(path))
+        self.save()
+        return counts[0], counts[1], problems
+
+
+def _renamed(entry: FileEntry | FolderEntry, name: str) -> FileEntry | FolderEntry:
+    if isinstance(entry, FileEntry):
+        return FileEntry(
+            name,
+            entry.node_id,
+            entry.file_key,
+            entry.content_version,
+            entry.size,
+            entry.mtime_ms,
+            entry.author,
+        )
+    return FolderEntry(
+        name, entry.node_id, entry.folder_key, entry.key_version, entry.mtime_ms, entry.author
+    )
