@@ -129,6 +129,9 @@ def _store() -> StateStore:
     return StateStore()
 
 
+_OPEN: list[Vault] = []
+
+
 def _open(args: argparse.Namespace) -> Vault:
     store = _store()
     current = store.current()
@@ -136,7 +139,9 @@ def _open(args: argparse.Namespace) -> Vault:
     email = args.email or (current[1] if current else None)
     if not server or not email:
         raise AuthError(401, "not_logged_in", "not logged in: run `blindvault login` first")
-    return Vault.open(server, email, password(args), store=store, insecure=args.insecure)
+    vault = Vault.open(server, email, password(args), store=store, insecure=args.insecure)
+    _OPEN.append(vault)
+    return vault
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -152,6 +157,7 @@ def cmd_signup(args: argparse.Namespace) -> int:
     vault, words = Vault.signup(
         args.server, args.email, password(args, new=True), store=_store(), insecure=args.insecure
     )
+    _OPEN.append(vault)
     phrase = " ".join(words)
     if args.recovery_file:
         fd = os.open(args.recovery_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -318,6 +324,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     vault = Vault.recover(
         args.server, args.email, words, new, store=_store(), insecure=args.insecure
     )
+    _OPEN.append(vault)
     _print(args, {"email": vault.state.email}, "Recovered; the new password is set.")
     return 0
 

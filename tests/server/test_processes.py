@@ -6,47 +6,15 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, s3_spec, stop, wait_http
+from conftest import s3_spec
 
-
-def start_server(data: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    data.mkdir(parents=True, exist_ok=True)
-    with (data.parent / f"server-{port}.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "blindvault",
-                "server",
-                "--data",
-                str(data),
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                *extra,
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/v1/health", timeout=60)
-    except RuntimeError:
-        stop(proc)
-        raise
-    return proc, url
+from support import start_server, stop
 
 
 def signup_and_login(url: str) -> str:

@@ -95,6 +95,11 @@ class ApiClient:
     def close(self) -> None:
         self._http.close()
 
+    def __del__(self) -> None:  # a client dropped after an error still releases its sockets
+        http = getattr(self, "_http", None)
+        if http is not None:
+            http.close()
+
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = dict(extra or {})
         if self.token:

@@ -267,6 +267,16 @@ class Vault:
         self.save()
         return 1
 
+    def close(self) -> None:
+        """Close the HTTP session (the vault key is only ever in memory)."""
+        self.api.close()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def save(self) -> None:
         self.store.save(self.state)
         self.store.set_current(self.state.server, self.state.email)
