@@ -77,19 +77,23 @@ class _PartSender:
     ):
         self.api, self.upload_id, self.part_size = api, upload_id, part_size
         self.have, self.progress = have, progress
-        self.buf = bytearray()
+        self.pending: list[bytes] = []
+        self.size = 0
         self.number = 1
 
     def feed(self, data: bytes) -> None:
-        self.buf += data
-        while len(self.buf) >= self.part_size:
-            self._send(bytes(self.buf[: self.part_size]))
-            del self.buf[: self.part_size]
+        self.pending.append(data)
+        self.size += len(data)
+        while self.size >= self.part_size:
+            joined = b"".join(self.pending)
+            self._send(joined[: self.part_size])
+            rest = joined[self.part_size :]
+            self.pending, self.size = [rest], len(rest)
 
     def close(self) -> None:
-        if self.buf or self.number == 1:
-            self._send(bytes(self.buf))
-            self.buf = bytearray()
+        if self.size or self.number == 1:
+            self._send(b"".join(self.pending))
+            self.pending, self.size = [], 0
 
     def _send(self, part: bytes) -> None:
         if self.number not in self.have:
