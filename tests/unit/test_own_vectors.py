@@ -170,6 +170,24 @@ def apply_content(v: dict[str, Any], data: bytes) -> dict[str, Any]:
     return out
 
 
+def apply_key_bundle(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    from blindvault.core.keybundle import KeyBundle
+    from blindvault.core.keys import RecoveryKey
+
+    inp = v["inputs"]
+    bundle = KeyBundle.decode(data)
+    if inp["open_with"] == "master":
+        opened = bundle.open(MasterKey(h(inp["key"])), inp["email"])
+    else:
+        opened = bundle.open_with_recovery(RecoveryKey(h(inp["key"])), inp["email"])
+    return {
+        "vault_key": opened.vault.material.hex(),
+        "root_folder_key": opened.root_key.material.hex(),
+        "identity_fingerprint": opened.identity.bundle.fingerprint.hex(),
+        "root_node": bundle.root_node.hex(),
+    }
+
+
 def apply_recovery(v: dict[str, Any], data: bytes) -> dict[str, Any]:
     assert recovery_key_from_words(v["inputs"]["words"]).material == data
     return {}
@@ -188,6 +206,7 @@ APPLY: dict[str, Callable[[dict[str, Any], bytes], dict[str, Any]]] = {
     "envelope": apply_envelope,
     "link": apply_link,
     "content": apply_content,
+    "key-bundle": apply_key_bundle,
     "recovery-words": apply_recovery,
     "padme": apply_padme,
 }

@@ -609,6 +609,85 @@ def content_cases() -> Iterator[Case]:
             )
 
 
+# --- account key bundles ---------------------------------------------------------------------
+
+
+def key_bundle_cases() -> Iterator[Case]:
+    from blindvault.core.keybundle import KeyBundle
+
+    email = "alice@example.org"
+    master, recovery, vault = (
+        MasterKey(det("kb-master")),
+        RecoveryKey(det("kb-recovery")),
+        VaultKey(det("kb-vault")),
+    )
+    root_key, ident_id, root_node = (
+        FolderKey(det("kb-root")),
+        det("kb-ident", 16),
+        det("kb-node", 16),
+    )
+
+    def w(kind: int, wk: bytes, payload: bytes, obj: bytes, tag: str) -> bytes:
+        return wrap._wrap_from_parts(
+            MasterKey(wk), kind, payload, OWNER, obj, 1, det(f"kb-nonce/{tag}", 12)
+        )
+
+    bundle = KeyBundle(
+        OWNER,
+        1,
+        1,
+        ident_id,
+        ALICE.bundle.created_ms,
+        root_node,
+        w(1, master.material, vault.material, OWNER, "m"),
+        w(2, recovery.material, vault.material, OWNER, "r"),
+        w(3, vault.material, ALICE.secret, ident_id, "i"),
+        w(4, vault.material, root_key.material, root_node, "f"),
+    )
+    data = bundle.encode()
+    out = {
+        "vault_key": hexd(vault.material),
+        "root_folder_key": hexd(root_key.material),
+        "identity_fingerprint": hexd(ALICE.bundle.fingerprint),
+        "root_node": hexd(root_node),
+    }
+    for how, secret in (("master", master), ("recovery", recovery)):
+        inputs = {"email": email, "open_with": how, "key": hexd(secret.material)}
+        yield Case(
+            "key-bundle",
+            f"open-with-{how}",
+            f"key bundle opened with the {how} key",
+            "valid",
+            inputs,
+            data,
+            out,
+        )
+    yield Case(
+        "key-bundle",
+        "wrong-master",
+        "another password's master key",
+        "IntegrityError",
+        {"email": email, "open_with": "master", "key": hexd(det("other-master"))},
+        data,
+    )
+    yield Case(
+        "key-bundle",
+        "version-bumped",
+        "version changed without re-wrapping",
+        "IntegrityError",
+        {"email": email, "open_with": "master", "key": hexd(master.material)},
+        data[:21] + (2).to_bytes(8, "big") + data[29:],
+    )
+    yield Case(
+        "key-bundle",
+        "trailing",
+        "trailing data",
+        "FormatError",
+        {"email": email, "open_with": "master", "key": hexd(master.material)},
+        data + b"\x00",
+    )
+
+
 # --- recovery and padding ------------------------------------------------------------------------
 
 
@@ -643,6 +722,7 @@ GENERATORS: list[Callable[[], Iterator[Case]]] = [
     envelope_cases,
     link_cases,
     content_cases,
+    key_bundle_cases,
     misc_cases,
 ]
 
