@@ -211,23 +211,31 @@ def signup(
     return {"account_id": account_id}
 
 
+def _verified_account(
+    ctx: ServerContext, request: Request, email: str, proof: bytes, column: str
+) -> Any:
+    """The account whose stored hash in `column` matches `proof`; constant work, rate-limited."""
+    keys = _rate_keys(email, request)
+    with transaction(ctx.engine) as conn:
+        _check_rate(conn, ctx, keys)
+        row = conn.execute(select(accounts).where(accounts.c.email == email)).first()
+    stored = getattr(row, column, None) if row is not None else None
+    if not verify_secret(proof, stored or DUMMY_HASH) or row is None or not stored:
+        _fail(ctx, keys)
+    return row
+
+
 @router.post("/sessions", status_code=201)
 def login(
     body: Login, request: Request, ctx: ServerContext = Depends(get_context)
 ) -> dict[str, str]:
     email = _norm(body.email)
-    auth = _key32(body.auth_key, "auth_key")
-    keys = _rate_keys(email, request)
-    with transaction(ctx.engine) as conn:
-        _check_rate(conn, ctx, keys)
-        row = conn.execute(select(accounts).where(accounts.c.email == email)).first()
-    if not verify_secret(auth, row.auth_hash if row else DUMMY_HASH) or row is None:
-        _fail(ctx, keys)
+    row = _verified_account(ctx, request, email, _key32(body.auth_key, "auth_key"), "auth_hash")
     if row.totp_secret:
         if body.totp is None:
             raise ApiError(401, "totp_required", "this account needs a TOTP code")
         if not check_totp(row.totp_secret, body.totp):
-            _fail(ctx, keys)
+            _fail(ctx, _rate_keys(email, request))
     with transaction(ctx.engine) as conn:
         return _new_device(conn, row.id, body.device_name, "password", request)
 
@@ -239,13 +247,7 @@ def recovery_login(
     """Log in with the key derived from the recovery words (forgotten password)."""
     email = _norm(body.email)
     proof = _key32(body.recovery_auth_key, "recovery_auth_key")
-    keys = _rate_keys(email, request)
-    with transaction(ctx.engine) as conn:
-        _check_rate(conn, ctx, keys)
-        row = conn.execute(select(accounts).where(accounts.c.email == email)).first()
-    stored = row.recovery_hash if row is not None and row.recovery_hash else DUMMY_HASH
-    if not verify_secret(proof, stored) or row is None or not row.recovery_hash:
-        _fail(ctx, keys)
+    row = _verified_account(ctx, request, email, proof, "recovery_hash")
     with transaction(ctx.engine) as conn:
         return _new_device(conn, row.id, body.device_name, "recovery", request)
 
