@@ -187,12 +187,19 @@ class ChunkAead:
         self, counter: int, src: memoryview, dst: memoryview, record: int, count: int
     ) -> None:
         """Seal `count` records of `record` bytes from `src` into `dst` (each + tag)."""
-        base = self._base
-        enc = self._aead.encrypt_into
         out = record + GCM_TAG_SIZE
-        for i in range(count):
-            nonce = (base ^ (counter + i)).to_bytes(12, "big")
-            enc(nonce, src[i * record : (i + 1) * record], None, dst[i * out : (i + 1) * out])
+        enc = self._aead.encrypt_into
+        for nonce, s, d in zip(
+            self._nonces(counter, count),
+            [src[i : i + record] for i in range(0, count * record, record)],
+            [dst[i : i + out] for i in range(0, count * out, out)],
+            strict=True,
+        ):
+            enc(nonce, s, None, d)
+
+    def _nonces(self, counter: int, count: int) -> list[bytes]:
+        base = self._base
+        return [(base ^ c).to_bytes(12, "big") for c in range(counter, counter + count)]
 
     def seal_one(self, counter: int, src: memoryview, dst: memoryview) -> None:
         """Seal one record of any length into `dst` (len(src) + 16 bytes)."""
@@ -203,18 +210,16 @@ class ChunkAead:
         self, counter: int, src: memoryview, dst: memoryview, record: int, count: int
     ) -> None:
         """Open `count` sealed records of `record` plaintext bytes; `IntegrityError` on any."""
-        base = self._base
-        dec = self._aead.decrypt_into
         sealed = record + GCM_TAG_SIZE
+        dec = self._aead.decrypt_into
         try:
-            for i in range(count):
-                nonce = (base ^ (counter + i)).to_bytes(12, "big")
-                dec(
-                    nonce,
-                    src[i * sealed : (i + 1) * sealed],
-                    None,
-                    dst[i * record : (i + 1) * record],
-                )
+            for nonce, s, d in zip(
+                self._nonces(counter, count),
+                [src[i : i + sealed] for i in range(0, count * sealed, sealed)],
+                [dst[i : i + record] for i in range(0, count * record, record)],
+                strict=True,
+            ):
+                dec(nonce, s, None, d)
         except InvalidTag:
             raise IntegrityError from None
 
