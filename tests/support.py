@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -71,3 +72,8 @@ def start_server(data: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]
         stop(proc)
         raise
     return proc, url
+
+
+def s3_spec(endpoint: str) -> str:
+    """One bucket per run (each SeaweedFS bucket takes its own volumes), a fresh prefix each."""
+    return f"s3://bvtests/{secrets.token_hex(4)}?endpoint={endpoint}"

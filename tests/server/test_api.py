@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import s3_spec
 from fastapi.testclient import TestClient
 
 from blindvault.server.app import build
 from blindvault.server.audit import entry_hash
 from blindvault.server.context import Limits
 from blindvault.server.security import totp
+from support import s3_spec
 
 MIB = 1 << 20
 LIMITS = Limits(part_size=5 * MIB, default_quota=40 * MIB, login_failures=5)

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import s3_spec
 
 from blindvault.server.blobstore import BlobStore, LocalBlobStore, new_storage_key, open_store
 from blindvault.server.errors import ApiError
+from support import s3_spec
 
 MIB = 1 << 20
 

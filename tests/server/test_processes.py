@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import s3_spec
 
-from support import start_server, stop
+from support import s3_spec, start_server, stop
 
 
 def signup_and_login(url: str) -> str:

@@ -259,7 +259,8 @@ def download(
     """Fetch, verify and write a file; `dest` appears only once every chunk verified."""
     dec = ContentDecryptor(key, node_id, version, size)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
+    # a short temporary name: the final name may already be 255 bytes long
+    fd, tmp = tempfile.mkstemp(prefix=".bv-", suffix=".partial", dir=dest.parent)
     try:
         out = bytearray(dec.output_bound(1 << 20) + 16400)
         with os.fdopen(fd, "wb") as f:

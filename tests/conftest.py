@@ -1,4 +1,4 @@
-"""Real components for the server tests: a throw-away PostgreSQL database and a SeaweedFS
+"""Real components for the integration tests: a throw-away PostgreSQL database and a SeaweedFS
 started on loopback. Missing PostgreSQL or `weed` is a failure, never a skip."""
 
 from __future__ import annotations
@@ -58,8 +58,3 @@ def weed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         stop(proc)
         log.close()
-
-
-def s3_spec(endpoint: str) -> str:
-    """One bucket per run (each SeaweedFS bucket takes its own volumes), a fresh prefix each."""
-    return f"s3://bvtests/{secrets.token_hex(4)}?endpoint={endpoint}"
