@@ -414,3 +414,22 @@ def test_no_plaintext_structure_in_the_schema() -> None:
     ):
         assert banned not in columns
     assert Path  # (imported for fixtures)
+
+
+def test_abandoned_uploads_are_swept(tmp_path: Path) -> None:
+    app = build(
+        tmp_path, None, None, Limits(part_size=5 * MIB, default_quota=40 * MIB, upload_ttl=0.0)
+    )
+    with TestClient(app) as c:
+        u = User(c)
+        first = c.post(
+            "/v1/uploads", headers=u.h, json={"blob_id": new_id(), "size": 30 * MIB}
+        ).json()
+        c.put(f"/v1/uploads/{first['upload_id']}/parts/1", headers=u.h, content=b"x" * (5 * MIB))
+        # the next upload sweeps the abandoned one: its quota comes back, its parts go away
+        second = c.post("/v1/uploads", headers=u.h, json={"blob_id": new_id(), "size": 30 * MIB})
+        assert second.status_code == 201
+        assert c.get(f"/v1/uploads/{first['upload_id']}", headers=u.h).status_code == 404
+        assert c.get("/v1/account", headers=u.h).json()["used_bytes"] == 30 * MIB
+        assert len(list((tmp_path / "blobstore" / "uploads").iterdir())) == 1  # only the second
+    app.state.ctx.engine.dispose()

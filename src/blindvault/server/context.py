@@ -32,6 +32,7 @@ class Limits:
     max_lease: int = 600
     login_failures: int = 10
     login_window: float = 900.0
+    upload_ttl: float = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,21 @@ def _undo(ctx: ServerContext, owner: str, key: str, size: int) -> None:
         log.warning("could not undo a failed blob write")
 
 
+def _sweep_stale_uploads(ctx: ServerContext, owner: str) -> None:
+    """Abort this account's uploads older than the TTL and give their quota back."""
+    cutoff = time.time() - ctx.limits.upload_ttl
+    with transaction(ctx.engine) as conn:
+        stale = conn.execute(
+            select(uploads).where(uploads.c.owner == owner, uploads.c.created_at < cutoff)
+        ).all()
+        for up in stale:
+            conn.execute(delete(upload_parts).where(upload_parts.c.upload_id == up.id))
+            conn.execute(delete(uploads).where(uploads.c.id == up.id))
+            _release(conn, owner, up.size)
+    for up in stale:
+        ctx.store.abort(up.storage_key, up.store_handle)
+
+
 @router.post("/uploads", status_code=201)
 def start_upload(
     body: UploadStart,
@@ -117,6 +132,7 @@ def start_upload(
     check_id(body.blob_id, "blob id")
     if body.size > ctx.limits.max_blob:
         raise ApiError(413, "too_large", "blob larger than the server accepts")
+    _sweep_stale_uploads(ctx, who.account_id)
     key = new_storage_key()
     with transaction(ctx.engine) as conn:
         if _blob_exists(conn, who.account_id, body.blob_id):
