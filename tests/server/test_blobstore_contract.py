@@ -92,3 +92,17 @@ def test_unreachable_s3_is_a_clean_503(tmp_path: Path) -> None:
     with pytest.raises(ApiError) as err:
         dead.put(new_storage_key(), b"x")
     assert err.value.status == 503
+
+
+def test_local_store_reports_parts_lost_before_commit(tmp_path: Path) -> None:
+    from blindvault.server.blobstore import MissingPartsError
+
+    store = LocalBlobStore(tmp_path)
+    key = new_storage_key()
+    handle = store.begin(key)
+    etags = [(n, store.put_part(key, handle, n, b"p" * 10)) for n in (1, 2)]
+    (tmp_path / "uploads" / handle / "000002").unlink()  # as if a crash lost it
+    with pytest.raises(MissingPartsError) as lost:
+        store.complete(key, handle, etags)
+    assert lost.value.numbers == [2]
+    assert store.size(key) is None

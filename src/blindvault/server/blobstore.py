@@ -22,6 +22,14 @@ from blindvault.server.errors import invalid, unavailable
 READ_CHUNK = 1 << 20
 
 
+class MissingPartsError(Exception):
+    """Parts recorded as received are gone from the store (e.g. after a crash)."""
+
+    def __init__(self, numbers: list[int]) -> None:
+        super().__init__(f"{len(numbers)} part(s) must be sent again")
+        self.numbers = numbers
+
+
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
     def read(self, key: str, start: int, end: int) -> Iterator[bytes]: ...
@@ -54,7 +62,9 @@ class LocalBlobStore:
         _check_key(key)
         return self.root / "blobs" / key[:2] / key[2:4] / key
 
-    def _write_atomic(self, path: Path, chunks: Iterator[bytes] | list[bytes]) -> None:
+    def _write_atomic(
+        self, path: Path, chunks: Iterator[bytes] | list[bytes], *, durable: bool = True
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
@@ -62,13 +72,15 @@ class LocalBlobStore:
                 for chunk in chunks:
                     f.write(chunk)
                 f.flush()
-                os.fsync(f.fileno())
+                if durable:
+                    os.fsync(f.fileno())
             os.replace(tmp, path)
-            dfd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            if durable:
+                dfd = os.open(path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -107,11 +119,21 @@ class LocalBlobStore:
         return handle
 
     def put_part(self, key: str, handle: str, number: int, data: bytes) -> str:
-        self._write_atomic(self._upload_dir(handle) / f"{number:06d}", [data])
+        # not fsynced: a part lost in a crash is found missing at commit and sent again;
+        # only the committed blob must be durable, and it is fsynced
+        self._write_atomic(self._upload_dir(handle) / f"{number:06d}", [data], durable=False)
         return f"local-{len(data)}"
 
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None:
         folder = self._upload_dir(handle)
+        lost = [
+            n
+            for n, etag in parts
+            if not (folder / f"{n:06d}").is_file()
+            or (folder / f"{n:06d}").stat().st_size != int(etag.removeprefix("local-"))
+        ]
+        if lost:
+            raise MissingPartsError(lost)
 
         def chunks() -> Iterator[bytes]:
             for number, _ in sorted(parts):

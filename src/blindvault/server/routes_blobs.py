@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, delete, insert, select, update
 from starlette.concurrency import run_in_threadpool
 
-from blindvault.server.blobstore import new_storage_key
+from blindvault.server.blobstore import MissingPartsError, new_storage_key
 from blindvault.server.context import (
     Principal,
     ServerContext,
@@ -260,7 +260,19 @@ def commit_upload(
     if up.size == 0 and not parts:
         ctx.store.put(up.storage_key, b"")
     else:
-        ctx.store.complete(up.storage_key, up.store_handle, [(p.number, p.etag) for p in parts])
+        try:
+            ctx.store.complete(up.storage_key, up.store_handle, [(p.number, p.etag) for p in parts])
+        except MissingPartsError as lost:
+            with transaction(ctx.engine) as conn:
+                conn.execute(
+                    delete(upload_parts).where(
+                        upload_parts.c.upload_id == upload_id,
+                        upload_parts.c.number.in_(lost.numbers),
+                    )
+                )
+            raise ApiError(
+                409, "incomplete_upload", "parts are missing", extra={"missing": lost.numbers[:100]}
+            ) from None
     with transaction(ctx.engine) as conn:
         row = {
             "owner": who.account_id,
