@@ -359,8 +359,41 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 10 if problems else 0
 
 
+def cmd_trust(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    if args.fingerprint is None and not args.trust_on_first_use:
+        if not sys.stdin.isatty():
+            raise UsageError("give --fingerprint (checked out of band) or --trust-on-first-use")
+        bundle, _ = vault.peer(args.peer)
+        sys.stderr.write(f"{args.peer}: safety number {safety_number(bundle.fingerprint)}\n")
+        if input("Does it match what they see? [y/N] ").strip().lower() != "y":
+            raise UsageError("not trusted")
+    bundle = vault.trust(args.peer, args.fingerprint, replace=args.replace)
+    fp = bundle.fingerprint
+    _print(
+        args,
+        {"email": bundle.email, "fingerprint": fp.hex(), "safety_number": safety_number(fp)},
+        f"Trusted {bundle.email}: {safety_number(fp)}",
+    )
+    return 0
+
+
 def cmd_fingerprint(args: argparse.Namespace) -> int:
     vault = _open(args)
+    if args.peer:
+        bundle, pinned = vault.peer(args.peer)
+        fp = bundle.fingerprint
+        _print(
+            args,
+            {
+                "email": bundle.email,
+                "fingerprint": fp.hex(),
+                "safety_number": safety_number(fp),
+                "pinned": pinned,
+            },
+            f"{safety_number(fp)}\n{fp.hex()}{'' if pinned else '  (not pinned)'}",
+        )
+        return 0
     fp = vault.fingerprint
     _print(
         args,
@@ -402,7 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
     add("logout", cmd_logout, "revoke this device's session")
     add("whoami", cmd_whoami, "show the account and its safety number")
-    add("fingerprint", cmd_fingerprint, "show your identity's safety number and fingerprint")
+    s = add("fingerprint", cmd_fingerprint, "show your (or a peer's) safety number and fingerprint")
+    s.add_argument("peer", nargs="?", help="a peer's email")
+    s = add("trust", cmd_trust, "pin a peer's key after checking its safety number out of band")
+    s.add_argument("peer", help="the peer's email")
+    s.add_argument("--fingerprint", help="the fingerprint (hex) or safety number they read to you")
+    s.add_argument("--trust-on-first-use", action="store_true", help="pin without a check")
+    s.add_argument("--replace", action="store_true", help="re-pin a peer whose key changed")
     s = add("ls", cmd_ls, "list a folder")
     s.add_argument("remote", nargs="?", default="/")
     s.add_argument("-l", "--long", action="store_true")

@@ -21,7 +21,7 @@ from blindvault.client.http import ApiClient, b64d, b64e
 from blindvault.client.state import AccountState, StateStore
 from blindvault.client.tree import Folder, Tree, now_ms
 from blindvault.core.content import blob_id
-from blindvault.core.identity import Identity, IdentityBundle
+from blindvault.core.identity import Identity, IdentityBundle, safety_number
 from blindvault.core.kdf import (
     KdfParams,
     account_id,
@@ -298,6 +298,47 @@ class Vault:
     @property
     def fingerprint(self) -> bytes:
         return self.opened.identity.bundle.fingerprint
+
+    # --- peers: trust comes from pins, never from the server (P-PEERKEY) -------------------
+
+    def peer(self, email: str) -> tuple[IdentityBundle, bool]:
+        """A peer's verified bundle and whether it matches this device's pin.
+
+        Raises `PolicyError` if the peer is pinned and the server now serves another key:
+        sharing with them stays blocked until `trust` is run again after an out-of-band check.
+        """
+        email = normalize_email(email)
+        served = self.api.get_json(f"/v1/identities/{email}")
+        bundle = IdentityBundle.decode(b64d(served["identity_bundle"]))  # self-signature checked
+        if bundle.email != email:
+            raise IntegrityError("the server returned another user's identity")
+        pinned = self.state.peers.get(email)
+        if pinned is not None and pinned != bundle.fingerprint.hex():
+            raise PolicyError(
+                f"the key of {email} changed since you verified it; compare safety numbers "
+                "out of band, then run `blindvault trust` again"
+            )
+        return bundle, pinned is not None
+
+    def trust(
+        self, email: str, fingerprint: str | None = None, *, replace: bool = False
+    ) -> IdentityBundle:
+        """Pin a peer's key after comparing `fingerprint` (hex or safety number) out of band."""
+        email = normalize_email(email)
+        if replace:
+            self.state.peers.pop(email, None)
+        bundle, _ = self.peer(email)
+        if fingerprint is not None:
+            given = fingerprint.replace(" ", "").lower()
+            expected = {
+                bundle.fingerprint.hex(),
+                safety_number(bundle.fingerprint).replace(" ", ""),
+            }
+            if given not in expected:
+                raise PolicyError(f"{email}'s key does not match the fingerprint you gave")
+        self.state.peers[email] = bundle.fingerprint.hex()
+        self.save()
+        return bundle
 
     # --- paths ------------------------------------------------------------------------------------
 
