@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from blindvault.client.http import ApiClient, b64d, b64e
 from blindvault.client.state import AccountState
-from blindvault.core.identity import Identity
+from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import (
     ZERO_HASH,
@@ -69,7 +69,7 @@ class Tree:
         self._root_version = 0
 
     @property
-    def writers(self) -> dict[bytes, object]:
+    def writers(self) -> dict[bytes, IdentityBundle]:
         return {self.identity.bundle.fingerprint: self.identity.bundle}
 
     # --- the signed root ------------------------------------------------------------
@@ -133,7 +133,7 @@ class Tree:
             if self.state.head(node_id) is not None or known is not None:
                 raise RollbackError("a folder this device has seen disappeared") from None
             return Folder(node_id, key, key_version, None), 0
-        opened = open_manifest(b64d(rec["data"]), key, node_id, self.writers)  # type: ignore[arg-type]
+        opened = open_manifest(b64d(rec["data"]), key, node_id, self.writers)
         if int(rec["version"]) != opened.version:
             raise IntegrityError
         seen = self.state.head(node_id)
