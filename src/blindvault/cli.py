@@ -28,6 +28,7 @@ from blindvault.errors import (
     AuthError,
     BlindvaultError,
     ConflictError,
+    ForbiddenError,
     FormatError,
     IntegrityError,
     LocalError,
@@ -47,6 +48,7 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (ConflictError, 5),
     (NotFoundError, 4),
     (AuthError, 3),
+    (ForbiddenError, 3),
     (UsageError, 2),
     (BlindvaultError, 1),
 ]
@@ -467,6 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("id", nargs="?")
     s = add("verify", cmd_verify, "download and authenticate every manifest and blob")
     s.add_argument("remote", nargs="?", default="/")
+    from blindvault import cli_links
+
+    cli_links.register(add)
     return p
 
 

@@ -108,6 +108,14 @@ class NotFoundError(RemoteError):
     """No such object on the server (for this account)."""
 
 
+class GoneError(NotFoundError):
+    """The object existed and is no more: an expired, revoked or used-up link."""
+
+
+class ForbiddenError(RemoteError):
+    """Logged in, but not allowed: e.g. writing to a share that is read-only for you."""
+
+
 class ConflictError(RemoteError):
     """A compare-and-swap lost, the object exists, or a lock is held."""
 

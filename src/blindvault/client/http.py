@@ -7,6 +7,7 @@ for any host that is not loopback unless the caller says `insecure=True`.
 from __future__ import annotations
 
 import base64
+import copy
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from blindvault import __version__
 from blindvault.errors import (
     AuthError,
     ConflictError,
+    ForbiddenError,
+    GoneError,
     InsecureTransportError,
     NotFoundError,
     RemoteError,
@@ -64,8 +67,12 @@ def _raise_for(response: httpx.Response) -> None:
     cls: type[RemoteError]
     if status == 401:
         cls = AuthError
+    elif status == 403:
+        cls = ForbiddenError
     elif status == 404:
         cls = NotFoundError
+    elif status == 410:
+        cls = GoneError
     elif status == 409:
         cls = ConflictError
     elif status in RETRY_STATUS or status >= 500:
@@ -97,6 +104,8 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.retries = retries
+        self.params: dict[str, str] = {}
+        self._owns_http = True
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -105,12 +114,20 @@ class ApiClient:
         )
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
 
     def __del__(self) -> None:  # a client dropped after an error still releases its sockets
         http = getattr(self, "_http", None)
-        if http is not None:
+        if http is not None and getattr(self, "_owns_http", False):
             http.close()
+
+    def scoped(self, owner: str, space: str) -> ApiClient:
+        """The same session acting on another account's shared space (record/blob routes)."""
+        other = copy.copy(self)
+        other.params = {"owner": owner, "space": space}
+        other._owns_http = False
+        return other
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = dict(extra or {})
@@ -142,7 +159,7 @@ class ApiClient:
                     path,
                     json=json,
                     content=body,
-                    params=params,
+                    params={**self.params, **(params or {})},
                     headers=self._headers(extra),
                 )
             except httpx.TransportError as exc:
@@ -173,7 +190,9 @@ class ApiClient:
     def stream(self, path: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
         """A streamed GET (for blobs); errors raised before the body is read."""
         try:
-            with self._http.stream("GET", path, headers=self._headers(headers)) as response:
+            with self._http.stream(
+                "GET", path, headers=self._headers(headers), params=self.params
+            ) as response:
                 if response.status_code >= 400:
                     response.read()
                     _raise_for(response)

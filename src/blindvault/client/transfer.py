@@ -255,8 +255,12 @@ def download(
     version: int,
     size: int,
     progress: Progress = _noop,
+    path: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
-    """Fetch, verify and write a file; `dest` appears only once every chunk verified."""
+    """Fetch, verify and write a file; `dest` appears only once every chunk verified.
+
+    `path` and `headers` fetch the blob another way (a share link's route and token)."""
     dec = ContentDecryptor(key, node_id, version, size)
     dest.parent.mkdir(parents=True, exist_ok=True)
     # a short temporary name: the final name may already be 255 bytes long
@@ -264,7 +268,8 @@ def download(
     try:
         out = bytearray(dec.output_bound(1 << 20) + 16400)
         with os.fdopen(fd, "wb") as f:
-            with api.stream(f"/v1/blobs/{blob_id(node_id, version).hex()}") as response:
+            where = path or f"/v1/blobs/{blob_id(node_id, version).hex()}"
+            with api.stream(where, headers) as response:
                 for chunk in response.iter_bytes(1 << 20):
                     n = dec.update_into(chunk, out)
                     if n:

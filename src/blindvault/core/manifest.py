@@ -60,6 +60,7 @@ __all__ = [
     "check_fresh",
     "check_name",
     "open_manifest",
+    "open_manifest_for_link",
     "seal_manifest",
 ]
 
@@ -283,6 +284,41 @@ def open_manifest(
     (from pins and the owner-signed roster) to their bundles; a manifest signed by
     anybody else is an `IntegrityError`, as is any change to any byte (P-NOINJECT).
     """
+    parts = _split(sealed, node_id)
+    bundle = writers.get(parts.writer)
+    if bundle is None:
+        raise IntegrityError
+    bundle.verify(LABEL_MANIFEST_SIG + b"\x00" + sealed[: parts.signed_len], parts.signature)
+    return _decrypt(sealed, parts, folder_key)
+
+
+def open_manifest_for_link(sealed: bytes, folder_key: FolderKey, node_id: bytes) -> OpenedManifest:
+    """Decrypt a manifest for a share-link holder, who knows the folder key and no one.
+
+    A link holder has no account, so no pinned writer keys to check the signature with.
+    What it gets: the AEAD under the folder key (which the server never has) proves the
+    manifest was written by someone holding that key, for this node id, unmodified. What
+    it does not get: *which* key holder wrote it, and freshness across visits (a link
+    holder keeps no state), both stated in docs/threat-model.md. Account holders always
+    use `open_manifest`.
+    """
+    return _decrypt(sealed, _split(sealed, node_id), folder_key)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sealed:
+    version: int
+    key_version: int
+    prev: bytes
+    writer: bytes
+    nonce: bytes
+    head: bytes
+    ct: bytes
+    signed_len: int
+    signature: bytes
+
+
+def _split(sealed: bytes, node_id: bytes) -> _Sealed:
     r = Reader(sealed)
     check_header(r, MAGIC_MANIFEST)
     got_node = r.take(ID_SIZE)
@@ -295,16 +331,25 @@ def open_manifest(
     r.finish()
     if got_node != node_id or version < 1 or (version == 1) != (prev == ZERO_HASH):
         raise IntegrityError
-    bundle = writers.get(writer)
-    if bundle is None:
-        raise IntegrityError
-    bundle.verify(LABEL_MANIFEST_SIG + b"\x00" + sealed[:signed_len], signature)
-    plain = primitives.aes256gcm_open(_manifest_key(folder_key), nonce, ct, head)
+    return _Sealed(version, key_version, prev, writer, nonce, head, ct, signed_len, signature)
+
+
+def _decrypt(sealed: bytes, parts: _Sealed, folder_key: FolderKey) -> OpenedManifest:
+    plain = primitives.aes256gcm_open(_manifest_key(folder_key), parts.nonce, parts.ct, parts.head)
     try:
         body = ManifestBody.decode(plain)
     except FormatError:
         raise IntegrityError from None
-    return OpenedManifest(node_id, version, key_version, prev, writer, body, manifest_hash(sealed))
+    node_id = parts.head[5 : 5 + ID_SIZE]
+    return OpenedManifest(
+        node_id,
+        parts.version,
+        parts.key_version,
+        parts.prev,
+        parts.writer,
+        body,
+        manifest_hash(sealed),
+    )
 
 
 def check_fresh(seen: ManifestHead | None, new: OpenedManifest) -> None:

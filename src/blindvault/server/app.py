@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from blindvault import __version__
-from blindvault.server import routes_accounts, routes_blobs, routes_records
+from blindvault.server import routes_accounts, routes_blobs, routes_links, routes_records
 from blindvault.server.blobstore import BlobStore, open_store
 from blindvault.server.context import Limits, ServerContext
 from blindvault.server.db import make_engine, migrate
@@ -27,6 +27,7 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    410: "gone",
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
@@ -51,7 +52,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
         description="Blind storage API: the server stores ciphertext and opaque records only.",
     )
     app.state.ctx = ctx
-    for module in (routes_accounts, routes_records, routes_blobs):
+    for module in (routes_accounts, routes_records, routes_blobs, routes_links):
         app.include_router(module.router)
 
     @app.get("/v1/health", tags=["meta"])

@@ -15,17 +15,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, delete, insert, select, update
 from starlette.concurrency import run_in_threadpool
 
+from blindvault.server.access import Scope, resolve_scope, visible
 from blindvault.server.blobstore import MissingPartsError, new_storage_key
 from blindvault.server.context import (
-    Principal,
     ServerContext,
-    authenticate,
     check_id,
     get_context,
     read_body,
 )
 from blindvault.server.db import insert_if_absent, transaction
-from blindvault.server.errors import ApiError, invalid, not_found
+from blindvault.server.errors import ApiError, invalid
 from blindvault.server.schema import accounts, blobs, upload_parts, uploads
 
 router = APIRouter(prefix="/v1", tags=["blobs"])
@@ -65,35 +64,37 @@ def _blob_exists(conn: Connection, owner: str, blob_id: str) -> bool:
 async def put_blob(
     blob_id: str,
     request: Request,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, Any]:
     """A small blob in one request (up to 8 MiB); visible only once fully stored."""
     check_id(blob_id, "blob id")
+    scope.check_write()
     data = await read_body(request, ctx.limits.small_blob)
-    return await run_in_threadpool(_store_small, ctx, who, blob_id, data)
+    return await run_in_threadpool(_store_small, ctx, scope, blob_id, data)
 
 
-def _store_small(ctx: ServerContext, who: Principal, blob_id: str, data: bytes) -> dict[str, Any]:
+def _store_small(ctx: ServerContext, scope: Scope, blob_id: str, data: bytes) -> dict[str, Any]:
     with transaction(ctx.engine) as conn:
-        if _blob_exists(conn, who.account_id, blob_id):
+        if _blob_exists(conn, scope.owner, blob_id):
             raise ApiError(409, "conflict", "a blob with this id exists")
-        _reserve(conn, who.account_id, len(data))
+        _reserve(conn, scope.owner, len(data))
     key = new_storage_key()
     try:
         ctx.store.put(key, data)
         with transaction(ctx.engine) as conn:
             row = {
-                "owner": who.account_id,
+                "owner": scope.owner,
                 "id": blob_id,
                 "storage_key": key,
                 "size": len(data),
                 "created_at": time.time(),
+                "space": scope.space,
             }
             if insert_if_absent(conn, blobs, row) != 1:
                 raise ApiError(409, "conflict", "a blob with this id exists")
     except BaseException:
-        _undo(ctx, who.account_id, key, len(data))
+        _undo(ctx, scope.owner, key, len(data))
         raise
     return {"blob_id": blob_id, "size": len(data)}
 
@@ -126,23 +127,24 @@ def _sweep_stale_uploads(ctx: ServerContext, owner: str) -> None:
 @router.post("/uploads", status_code=201)
 def start_upload(
     body: UploadStart,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, Any]:
     check_id(body.blob_id, "blob id")
+    scope.check_write()
     if body.size > ctx.limits.max_blob:
         raise ApiError(413, "too_large", "blob larger than the server accepts")
-    _sweep_stale_uploads(ctx, who.account_id)
+    _sweep_stale_uploads(ctx, scope.owner)
     key = new_storage_key()
     with transaction(ctx.engine) as conn:
-        if _blob_exists(conn, who.account_id, body.blob_id):
+        if _blob_exists(conn, scope.owner, body.blob_id):
             raise ApiError(409, "conflict", "a blob with this id exists")
-        _reserve(conn, who.account_id, body.size)
+        _reserve(conn, scope.owner, body.size)
     try:
         handle = ctx.store.begin(key)
     except BaseException:
         with transaction(ctx.engine) as conn:
-            _release(conn, who.account_id, body.size)
+            _release(conn, scope.owner, body.size)
         raise
     upload_id = new_storage_key()[:32]
     part = ctx.limits.part_size
@@ -150,37 +152,36 @@ def start_upload(
         conn.execute(
             insert(uploads).values(
                 id=upload_id,
-                owner=who.account_id,
+                owner=scope.owner,
                 blob_id=body.blob_id,
                 size=body.size,
                 part_size=part,
                 storage_key=key,
                 store_handle=handle,
                 created_at=time.time(),
+                space=scope.space,
             )
         )
     return {"upload_id": upload_id, "part_size": part, "parts": max(1, -(-body.size // part))}
 
 
-def _upload(conn: Connection, owner: str, upload_id: str) -> Any:
+def _upload(conn: Connection, scope: Scope, upload_id: str) -> Any:
     check_id(upload_id, "upload id")
     row = conn.execute(
-        select(uploads).where(uploads.c.id == upload_id, uploads.c.owner == owner)
+        select(uploads).where(uploads.c.id == upload_id, uploads.c.owner == scope.owner)
     ).first()
-    if row is None:
-        raise not_found("upload")
-    return row
+    return visible(scope, row, "upload")
 
 
 @router.get("/uploads/{upload_id}")
 def upload_status(
     upload_id: str,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, Any]:
     """What has arrived so far: an interrupted client resumes from here."""
     with transaction(ctx.engine) as conn:
-        up = _upload(conn, who.account_id, upload_id)
+        up = _upload(conn, scope, upload_id)
         parts = conn.execute(
             select(upload_parts.c.number, upload_parts.c.size)
             .where(upload_parts.c.upload_id == upload_id)
@@ -207,11 +208,12 @@ async def put_part(
     upload_id: str,
     number: int,
     request: Request,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, Any]:
     """Store one part (idempotent: sending a part again replaces it)."""
-    up = await run_in_threadpool(_load_upload, ctx, who.account_id, upload_id)
+    scope.check_write()
+    up = await run_in_threadpool(_load_upload, ctx, scope, upload_id)
     want = _expected_part_size(up, number)
     data = await read_body(request, want)
     if len(data) != want:
@@ -219,9 +221,9 @@ async def put_part(
     return await run_in_threadpool(_store_part, ctx, up, number, data)
 
 
-def _load_upload(ctx: ServerContext, owner: str, upload_id: str) -> Any:
+def _load_upload(ctx: ServerContext, scope: Scope, upload_id: str) -> Any:
     with transaction(ctx.engine) as conn:
-        return _upload(conn, owner, upload_id)
+        return _upload(conn, scope, upload_id)
 
 
 def _store_part(ctx: ServerContext, up: Any, number: int, data: bytes) -> dict[str, Any]:
@@ -241,12 +243,13 @@ def _store_part(ctx: ServerContext, up: Any, number: int, data: bytes) -> dict[s
 @router.post("/uploads/{upload_id}/commit", status_code=201)
 def commit_upload(
     upload_id: str,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, Any]:
     """Make the blob visible, atomically, once every part has arrived."""
+    scope.check_write()
     with transaction(ctx.engine) as conn:
-        up = _upload(conn, who.account_id, upload_id)
+        up = _upload(conn, scope, upload_id)
         parts = conn.execute(
             select(upload_parts).where(upload_parts.c.upload_id == upload_id)
         ).all()
@@ -275,11 +278,12 @@ def commit_upload(
             ) from None
     with transaction(ctx.engine) as conn:
         row = {
-            "owner": who.account_id,
+            "owner": scope.owner,
             "id": up.blob_id,
             "storage_key": up.storage_key,
             "size": up.size,
             "created_at": time.time(),
+            "space": up.space,
         }
         if insert_if_absent(conn, blobs, row) != 1:
             raise ApiError(409, "conflict", "a blob with this id exists")
@@ -291,24 +295,25 @@ def commit_upload(
 @router.delete("/uploads/{upload_id}", status_code=204)
 def abort_upload(
     upload_id: str,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> Response:
+    scope.check_write()
     with transaction(ctx.engine) as conn:
-        up = _upload(conn, who.account_id, upload_id)
+        up = _upload(conn, scope, upload_id)
         conn.execute(delete(upload_parts).where(upload_parts.c.upload_id == upload_id))
         conn.execute(delete(uploads).where(uploads.c.id == upload_id))
-        _release(conn, who.account_id, up.size)
+        _release(conn, scope.owner, up.size)
     ctx.store.abort(up.storage_key, up.store_handle)
     return Response(status_code=204)
 
 
-def _blob(conn: Connection, owner: str, blob_id: str) -> Any:
+def _blob(conn: Connection, scope: Scope, blob_id: str) -> Any:
     check_id(blob_id, "blob id")
-    row = conn.execute(select(blobs).where(blobs.c.owner == owner, blobs.c.id == blob_id)).first()
-    if row is None:
-        raise not_found("blob")
-    return row
+    row = conn.execute(
+        select(blobs).where(blobs.c.owner == scope.owner, blobs.c.id == blob_id)
+    ).first()
+    return visible(scope, row, "blob")
 
 
 def _range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -338,12 +343,17 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
 def get_blob(
     blob_id: str,
     request: Request,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> Response:
     with transaction(ctx.engine) as conn:
-        row = _blob(conn, who.account_id, blob_id)
-    span = _range(request.headers.get("range"), row.size)
+        row = _blob(conn, scope, blob_id)
+    return stream_blob(ctx, row, request.headers.get("range"))
+
+
+def stream_blob(ctx: ServerContext, row: Any, range_header: str | None) -> Response:
+    """The stored bytes of a blob row, whole or one range, streamed from the store."""
+    span = _range(range_header, row.size)
     start, end = span or (0, row.size)
     first: Iterator[bytes] = ctx.store.read(row.storage_key, start, end)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
@@ -359,33 +369,38 @@ def get_blob(
 
 @router.head("/blobs/{blob_id}")
 def head_blob(
-    blob_id: str, who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+    blob_id: str, scope: Scope = Depends(resolve_scope), ctx: ServerContext = Depends(get_context)
 ) -> Response:
     with transaction(ctx.engine) as conn:
-        row = _blob(conn, who.account_id, blob_id)
+        row = _blob(conn, scope, blob_id)
     return Response(headers={"Content-Length": str(row.size), "Accept-Ranges": "bytes"})
 
 
 @router.delete("/blobs/{blob_id}", status_code=204)
 def delete_blob(
-    blob_id: str, who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+    blob_id: str, scope: Scope = Depends(resolve_scope), ctx: ServerContext = Depends(get_context)
 ) -> Response:
+    scope.check_write()
     with transaction(ctx.engine) as conn:
-        row = _blob(conn, who.account_id, blob_id)
-        conn.execute(delete(blobs).where(blobs.c.owner == who.account_id, blobs.c.id == blob_id))
-        _release(conn, who.account_id, row.size)
+        row = _blob(conn, scope, blob_id)
+        conn.execute(delete(blobs).where(blobs.c.owner == scope.owner, blobs.c.id == blob_id))
+        _release(conn, scope.owner, row.size)
     ctx.store.delete(row.storage_key)
     return Response(status_code=204)
 
 
+def _space_filter(scope: Scope) -> list[Any]:
+    return [] if scope.own else [blobs.c.space == scope.space]
+
+
 @router.get("/blobs")
 def list_blobs(
-    who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+    scope: Scope = Depends(resolve_scope), ctx: ServerContext = Depends(get_context)
 ) -> dict[str, Any]:
     with transaction(ctx.engine) as conn:
         rows = conn.execute(
             select(blobs.c.id, blobs.c.size)
-            .where(blobs.c.owner == who.account_id)
+            .where(blobs.c.owner == scope.owner, *_space_filter(scope))
             .order_by(blobs.c.id)
         ).all()
     return {"blobs": [{"id": r.id, "size": r.size} for r in rows]}

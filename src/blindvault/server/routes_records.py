@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, delete, or_, select, update
 
+from blindvault.server.access import Scope, resolve_scope, visible
 from blindvault.server.context import (
     Principal,
     ServerContext,
@@ -60,19 +61,18 @@ def _stale(current: int) -> ApiError:
 def get_record(
     kind: str,
     record_id: str,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, Any]:
     check_kind(kind)
     check_id(record_id)
     with transaction(ctx.engine) as conn:
         row = conn.execute(
-            select(records.c.version, records.c.data).where(
-                records.c.owner == who.account_id, records.c.kind == kind, records.c.id == record_id
+            select(records.c.version, records.c.data, records.c.space).where(
+                records.c.owner == scope.owner, records.c.kind == kind, records.c.id == record_id
             )
         ).first()
-    if row is None:
-        raise not_found("record")
+    row = visible(scope, row, "record")
     return {"kind": kind, "id": record_id, "version": row.version, "data": b64encode(row.data)}
 
 
@@ -81,37 +81,45 @@ def put_record(
     kind: str,
     record_id: str,
     body: RecordWrite,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, Any]:
-    """Compare-and-swap: succeeds only if the stored version is `expected_version`."""
+    """Compare-and-swap: succeeds only if the stored version is `expected_version`.
+
+    A member of a shared space writes only with a read-write grant and only records of
+    that space; the owner's records keep their space unless the owner names one.
+    """
     check_kind(kind)
     check_id(record_id)
+    scope.check_write()
     data = b64decode(body.data, "data", max_size=MAX_RECORD)
     new = body.expected_version + 1
-    key = (records.c.owner == who.account_id, records.c.kind == kind, records.c.id == record_id)
+    key = (records.c.owner == scope.owner, records.c.kind == kind, records.c.id == record_id)
     with transaction(ctx.engine) as conn:
         if body.expected_version == 0:
             row = {
-                "owner": who.account_id,
+                "owner": scope.owner,
                 "kind": kind,
                 "id": record_id,
                 "version": 1,
                 "data": data,
                 "updated_at": time.time(),
+                "space": scope.space,
             }
             if insert_if_absent(conn, records, row) != 1:
-                current = conn.execute(select(records.c.version).where(*key)).scalar_one()
-                raise _stale(current)
+                current = conn.execute(select(records.c.version, records.c.space).where(*key))
+                raise _stale(visible(scope, current.first(), "record").version)
         else:
-            done = conn.execute(
-                update(records)
-                .where(*key, records.c.version == body.expected_version)
-                .values(version=new, data=data, updated_at=time.time())
-            ).rowcount
+            values: dict[str, Any] = {"version": new, "data": data, "updated_at": time.time()}
+            if scope.space:
+                values["space"] = scope.space
+            where = [*key, records.c.version == body.expected_version]
+            if not scope.own:
+                where.append(records.c.space == scope.space)
+            done = conn.execute(update(records).where(*where).values(**values)).rowcount
             if done != 1:
-                current = conn.execute(select(records.c.version).where(*key)).scalar()
-                raise _stale(current or 0)
+                current = conn.execute(select(records.c.version, records.c.space).where(*key))
+                raise _stale(visible(scope, current.first(), "record").version)
     return {"kind": kind, "id": record_id, "version": new}
 
 
@@ -120,28 +128,28 @@ def delete_record(
     kind: str,
     record_id: str,
     expected_version: int,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> Response:
     check_kind(kind)
     check_id(record_id)
-    key = (records.c.owner == who.account_id, records.c.kind == kind, records.c.id == record_id)
+    scope.check_write()
+    key = (records.c.owner == scope.owner, records.c.kind == kind, records.c.id == record_id)
     with transaction(ctx.engine) as conn:
-        done = conn.execute(
-            delete(records).where(*key, records.c.version == expected_version)
-        ).rowcount
+        where = [*key, records.c.version == expected_version]
+        if not scope.own:
+            where.append(records.c.space == scope.space)
+        done = conn.execute(delete(records).where(*where)).rowcount
         if done != 1:
-            current = conn.execute(select(records.c.version).where(*key)).scalar()
-            if current is None:
-                raise not_found("record")
-            raise _stale(current)
+            current = conn.execute(select(records.c.version, records.c.space).where(*key))
+            raise _stale(visible(scope, current.first(), "record").version)
     return Response(status_code=204)
 
 
 @router.post("/records/batch-get")
 def batch_get(
     body: BatchGet,
-    who: Principal = Depends(authenticate),
+    scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, Any]:
     """Many records in one request; missing ones are simply absent from the answer."""
@@ -153,29 +161,31 @@ def batch_get(
     wanted = or_(*(and_(records.c.kind == r.kind, records.c.id == r.id) for r in body.items))
     with transaction(ctx.engine) as conn:
         rows = conn.execute(
-            select(records.c.kind, records.c.id, records.c.version, records.c.data).where(
-                records.c.owner == who.account_id, wanted
-            )
+            select(
+                records.c.kind, records.c.id, records.c.version, records.c.data, records.c.space
+            ).where(records.c.owner == scope.owner, wanted)
         ).all()
     return {
         "records": [
             {"kind": r.kind, "id": r.id, "version": r.version, "data": b64encode(r.data)}
             for r in rows
+            if scope.sees(r.space)
         ]
     }
 
 
 @router.get("/records/{kind}")
 def list_records(
-    kind: str, who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+    kind: str, scope: Scope = Depends(resolve_scope), ctx: ServerContext = Depends(get_context)
 ) -> dict[str, Any]:
     """Ids and versions of one kind (for verify and sync); no data."""
     check_kind(kind)
+    where = [records.c.owner == scope.owner, records.c.kind == kind]
+    if not scope.own:
+        where.append(records.c.space == scope.space)
     with transaction(ctx.engine) as conn:
         rows = conn.execute(
-            select(records.c.id, records.c.version)
-            .where(records.c.owner == who.account_id, records.c.kind == kind)
-            .order_by(records.c.id)
+            select(records.c.id, records.c.version).where(*where).order_by(records.c.id)
         ).all()
     return {"records": [{"id": r.id, "version": r.version} for r in rows]}
 

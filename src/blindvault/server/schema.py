@@ -2,7 +2,13 @@
 
 No table names a parent, a child, a file name or a plaintext size: records and blobs are
 keyed by (owner, random client-chosen id) and hold opaque bytes; `size` is the size of
-the stored ciphertext. Sharing (later) adds a grants table keyed the same way.
+the stored ciphertext.
+
+Sharing: a record or blob may belong to a *space* (a random id the owner's client picks
+for a shared folder; "" = private). `grants` lets another account read (or write) the
+owner's objects of one space — the server learns which accounts share a space, never
+which folder it is or what it holds. `links` and `link_items` let a link holder, proving
+a token derived from the fragment secret, read the listed objects of the link's owner.
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ records = Table(
     Column("version", BigInteger, nullable=False),
     Column("data", LargeBinary, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("space", String(32), nullable=False, server_default=""),
 )
 
 blobs = Table(
@@ -71,6 +78,7 @@ blobs = Table(
     Column("storage_key", String(80), nullable=False, unique=True),
     Column("size", BigInteger, nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("space", String(32), nullable=False, server_default=""),
 )
 
 uploads = Table(
@@ -84,6 +92,7 @@ uploads = Table(
     Column("storage_key", String(80), nullable=False),
     Column("store_handle", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("space", String(32), nullable=False, server_default=""),
 )
 
 upload_parts = Table(
@@ -124,3 +133,42 @@ login_failures = Table(
     Column("at", Float, nullable=False),
 )
 Index("ix_login_failures_key_at", login_failures.c.key, login_failures.c.at)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(32), nullable=False),
+    Column("space", String(32), nullable=False),
+    Column("member", String(32), nullable=False, index=True),
+    Column("role", String(8), nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ux_grants_owner_space_member", grants.c.owner, grants.c.space, grants.c.member, unique=True)
+
+links = Table(
+    "links",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(32), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("descriptor", LargeBinary, nullable=False),
+    Column("password", Boolean, nullable=False),
+    Column("expires_at", Float, nullable=True),
+    Column("max_downloads", BigInteger, nullable=True),
+    Column("downloads", BigInteger, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+link_items = Table(
+    "link_items",
+    metadata,
+    Column("link_id", String(32), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("item", String(32), primary_key=True),
+)

@@ -1,0 +1,237 @@
+"""Share links from the client: create, list, revoke, and open one without an account.
+
+    url = create_link(vault, "/docs/report.pdf", expires_in=7 * 86400)
+    open_link(url, Path("."))          # anyone with the URL; no account needed
+
+The secret stays in the URL fragment; the server gets the link token (from which the
+key cannot be derived), the sealed descriptor, and the ids of the objects the link may
+read. A folder link lists the folder's subtree as it is when the link is made: files
+added later need a new link (a folder's manifest is read as it is now, so they show up
+in the listing, but their content is refused).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from blindvault.client import transfer
+from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.core.content import blob_id
+from blindvault.core.keys import FileKey, FolderKey
+from blindvault.core.links import (
+    LinkDescriptor,
+    b64url_encode,
+    format_link,
+    link_key,
+    link_token,
+    new_link,
+    open_link_descriptor,
+    parse_link,
+    seal_link_descriptor,
+)
+from blindvault.core.manifest import FileEntry, FolderEntry, check_name, open_manifest_for_link
+from blindvault.errors import AuthError, IntegrityError, NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from blindvault.client.vault import Vault
+
+__all__ = ["LinkInfo", "create_link", "list_links", "open_link", "revoke_link"]
+
+ROOT_NAME = "vault"
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    id: str
+    kind: str
+    password: bool
+    created_at: float
+    expires_at: float | None
+    max_downloads: int | None
+    downloads: int
+    revoked: bool
+
+
+def _subtree(vault: Vault, node: bytes, key: FolderKey, key_version: int) -> Iterator[Any]:
+    """Every folder (node id) and file entry under a folder, the folder included."""
+    folder, _ = vault.tree.read(node, key, key_version)
+    yield node
+    for e in folder.body.entries:
+        if isinstance(e, FolderEntry):
+            yield from _subtree(vault, e.node_id, e.folder_key, e.key_version)
+        else:
+            yield e
+
+
+def create_link(
+    vault: Vault,
+    remote: str,
+    *,
+    expires_in: float | None = None,
+    max_downloads: int | None = None,
+    password: str | None = None,
+) -> str:
+    """Make a link to a file or folder; returns the URL to hand out (it holds the secret)."""
+    if expires_in is not None and expires_in <= 0:
+        raise UsageError("the expiry must be in the future")
+    if max_downloads is not None and max_downloads < 1:
+        raise UsageError("--max-downloads must be at least 1")
+    if password is not None and not password:
+        raise UsageError("an empty link password")
+    entry = vault.stat(remote)
+    records: list[str] = []
+    blobs: list[str] = []
+    desc: LinkDescriptor
+    if isinstance(entry, FileEntry):
+        desc = LinkDescriptor(
+            entry.node_id,
+            entry.file_key,
+            entry.content_version,
+            entry.size,
+            entry.mtime_ms,
+            entry.name,
+        )
+        blobs.append(blob_id(entry.node_id, entry.content_version).hex())
+    else:
+        if entry is None:
+            node, key = vault.opened.bundle.root_node, vault.opened.root_key
+            key_version, mtime, name = 1, 0, ROOT_NAME
+        else:
+            node, key = entry.node_id, entry.folder_key
+            key_version, mtime, name = entry.key_version, entry.mtime_ms, entry.name
+        for item in _subtree(vault, node, key, key_version):
+            if isinstance(item, bytes):
+                records.append(item.hex())
+            else:
+                blobs.append(blob_id(item.node_id, item.content_version).hex())
+        desc = LinkDescriptor(node, key, key_version, 0, mtime, name)
+    link_id, secret = new_link()
+    sealed = seal_link_descriptor(desc, link_key(secret, link_id, password), link_id)
+    vault.api.post_json(
+        "/v1/links",
+        {
+            "id": b64url_encode(link_id),
+            "token": b64url_encode(link_token(secret, link_id)),
+            "descriptor": b64e(sealed),
+            "kind": "file" if isinstance(entry, FileEntry) else "folder",
+            "password": password is not None,
+            "records": records,
+            "blobs": blobs,
+            "expires_at": time.time() + expires_in if expires_in is not None else None,
+            "max_downloads": max_downloads,
+        },
+    )
+    return format_link(vault.api.base_url, link_id, secret, password=password is not None)
+
+
+def list_links(vault: Vault) -> list[LinkInfo]:
+    return [LinkInfo(**item) for item in vault.api.get_json("/v1/links")["links"]]
+
+
+def revoke_link(vault: Vault, link_id: str) -> None:
+    vault.api.request("DELETE", f"/v1/links/{link_id.strip()}")
+
+
+# --- the holder's side -------------------------------------------------------------------
+
+
+class _Holder:
+    def __init__(self, api: ApiClient, link_id: bytes, secret: bytes) -> None:
+        self.api = api
+        self.id = b64url_encode(link_id)
+        self.headers = {"X-Link-Token": b64url_encode(link_token(secret, link_id))}
+
+    def descriptor(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.api.get_json(f"/v1/l/{self.id}", headers=self.headers)
+        return result
+
+    def folder(self, node: bytes, key: FolderKey) -> list[FileEntry | FolderEntry]:
+        rec = self.api.get_json(f"/v1/l/{self.id}/manifest/{node.hex()}", headers=self.headers)
+        opened = open_manifest_for_link(b64d(rec["data"]), key, node)
+        if int(rec["version"]) != opened.version:
+            raise IntegrityError
+        return list(opened.body.entries)
+
+    def file(
+        self,
+        dest: Path,
+        node: bytes,
+        key: FileKey,
+        version: int,
+        size: int,
+        progress: Callable[[int], None],
+    ) -> None:
+        try:
+            transfer.download(
+                self.api,
+                dest,
+                key=key,
+                node_id=node,
+                version=version,
+                size=size,
+                progress=progress,
+                path=f"/v1/l/{self.id}/blob/{blob_id(node, version).hex()}",
+                headers=self.headers,
+            )
+        except NotFoundError as exc:
+            if exc.code == "not_found":
+                raise NotFoundError(
+                    404, "not_found", f"{dest.name} is no longer available through this link"
+                ) from None
+            raise
+
+
+def open_link(
+    url: str,
+    local: Path,
+    *,
+    password: str | None = None,
+    insecure: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Download what a link points to into `local` (a folder, or a file name)."""
+    parsed = parse_link(url)
+    if parsed.needs_password and password is None:
+        raise UsageError("this link needs a password (BLINDVAULT_LINK_PASSWORD or a prompt)")
+    api = ApiClient(parsed.base, insecure=insecure)
+    try:
+        holder = _Holder(api, parsed.link_id, parsed.secret)
+        served = holder.descriptor()
+        key = link_key(parsed.secret, parsed.link_id, password if parsed.needs_password else None)
+        try:
+            desc = open_link_descriptor(b64d(served["descriptor"]), key, parsed.link_id)
+        except IntegrityError:
+            if parsed.needs_password:
+                raise AuthError(0, "wrong_password", "wrong link password") from None
+            raise
+        step = progress or (lambda n: None)
+        dest = local / desc.name if local.is_dir() else local
+        if isinstance(desc.key, FileKey):
+            holder.file(dest, desc.node_id, desc.key, desc.version, desc.size, step)
+            return [dest]
+        return _get_folder(holder, dest, desc.node_id, desc.key, step)
+    finally:
+        api.close()
+
+
+def _get_folder(
+    holder: _Holder,
+    dest: Path,
+    node: bytes,
+    key: FolderKey,
+    progress: Callable[[int], None],
+) -> list[Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for e in holder.folder(node, key):
+        target = dest / check_name(e.name)
+        if isinstance(e, FolderEntry):
+            written += _get_folder(holder, target, e.node_id, e.folder_key, progress)
+        else:
+            holder.file(target, e.node_id, e.file_key, e.content_version, e.size, progress)
+            written.append(target)
+    return written

@@ -1,0 +1,85 @@
+"""Whose objects a request acts on: the caller's own, or a shared space of another account.
+
+Every record and blob route takes optional `owner` and `space` query parameters. With
+neither (or `owner` = the caller) the request acts on the caller's own namespace. With
+another `owner`, it must name a `space` the caller holds a grant for; the caller then
+sees only that owner's objects *in that space*, and may write them only with a
+read-write grant. Anything else answers exactly like a missing object (404), so a
+non-member learns nothing about what exists (no existence oracle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Query
+from sqlalchemy import select
+
+from blindvault.server.context import (
+    Principal,
+    ServerContext,
+    authenticate,
+    check_id,
+    get_context,
+)
+from blindvault.server.db import transaction
+from blindvault.server.errors import ApiError, not_found
+from blindvault.server.schema import grants
+
+ROLE_READ = "read"
+ROLE_WRITE = "write"
+
+
+@dataclass(frozen=True)
+class Scope:
+    owner: str
+    space: str
+    caller: str
+    can_write: bool
+
+    @property
+    def own(self) -> bool:
+        return self.owner == self.caller
+
+    def sees(self, row_space: str) -> bool:
+        """Whether a stored object in `row_space` is visible through this scope."""
+        return self.own or row_space == self.space
+
+    def check_write(self) -> None:
+        if not self.can_write:
+            raise ApiError(403, "forbidden", "this share is read-only for you")
+
+    def space_for_new(self) -> str:
+        return self.space
+
+
+def resolve_scope(
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+    owner: str | None = Query(None, description="another account's id (shared space)"),
+    space: str | None = Query(None, description="the shared space's id"),
+) -> Scope:
+    if space is not None:
+        check_id(space, "space")
+    if owner is None or owner == who.account_id:
+        return Scope(who.account_id, space or "", who.account_id, True)
+    check_id(owner, "owner")
+    if space is None:
+        raise not_found("object")
+    with transaction(ctx.engine) as conn:
+        role = conn.execute(
+            select(grants.c.role).where(
+                grants.c.owner == owner, grants.c.space == space, grants.c.member == who.account_id
+            )
+        ).scalar()
+    if role is None:
+        raise not_found("object")
+    return Scope(owner, space, who.account_id, role == ROLE_WRITE)
+
+
+def visible(scope: Scope, row: Any, what: str) -> Any:
+    """`row` if it exists and this scope may see it, else the same 404 either way."""
+    if row is None or not scope.sees(row.space):
+        raise not_found(what)
+    return row

@@ -1,0 +1,270 @@
+"""Share links, server side: the owner registers a link; a holder proves its token.
+
+The server keeps the hash of the link token (derived from the fragment secret, which
+it never sees), the sealed descriptor (ciphertext), the list of records and blobs the
+link may read, and its limits. It enforces expiry, the download limit and revocation;
+it cannot open the descriptor or anything it points to.
+
+Public routes take the token in the `X-Link-Token` header (never in the URL, so it is
+in no access log). An unknown link and a wrong token get the same 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, delete, insert, select, update
+
+from blindvault.server.context import (
+    Principal,
+    ServerContext,
+    authenticate,
+    b64decode,
+    b64encode,
+    check_id,
+    get_context,
+)
+from blindvault.server.db import transaction
+from blindvault.server.errors import ApiError, invalid, not_found
+from blindvault.server.routes_blobs import stream_blob
+from blindvault.server.schema import blobs, link_items, links, records
+
+router = APIRouter(prefix="/v1", tags=["links"])
+
+MAX_ITEMS = 100_000
+MAX_DESCRIPTOR = 4096
+_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+
+class LinkCreate(BaseModel):
+    id: str = Field(description="the link id: 22 characters of unpadded base64url")
+    token: str = Field(description="unpadded base64url of the 32-byte link token")
+    descriptor: str = Field(description="base64 of the sealed link descriptor")
+    kind: Literal["file", "folder"]
+    password: bool = False
+    records: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    blobs: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    expires_at: float | None = None
+    max_downloads: int | None = Field(default=None, ge=1)
+
+
+def link_hex(link_id: str) -> str:
+    """The 16-byte link id as stored (hex), from its base64url form; 404 if malformed."""
+    if not _LINK_ID.match(link_id):
+        raise not_found("link")
+    try:
+        raw = base64.urlsafe_b64decode(link_id + "==")
+    except (binascii.Error, ValueError):
+        raise not_found("link") from None
+    if len(raw) != 16 or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != link_id:
+        raise not_found("link")
+    return raw.hex()
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+@router.post("/links", status_code=201)
+def create_link(
+    body: LinkCreate,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> dict[str, Any]:
+    """Register a link to the caller's own objects (listed explicitly)."""
+    if not _LINK_ID.match(body.id) or not re.fullmatch(r"[A-Za-z0-9_-]{43}", body.token):
+        raise invalid("id and token must be unpadded base64url of 16 and 32 bytes")
+    lid = link_hex(body.id)
+    descriptor = b64decode(body.descriptor, "descriptor", max_size=MAX_DESCRIPTOR)
+    for item in (*body.records, *body.blobs):
+        check_id(item)
+    now = time.time()
+    if body.expires_at is not None and body.expires_at <= now:
+        raise invalid("expires_at is in the past")
+    with transaction(ctx.engine) as conn:
+        if conn.execute(select(links.c.id).where(links.c.id == lid)).first() is not None:
+            raise ApiError(409, "conflict", "a link with this id exists")
+        conn.execute(
+            insert(links).values(
+                id=lid,
+                owner=who.account_id,
+                kind=body.kind,
+                token_hash=_token_digest(body.token),
+                descriptor=descriptor,
+                password=body.password,
+                expires_at=body.expires_at,
+                max_downloads=body.max_downloads,
+                downloads=0,
+                revoked=False,
+                created_at=now,
+            )
+        )
+        items = [{"link_id": lid, "kind": "manifest", "item": r} for r in set(body.records)]
+        items += [{"link_id": lid, "kind": "blob", "item": b} for b in set(body.blobs)]
+        if items:
+            conn.execute(insert(link_items), items)
+    return {"id": body.id}
+
+
+def _describe(row: Any) -> dict[str, Any]:
+    link_id = base64.urlsafe_b64encode(bytes.fromhex(row.id)).rstrip(b"=").decode()
+    return {
+        "id": link_id,
+        "kind": row.kind,
+        "password": row.password,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        "max_downloads": row.max_downloads,
+        "downloads": row.downloads,
+        "revoked": row.revoked,
+    }
+
+
+@router.get("/links")
+def list_links(
+    who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+) -> dict[str, Any]:
+    with transaction(ctx.engine) as conn:
+        rows = conn.execute(
+            select(links).where(links.c.owner == who.account_id).order_by(links.c.created_at)
+        ).all()
+    return {"links": [_describe(r) for r in rows]}
+
+
+@router.delete("/links/{link_id}", status_code=204)
+def revoke_link(
+    link_id: str,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> Response:
+    """Revoke: the link stops working at once; its row stays so holders see "revoked"."""
+    lid = link_hex(link_id)
+    with transaction(ctx.engine) as conn:
+        done = conn.execute(
+            update(links)
+            .where(links.c.id == lid, links.c.owner == who.account_id)
+            .values(revoked=True)
+        ).rowcount
+        if done != 1:
+            raise not_found("link")
+        conn.execute(delete(link_items).where(link_items.c.link_id == lid))
+    return Response(status_code=204)
+
+
+# --- what a link holder can do ---------------------------------------------------------
+
+
+def _holder(conn: Connection, link_id: str, token: str | None) -> Any:
+    """The link row if the token matches and the link is live; typed 404/410 otherwise."""
+    lid = link_hex(link_id)
+    row = conn.execute(select(links).where(links.c.id == lid)).first()
+    if (
+        row is None
+        or token is None
+        or not hmac.compare_digest(row.token_hash, _token_digest(token))
+    ):
+        raise not_found("link")
+    if row.revoked:
+        raise ApiError(410, "link_revoked", "this link was revoked by its owner")
+    if row.expires_at is not None and row.expires_at <= time.time():
+        raise ApiError(410, "link_expired", "this link has expired")
+    if row.max_downloads is not None and row.downloads >= row.max_downloads:
+        raise ApiError(410, "link_exhausted", "this link's download limit is reached")
+    return row
+
+
+def _listed(conn: Connection, lid: str, kind: str, item: str) -> None:
+    check_id(item)
+    found = conn.execute(
+        select(link_items.c.item).where(
+            link_items.c.link_id == lid, link_items.c.kind == kind, link_items.c.item == item
+        )
+    ).first()
+    if found is None:
+        raise not_found(kind)
+
+
+@router.get("/l/{link_id}")
+def open_link(
+    link_id: str,
+    ctx: ServerContext = Depends(get_context),
+    x_link_token: str | None = Header(None),
+) -> dict[str, Any]:
+    """The sealed descriptor, for a holder of the link's token."""
+    with transaction(ctx.engine) as conn:
+        row = _holder(conn, link_id, x_link_token)
+    left = None if row.max_downloads is None else row.max_downloads - row.downloads
+    return {
+        "descriptor": b64encode(row.descriptor),
+        "kind": row.kind,
+        "expires_at": row.expires_at,
+        "downloads_left": left,
+        "password": row.password,
+    }
+
+
+@router.get("/l/{link_id}/manifest/{node_id}")
+def link_manifest(
+    link_id: str,
+    node_id: str,
+    ctx: ServerContext = Depends(get_context),
+    x_link_token: str | None = Header(None),
+) -> dict[str, Any]:
+    with transaction(ctx.engine) as conn:
+        row = _holder(conn, link_id, x_link_token)
+        _listed(conn, row.id, "manifest", node_id)
+        rec = conn.execute(
+            select(records.c.version, records.c.data).where(
+                records.c.owner == row.owner,
+                records.c.kind == "manifest",
+                records.c.id == node_id,
+            )
+        ).first()
+    if rec is None:
+        raise not_found("folder")
+    return {"version": rec.version, "data": b64encode(rec.data)}
+
+
+@router.get("/l/{link_id}/blob/{blob_id}")
+def link_blob(
+    link_id: str,
+    blob_id: str,
+    request: Request,
+    ctx: ServerContext = Depends(get_context),
+    x_link_token: str | None = Header(None),
+) -> Response:
+    """A listed blob; a request from byte 0 counts as one download, atomically."""
+    range_header = request.headers.get("range")
+    with transaction(ctx.engine) as conn:
+        row = _holder(conn, link_id, x_link_token)
+        _listed(conn, row.id, "blob", blob_id)
+        blob = conn.execute(
+            select(blobs).where(blobs.c.owner == row.owner, blobs.c.id == blob_id)
+        ).first()
+        if blob is None:
+            raise ApiError(404, "not_found", "this file is no longer available")
+        if _counts(range_header):
+            where = [links.c.id == row.id]
+            if row.max_downloads is not None:
+                where.append(links.c.downloads < row.max_downloads)
+            done = conn.execute(
+                update(links).where(*where).values(downloads=links.c.downloads + 1)
+            ).rowcount
+            if done != 1:
+                raise ApiError(410, "link_exhausted", "this link's download limit is reached")
+    return stream_blob(ctx, blob, range_header)
+
+
+def _counts(range_header: str | None) -> bool:
+    """A download is a request for the whole blob or for a range that starts at 0."""
+    if range_header is None:
+        return True
+    return bool(re.match(r"^\s*bytes=0-", range_header))
