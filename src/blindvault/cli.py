@@ -469,9 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("id", nargs="?")
     s = add("verify", cmd_verify, "download and authenticate every manifest and blob")
     s.add_argument("remote", nargs="?", default="/")
-    from blindvault import cli_links
+    from blindvault import cli_links, cli_share
 
     cli_links.register(add)
+    cli_share.register(add)
     return p
 
 
@@ -494,3 +495,21 @@ def main(argv: list[str]) -> int:
             "interrupted; an unfinished upload resumes when you run the same put again\n"
         )
         return 130
+    finally:
+        _finish()
+
+
+def _finish() -> None:
+    """Keep what this command verified (high-water marks, roots, rosters) and close.
+
+    The state only ever holds verified facts (nothing is remembered before it checks out),
+    so it is saved after a failure too; a failed save is reported, never silent."""
+    while _OPEN:
+        vault = _OPEN.pop()
+        try:
+            if vault.state.token:
+                vault.store.save(vault.state)
+        except OSError as exc:
+            sys.stderr.write(f"blindvault: could not save local state: {exc}\n")
+        finally:
+            vault.close()

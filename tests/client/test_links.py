@@ -40,7 +40,7 @@ def test_file_and_folder_links_open_without_an_account(cli: Cli, tmp_path: Path)
     stranger = tmp_path / "stranger"
     stranger.mkdir()
     cli.monkeypatch.setenv("BLINDVAULT_HOME", str(stranger))  # no account, no state
-    code, out, err = cli("open-link", file_url, str(stranger))
+    code, _, err = cli("open-link", file_url, str(stranger))
     assert code == 0, err
     assert (stranger / "a.bin").read_bytes() == a
     code, _, err = cli("open-link", folder_url, str(stranger / "copy"))
@@ -120,9 +120,7 @@ def test_password_link(cli: Cli, tmp_path: Path) -> None:
     assert (tmp_path / "r").read_bytes() == a
     # the password never reaches the server: not in what it stores
     with closing(cli.server.db()) as db:
-        (descriptor,) = db.execute(
-            "select descriptor from links where password = 1"
-        ).fetchone()
+        (descriptor,) = db.execute("select descriptor from links where password = 1").fetchone()
     assert b"open sesame" not in descriptor
 
 

@@ -122,10 +122,11 @@ class ApiClient:
         if http is not None and getattr(self, "_owns_http", False):
             http.close()
 
-    def scoped(self, owner: str, space: str) -> ApiClient:
-        """The same session acting on another account's shared space (record/blob routes)."""
+    def scoped(self, owner: str | None, space: str) -> ApiClient:
+        """The same session acting on a shared space (record and blob routes): another
+        account's (`owner` = its server account id) or, with `owner` None, one's own."""
         other = copy.copy(self)
-        other.params = {"owner": owner, "space": space}
+        other.params = {"space": space} if owner is None else {"owner": owner, "space": space}
         other._owns_http = False
         return other
 

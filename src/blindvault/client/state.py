@@ -61,6 +61,8 @@ class AccountState:
     heads: dict[str, list[Any]] = field(default_factory=dict)  # node hex -> [version, hash hex]
     root_sequence: int = 0
     root_hash: str = ""
+    rosters: dict[str, int] = field(default_factory=dict)  # node hex -> highest roster version
+    key_versions: dict[str, int] = field(default_factory=dict)  # share node hex -> key version
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:
         """Advance the high-water mark of a folder; never move it backwards."""

@@ -30,13 +30,27 @@ from blindvault.core.manifest import (
 from blindvault.core.root import SignedRoot, check_root_fresh, open_root, seal_root
 from blindvault.errors import ConflictError, IntegrityError, NotFoundError, RollbackError
 
-__all__ = ["Folder", "Tree", "now_ms"]
+__all__ = ["Folder", "Space", "Tree", "now_ms"]
 
 MAX_RETRIES = 20
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Space:
+    """Where a subtree's records and blobs live and who may have written them.
+
+    The private space is the account's own namespace, written by this identity only. A
+    shared folder's subtree lives in a shared space: requests carry the owner and space
+    (`api` is scoped), and `writers` are the owner and the read-write members of the
+    owner-signed roster (P-ROSTER)."""
+
+    api: ApiClient
+    writers: dict[bytes, IdentityBundle]
+    node_id: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class Folder:
     key: FolderKey
     key_version: int
     manifest: OpenedManifest | None
+    space: Space | None = None
 
     @property
     def body(self) -> ManifestBody:
@@ -124,16 +139,24 @@ class Tree:
 
     # --- folders ---------------------------------------------------------------------------
 
-    def read(self, node_id: bytes, key: FolderKey, key_version: int = 1) -> tuple[Folder, int]:
+    def read(
+        self,
+        node_id: bytes,
+        key: FolderKey,
+        key_version: int = 1,
+        space: Space | None = None,
+    ) -> tuple[Folder, int]:
         """Fetch, verify and freshness-check a folder; returns it and its record version."""
+        api = space.api if space else self.api
         try:
-            rec = self.api.get_json(f"/v1/records/manifest/{node_id.hex()}")
+            rec = api.get_json(f"/v1/records/manifest/{node_id.hex()}")
         except NotFoundError:
             known = self._root.head_of(node_id) if self._root else None
             if self.state.head(node_id) is not None or known is not None:
                 raise RollbackError("a folder this device has seen disappeared") from None
-            return Folder(node_id, key, key_version, None), 0
-        opened = open_manifest(b64d(rec["data"]), key, node_id, self.writers)
+            return Folder(node_id, key, key_version, None, space), 0
+        writers = space.writers if space else self.writers
+        opened = open_manifest(b64d(rec["data"]), key, node_id, writers)
         if int(rec["version"]) != opened.version:
             raise IntegrityError
         seen = self.state.head(node_id)
@@ -142,7 +165,7 @@ class Tree:
         if root_head is not None:
             check_fresh(root_head, opened)
         self.state.remember_head(node_id, opened.version, opened.hash)
-        return Folder(node_id, key, opened.key_version, opened), opened.version
+        return Folder(node_id, key, opened.key_version, opened, space), opened.version
 
     def update(
         self,
@@ -150,23 +173,29 @@ class Tree:
         key: FolderKey,
         change: Callable[[ManifestBody], ManifestBody],
         key_version: int = 1,
+        space: Space | None = None,
+        new_key: FolderKey | None = None,
     ) -> ManifestBody:
-        """Apply `change` to the folder's current body and write it; retry on a lost race."""
+        """Apply `change` to the folder's current body and write it; retry on a lost race.
+
+        With `new_key`, the folder is re-sealed under a new key, one key version up (key
+        rotation when a member leaves a shared folder)."""
+        api = space.api if space else self.api
         for _ in range(MAX_RETRIES):
-            folder, version = self.read(node_id, key, key_version)
+            folder, version = self.read(node_id, key, key_version, space)
             body = change(folder.body)
             prev = folder.manifest.hash if folder.manifest else ZERO_HASH
             sealed = seal_manifest(
                 body,
-                key,
+                new_key or key,
                 node_id=node_id,
                 version=version + 1,
-                key_version=folder.key_version,
+                key_version=folder.key_version + (1 if new_key else 0),
                 prev_hash=prev,
                 writer=self.identity,
             )
             try:
-                self.api.put_json(
+                api.put_json(
                     f"/v1/records/manifest/{node_id.hex()}",
                     {"expected_version": version, "data": b64e(sealed)},
                 )
@@ -178,11 +207,12 @@ class Tree:
             return body
         raise ConflictError(409, "stale_version", "the folder kept changing; try again")
 
-    def drop(self, node_id: bytes) -> None:
+    def drop(self, node_id: bytes, space: Space | None = None) -> None:
         """Delete a folder's manifest record (after its entry got a tombstone)."""
+        api = space.api if space else self.api
         try:
-            rec = self.api.get_json(f"/v1/records/manifest/{node_id.hex()}")
-            self.api.request(
+            rec = api.get_json(f"/v1/records/manifest/{node_id.hex()}")
+            api.request(
                 "DELETE",
                 f"/v1/records/manifest/{node_id.hex()}",
                 params={"expected_version": rec["version"]},

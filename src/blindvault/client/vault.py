@@ -18,8 +18,9 @@ from pathlib import Path
 
 from blindvault.client import transfer
 from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.sharing import Shares
 from blindvault.client.state import AccountState, StateStore
-from blindvault.client.tree import Folder, Tree, now_ms
+from blindvault.client.tree import Folder, Space, Tree, now_ms
 from blindvault.core.content import blob_id
 from blindvault.core.identity import Identity, IdentityBundle, safety_number
 from blindvault.core.kdf import (
@@ -88,6 +89,7 @@ class Vault:
         self.owner = opened.bundle.owner
         self.tree = Tree(api, state, opened.identity, self.owner)
         self.tree.load_root()
+        self.shares = Shares(self)
 
     # --- account life cycle ----------------------------------------------------------------
 
@@ -345,21 +347,46 @@ class Vault:
     def _root(self) -> tuple[bytes, FolderKey]:
         return self.opened.bundle.root_node, self.opened.root_key
 
-    def _folder(self, parts: list[str]) -> Folder:
-        node, key = self._root()
-        folder, _ = self.tree.read(node, key)
-        for i, name in enumerate(parts):
-            entry = _entry(folder.body, name)
+    def _locate(self, parts: list[str]) -> tuple[bytes, FolderKey, int, Space | None]:
+        """Node, key, key version and space of the folder at `parts`, without reading it.
+
+        A first component `@name` is an accepted incoming share; a folder of one's own that
+        is shared switches to its shared space for everything below it."""
+        space: Space | None = None
+        if parts and parts[0].startswith("@"):
+            mount = self.shares.mount(parts[0][1:])
+            node, key, kv, space = mount.node_id, mount.key, mount.key_version, mount.space
+            skip = 1
+        else:
+            (node, key), kv, skip = self._root(), 1, 0
+        for i in range(skip, len(parts)):
+            folder, _ = self.tree.read(node, key, kv, space)
+            entry = _entry(folder.body, parts[i])
             if not isinstance(entry, FolderEntry):
                 raise NotFoundError(404, "not_found", f"no folder /{'/'.join(parts[: i + 1])}")
-            folder, _ = self.tree.read(entry.node_id, entry.folder_key, entry.key_version)
+            node, key, kv = entry.node_id, entry.folder_key, entry.key_version
+            space = space or self.shares.own_space(node)
+        return node, key, kv, space
+
+    def _folder(self, parts: list[str]) -> Folder:
+        node, key, kv, space = self._locate(parts)
+        folder, _ = self.tree.read(node, key, kv, space)
         return folder
+
+    def _space(self, parts: list[str]) -> Space | None:
+        return self._locate(parts)[3]
+
+    def _api(self, space: Space | None) -> ApiClient:
+        return space.api if space else self.api
 
     def stat(self, path: str) -> FileEntry | FolderEntry | None:
         """The entry at `path` (None for the root)."""
         parts = _parts(path)
         if not parts:
             return None
+        if len(parts) == 1 and parts[0].startswith("@"):
+            mount = self.shares.mount(parts[0][1:])
+            return FolderEntry(parts[0], mount.node_id, mount.key, mount.key_version, 0, bytes(32))
         entry = _entry(self._folder(parts[:-1]).body, parts[-1])
         if entry is None:
             raise NotFoundError(404, "not_found", f"no such file or folder: {path}")
@@ -403,15 +430,8 @@ class Vault:
     # --- writing --------------------------------------------------------------------------------
 
     def _update(self, parts: list[str], change: Callable[[ManifestBody], ManifestBody]) -> None:
-        if parts:
-            parent = self._folder(parts[:-1])
-            entry = _entry(parent.body, parts[-1])
-            if not isinstance(entry, FolderEntry):
-                raise NotFoundError(404, "not_found", f"no folder /{'/'.join(parts)}")
-            self.tree.update(entry.node_id, entry.folder_key, change, entry.key_version)
-        else:
-            node, key = self._root()
-            self.tree.update(node, key, change)
+        node, key, kv, space = self._locate(parts)
+        self.tree.update(node, key, change, kv, space)
 
     def mkdir(self, path: str, *, parents: bool = False) -> None:
         parts = _parts(path)
@@ -421,6 +441,7 @@ class Vault:
             self._mkdir_one(parts[: i + 1], exist_ok=parents)
 
     def _mkdir_one(self, parts: list[str], *, exist_ok: bool) -> None:
+        _no_mount_name(parts)
         node, key = os.urandom(16), FolderKey.generate()
         author = self.fingerprint
         existed = False
@@ -436,10 +457,11 @@ class Vault:
             entry = FolderEntry(parts[-1], node, key, 1, now_ms(), author)
             return ManifestBody((*body.entries, entry), body.tombstones)
 
-        self.tree.update(node, key, lambda b: b)  # the child exists before it is named
+        space = self._space(parts[:-1])
+        self.tree.update(node, key, lambda b: b, 1, space)  # the child exists before it is named
         self._update(parts[:-1], add)
         if existed:
-            self.tree.drop(node)
+            self.tree.drop(node, space)
 
     def put(self, local: Path, remote: str, *, progress: Progress | None = None) -> list[str]:
         """Upload a file or a folder (recursively) with `cp -r` semantics; returns paths made."""
@@ -472,12 +494,15 @@ class Vault:
 
     def _put_file(self, local: Path, target: list[str], progress: Progress | None) -> None:
         check_name(target[-1])
+        _no_mount_name(target)
         vault, owner = self.opened.vault, self.owner
+        parent = self._folder(target[:-1])
+        api = self._api(parent.space)
         resume_dir = self.store.home / "uploads" / self.owner.hex()
         done = None
         for rec in transfer.pending_upload(resume_dir, local):
             done = transfer.resume_upload(
-                self.api,
+                api,
                 rec,
                 local,
                 vault=vault,
@@ -487,12 +512,13 @@ class Vault:
             if done is not None:
                 break
         if done is None:
-            existing = self._existing_file(target)
+            found = _entry(parent.body, target[-1])
+            existing = found if isinstance(found, FileEntry) else None
             node = existing.node_id if existing else os.urandom(16)
             version = existing.content_version + 1 if existing else 1
             key = FileKey.generate()  # a fresh key for every file version (P-NONCE)
             size = transfer.upload(
-                self.api,
+                api,
                 local,
                 key=key,
                 node_id=node,
@@ -525,18 +551,11 @@ class Vault:
 
         self._update(target[:-1], add)
         for old in replaced:
-            self._delete_blob(old)
+            self._delete_blob(old, parent.space)
 
-    def _existing_file(self, target: list[str]) -> FileEntry | None:
-        try:
-            entry = _entry(self._folder(target[:-1]).body, target[-1])
-        except NotFoundError:
-            return None
-        return entry if isinstance(entry, FileEntry) else None
-
-    def _delete_blob(self, entry: FileEntry) -> None:
+    def _delete_blob(self, entry: FileEntry, space: Space | None) -> None:
         with contextlib.suppress(NotFoundError):
-            self.api.request(
+            self._api(space).request(
                 "DELETE", f"/v1/blobs/{blob_id(entry.node_id, entry.content_version).hex()}"
             )
 
@@ -548,7 +567,7 @@ class Vault:
         written: list[Path] = []
         if isinstance(entry, FileEntry):
             transfer.download(
-                self.api,
+                self._api(self._space(_parts(remote)[:-1])),
                 dest,
                 key=entry.file_key,
                 node_id=entry.node_id,
@@ -574,6 +593,10 @@ class Vault:
             d = [*d, s[-1]]
         if d[: len(s)] == s:
             raise UsageError("cannot move a folder into itself")
+        _no_mount_name(d)
+        from_space, to_space = self._space(s[:-1]), self._space(d[:-1])
+        if (from_space and from_space.node_id) != (to_space and to_space.node_id):
+            raise UsageError("moving into or out of a shared folder: copy it (get, put) instead")
         moved = _renamed(entry, d[-1])
 
         def add(body: ManifestBody) -> ManifestBody:
@@ -612,10 +635,11 @@ class Vault:
             return ManifestBody(rest, (*tombs, tomb))
 
         self._update(parts[:-1], remove)
+        space = self._space(parts[:-1])
         if isinstance(entry, FileEntry):
-            self._delete_blob(entry)
+            self._delete_blob(entry, space)
         else:
-            self.tree.drop(entry.node_id)
+            self.tree.drop(entry.node_id, space)
 
     # --- verification ----------------------------------------------------------------------------
 
@@ -639,7 +663,7 @@ class Vault:
                 counts[1] += 1
                 try:
                     transfer.verify_blob(
-                        self.api,
+                        self._api(folder.space),
                         key=e.file_key,
                         node_id=e.node_id,
                         version=e.content_version,
@@ -655,6 +679,11 @@ class Vault:
         visit(_parts(path))
         self.save()
         return counts[0], counts[1], problems
+
+
+def _no_mount_name(parts: list[str]) -> None:
+    if len(parts) == 1 and parts[0].startswith("@"):
+        raise UsageError("names starting with @ are kept for shares at the top level")
 
 
 def _renamed(entry: FileEntry | FolderEntry, name: str) -> FileEntry | FolderEntry:

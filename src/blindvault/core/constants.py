@@ -20,6 +20,7 @@ MAGIC_ENVELOPE: Final = b"BVSE"
 MAGIC_KDF_PARAMS: Final = b"BVKP"
 MAGIC_LINK: Final = b"BVLK"
 MAGIC_KEY_BUNDLE: Final = b"BVKB"
+MAGIC_ROSTER: Final = b"BVRS"
 
 # --- sizes (bytes) ---
 KEY_SIZE: Final = 32
@@ -73,6 +74,9 @@ LABEL_ENVELOPE_SIG: Final = b"blindvault/v1/share-sig"
 LABEL_LINK_KEY: Final = b"blindvault/v1/link-key"
 LABEL_LINK_TOKEN: Final = b"blindvault/v1/link-token"
 LABEL_LINK_PASSWORD: Final = b"blindvault/v1/link-password"
+LABEL_ROSTER_SIG: Final = b"blindvault/v1/roster-sig"
+LABEL_ROSTER_NAME: Final = b"blindvault/v1/roster-name"
+MAX_ROSTER_MEMBERS: Final = 1000
 
 # --- key-wrap kinds (one byte in every wrapped key; also selects the wrapping subkey) ---
 WRAP_VAULT_BY_MASTER: Final = 1

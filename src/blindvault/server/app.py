@@ -13,7 +13,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from blindvault import __version__
-from blindvault.server import routes_accounts, routes_blobs, routes_links, routes_records
+from blindvault.server import (
+    routes_accounts,
+    routes_blobs,
+    routes_links,
+    routes_records,
+    routes_shares,
+)
 from blindvault.server.blobstore import BlobStore, open_store
 from blindvault.server.context import Limits, ServerContext
 from blindvault.server.db import make_engine, migrate
@@ -52,7 +58,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
         description="Blind storage API: the server stores ciphertext and opaque records only.",
     )
     app.state.ctx = ctx
-    for module in (routes_accounts, routes_records, routes_blobs, routes_links):
+    for module in (routes_accounts, routes_records, routes_blobs, routes_links, routes_shares):
         app.include_router(module.router)
 
     @app.get("/v1/health", tags=["meta"])

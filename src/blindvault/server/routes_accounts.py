@@ -439,13 +439,17 @@ def identity(
     """A user's public identity bundle (clients trust it only through their pins)."""
     with transaction(ctx.engine) as conn:
         row = conn.execute(
-            select(accounts.c.email, accounts.c.identity_bundle).where(
+            select(accounts.c.id, accounts.c.email, accounts.c.identity_bundle).where(
                 accounts.c.email == _norm(email)
             )
         ).first()
     if row is None:
         raise not_found("identity")
-    return {"email": row.email, "identity_bundle": b64encode(row.identity_bundle)}
+    return {
+        "email": row.email,
+        "account_id": row.id,
+        "identity_bundle": b64encode(row.identity_bundle),
+    }
 
 
 @router.get("/audit")

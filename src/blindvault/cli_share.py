@@ -1,0 +1,109 @@
+"""CLI commands for sharing with people: share, shares, accept, unshare."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Callable
+
+from blindvault.cli import _open, _print
+from blindvault.core.identity import safety_number
+
+
+def _confirm(email: str, fingerprint: bytes) -> bool:
+    """On a terminal, show the safety number and ask; never asked without one."""
+    if not sys.stdin.isatty():
+        return False
+    sys.stderr.write(
+        f"{email} is not verified yet. Their safety number:\n  {safety_number(fingerprint)}\n"
+        "Compare it with what they see (`blindvault fingerprint`) over another channel.\n"
+    )
+    return input("Does it match? [y/N] ").strip().lower() == "y"
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    share_id = vault.shares.share(
+        args.remote,
+        args.with_,
+        write=args.write,
+        trust_on_first_use=args.trust_on_first_use,
+        confirm=_confirm,
+    )
+    role = "read-write" if args.write else "read-only"
+    _print(
+        args,
+        {"id": share_id, "remote": args.remote, "with": args.with_, "role": role},
+        f"Shared {args.remote} with {args.with_} ({role}); share id {share_id}",
+    )
+    return 0
+
+
+def cmd_shares(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    incoming = vault.shares.incoming()
+    outgoing = vault.shares.outgoing()
+    lines = ["Incoming:"] if incoming else []
+    for s in incoming:
+        if s.problem:
+            lines.append(f"  {s.id}  from {s.owner_email}  NOT VERIFIED: {s.problem}")
+        else:
+            state = "accepted" if s.accepted else "pending (blindvault accept ID)"
+            lines.append(f"  {s.id}  @{s.name}  from {s.owner_email}  {s.role}  {state}")
+    if outgoing:
+        lines.append("Outgoing:")
+    for o in outgoing:
+        state = "accepted" if o.accepted else "pending"
+        lines.append(f"  {o.id}  to {o.member_email}  {o.role}  {state}")
+    _print(
+        args,
+        {
+            "incoming": [dataclasses.asdict(s) for s in incoming],
+            "outgoing": [dataclasses.asdict(o) for o in outgoing],
+        },
+        "\n".join(lines) or "No shares.",
+    )
+    return 1 if any(s.problem for s in incoming) and args.strict else 0
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    mount = vault.shares.accept(args.id, trust_on_first_use=args.trust_on_first_use)
+    _print(args, {"id": args.id, "path": mount}, f"Accepted: it is at {mount}")
+    return 0
+
+
+def cmd_unshare(args: argparse.Namespace) -> int:
+    vault = _open(args)
+    vault.shares.unshare(args.remote, args.with_, reencrypt=args.reencrypt)
+    done = "keys rotated" + (", files re-encrypted" if args.reencrypt else "")
+    _print(
+        args,
+        {"remote": args.remote, "removed": args.with_, "reencrypted": args.reencrypt},
+        f"{args.with_} removed from {args.remote}; {done}",
+    )
+    return 0
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    s = add("share", cmd_share, "share a folder with a user: share REMOTE --with EMAIL [--write]")
+    s.add_argument("remote")
+    s.add_argument("--with", dest="with_", required=True, metavar="EMAIL")
+    s.add_argument("--write", action="store_true", help="let them write too")
+    s.add_argument(
+        "--trust-on-first-use",
+        action="store_true",
+        help="pin their current key without an out-of-band check",
+    )
+    s = add("shares", cmd_shares, "list incoming and outgoing shares (and any that fail checks)")
+    s.add_argument("--strict", action="store_true", help="exit 1 if an incoming share fails")
+    s = add("accept", cmd_accept, "accept an incoming share after verifying it")
+    s.add_argument("id")
+    s.add_argument(
+        "--trust-on-first-use", action="store_true", help="pin the sender's key without a check"
+    )
+    s = add("unshare", cmd_unshare, "remove a member and rotate the folder's keys")
+    s.add_argument("remote")
+    s.add_argument("--with", dest="with_", required=True, metavar="EMAIL")
+    s.add_argument("--reencrypt", action="store_true", help="also re-encrypt every existing file")

@@ -1,0 +1,228 @@
+"""Grants: an owner lets another account read (or write) one space of its objects.
+
+The server stores, per grant, the member's account, the role and the envelope (the
+folder key HPKE-sealed to the member and signed by the owner — opaque here). It
+enforces the role on every record and blob route (`access.resolve_scope`); whether the
+envelope, the roster and the writer of a manifest are genuine is checked by clients,
+which never take the server's word for it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy.orm import aliased
+
+from blindvault.server import audit as audit_log
+from blindvault.server.context import (
+    Principal,
+    ServerContext,
+    authenticate,
+    b64decode,
+    b64encode,
+    check_id,
+    check_kind,
+    get_context,
+)
+from blindvault.server.db import transaction
+from blindvault.server.errors import invalid, not_found
+from blindvault.server.schema import accounts, blobs, grants, records
+
+router = APIRouter(prefix="/v1", tags=["shares"])
+
+MAX_ENVELOPE = 4096
+MAX_ADOPT = 100_000
+
+
+class ShareWrite(BaseModel):
+    id: str = Field(description="a random 32-hex share id (kept if the grant exists)")
+    space: str = Field(description="the shared space (32 hex)")
+    member: str = Field(description="the member's account id (32 hex)")
+    role: Literal["read", "write"]
+    envelope: str = Field(description="base64 of the sealed, signed envelope")
+
+
+class RecordRef(BaseModel):
+    kind: str
+    id: str
+
+
+class Adopt(BaseModel):
+    records: list[RecordRef] = Field(default_factory=list, max_length=MAX_ADOPT)
+    blobs: list[str] = Field(default_factory=list, max_length=MAX_ADOPT)
+
+
+@router.put("/shares")
+def put_share(
+    body: ShareWrite,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> dict[str, Any]:
+    """Grant (or update the role and envelope of) a member of one of the caller's spaces."""
+    for value in (body.id, body.space, body.member):
+        check_id(value)
+    if body.member == who.account_id:
+        raise invalid("an owner does not share with itself")
+    envelope = b64decode(body.envelope, "envelope", max_size=MAX_ENVELOPE)
+    now = time.time()
+    key = (
+        grants.c.owner == who.account_id,
+        grants.c.space == body.space,
+        grants.c.member == body.member,
+    )
+    with transaction(ctx.engine) as conn:
+        if conn.execute(select(accounts.c.id).where(accounts.c.id == body.member)).first() is None:
+            raise not_found("account")
+        existing = conn.execute(select(grants.c.id).where(*key)).scalar()
+        if existing is not None:
+            conn.execute(
+                update(grants).where(*key).values(role=body.role, envelope=envelope, updated_at=now)
+            )
+            share_id = existing
+        else:
+            conn.execute(
+                insert(grants).values(
+                    id=body.id,
+                    owner=who.account_id,
+                    space=body.space,
+                    member=body.member,
+                    role=body.role,
+                    envelope=envelope,
+                    accepted=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            share_id = body.id
+        audit_log.record(conn, who.account_id, "share.grant", role=body.role)
+    return {"id": share_id}
+
+
+@router.get("/shares")
+def list_shares(
+    who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
+) -> dict[str, Any]:
+    """Grants the caller made (outgoing) and received (incoming, with envelopes)."""
+    other = aliased(accounts)
+    with transaction(ctx.engine) as conn:
+        out_rows = conn.execute(
+            select(grants, other.c.email)
+            .join(other, other.c.id == grants.c.member)
+            .where(grants.c.owner == who.account_id)
+            .order_by(grants.c.created_at)
+        ).all()
+        in_rows = conn.execute(
+            select(grants, other.c.email)
+            .join(other, other.c.id == grants.c.owner)
+            .where(grants.c.member == who.account_id)
+            .order_by(grants.c.created_at)
+        ).all()
+    return {
+        "outgoing": [
+            {
+                "id": r.id,
+                "space": r.space,
+                "member": r.member,
+                "member_email": r.email,
+                "role": r.role,
+                "accepted": r.accepted,
+                "envelope": b64encode(r.envelope),
+                "created_at": r.created_at,
+            }
+            for r in out_rows
+        ],
+        "incoming": [
+            {
+                "id": r.id,
+                "space": r.space,
+                "owner": r.owner,
+                "owner_email": r.email,
+                "role": r.role,
+                "accepted": r.accepted,
+                "envelope": b64encode(r.envelope),
+                "created_at": r.created_at,
+            }
+            for r in in_rows
+        ],
+    }
+
+
+def _grant_for(conn: Connection, share_id: str, account: str) -> Any:
+    check_id(share_id, "share id")
+    row = conn.execute(select(grants).where(grants.c.id == share_id)).first()
+    if row is None or account not in (row.owner, row.member):
+        raise not_found("share")
+    return row
+
+
+@router.post("/shares/{share_id}/accept")
+def accept_share(
+    share_id: str,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> dict[str, Any]:
+    with transaction(ctx.engine) as conn:
+        row = _grant_for(conn, share_id, who.account_id)
+        if row.member != who.account_id:
+            raise not_found("share")
+        conn.execute(update(grants).where(grants.c.id == share_id).values(accepted=True))
+    return {"id": share_id, "accepted": True}
+
+
+@router.delete("/shares/{share_id}", status_code=204)
+def delete_share(
+    share_id: str,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> Response:
+    """The owner revokes a member, or a member leaves; access ends at once."""
+    with transaction(ctx.engine) as conn:
+        row = _grant_for(conn, share_id, who.account_id)
+        conn.execute(delete(grants).where(grants.c.id == share_id))
+        audit_log.record(conn, row.owner, "share.revoke")
+    return Response(status_code=204)
+
+
+@router.post("/spaces/{space}/adopt")
+def adopt(
+    space: str,
+    body: Adopt,
+    who: Principal = Depends(authenticate),
+    ctx: ServerContext = Depends(get_context),
+) -> dict[str, Any]:
+    """Move some of the caller's own records and blobs into one of its spaces.
+
+    Used when a folder is shared for the first time: its existing subtree joins the space
+    (metadata only; no byte is copied). Objects that do not exist are skipped.
+    """
+    check_id(space, "space")
+    for ref in body.records:
+        check_kind(ref.kind)
+        check_id(ref.id)
+    for blob in body.blobs:
+        check_id(blob, "blob id")
+    moved = 0
+    with transaction(ctx.engine) as conn:
+        for ref in body.records:
+            moved += conn.execute(
+                update(records)
+                .where(
+                    and_(
+                        records.c.owner == who.account_id,
+                        records.c.kind == ref.kind,
+                        records.c.id == ref.id,
+                    )
+                )
+                .values(space=space)
+            ).rowcount
+        if body.blobs:
+            moved += conn.execute(
+                update(blobs)
+                .where(blobs.c.owner == who.account_id, blobs.c.id.in_(body.blobs))
+                .values(space=space)
+            ).rowcount
+    return {"moved": moved}
