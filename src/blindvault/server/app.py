@@ -17,6 +17,7 @@ from blindvault.server import (
     routes_accounts,
     routes_blobs,
     routes_links,
+    routes_page,
     routes_records,
     routes_shares,
 )
@@ -58,7 +59,14 @@ def create_app(ctx: ServerContext) -> FastAPI:
         description="Blind storage API: the server stores ciphertext and opaque records only.",
     )
     app.state.ctx = ctx
-    for module in (routes_accounts, routes_records, routes_blobs, routes_links, routes_shares):
+    for module in (
+        routes_accounts,
+        routes_records,
+        routes_blobs,
+        routes_links,
+        routes_shares,
+        routes_page,
+    ):
         app.include_router(module.router)
 
     @app.get("/v1/health", tags=["meta"])
