@@ -24,6 +24,7 @@ from blindvault.core.manifest import FileEntry, open_manifest
 from blindvault.core.padme import padded_length
 from blindvault.core.recovery import recovery_key_from_words
 from blindvault.core.root import open_root
+from blindvault.core.roster import open_roster
 from blindvault.errors import FormatError, IntegrityError, KdfPolicyError
 
 ROOT = Path(__file__).parents[1] / "vectors"
@@ -118,6 +119,23 @@ def apply_root(v: dict[str, Any], data: bytes) -> dict[str, Any]:
     }
 
 
+def apply_roster(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    inp = v["inputs"]
+    r = open_roster(
+        data, h(inp["owner"]), h(inp["node_id"]), IdentityBundle.decode(h(inp["signer"]))
+    )
+    return {
+        "version": r.version,
+        "key_version": r.key_version,
+        "owner_fingerprint": r.owner_fingerprint.hex(),
+        "members": [
+            {"fingerprint": m.fingerprint.hex(), "role": m.role, "email": m.email}
+            for m in r.members
+        ],
+        "name": r.name(FolderKey(h(inp["folder_key"]))),
+    }
+
+
 def apply_envelope(v: dict[str, Any], data: bytes) -> dict[str, Any]:
     inp = v["inputs"]
     me = Identity(h(inp["recipient_secret"]), inp["recipient_email"], inp["recipient_created_ms"])
@@ -203,6 +221,7 @@ APPLY: dict[str, Callable[[dict[str, Any], bytes], dict[str, Any]]] = {
     "identity-bundle": apply_identity,
     "manifest": apply_manifest,
     "root": apply_root,
+    "roster": apply_roster,
     "envelope": apply_envelope,
     "link": apply_link,
     "content": apply_content,

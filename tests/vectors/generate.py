@@ -49,6 +49,7 @@ from blindvault.core.manifest import (
 from blindvault.core.padme import padded_length
 from blindvault.core.recovery import recovery_words
 from blindvault.core.root import seal_root
+from blindvault.core.roster import Member, _seal_roster_from_parts
 
 OUT = Path(__file__).parent / "v1"
 SEED = b"blindvault format v1 test vectors"
@@ -407,6 +408,83 @@ def root_cases() -> Iterator[Case]:
     yield Case("root", "trailing", "trailing data", "FormatError", inputs, data + b"\x00")
 
 
+# --- rosters --------------------------------------------------------------------------------
+
+
+def roster_cases() -> Iterator[Case]:
+    node = det("roster-node", 16)
+    key = FolderKey(det("roster-folder-key"))
+    members = [
+        Member(BOB.bundle.fingerprint, ROLE_WRITE, "bob@example.org"),
+        Member(CAROL.bundle.fingerprint, ROLE_READ, "carol@example.org"),
+    ]
+
+    def seal(version: int, nonce_label: str, signer: Identity = ALICE) -> bytes:
+        return _seal_roster_from_parts(
+            OWNER, node, version, 3, members, "Team plans", key, signer, det(nonce_label, 12)
+        )
+
+    data = seal(2, "roster-nonce")
+    inputs = {
+        "owner": hexd(OWNER),
+        "node_id": hexd(node),
+        "signer": hexd(ALICE.bundle.encode()),
+        "folder_key": hexd(key.material),
+    }
+    ordered = sorted(members, key=lambda m: m.fingerprint)
+    out = {
+        "version": 2,
+        "key_version": 3,
+        "owner_fingerprint": hexd(ALICE.bundle.fingerprint),
+        "members": [
+            {"fingerprint": hexd(m.fingerprint), "role": m.role, "email": m.email} for m in ordered
+        ],
+        "name": "Team plans",
+    }
+    yield Case(
+        "roster", "valid", "owner-signed roster of a shared folder", "valid", inputs, data, out
+    )
+    yield Case(
+        "roster",
+        "wrong-signer",
+        "the roster checked against another owner's bundle",
+        "IntegrityError",
+        {**inputs, "signer": hexd(BOB.bundle.encode())},
+        data,
+    )
+    yield Case(
+        "roster",
+        "signed-by-another",
+        "another user signs a roster in the owner's name",
+        "IntegrityError",
+        inputs,
+        seal(2, "roster-nonce", identity("mallory")),
+    )
+    yield Case(
+        "roster",
+        "wrong-folder",
+        "a valid roster of another folder",
+        "IntegrityError",
+        {**inputs, "node_id": hexd(det("other-node", 16))},
+        data,
+    )
+    role_at = 5 + 16 + 16 + 8 + 8 + 32 + 2 + 32
+    yield Case(
+        "roster",
+        "role-raised",
+        "the server turns a read-only member into a writer",
+        "IntegrityError",
+        inputs,
+        flip(data, role_at),
+    )
+    yield Case(
+        "roster", "wrong-name-key", "the name opened with another folder key", "IntegrityError",
+        {**inputs, "folder_key": hexd(det("other-folder-key"))}, data,
+    )  # fmt: skip
+    yield Case("roster", "trailing", "trailing data", "FormatError", inputs, data + b"\x00")
+    yield Case("roster", "truncated", "cut short", "FormatError", inputs, data[:-1])
+
+
 # --- envelopes (HPKE: not byte-deterministic) -----------------------------------------------
 
 
@@ -719,6 +797,7 @@ GENERATORS: list[Callable[[], Iterator[Case]]] = [
     identity_cases,
     manifest_cases,
     root_cases,
+    roster_cases,
     envelope_cases,
     link_cases,
     content_cases,

@@ -119,12 +119,29 @@ def seal_roster(
     signer: Identity,
 ) -> bytes:
     """Sign a roster as the owner; members are sorted here."""
+    nonce = primitives.random_bytes(GCM_NONCE_SIZE)
+    return _seal_roster_from_parts(
+        owner, node_id, version, key_version, members, name, key, signer, nonce
+    )
+
+
+def _seal_roster_from_parts(
+    owner: bytes,
+    node_id: bytes,
+    version: int,
+    key_version: int,
+    members: list[Member],
+    name: str,
+    key: FolderKey,
+    signer: Identity,
+    nonce: bytes,
+) -> bytes:
+    """`seal_roster` with a given nonce (deterministic test vectors only)."""
     if version < 1 or key_version < 1:
         raise UsageError("versions start at 1")
     ordered = tuple(sorted(members, key=lambda m: m.fingerprint))
     owner_fp = signer.bundle.fingerprint
     _check_members(ordered, owner_fp)
-    nonce = primitives.random_bytes(GCM_NONCE_SIZE)
     box = nonce + primitives.aes256gcm_seal(
         _name_key(key), nonce, check_name(name).encode("utf-8"), _name_aad(node_id, key_version)
     )
