@@ -433,3 +433,130 @@ def test_abandoned_uploads_are_swept(tmp_path: Path) -> None:
         assert c.get("/v1/account", headers=u.h).json()["used_bytes"] == 30 * MIB
         assert len(list((tmp_path / "blobstore" / "uploads").iterdir())) == 1  # only the second
     app.state.ctx.engine.dispose()
+
+
+def _grant(client: TestClient, owner: User, member: User, space: str, role: str) -> str:
+    member_id = client.get(f"/v1/identities/{member.email}", headers=owner.h).json()["account_id"]
+    r = client.put(
+        "/v1/shares",
+        headers=owner.h,
+        json={"id": new_id(), "space": space, "member": member_id, "role": role,
+              "envelope": b64(b"sealed")},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    return str(r.json()["id"])
+
+
+def test_shared_spaces_enforce_roles_without_an_oracle(client: TestClient) -> None:
+    owner, reader, writer, stranger = (User(client) for _ in range(4))
+    space, private, rec = new_id(), new_id(), new_id()
+    owner_id = client.get("/v1/account", headers=owner.h).json()["account_id"]
+    # one record in the space, one private
+    put = {"expected_version": 0, "data": b64(b"in space")}
+    assert (
+        client.put(
+            f"/v1/records/manifest/{rec}?space={space}", headers=owner.h, json=put
+        ).status_code
+        == 200
+    )
+    assert (
+        client.put(f"/v1/records/manifest/{private}", headers=owner.h, json=put).status_code == 200
+    )
+    assert (
+        client.put(f"/v1/blobs/{rec}?space={space}", headers=owner.h, content=b"blob").status_code
+        == 201
+    )
+    share_r = _grant(client, owner, reader, space, "read")
+    _grant(client, owner, writer, space, "write")
+    scope = f"owner={owner_id}&space={space}"
+
+    got = client.get(f"/v1/records/manifest/{rec}?{scope}", headers=reader.h)
+    assert got.status_code == 200 and base64.b64decode(got.json()["data"]) == b"in space"
+    assert client.get(f"/v1/blobs/{rec}?{scope}", headers=reader.h).content == b"blob"
+    # the reader cannot write; the writer can, only inside the space
+    w = {"expected_version": 1, "data": b64(b"changed")}
+    r = client.put(f"/v1/records/manifest/{rec}?{scope}", headers=reader.h, json=w)
+    assert (r.status_code, error_code(r)) == (403, "forbidden")
+    assert (
+        client.put(f"/v1/blobs/{new_id()}?{scope}", headers=reader.h, content=b"x").status_code
+        == 403
+    )
+    assert (
+        client.put(f"/v1/records/manifest/{rec}?{scope}", headers=writer.h, json=w).status_code
+        == 200
+    )
+    assert (
+        client.put(f"/v1/blobs/{new_id()}?{scope}", headers=writer.h, content=b"w").status_code
+        == 201
+    )
+
+    # outside the space, or without a grant: exactly like a missing object
+    missing = client.get(f"/v1/records/manifest/{new_id()}?{scope}", headers=reader.h)
+    for r in (
+        client.get(f"/v1/records/manifest/{private}?{scope}", headers=reader.h),
+        client.get(f"/v1/records/manifest/{rec}?{scope}", headers=stranger.h),
+        client.get(f"/v1/records/manifest/{rec}?owner={owner_id}", headers=reader.h),
+        missing,
+    ):
+        assert (r.status_code, r.json()) == (404, missing.json())
+    listed = client.get(f"/v1/records/manifest?{scope}", headers=reader.h).json()["records"]
+    assert [x["id"] for x in listed] == [rec]
+
+    shares = client.get("/v1/shares", headers=reader.h).json()
+    assert [s["id"] for s in shares["incoming"]] == [share_r] and shares["outgoing"] == []
+    assert client.post(f"/v1/shares/{share_r}/accept", headers=reader.h).json()["accepted"]
+    assert client.post(f"/v1/shares/{share_r}/accept", headers=stranger.h).status_code == 404
+    assert client.delete(f"/v1/shares/{share_r}", headers=stranger.h).status_code == 404
+    assert client.delete(f"/v1/shares/{share_r}", headers=owner.h).status_code == 204
+    assert client.get(f"/v1/records/manifest/{rec}?{scope}", headers=reader.h).status_code == 404
+
+
+def _link_id() -> str:
+    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+
+
+def test_links_enforce_token_expiry_limits_and_revocation(client: TestClient) -> None:
+    import time
+
+    owner = User(client)
+    blob, folder = new_id(), new_id()
+    assert (
+        client.put(f"/v1/blobs/{blob}", headers=owner.h, content=b"ciphertext").status_code == 201
+    )
+    put = {"expected_version": 0, "data": b64(b"manifest")}
+    assert (
+        client.put(f"/v1/records/manifest/{folder}", headers=owner.h, json=put).status_code == 200
+    )
+    token = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    link = _link_id()
+    body = {"id": link, "token": token, "descriptor": b64(b"BVLK"), "kind": "folder",
+            "records": [folder], "blobs": [blob], "max_downloads": 2}  # fmt: skip
+    assert client.post("/v1/links", headers=owner.h, json=body).status_code == 201
+    assert client.post("/v1/links", headers=owner.h, json=body).status_code == 409
+    t = {"X-Link-Token": token}
+    opened = client.get(f"/v1/l/{link}", headers=t).json()
+    assert opened["downloads_left"] == 2 and base64.b64decode(opened["descriptor"]) == b"BVLK"
+    wrong = client.get(f"/v1/l/{link}", headers={"X-Link-Token": token[:-1] + "A"})
+    unknown = client.get(f"/v1/l/{_link_id()}", headers=t)
+    assert wrong.status_code == unknown.status_code == 404 and wrong.json() == unknown.json()
+    assert client.get(f"/v1/l/{link}/manifest/{folder}", headers=t).json()["version"] == 1
+    assert client.get(f"/v1/l/{link}/manifest/{new_id()}", headers=t).status_code == 404
+    assert client.get(f"/v1/l/{link}/blob/{new_id()}", headers=t).status_code == 404
+    # ranges not from 0 do not count; two downloads, then 410
+    part = client.get(f"/v1/l/{link}/blob/{blob}", headers={**t, "Range": "bytes=4-"})
+    assert (part.status_code, part.content) == (206, b"ertext")
+    for _ in range(2):
+        assert client.get(f"/v1/l/{link}/blob/{blob}", headers=t).content == b"ciphertext"
+    r = client.get(f"/v1/l/{link}/blob/{blob}", headers=t)
+    assert (r.status_code, error_code(r)) == (410, "link_exhausted")
+    assert error_code(client.get(f"/v1/l/{link}", headers=t)) == "link_exhausted"
+
+    expiring = {**body, "id": _link_id(), "max_downloads": None, "expires_at": time.time() + 60}
+    assert client.post("/v1/links", headers=owner.h, json=expiring).status_code == 201
+    assert client.delete(f"/v1/links/{expiring['id']}", headers=User(client).h).status_code == 404
+    assert client.delete(f"/v1/links/{expiring['id']}", headers=owner.h).status_code == 204
+    assert error_code(client.get(f"/v1/l/{expiring['id']}", headers=t)) == "link_revoked"
+    past = {**body, "id": _link_id(), "expires_at": time.time() - 1}
+    assert client.post("/v1/links", headers=owner.h, json=past).status_code == 400
+    listed = client.get("/v1/links", headers=owner.h).json()["links"]
+    assert {x["id"]: x["revoked"] for x in listed} == {link: False, expiring["id"]: True}

@@ -81,5 +81,5 @@ def resolve_scope(
 def visible(scope: Scope, row: Any, what: str) -> Any:
     """`row` if it exists and this scope may see it, else the same 404 either way."""
     if row is None or not scope.sees(row.space):
-        raise not_found(what)
+        raise not_found(what if scope.own else "object")  # members: one answer for all
     return row
