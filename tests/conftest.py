@@ -48,6 +48,8 @@ def weed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"-filer.port={ports['filer']}", f"-filer.port.grpc={grpc['filer']}",
         "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={grpc['s3']}",
         "-volume.max=64", "-master.volumeSizeLimitMB=128",
+        # fixed default ports (8181, 9101): two SeaweedFS at once would collide
+        "-s3.port.iceberg=0", "-s3.port.lance=0",
     ]  # fmt: skip
     log = (data / "weed.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
