@@ -285,3 +285,16 @@ def test_a_tampered_or_replayed_roster_is_reported_not_shown(cli: Cli, tmp_path:
         db.commit()
     (listed,) = _incoming(bob)
     assert listed["problem"]
+
+
+def test_removing_a_shared_folder_ends_its_shares(cli: Cli, tmp_path: Path) -> None:
+    alice, bob = _alice(cli), _user(cli, "bob")
+    _team(alice, tmp_path)
+    alice.ok("share", "/team", "--with", bob.email, "--trust-on-first-use")
+    (item,) = _incoming(bob)
+    bob.ok("accept", str(item["id"]), "--trust-on-first-use")
+    code, _, err = bob("link", "@team/a.txt")
+    assert code == 2 and "owner" in err  # links into a share are the owner's to make
+    alice.ok("rm", "-r", "/team")
+    assert _incoming(bob) == []
+    assert bob("ls", "@team")[0] == 4

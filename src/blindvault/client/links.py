@@ -82,6 +82,8 @@ def create_link(
         raise UsageError("--max-downloads must be at least 1")
     if password is not None and not password:
         raise UsageError("an empty link password")
+    if remote.lstrip("/").startswith("@"):
+        raise UsageError("only the owner of a shared folder can make links into it")
     entry = vault.stat(remote)
     records: list[str] = []
     blobs: list[str] = []

@@ -18,6 +18,7 @@ forced write is still refused by every client, because its writer is not in the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -152,6 +153,16 @@ class Shares:
             api = self._scoped(None, node)
             self._own_spaces[node] = Space(api, self._writers(roster, me), node)
         return self._own_spaces[node]
+
+    def forget(self, node: bytes) -> None:
+        """A shared folder of ours was removed: end every member's grant on it."""
+        if not self._is_shared(node):
+            return
+        for g in self.listing(fresh=True)["outgoing"]:
+            if g["space"] == node.hex():
+                with contextlib.suppress(NotFoundError):
+                    self.vault.api.request("DELETE", f"/v1/shares/{g['id']}")
+        self.listing(fresh=True)
 
     # --- incoming shares --------------------------------------------------------------------
 

@@ -640,6 +640,7 @@ class Vault:
             self._delete_blob(entry, space)
         else:
             self.tree.drop(entry.node_id, space)
+            self.shares.forget(entry.node_id)
 
     # --- verification ----------------------------------------------------------------------------
 
