@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from blindvault.client.http import ApiClient, b64d, b64e
 from blindvault.client.sharing import Shares
 from blindvault.client.state import AccountState, StateStore
 from blindvault.client.tree import Folder, Space, Tree, now_ms
-from blindvault.core.content import blob_id
+from blindvault.core.content import blob_id, sealed_size
 from blindvault.core.identity import Identity, IdentityBundle, safety_number
 from blindvault.core.kdf import (
     KdfParams,
@@ -47,6 +48,7 @@ from blindvault.errors import (
 __all__ = ["Entry", "Problem", "Vault"]
 
 Progress = Callable[[int], None]
+PARALLEL = 4  # small files in flight at once
 
 
 @dataclass(frozen=True)
@@ -483,14 +485,70 @@ class Vault:
     ) -> None:
         self.mkdir("/" + "/".join(target), parents=True)
         made.append("/" + "/".join(target))
-        for child in sorted(local.iterdir()):
-            if child.is_symlink():
-                continue
+        children = [c for c in sorted(local.iterdir()) if not c.is_symlink()]
+        small: list[Path] = []
+        large: list[Path] = []
+        for child in children:
+            if child.is_file():
+                fits = sealed_size(child.stat().st_size) <= transfer.SMALL_BLOB
+                (small if fits else large).append(child)
+        if small:
+            self._put_files(small, target, progress)
+        for child in large:  # one by one, each resumable
+            self._put_file(child, [*target, child.name], progress)
+        made += ["/" + "/".join([*target, c.name]) for c in small + large]
+        for child in children:
             if child.is_dir():
                 self._put_tree(child, [*target, child.name], made, progress)
-            elif child.is_file():
-                self._put_file(child, [*target, child.name], progress)
-                made.append("/" + "/".join([*target, child.name]))
+
+    def _put_files(self, files: list[Path], target: list[str], progress: Progress | None) -> None:
+        """Small files into one folder: blobs sent in parallel, then one manifest write."""
+        parent = self._folder(target)
+        api = self._api(parent.space)
+        jobs = []
+        for f in files:
+            check_name(f.name)
+            found = _entry(parent.body, f.name)
+            if isinstance(found, FolderEntry):
+                raise UsageError(f"/{'/'.join([*target, f.name])} is a folder")
+            node = found.node_id if found else os.urandom(16)
+            version = found.content_version + 1 if found else 1
+            jobs.append((f, node, version, FileKey.generate()))
+        author, resume_dir = self.fingerprint, self.store.home / "uploads" / self.owner.hex()
+
+        def send(job: tuple[Path, bytes, int, FileKey]) -> FileEntry:
+            f, node, version, key = job
+            size = transfer.upload(
+                api, f, key=key, node_id=node, version=version, vault=self.opened.vault,
+                owner=self.owner, resume_dir=resume_dir, progress=progress or (lambda n: None),
+            )  # fmt: skip
+            mtime = int(f.stat().st_mtime * 1000)
+            return FileEntry(f.name, node, key, version, size, mtime, author)
+
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            entries = list(pool.map(send, jobs))
+        replaced: list[FileEntry] = []
+
+        def add(body: ManifestBody) -> ManifestBody:
+            replaced.clear()
+            for new in entries:
+                current = _entry(body, new.name)
+                if isinstance(current, FolderEntry):
+                    raise UsageError(f"/{'/'.join([*target, new.name])} is a folder")
+                if isinstance(current, FileEntry):
+                    if (
+                        current.node_id == new.node_id
+                        and current.content_version >= new.content_version
+                    ):
+                        raise IntegrityError("a newer version was written meanwhile")
+                    replaced.append(current)
+            names = {e.name for e in entries}
+            others = tuple(e for e in body.entries if e.name not in names)
+            return ManifestBody((*others, *entries), body.tombstones)
+
+        self._update(target, add)
+        for old in replaced:
+            self._delete_blob(old, parent.space)
 
     def _put_file(self, local: Path, target: list[str], progress: Progress | None) -> None:
         check_name(target[-1])
@@ -577,10 +635,31 @@ class Vault:
             )
             written.append(dest)
             return written
-        dest.mkdir(parents=True, exist_ok=True)
-        for e in self.ls(remote):
-            written += self.get(e.path, dest / e.name, progress=progress)
+        self._get_folder(self._folder(_parts(remote)), dest, written, progress)
         return written
+
+    def _get_folder(
+        self, folder: Folder, dest: Path, written: list[Path], progress: Progress | None
+    ) -> None:
+        """A folder's files in parallel, then its subfolders, from the verified manifest."""
+        dest.mkdir(parents=True, exist_ok=True)
+        api = self._api(folder.space)
+        files = [e for e in folder.body.entries if isinstance(e, FileEntry)]
+
+        def fetch(e: FileEntry) -> Path:
+            transfer.download(
+                api, dest / e.name, key=e.file_key, node_id=e.node_id,
+                version=e.content_version, size=e.size, progress=progress or (lambda n: None),
+            )  # fmt: skip
+            return dest / e.name
+
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            written += pool.map(fetch, files)
+        for e in folder.body.entries:
+            if isinstance(e, FolderEntry):
+                space = folder.space or self.shares.own_space(e.node_id)
+                sub, _ = self.tree.read(e.node_id, e.folder_key, e.key_version, space)
+                self._get_folder(sub, dest / e.name, written, progress)
 
     def mv(self, src: str, dst: str) -> None:
         s, d = _parts(src), _parts(dst)
