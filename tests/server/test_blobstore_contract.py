@@ -52,10 +52,12 @@ def test_multipart_is_invisible_until_complete(store: BlobStore) -> None:
     key = new_storage_key()
     parts = [os.urandom(5 * MIB), os.urandom(5 * MIB), os.urandom(1234)]
     handle = store.begin(key)
-    etags = [(i + 1, store.put_part(key, handle, i + 1, p)) for i, p in enumerate(parts)]
+    etags = [
+        (i + 1, store.put_part(key, handle, i + 1, p, i * 5 * MIB)) for i, p in enumerate(parts)
+    ]
     assert store.size(key) is None  # nothing visible yet
     # a part sent again replaces the first copy
-    etags[1] = (2, store.put_part(key, handle, 2, parts[1]))
+    etags[1] = (2, store.put_part(key, handle, 2, parts[1], 5 * MIB))
     store.complete(key, handle, list(reversed(etags)))
     whole = b"".join(parts)
     assert store.size(key) == len(whole)
@@ -66,7 +68,7 @@ def test_multipart_is_invisible_until_complete(store: BlobStore) -> None:
 def test_abort_leaves_nothing(store: BlobStore) -> None:
     key = new_storage_key()
     handle = store.begin(key)
-    store.put_part(key, handle, 1, b"x" * 100)
+    store.put_part(key, handle, 1, b"x" * 100, 0)
     store.abort(key, handle)
     assert store.size(key) is None
     store.abort(key, handle)  # idempotent
@@ -100,7 +102,7 @@ def test_local_store_reports_parts_lost_before_commit(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     key = new_storage_key()
     handle = store.begin(key)
-    etags = [(n, store.put_part(key, handle, n, b"p" * 10)) for n in (1, 2)]
+    etags = [(n, store.put_part(key, handle, n, b"p" * 10, (n - 1) * 10)) for n in (1, 2)]
     (tmp_path / "uploads" / handle / "000002").unlink()  # as if a crash lost it
     with pytest.raises(MissingPartsError) as lost:
         store.complete(key, handle, etags)

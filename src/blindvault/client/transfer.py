@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ __all__ = ["Progress", "download", "pending_upload", "resume_upload", "upload", 
 
 READ_SIZE = 1 << 20
 SMALL_BLOB = 8 << 20
+IN_FLIGHT = 2  # upload parts sent at once
 
 Progress = Callable[[int], None]
 
@@ -70,7 +73,11 @@ def _stream_encrypted(src: Path, enc: ContentEncryptor, emit: Callable[[bytes], 
 
 
 class _PartSender:
-    """Cuts the encrypted stream into parts and sends the ones the server lacks."""
+    """Cuts the encrypted stream into parts and sends the ones the server lacks.
+
+    Up to `IN_FLIGHT` parts go out on worker threads while the next one is encrypted,
+    so the network, the server's disk and this CPU overlap; memory stays bounded by
+    (IN_FLIGHT + 1) parts. A failed part raises here, in the caller's thread."""
 
     def __init__(
         self, api: ApiClient, upload_id: str, part_size: int, have: set[int], progress: Progress
@@ -80,6 +87,8 @@ class _PartSender:
         self.pending: list[bytes] = []
         self.size = 0
         self.number = 1
+        self.pool = ThreadPoolExecutor(max_workers=IN_FLIGHT)
+        self.flying: deque[Future[None]] = deque()
 
     def feed(self, data: bytes) -> None:
         self.pending.append(data)
@@ -91,17 +100,31 @@ class _PartSender:
             self.pending, self.size = [rest], len(rest)
 
     def close(self) -> None:
-        if self.size or self.number == 1:
-            self._send(b"".join(self.pending))
-            self.pending, self.size = [], 0
+        try:
+            if self.size or self.number == 1:
+                self._send(b"".join(self.pending))
+                self.pending, self.size = [], 0
+            while self.flying:
+                self.flying.popleft().result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def abandon(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _send(self, part: bytes) -> None:
-        if self.number not in self.have:
-            self.api.request(
-                "PUT", f"/v1/uploads/{self.upload_id}/parts/{self.number}", content=part
-            )
-        self.progress(len(part))
+        number = self.number
         self.number += 1
+        if number in self.have:
+            self.progress(len(part))
+            return
+        while len(self.flying) >= IN_FLIGHT:
+            self.flying.popleft().result()
+        self.flying.append(self.pool.submit(self._put, number, part))
+
+    def _put(self, number: int, part: bytes) -> None:
+        self.api.request("PUT", f"/v1/uploads/{self.upload_id}/parts/{number}", content=part)
+        self.progress(len(part))
 
 
 def upload(
@@ -177,7 +200,11 @@ def _send_parts(
     progress: Progress,
 ) -> None:
     sender = _PartSender(api, upload_id, part_size, have, progress)
-    _stream_encrypted(src, ContentEncryptor(key, node_id, version, salt=salt), sender.feed)
+    try:
+        _stream_encrypted(src, ContentEncryptor(key, node_id, version, salt=salt), sender.feed)
+    except BaseException:
+        sender.abandon()
+        raise
     sender.close()
     api.request("POST", f"/v1/uploads/{upload_id}/commit")
 

@@ -36,7 +36,7 @@ class BlobStore(Protocol):
     def size(self, key: str) -> int | None: ...
     def delete(self, key: str) -> None: ...
     def begin(self, key: str) -> str: ...
-    def put_part(self, key: str, handle: str, number: int, data: bytes) -> str: ...
+    def put_part(self, key: str, handle: str, number: int, data: bytes, offset: int) -> str: ...
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None: ...
     def abort(self, key: str, handle: str) -> None: ...
 
@@ -51,7 +51,10 @@ def _check_key(key: str) -> None:
 
 
 class LocalBlobStore:
-    """Blobs under ROOT/blobs/ab/cd/KEY; upload parts under ROOT/uploads/HANDLE/N."""
+    """Blobs under ROOT/blobs/ab/cd/KEY. An upload writes its parts in place into
+    ROOT/uploads/HANDLE/data (each at its offset) and leaves a marker ROOT/uploads/HANDLE/N
+    per part; commit fsyncs that file and renames it into place, so every byte is
+    written once."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -118,30 +121,52 @@ class LocalBlobStore:
         self._upload_dir(handle).mkdir(parents=True)
         return handle
 
-    def put_part(self, key: str, handle: str, number: int, data: bytes) -> str:
-        # not fsynced: a part lost in a crash is found missing at commit and sent again;
-        # only the committed blob must be durable, and it is fsynced
-        self._write_atomic(self._upload_dir(handle) / f"{number:06d}", [data], durable=False)
+    def put_part(self, key: str, handle: str, number: int, data: bytes, offset: int) -> str:
+        # not fsynced: a part whose marker a crash lost is found missing at commit and
+        # sent again; only the committed blob must be durable, and it is fsynced
+        folder = self._upload_dir(handle)
+        fd = os.open(folder / "data", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            view, at = memoryview(data), offset
+            while view:
+                done = os.pwrite(fd, view, at)
+                view, at = view[done:], at + done
+        finally:
+            os.close(fd)
+        (folder / f"{number:06d}").write_text(f"{offset} {len(data)}", encoding="ascii")
         return f"local-{len(data)}"
 
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None:
         folder = self._upload_dir(handle)
-        lost = [
-            n
-            for n, etag in parts
-            if not (folder / f"{n:06d}").is_file()
-            or (folder / f"{n:06d}").stat().st_size != int(etag.removeprefix("local-"))
-        ]
+        lost, end = [], 0
+        for n, etag in parts:
+            marker = folder / f"{n:06d}"
+            try:
+                offset, size = (int(x) for x in marker.read_text(encoding="ascii").split())
+            except (OSError, ValueError):
+                lost.append(n)
+                continue
+            if size != int(etag.removeprefix("local-")):
+                lost.append(n)
+            end = max(end, offset + size)
         if lost:
-            raise MissingPartsError(lost)
-
-        def chunks() -> Iterator[bytes]:
-            for number, _ in sorted(parts):
-                with (folder / f"{number:06d}").open("rb") as f:
-                    while chunk := f.read(READ_CHUNK):
-                        yield chunk
-
-        self._write_atomic(self._path(key), chunks())
+            raise MissingPartsError(sorted(lost))
+        data = folder / "data"
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size != end:
+                os.ftruncate(fd, end)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(data, target)
+        dfd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
         shutil.rmtree(folder, ignore_errors=True)
 
     def abort(self, key: str, handle: str) -> None:
@@ -238,7 +263,7 @@ class S3BlobStore:
         )
         return str(resp["UploadId"])
 
-    def put_part(self, key: str, handle: str, number: int, data: bytes) -> str:
+    def put_part(self, key: str, handle: str, number: int, data: bytes, offset: int) -> str:
         resp = self._call(
             self.client.upload_part,
             Bucket=self.bucket,

@@ -227,7 +227,8 @@ def _load_upload(ctx: ServerContext, scope: Scope, upload_id: str) -> Any:
 
 
 def _store_part(ctx: ServerContext, up: Any, number: int, data: bytes) -> dict[str, Any]:
-    etag = ctx.store.put_part(up.storage_key, up.store_handle, number, data)
+    offset = (number - 1) * up.part_size
+    etag = ctx.store.put_part(up.storage_key, up.store_handle, number, data, offset)
     with transaction(ctx.engine) as conn:
         conn.execute(
             delete(upload_parts).where(
