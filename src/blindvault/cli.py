@@ -19,11 +19,11 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blindvault.client.state import StateStore
-from blindvault.client.vault import Vault
 from blindvault.core.identity import safety_number
+from blindvault.core.kdf import AccountKeys, KdfParams, derive_account_keys, normalize_email
 from blindvault.errors import (
     AuthError,
     BlindvaultError,
@@ -37,6 +37,9 @@ from blindvault.errors import (
     UnavailableError,
     UsageError,
 )
+
+if TYPE_CHECKING:
+    from blindvault.client.vault import Vault
 
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (IntegrityError, 10),
@@ -141,9 +144,28 @@ def _open(args: argparse.Namespace) -> Vault:
     email = args.email or (current[1] if current else None)
     if not server or not email:
         raise AuthError(401, "not_logged_in", "not logged in: run `blindvault login` first")
-    vault = Vault.open(server, email, password(args), store=store, insecure=args.insecure)
+    secret = password(args)
+    early = _derive_early(store, server, email, secret)
+    from blindvault.client.vault import Vault  # the HTTP stack loads after Argon2id ran
+
+    vault = Vault.open(server, email, secret, store=store, insecure=args.insecure, derived=early)
     _OPEN.append(vault)
     return vault
+
+
+def _derive_early(
+    store: StateStore, server: str, email: str, secret: str
+) -> tuple[KdfParams, AccountKeys] | None:
+    """Run Argon2id with this device's pinned parameters before anything else is loaded.
+
+    Its 64 MiB then come and go while the process is still small, which keeps the peak
+    memory of every command under 100 MiB; `Vault.open` re-derives only if the server's
+    parameters turn out to differ from the pin (and it checks them either way)."""
+    state = store.load(server.rstrip("/"), normalize_email(email))
+    if not state.kdf_pin or not state.token:
+        return None
+    params = KdfParams.from_json(state.kdf_pin)
+    return params, derive_account_keys(secret, normalize_email(email), params, params)
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -156,6 +178,8 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 def cmd_signup(args: argparse.Namespace) -> int:
     if not args.server or not args.email:
         raise UsageError("signup needs --server and --email")
+    from blindvault.client.vault import Vault
+
     vault, words = Vault.signup(
         args.server, args.email, password(args, new=True), store=_store(), insecure=args.insecure
     )
@@ -191,6 +215,8 @@ def cmd_login(args: argparse.Namespace) -> int:
     state = store.load(args.server.rstrip("/"), args.email)
     state.token = ""  # a new device session
     store.save(state)
+    from blindvault.client.vault import Vault
+
     vault = Vault.open(
         args.server,
         args.email,
@@ -323,6 +349,8 @@ def cmd_recover(args: argparse.Namespace) -> int:
         raise UsageError("recover needs --server and --email")
     words = _stdin_line() if not sys.stdin.isatty() else getpass.getpass("Recovery words: ")
     new = password(args, new=True)
+    from blindvault.client.vault import Vault
+
     vault = Vault.recover(
         args.server, args.email, words, new, store=_store(), insecure=args.insecure
     )
@@ -490,6 +518,11 @@ def main(argv: list[str]) -> int:
     except (BlindvaultError, OSError) as exc:
         sys.stderr.write(f"blindvault {args.command}: {message(exc)}\n")
         return exit_code(exc)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # a field of the server's answer missing or of the wrong type: fail closed, as a
+        # malformed answer (everything read so far was verified; nothing was written)
+        sys.stderr.write(f"blindvault {args.command}: the server sent a malformed answer\n")
+        return exit_code(FormatError())
     except KeyboardInterrupt:
         sys.stderr.write(
             "interrupted; an unfinished upload resumes when you run the same put again\n"

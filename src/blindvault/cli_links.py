@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from blindvault.cli import _open, _print
-from blindvault.client.links import create_link, list_links, open_link, revoke_link
 from blindvault.errors import UsageError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -46,6 +45,8 @@ def _when(ts: float | None) -> str:
 
 
 def cmd_link(args: argparse.Namespace) -> int:
+    from blindvault.client.links import create_link, revoke_link
+
     words = list(args.target)
     if words[0] == "revoke":
         if len(words) != 2:
@@ -69,6 +70,8 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 
 def cmd_links(args: argparse.Namespace) -> int:
+    from blindvault.client.links import list_links
+
     items = list_links(_open(args))
     lines = []
     for i in items:
@@ -83,6 +86,8 @@ def cmd_links(args: argparse.Namespace) -> int:
 
 
 def cmd_open_link(args: argparse.Namespace) -> int:
+    from blindvault.client.links import open_link
+
     url = args.url
     needs = url.strip().endswith(".p")
     written = open_link(

@@ -7,6 +7,7 @@ for any host that is not loopback unless the caller says `insecure=True`.
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from blindvault.errors import (
     AuthError,
     ConflictError,
     ForbiddenError,
+    FormatError,
     GoneError,
     InsecureTransportError,
     NotFoundError,
@@ -38,14 +40,31 @@ def b64e(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def b64d(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
+def b64d(text: object) -> bytes:
+    """Standard base64 from the server; anything else is a `FormatError`."""
+    if not isinstance(text, str):
+        raise FormatError("the server sent a malformed answer (expected base64 text)")
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise FormatError("the server sent a malformed answer (bad base64)") from None
+
+
+def _json(response: httpx.Response) -> Any:
+    """A JSON object from the server, or `FormatError` (never a crash on bad JSON)."""
+    try:
+        data = response.json()
+    except ValueError:
+        raise FormatError("the server sent a malformed answer (not JSON)") from None
+    if not isinstance(data, dict):
+        raise FormatError("the server sent a malformed answer (not a JSON object)")
+    return data
 
 
 _PIECE = 256 * 1024
 
 
-def _pieces(data: bytes) -> Iterator[bytes]:
+def _pieces(data: bytes | bytearray) -> Iterator[bytes]:
     """A large body in 256 KiB pieces: httpx copies a single big body several times over,
     which made a 1 GiB upload peak near 280 MiB of RSS; pieces keep it flat. A fresh
     generator per attempt keeps retries possible."""
@@ -142,7 +161,7 @@ class ApiClient:
         path: str,
         *,
         json: Any = None,
-        content: bytes | None = None,
+        content: bytes | bytearray | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
@@ -153,7 +172,11 @@ class ApiClient:
         if big and content is not None:
             extra["Content-Length"] = str(len(content))
         for attempt in range(self.retries + 1):
-            body = _pieces(content) if big and content is not None else content
+            body: Iterator[bytes] | bytes | None
+            if big and content is not None:
+                body = _pieces(content)
+            else:
+                body = bytes(content) if isinstance(content, bytearray) else content
             try:
                 response = self._http.request(
                     method,
@@ -178,14 +201,14 @@ class ApiClient:
         raise UnavailableError(0, "network", f"cannot reach {self.base_url}")  # pragma: no cover
 
     def get_json(self, path: str, **kw: Any) -> Any:
-        return self.request("GET", path, **kw).json()
+        return _json(self.request("GET", path, **kw))
 
     def post_json(self, path: str, body: Any) -> Any:
         response = self.request("POST", path, json=body)
-        return response.json() if response.content else None
+        return _json(response) if response.content else None
 
     def put_json(self, path: str, body: Any) -> Any:
-        return self.request("PUT", path, json=body).json()
+        return _json(self.request("PUT", path, json=body))
 
     @contextmanager
     def stream(self, path: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:

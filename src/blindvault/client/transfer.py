@@ -32,7 +32,7 @@ __all__ = ["Progress", "download", "pending_upload", "resume_upload", "upload", 
 
 READ_SIZE = 1 << 20
 SMALL_BLOB = 8 << 20
-IN_FLIGHT = 2  # upload parts sent at once
+IN_FLIGHT = 2  # parts on the wire while the next one is encrypted
 
 Progress = Callable[[int], None]
 
@@ -84,26 +84,28 @@ class _PartSender:
     ):
         self.api, self.upload_id, self.part_size = api, upload_id, part_size
         self.have, self.progress = have, progress
-        self.pending: list[bytes] = []
+        self.buf = bytearray(part_size)  # the part being filled; handed over when full
         self.size = 0
         self.number = 1
         self.pool = ThreadPoolExecutor(max_workers=IN_FLIGHT)
         self.flying: deque[Future[None]] = deque()
 
     def feed(self, data: bytes) -> None:
-        self.pending.append(data)
-        self.size += len(data)
-        while self.size >= self.part_size:
-            joined = b"".join(self.pending)
-            self._send(joined[: self.part_size])
-            rest = joined[self.part_size :]
-            self.pending, self.size = [rest], len(rest)
+        view = memoryview(data)
+        while view:
+            take = min(len(view), self.part_size - self.size)
+            self.buf[self.size : self.size + take] = view[:take]
+            self.size += take
+            view = view[take:]
+            if self.size == self.part_size:
+                full, self.buf, self.size = self.buf, bytearray(self.part_size), 0
+                self._send(full)
 
     def close(self) -> None:
         try:
             if self.size or self.number == 1:
-                self._send(b"".join(self.pending))
-                self.pending, self.size = [], 0
+                self._send(bytes(self.buf[: self.size]))
+                self.size = 0
             while self.flying:
                 self.flying.popleft().result()
         finally:
@@ -112,7 +114,7 @@ class _PartSender:
     def abandon(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def _send(self, part: bytes) -> None:
+    def _send(self, part: bytes | bytearray) -> None:
         number = self.number
         self.number += 1
         if number in self.have:
@@ -122,7 +124,7 @@ class _PartSender:
             self.flying.popleft().result()
         self.flying.append(self.pool.submit(self._put, number, part))
 
-    def _put(self, number: int, part: bytes) -> None:
+    def _put(self, number: int, part: bytes | bytearray) -> None:
         self.api.request("PUT", f"/v1/uploads/{self.upload_id}/parts/{number}", content=part)
         self.progress(len(part))
 

@@ -25,8 +25,10 @@ from blindvault.client.tree import Folder, Space, Tree, now_ms
 from blindvault.core.content import blob_id, sealed_size
 from blindvault.core.identity import Identity, IdentityBundle, safety_number
 from blindvault.core.kdf import (
+    AccountKeys,
     KdfParams,
     account_id,
+    check_kdf_params,
     derive_account_keys,
     normalize_email,
     recovery_auth_key,
@@ -37,6 +39,7 @@ from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody, Tombs
 from blindvault.core.recovery import recovery_key_from_words, recovery_words
 from blindvault.errors import (
     BlindvaultError,
+    ConflictError,
     IntegrityError,
     LocalError,
     NotFoundError,
@@ -156,15 +159,23 @@ class Vault:
         insecure: bool = False,
         device_name: str = "cli",
         totp: str | None = None,
+        derived: tuple[KdfParams, AccountKeys] | None = None,
     ) -> Vault:
-        """Log in (or reuse this device's session) and open the vault with the password."""
+        """Log in (or reuse this device's session) and open the vault with the password.
+
+        `derived` are keys already derived from the password with some parameters; they
+        are used only if the server's parameters are exactly those."""
         store = store or StateStore()
         email = normalize_email(email)
         api = ApiClient(server, insecure=insecure)
         state = store.load(api.base_url, email)
         params = KdfParams.from_json(api.post_json("/v1/prelogin", {"email": email})["kdf"])
         pinned = KdfParams.from_json(state.kdf_pin) if state.kdf_pin else None
-        keys = derive_account_keys(password, email, params, pinned)  # P-KDFFLOOR: before sending
+        if derived is not None and derived[0] == params:
+            check_kdf_params(params, pinned)  # P-KDFFLOOR, as derive_account_keys does
+            keys = derived[1]
+        else:
+            keys = derive_account_keys(password, email, params, pinned)  # P-KDFFLOOR: first
         if not state.token:
             body: dict[str, object] = {
                 "email": email,
@@ -434,6 +445,7 @@ class Vault:
     def _update(self, parts: list[str], change: Callable[[ManifestBody], ManifestBody]) -> None:
         node, key, kv, space = self._locate(parts)
         self.tree.update(node, key, change, kv, space)
+        self.save()  # the new high-water marks, so a server cannot fork this write away
 
     def mkdir(self, path: str, *, parents: bool = False) -> None:
         parts = _parts(path)
@@ -540,13 +552,19 @@ class Vault:
                         current.node_id == new.node_id
                         and current.content_version >= new.content_version
                     ):
-                        raise IntegrityError("a newer version was written meanwhile")
+                        raise _newer_meanwhile()
                     replaced.append(current)
             names = {e.name for e in entries}
             others = tuple(e for e in body.entries if e.name not in names)
             return ManifestBody((*others, *entries), body.tombstones)
 
-        self._update(target, add)
+        try:
+            self._update(target, add)
+        except ConflictError as exc:
+            if exc.code == NEWER:  # nothing names what we sent: do not leave it behind
+                for e in entries:
+                    self._delete_blob(e, parent.space)
+            raise
         for old in replaced:
             self._delete_blob(old, parent.space)
 
@@ -601,13 +619,18 @@ class Vault:
                 and current.node_id == node
                 and current.content_version >= version
             ):
-                raise IntegrityError("a newer version was written meanwhile")
+                raise _newer_meanwhile()
             others = tuple(e for e in body.entries if e.name != target[-1])
             if isinstance(current, FileEntry):
                 replaced.append(current)
             return ManifestBody((*others, entry), body.tombstones)
 
-        self._update(target[:-1], add)
+        try:
+            self._update(target[:-1], add)
+        except ConflictError as exc:
+            if exc.code == NEWER:  # nothing names what we sent: do not leave it behind
+                self._delete_blob(entry, parent.space)
+            raise
         for old in replaced:
             self._delete_blob(old, parent.space)
 
@@ -720,6 +743,7 @@ class Vault:
         else:
             self.tree.drop(entry.node_id, space)
             self.shares.forget(entry.node_id)
+            self.save()
 
     # --- verification ----------------------------------------------------------------------------
 
@@ -759,6 +783,14 @@ class Vault:
         visit(_parts(path))
         self.save()
         return counts[0], counts[1], problems
+
+
+NEWER = "newer_version"
+
+
+def _newer_meanwhile() -> ConflictError:
+    """Another device wrote a newer version of the file while this one uploaded."""
+    return ConflictError(409, NEWER, "a newer version was written meanwhile; run put again")
 
 
 def _no_mount_name(parts: list[str]) -> None:

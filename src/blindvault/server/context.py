@@ -19,6 +19,7 @@ from blindvault.server.security import token_hash
 
 ID_RE = re.compile(r"^[0-9a-f]{32}$")
 KIND_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+MAX_VERSION = (1 << 63) - 1  # versions are signed 64-bit integers in the database
 
 
 @dataclass(frozen=True)

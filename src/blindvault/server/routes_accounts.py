@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blindvault.server import audit as audit_log
 from blindvault.server.context import (
+    MAX_VERSION,
     Principal,
     ServerContext,
     authenticate,
@@ -65,7 +66,7 @@ class RecoveryLogin(Email):
 
 
 class KeyChange(BaseModel):
-    expected_version: int = Field(ge=0)
+    expected_version: int = Field(ge=0, le=MAX_VERSION)
     key_bundle: str
     kdf: dict[str, int | str] | None = None
     auth_key: str | None = None
@@ -73,7 +74,7 @@ class KeyChange(BaseModel):
 
 
 class Totp(BaseModel):
-    secret: str = Field(pattern=r"^[A-Z2-7]{16,64}$")
+    secret: str = Field(pattern=r"^(?:[A-Z2-7]{8}){2,8}$", description="base32, no padding")
     code: str = Field(pattern=r"^[0-9]{6}$")
 
 

@@ -368,7 +368,7 @@ def stream_blob(ctx: ServerContext, row: Any, range_header: str | None) -> Respo
     )
 
 
-@router.head("/blobs/{blob_id}")
+@router.head("/blobs/{blob_id}", response_class=Response)
 def head_blob(
     blob_id: str, scope: Scope = Depends(resolve_scope), ctx: ServerContext = Depends(get_context)
 ) -> Response:

@@ -6,12 +6,13 @@ import secrets
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, delete, or_, select, update
 
 from blindvault.server.access import Scope, resolve_scope, visible
 from blindvault.server.context import (
+    MAX_VERSION,
     Principal,
     ServerContext,
     authenticate,
@@ -33,7 +34,9 @@ MAX_BATCH = 1000
 
 
 class RecordWrite(BaseModel):
-    expected_version: int = Field(ge=0, description="0 creates; n replaces version n")
+    expected_version: int = Field(
+        ge=0, le=MAX_VERSION - 1, description="0 creates; n replaces version n"
+    )
     data: str = Field(description="base64 of the opaque record")
 
 
@@ -127,7 +130,7 @@ def put_record(
 def delete_record(
     kind: str,
     record_id: str,
-    expected_version: int,
+    expected_version: int = Query(ge=0, le=MAX_VERSION),
     scope: Scope = Depends(resolve_scope),
     ctx: ServerContext = Depends(get_context),
 ) -> Response:

@@ -1,0 +1,247 @@
+"""The authorization matrix: every operation of the published OpenAPI, called with no
+token, a garbage token, a signed-out token and a revoked device's token (401 each), and with
+another user's token on the first user's real objects versus on ids that do not exist — the
+answers must be identical (status and body, ids aside): no existence oracle, no access.
+Runs on the ASGI app (SQLite + local disk); new endpoints are picked up from the schema."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from blindvault.server.app import build
+from blindvault.server.context import Limits
+
+PUBLIC = {
+    "POST /v1/prelogin",
+    "POST /v1/accounts",
+    "POST /v1/sessions",
+    "POST /v1/recovery/sessions",
+    "GET /v1/health",
+}
+LINK_ACCESS = re.compile(r"^GET /v1/l/")  # capability URLs: the link token is the credential
+EXISTENCE_BY_DESIGN = {"GET /v1/identities/{email}"}  # peers look each other up to share
+OWN_SESSION = {"DELETE /v1/sessions/current"}  # no object id: nothing of another user's
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class User:
+    def __init__(self, client: TestClient) -> None:
+        self.c = client
+        self.email = f"z{secrets.token_hex(5)}@example.org"
+        self.auth = b64(os.urandom(32))
+        r = client.post(
+            "/v1/accounts",
+            json={
+                "email": self.email,
+                "kdf": {"alg": "argon2id", "m": 65536, "t": 3, "p": 4},
+                "auth_key": self.auth,
+                "key_bundle": b64(b"kb"),
+                "identity_bundle": b64(b"id"),
+            },
+        )
+        assert r.status_code == 201, r.text
+        self.token, self.device = self.login()
+
+    def login(self) -> tuple[str, str]:
+        r = self.c.post("/v1/sessions", json={"email": self.email, "auth_key": self.auth})
+        assert r.status_code == 201, r.text
+        return r.json()["token"], r.json()["device_id"]
+
+    @property
+    def h(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    app = build(tmp_path_factory.mktemp("authz"), None, None, Limits(part_size=1 << 20))
+    with TestClient(app) as c:
+        alice, bob = User(c), User(c)
+        signed_out, _ = alice.login()
+        assert (
+            c.delete(
+                "/v1/sessions/current", headers={"Authorization": f"Bearer {signed_out}"}
+            ).status_code
+            == 204
+        )
+        revoked, revoked_device = alice.login()
+        assert c.delete(f"/v1/devices/{revoked_device}", headers=alice.h).status_code == 204
+        ids: dict[str, str] = {
+            "kind": "manifest",
+            "record_id": secrets.token_hex(16),
+            "blob_id": secrets.token_hex(16),
+            "resource": secrets.token_hex(16),
+            "device_id": alice.device,
+            "number": "1",
+            "email": alice.email,
+        }
+        r = c.put(
+            f"/v1/records/manifest/{ids['record_id']}",
+            json={"expected_version": 0, "data": b64(b"m")},
+            headers=alice.h,
+        )
+        assert r.status_code in (200, 201), r.text
+        assert (
+            c.put(f"/v1/blobs/{ids['blob_id']}", content=b"b" * 64, headers=alice.h).status_code
+            == 201
+        )
+        r = c.post(
+            "/v1/uploads", json={"blob_id": secrets.token_hex(16), "size": 3 << 20}, headers=alice.h
+        )
+        assert r.status_code == 201, r.text
+        ids["upload_id"] = r.json()["upload_id"]
+        r = c.post(f"/v1/locks/{ids['resource']}", json={"lease_seconds": 600}, headers=alice.h)
+        assert r.status_code in (200, 201), r.text
+        link_id = b64u(os.urandom(16))
+        r = c.post(
+            "/v1/links",
+            json={
+                "id": link_id,
+                "token": b64u(os.urandom(32)),
+                "descriptor": b64(b"d" * 80),
+                "kind": "file",
+            },
+            headers=alice.h,
+        )
+        assert r.status_code == 201, r.text
+        ids["link_id"] = link_id
+        yield {
+            "client": c,
+            "app": app,
+            "alice": alice,
+            "bob": bob,
+            "ids": ids,
+            "bad_tokens": {
+                "none": None,
+                "garbage": "x" * 43,
+                "signed-out": signed_out,
+                "revoked-device": revoked,
+            },
+        }
+    app.state.ctx.engine.dispose()
+
+
+def _operations() -> list[str]:
+    from blindvault.server.app import create_app
+    from blindvault.server.blobstore import LocalBlobStore
+    from blindvault.server.context import ServerContext
+    from blindvault.server.db import make_engine
+
+    app = create_app(
+        ServerContext(make_engine("sqlite://"), LocalBlobStore(Path("/nonexistent")), Limits())
+    )
+    ops = [
+        f"{m.upper()} {p}"
+        for p, item in app.openapi()["paths"].items()
+        for m in item
+        if m in ("get", "put", "post", "delete", "head", "patch")
+    ]
+    app.state.ctx.engine.dispose()
+    return sorted(ops)
+
+
+OPERATIONS = _operations()
+PROTECTED = [op for op in OPERATIONS if op not in PUBLIC and not LINK_ACCESS.match(op)]
+
+
+def _random_ids() -> dict[str, str]:
+    return {
+        "kind": "manifest",
+        "record_id": secrets.token_hex(16),
+        "blob_id": secrets.token_hex(16),
+        "resource": secrets.token_hex(16),
+        "device_id": secrets.token_hex(16),
+        "number": "1",
+        "email": f"nobody{secrets.token_hex(4)}@example.org",
+        "upload_id": secrets.token_hex(16),
+        "link_id": b64u(os.urandom(16)),
+    }
+
+
+def _call(c: TestClient, op: str, ids: dict[str, str], token: str | None) -> Any:
+    method, template = op.split(" ", 1)
+    path = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), secrets.token_hex(16)), template)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    params: dict[str, Any] = {}
+    body: Any = None
+    content: bytes | None = None
+    if method == "DELETE" and "/records/" in template:
+        params["expected_version"] = 1
+    if method == "DELETE" and "/locks/" in template:
+        params["token"] = "t" * 32
+    if method in ("PUT", "POST"):
+        if template in ("/v1/blobs/{blob_id}", "/v1/uploads/{upload_id}/parts/{number}"):
+            content = b"x" * 64
+        elif "/records/{kind}/" in template:
+            body = {"expected_version": 1, "data": b64(b"overwrite")}
+        elif template == "/v1/locks/{resource}":
+            body = {"lease_seconds": 60}
+        elif template == "/v1/records/batch-get":
+            body = {"items": [{"kind": "manifest", "id": ids["record_id"]}]}
+        else:
+            body = {}
+    return c.request(method, path, headers=headers, params=params, json=body, content=content)
+
+
+def _normal(r: Any, ids: dict[str, str]) -> tuple[int, Any]:
+    if r.status_code < 300 and r.headers.get("content-type", "").startswith("application/json"):
+        doc = r.json()  # fresh values (tokens, times) of the caller's own new object
+        return r.status_code, sorted(doc) if isinstance(doc, dict) else type(doc).__name__
+    text = r.text
+    for v in ids.values():
+        if len(v) > 8:
+            text = text.replace(v, "ID")
+    return r.status_code, text
+
+
+def test_the_matrix_covers_the_schema() -> None:
+    assert len(PROTECTED) >= 30
+    assert "GET /v1/records/{kind}/{record_id}" in PROTECTED
+
+
+@pytest.mark.parametrize("op", PROTECTED)
+def test_bad_tokens_get_401(world: dict[str, Any], op: str) -> None:
+    c = world["client"]
+    for name, token in world["bad_tokens"].items():
+        r = _call(c, op, world["ids"], token)
+        assert r.status_code == 401, f"{name}: {r.status_code} {r.text}"
+        if not op.startswith("HEAD "):
+            assert r.json()["error"]["code"] == "unauthorized", name
+
+
+@pytest.mark.parametrize(
+    "op", [op for op in PROTECTED if op not in EXISTENCE_BY_DESIGN | OWN_SESSION]
+)
+def test_another_users_objects_look_missing(world: dict[str, Any], op: str) -> None:
+    c, alice, bob, ids = world["client"], world["alice"], world["bob"], world["ids"]
+    missing = _random_ids()
+    fake = _call(c, op, missing, bob.token)
+    real = _call(c, op, ids, bob.token)
+    assert real.status_code < 500 and fake.status_code < 500
+    assert fake.status_code != 401, "Bob's own token must still work"
+    assert _normal(real, ids) == _normal(fake, missing)
+    # and nothing of Alice's moved
+    r = c.get(f"/v1/records/manifest/{ids['record_id']}", headers=alice.h)
+    assert r.status_code == 200 and base64.b64decode(r.json()["data"]) == b"m"
+    assert c.get(f"/v1/blobs/{ids['blob_id']}", headers=alice.h).content == b"b" * 64
+    assert c.get(f"/v1/uploads/{ids['upload_id']}", headers=alice.h).status_code == 200
+    assert any(
+        d["id"] == alice.device and not d["revoked"]
+        for d in c.get("/v1/devices", headers=alice.h).json()["devices"]
+    )
