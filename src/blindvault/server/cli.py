@@ -55,6 +55,8 @@ def main(argv: list[str]) -> int:
     build(data, args.db, args.blobs)  # migrate once before workers start; fail fast
     import uvicorn
 
+    from blindvault.server.protocol import NoDelayH11Protocol
+
     scheme = "https" if args.tls_cert else "http"
     sys.stderr.write(f"blindvault server: {scheme}://{args.host}:{args.port}  (data: {data})\n")
     uvicorn.run(
@@ -62,6 +64,7 @@ def main(argv: list[str]) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        http=NoDelayH11Protocol,
         log_level=args.log_level,
         ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
         ssl_keyfile=str(args.tls_key) if args.tls_key else None,
