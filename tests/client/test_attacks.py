@@ -8,7 +8,7 @@ import os
 from contextlib import closing
 from pathlib import Path
 
-from conftest import Cli
+from client_support import Cli
 
 
 def account_sql(cli: Cli, sql: str, *params: object) -> None:

@@ -7,7 +7,7 @@ import os
 from contextlib import closing
 from pathlib import Path
 
-from conftest import Cli
+from client_support import Cli
 
 
 def tree_of(root: Path) -> dict[str, bytes]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import Cli
+from client_support import Cli
 
 
 def _make_files(cli: Cli, tmp: Path) -> tuple[bytes, bytes]:

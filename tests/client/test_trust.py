@@ -7,7 +7,7 @@ import json
 import secrets
 from contextlib import closing
 
-from conftest import Cli
+from client_support import Cli
 
 
 def test_trust_with_fingerprint_then_detect_a_swapped_key(cli: Cli) -> None:

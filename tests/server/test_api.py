@@ -561,3 +561,53 @@ def test_links_enforce_token_expiry_limits_and_revocation(client: TestClient) ->
     assert client.post("/v1/links", headers=owner.h, json=past).status_code == 400
     listed = client.get("/v1/links", headers=owner.h).json()["links"]
     assert {x["id"]: x["revoked"] for x in listed} == {link: False, expiring["id"]: True}
+
+
+def _frame(items: list[tuple[str, bytes]]) -> bytes:
+    return b"".join(i.encode() + len(d).to_bytes(4, "big") + d for i, d in items)
+
+
+def test_blob_batches_are_all_or_nothing(client: TestClient) -> None:
+    u, other = User(client), User(client)
+    items = [(new_id(), os.urandom(n)) for n in (0, 1, 5000, 70_000)]
+    r = client.post("/v1/blobs/batch", headers=u.h, content=_frame(items))
+    assert r.status_code == 201 and r.json()["stored"] == 4, r.text
+    for i, d in items:
+        assert client.get(f"/v1/blobs/{i}", headers=u.h).content == d
+    used = client.get("/v1/account", headers=u.h).json()["used_bytes"]
+
+    # one id taken: nothing of the batch is stored, no quota is spent
+    fresh = [(new_id(), b"new"), items[2]]
+    r = client.post("/v1/blobs/batch", headers=u.h, content=_frame(fresh))
+    assert r.status_code == 409
+    assert client.get(f"/v1/blobs/{fresh[0][0]}", headers=u.h).status_code == 404
+    assert client.get("/v1/account", headers=u.h).json()["used_bytes"] == used
+
+    for bad in (b"", b"x" * 35, _frame(items[:1])[:-1], _frame([items[0], items[0]]),
+                b"Z" * 32 + b"\x00\x00\x00\x00"):  # fmt: skip
+        r = client.post("/v1/blobs/batch", headers=u.h, content=bad)
+        assert r.status_code == 400 and error_code(r) == "invalid_request", bad[:40]
+
+    # batch-get: present ids framed, missing and other users' ids left out
+    want = [items[1][0], items[3][0], new_id()]
+    r = client.post("/v1/blobs/batch-get", headers=u.h, json={"ids": want})
+    assert r.content == _frame([items[1], items[3]]) or r.content == _frame([items[3], items[1]])
+    r = client.post("/v1/blobs/batch-get", headers=other.h, json={"ids": want})
+    assert (r.status_code, r.content) == (200, b"")
+    assert client.post("/v1/blobs/batch", content=_frame(items)).status_code == 401
+
+
+def test_blob_batches_respect_shared_space_roles(client: TestClient) -> None:
+    owner, reader = User(client), User(client)
+    space, blob = new_id(), (new_id(), b"in the space")
+    r = client.post(f"/v1/blobs/batch?space={space}", headers=owner.h, content=_frame([blob]))
+    assert r.status_code == 201
+    _grant(client, owner, reader, space, "read")
+    owner_id = client.get("/v1/account", headers=owner.h).json()["account_id"]
+    scope = f"owner={owner_id}&space={space}"
+    got = client.post(f"/v1/blobs/batch-get?{scope}", headers=reader.h, json={"ids": [blob[0]]})
+    assert got.content == _frame([blob])
+    r = client.post(
+        f"/v1/blobs/batch?{scope}", headers=reader.h, content=_frame([(new_id(), b"x")])
+    )
+    assert r.status_code == 403

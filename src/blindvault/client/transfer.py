@@ -26,7 +26,7 @@ from blindvault.client.state import atomic_write
 from blindvault.core import wrap
 from blindvault.core.content import ContentDecryptor, ContentEncryptor, blob_id, sealed_size
 from blindvault.core.keys import FileKey, VaultKey
-from blindvault.errors import ConflictError, LocalError, NotFoundError
+from blindvault.errors import ConflictError, FormatError, LocalError, NotFoundError
 
 __all__ = ["Progress", "download", "pending_upload", "resume_upload", "upload", "verify_blob"]
 
@@ -129,6 +129,68 @@ class _PartSender:
         self.progress(len(part))
 
 
+def seal_small(src: Path, *, key: FileKey, node_id: bytes, version: int) -> tuple[bytes, int]:
+    """A small file's whole blob in memory, and the file's true size."""
+    try:
+        size = src.stat().st_size
+    except OSError as exc:
+        raise LocalError(f"cannot read {src}: {exc.strerror}") from None
+    chunks: list[bytes] = []
+    _stream_encrypted(src, ContentEncryptor(key, node_id, version), chunks.append)
+    blob = b"".join(chunks)
+    if len(blob) != sealed_size(size):
+        raise LocalError(f"{src} changed while it was read")
+    return blob, size
+
+
+def send_batch(api: ApiClient, items: list[tuple[bytes, bytes]]) -> None:
+    """Store several small blobs, keyed by blob id, in one request (all or nothing)."""
+    body = b"".join(bid.hex().encode() + len(b).to_bytes(4, "big") + b for bid, b in items)
+    api.request("POST", "/v1/blobs/batch", content=body)
+
+
+def fetch_batch(api: ApiClient, ids: list[bytes]) -> dict[bytes, bytes]:
+    """Several small blobs in one request; ids the server does not have are absent."""
+    data = api.request("POST", "/v1/blobs/batch-get", json={"ids": [i.hex() for i in ids]}).content
+    out: dict[bytes, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        if len(data) - pos < 36:
+            raise FormatError("the server sent a malformed batch")
+        try:
+            bid = bytes.fromhex(data[pos : pos + 32].decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            raise FormatError("the server sent a malformed batch") from None
+        size = int.from_bytes(data[pos + 32 : pos + 36], "big")
+        pos += 36
+        if len(data) - pos < size or bid in out:
+            raise FormatError("the server sent a malformed batch")
+        out[bid] = data[pos : pos + size]
+        pos += size
+    return out
+
+
+def write_verified(
+    blob: bytes, dest: Path, *, key: FileKey, node_id: bytes, version: int, size: int
+) -> None:
+    """Decrypt a whole small blob and write it; `dest` appears only if it all verified."""
+    dec = ContentDecryptor(key, node_id, version, size)
+    out = bytearray(dec.output_bound(len(blob)) + 16400)
+    n = dec.update_into(blob, out)
+    plain = bytes(out[:n]) + dec.finalize()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".bv-", suffix=".partial", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(plain)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def upload(
     api: ApiClient,
     src: Path,
@@ -149,11 +211,7 @@ def upload(
     bid = blob_id(node_id, version).hex()
     total = sealed_size(size)
     if total <= SMALL_BLOB:
-        chunks: list[bytes] = []
-        _stream_encrypted(src, ContentEncryptor(key, node_id, version), chunks.append)
-        blob = b"".join(chunks)
-        if len(blob) != total:
-            raise LocalError(f"{src} changed while it was read")
+        blob, size = seal_small(src, key=key, node_id=node_id, version=version)
         api.request("PUT", f"/v1/blobs/{bid}", content=blob)
         progress(total)
         return size

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from blindvault import __version__
 from blindvault.server import (
     routes_accounts,
+    routes_batch,
     routes_blobs,
     routes_links,
     routes_page,
@@ -62,6 +63,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     for module in (
         routes_accounts,
         routes_records,
+        routes_batch,
         routes_blobs,
         routes_links,
         routes_shares,

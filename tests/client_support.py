@@ -1,0 +1,96 @@
+"""A real `blindvault server` (embedded default) on loopback for the client tests, and the
+in-process CLI runner; the fixtures are re-exported by tests/client/conftest.py."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from blindvault.cli import main
+from support import start_server, stop
+
+
+@dataclass
+class Server:
+    url: str
+    data: Path
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.data / "blindvault.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("srv") / "data"
+    proc, url = start_server(data)
+    try:
+        yield Server(url, data)
+    finally:
+        stop(proc)
+
+
+@dataclass
+class Cli:
+    """Runs `blindvault ...` in-process as one user with their own BLINDVAULT_HOME."""
+
+    server: Server
+    email: str
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+    def __call__(
+        self, *args: str, password: str = "pw-1", stdin: str | None = None
+    ) -> tuple[int, str, str]:
+        self.monkeypatch.setenv("BLINDVAULT_PASSWORD", password)
+        if stdin is not None:
+            import io
+            import sys
+
+            import blindvault.cli as cli_module
+
+            cli_module._STDIN.clear()
+            self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        self.capsys.readouterr()
+        code = main(list(args))
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def signup(self) -> None:
+        self.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "pw-1")
+        code, _, err = self(
+            "signup",
+            "--server",
+            self.server.url,
+            "--email",
+            self.email,
+            "--recovery-file",
+            str(self.home / "words.txt"),
+        )
+        assert code == 0, err
+
+    @property
+    def home(self) -> Path:
+        return Path(str(self.monkeypatch_home))
+
+    monkeypatch_home: str = ""
+
+
+@pytest.fixture
+def cli(
+    server: Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Cli:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("BLINDVAULT_HOME", str(home))
+    monkeypatch.delenv("BLINDVAULT_NEW_PASSWORD", raising=False)
+    c = Cli(server, f"user{secrets.token_hex(5)}@example.org", monkeypatch, capsys, str(home))
+    c.signup()
+    return c
