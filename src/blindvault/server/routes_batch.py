@@ -123,7 +123,11 @@ def _undo(ctx: ServerContext, owner: str, keys: list[str], total: int) -> None:
         pass  # the store or database is down; an operator's sweep reclaims the space
 
 
-@router.post("/blobs/batch-get")
+@router.post(
+    "/blobs/batch-get",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "framed blobs"}},
+)
 def get_blobs(
     body: BatchGet,
     scope: Scope = Depends(resolve_scope),
