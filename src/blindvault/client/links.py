@@ -13,7 +13,7 @@ in the listing, but their content is refused).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,17 +56,6 @@ class LinkInfo:
     revoked: bool
 
 
-def _subtree(vault: Vault, node: bytes, key: FolderKey, key_version: int) -> Iterator[Any]:
-    """Every folder (node id) and file entry under a folder, the folder included."""
-    folder, _ = vault.tree.read(node, key, key_version)
-    yield node
-    for e in folder.body.entries:
-        if isinstance(e, FolderEntry):
-            yield from _subtree(vault, e.node_id, e.folder_key, e.key_version)
-        else:
-            yield e
-
-
 def create_link(
     vault: Vault,
     remote: str,
@@ -105,7 +94,7 @@ def create_link(
         else:
             node, key = entry.node_id, entry.folder_key
             key_version, mtime, name = entry.key_version, entry.mtime_ms, entry.name
-        for item in _subtree(vault, node, key, key_version):
+        for item in vault.subtree(node, key, key_version):
             if isinstance(item, bytes):
                 records.append(item.hex())
             else:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -291,23 +291,26 @@ class Shares:
         spaces = {g["space"] for g in self.listing()["outgoing"]}
         return node.hex() in spaces or node.hex() in self.vault.state.rosters
 
-    def _subtree(self, node: bytes, key: FolderKey, kv: int, space: Space | None) -> Iterator[Any]:
-        folder, _ = self.vault.tree.read(node, key, kv, space)
-        yield node
-        for e in folder.body.entries:
-            if isinstance(e, FolderEntry):
-                if self._is_shared(e.node_id):
-                    raise UsageError("a folder inside this one is shared already")
-                yield from self._subtree(e.node_id, e.folder_key, e.key_version, space)
-            else:
-                yield e
-
-    def _write_roster(self, node: bytes, roster_body: Callable[[Roster | None], bytes]) -> None:
-        me = self.vault.opened.identity.bundle
+    def _write_roster(
+        self, entry: FolderEntry, key: FolderKey, kv: int, email: str, role: Member | None
+    ) -> None:
+        """The next roster version of a shared folder: `email` dropped, and added back as
+        `role` when given; members, key version and name otherwise as now."""
+        node, me = entry.node_id, self.vault.opened.identity.bundle
         api = self._scoped(None, node)
         for _ in range(MAX_RETRIES):
             current, record_version = self._load_roster(self.vault.api, self.vault.owner, node, me)
-            data = roster_body(current)
+            others = [m for m in (current.members if current else ()) if m.email != email]
+            data = seal_roster(
+                owner=self.vault.owner,
+                node_id=node,
+                version=(current.version + 1) if current else 1,
+                key_version=kv,
+                members=[*others, role] if role else others,
+                name=entry.name,
+                key=key,
+                signer=self.vault.opened.identity,
+            )
             try:
                 api.put_json(
                     f"/v1/records/roster/{node.hex()}",
@@ -339,7 +342,9 @@ class Shares:
         role = ROLE_WRITE if write else ROLE_READ
         node, key, kv = entry.node_id, entry.folder_key, entry.key_version
         if self.own_space(node) is None:  # first share: the subtree joins the space
-            items = list(self._subtree(node, key, kv, None))
+            items = list(self.vault.subtree(node, key, kv))
+            if any(isinstance(i, bytes) and i != node and self._is_shared(i) for i in items):
+                raise UsageError("a folder inside this one is shared already")
             self.vault.api.post_json(
                 f"/v1/spaces/{node.hex()}/adopt",
                 {
@@ -354,43 +359,43 @@ class Shares:
                 },
             )
 
-        def body(current: Roster | None) -> bytes:
-            others = [m for m in (current.members if current else ()) if m.email != email]
-            return seal_roster(
-                owner=self.vault.owner,
-                node_id=node,
-                version=(current.version + 1) if current else 1,
-                key_version=kv,
-                members=[*others, Member(member.fingerprint, role, email)],
-                name=entry.name,
-                key=key,
-                signer=self.vault.opened.identity,
-            )
+        self._write_roster(entry, key, kv, email, Member(member.fingerprint, role, email))
+        share_id = self._grant(os.urandom(16), node, self._server_id(email), role, key, kv, member)
+        self.listing(fresh=True)
+        self.vault.save()
+        return share_id
 
-        self._write_roster(node, body)
-        share_id = os.urandom(16)
+    def _grant(
+        self,
+        share_id: bytes,
+        node: bytes,
+        member_id: str,
+        role: int,
+        key: FolderKey,
+        kv: int,
+        recipient: IdentityBundle,
+    ) -> str:
+        """Grant (or re-grant) a member, with the folder key sealed to their pinned bundle;
+        returns the share id the server keeps."""
+        envelope = seal_envelope(
+            key,
+            share_id=share_id,
+            node_id=node,
+            key_version=kv,
+            role=role,
+            sender=self.vault.opened.identity,
+            recipient=recipient,
+        )
         result = self.vault.api.put_json(
             "/v1/shares",
             {
                 "id": share_id.hex(),
                 "space": node.hex(),
-                "member": self._server_id(email),
+                "member": member_id,
                 "role": _ROLES[role],
-                "envelope": b64e(
-                    seal_envelope(
-                        key,
-                        share_id=share_id,
-                        node_id=node,
-                        key_version=kv,
-                        role=role,
-                        sender=self.vault.opened.identity,
-                        recipient=member,
-                    )
-                ),
+                "envelope": b64e(envelope),
             },
         )
-        self.listing(fresh=True)
-        self.vault.save()
         return str(result["id"])
 
     def unshare(self, remote: str, email: str, *, reencrypt: bool = False) -> None:
@@ -428,45 +433,14 @@ class Shares:
 
         self.vault._update(parts[:-1], swap)
 
-        def body(current: Roster | None) -> bytes:
-            others = [m for m in (current.members if current else ()) if m.email != email]
-            return seal_roster(
-                owner=self.vault.owner,
-                node_id=node,
-                version=(current.version + 1) if current else 1,
-                key_version=new_kv,
-                members=others,
-                name=entry.name,
-                key=new_key,
-                signer=self.vault.opened.identity,
-            )
-
-        self._write_roster(node, body)
+        self._write_roster(entry, new_key, new_kv, email, None)
         for g in self.listing(fresh=True)["outgoing"]:
-            if g["space"] != node.hex():
-                continue
-            bundle, _ = self.vault.peer(g["member_email"])
-            role = ROLE_WRITE if g["role"] == "write" else ROLE_READ
-            self.vault.api.put_json(
-                "/v1/shares",
-                {
-                    "id": g["id"],
-                    "space": node.hex(),
-                    "member": g["member"],
-                    "role": g["role"],
-                    "envelope": b64e(
-                        seal_envelope(
-                            new_key,
-                            share_id=bytes.fromhex(g["id"]),
-                            node_id=node,
-                            key_version=new_kv,
-                            role=role,
-                            sender=self.vault.opened.identity,
-                            recipient=bundle,
-                        )
-                    ),
-                },
-            )
+            if g["space"] == node.hex():
+                bundle, _ = self.vault.peer(g["member_email"])
+                role = ROLE_WRITE if g["role"] == "write" else ROLE_READ
+                self._grant(
+                    bytes.fromhex(g["id"]), node, g["member"], role, new_key, new_kv, bundle
+                )
         self.listing(fresh=True)
         self.vault.save()
         if reencrypt:

@@ -438,6 +438,18 @@ class Vault:
             return Entry(path, e.name, "file", e.size, e.mtime_ms, e.author.hex())
         return Entry(path, e.name, "folder", 0, e.mtime_ms, e.author.hex())
 
+    def subtree(
+        self, node: bytes, key: FolderKey, key_version: int = 1, space: Space | None = None
+    ) -> Iterator[bytes | FileEntry]:
+        """Every folder (as its node id) and file entry under a folder, the folder first."""
+        folder, _ = self.tree.read(node, key, key_version, space)
+        yield node
+        for e in folder.body.entries:
+            if isinstance(e, FolderEntry):
+                yield from self.subtree(e.node_id, e.folder_key, e.key_version, space)
+            else:
+                yield e
+
     def walk(self, path: str = "/") -> Iterator[Entry]:
         for e in self.ls(path):
             yield e
@@ -502,34 +514,45 @@ class Vault:
         self.mkdir("/" + "/".join(target), parents=True)
         made.append("/" + "/".join(target))
         children = [c for c in sorted(local.iterdir()) if not c.is_symlink()]
-        small: list[Path] = []
+        small: list[tuple[Path, int]] = []  # with the size of their blob
         large: list[Path] = []
         for child in children:
             if child.is_file():
-                fits = sealed_size(child.stat().st_size) <= transfer.SMALL_BLOB
-                (small if fits else large).append(child)
+                blob = sealed_size(child.stat().st_size)
+                if blob <= transfer.SMALL_BLOB:
+                    small.append((child, blob))
+                else:
+                    large.append(child)
         if small:
             self._put_files(small, target, progress)
         for child in large:  # one by one, each resumable
             self._put_file(child, [*target, child.name], progress)
-        made += ["/" + "/".join([*target, c.name]) for c in small + large]
+        made += ["/" + "/".join([*target, c.name]) for c in [f for f, _ in small] + large]
         for child in children:
             if child.is_dir():
                 self._put_tree(child, [*target, child.name], made, progress)
 
-    def _put_files(self, files: list[Path], target: list[str], progress: Progress | None) -> None:
-        """Small files into one folder: blobs sent in parallel, then one manifest write."""
+    def _put_files(
+        self, files: list[tuple[Path, int]], target: list[str], progress: Progress | None
+    ) -> None:
+        """Small files (with their blob sizes) into one folder: the tiniest in batches, the
+        rest in parallel, then one manifest write."""
         parent = self._folder(target)
         api = self._api(parent.space)
-        jobs = []
-        for f in files:
+        tiny: list[tuple[tuple[Path, bytes, int, FileKey], int]] = []
+        rest: list[tuple[Path, bytes, int, FileKey]] = []
+        for f, blob_size in files:
             check_name(f.name)
             found = _entry(parent.body, f.name)
             if isinstance(found, FolderEntry):
                 raise UsageError(f"/{'/'.join([*target, f.name])} is a folder")
             node = found.node_id if found else os.urandom(16)
             version = found.content_version + 1 if found else 1
-            jobs.append((f, node, version, FileKey.generate()))
+            job = (f, node, version, FileKey.generate())
+            if blob_size <= BATCH_ITEM:
+                tiny.append((job, blob_size))
+            else:
+                rest.append(job)
         author, resume_dir = self.fingerprint, self.store.home / "uploads" / self.owner.hex()
 
         def send(job: tuple[Path, bytes, int, FileKey]) -> FileEntry:
@@ -553,8 +576,6 @@ class Vault:
                 progress(sum(len(b) for _, b in sealed))
             return made
 
-        tiny = [j for j in jobs if sealed_size(j[0].stat().st_size) <= BATCH_ITEM]
-        rest = [j for j in jobs if sealed_size(j[0].stat().st_size) > BATCH_ITEM]
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             entries = [e for made in pool.map(send_group, _groups(tiny)) for e in made]
             entries += pool.map(send, rest)
@@ -709,7 +730,7 @@ class Vault:
                     progress(len(blob))
             return [dest / e.name for e in group]
 
-        tiny = [e for e in files if sealed_size(e.size) <= BATCH_ITEM]
+        tiny = [(e, sealed_size(e.size)) for e in files if sealed_size(e.size) <= BATCH_ITEM]
         rest = [e for e in files if sealed_size(e.size) > BATCH_ITEM]
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             written += [p for done in pool.map(fetch_group, _groups(tiny)) for p in done]
@@ -826,13 +847,13 @@ NEWER = "newer_version"
 T = TypeVar("T")
 
 
-def _groups(items: list[T]) -> list[list[T]]:
-    """Batches of at most BATCH_COUNT items and about BATCH_BYTES of blobs."""
+def _groups(items: list[tuple[T, int]]) -> list[list[T]]:
+    """(item, blob size) pairs cut into batches of at most BATCH_COUNT items and about
+    BATCH_BYTES of blobs."""
     out: list[list[T]] = []
     group: list[T] = []
     size = 0
-    for item in items:
-        n = _blob_size(item)
+    for item, n in items:
         if group and (size + n > BATCH_BYTES or len(group) >= BATCH_COUNT):
             out.append(group)
             group, size = [], 0
@@ -841,14 +862,6 @@ def _groups(items: list[T]) -> list[list[T]]:
     if group:
         out.append(group)
     return out
-
-
-def _blob_size(item: object) -> int:
-    if isinstance(item, FileEntry):
-        return sealed_size(item.size)
-    if isinstance(item, tuple) and isinstance(item[0], Path):
-        return sealed_size(item[0].stat().st_size)
-    raise TypeError(item)
 
 
 def _newer_meanwhile() -> ConflictError:
