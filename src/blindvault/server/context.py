@@ -34,6 +34,12 @@ class Limits:
     login_failures: int = 10
     login_window: float = 900.0
     upload_ttl: float = 7 * 24 * 3600.0
+    # accounts: who may sign up, and how fast one address may try (see ratelimit.py)
+    signup: str = "open"  # open | closed | invite
+    signups_per_address: int = 20
+    signup_window: float = 3600.0
+    address_failures: int = 30  # failed logins or proofs per client address per window
+    slow_down: float = 1.0  # seconds added to each attempt once an email's counter is full
 
 
 @dataclass(frozen=True)

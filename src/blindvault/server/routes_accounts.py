@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any, NoReturn
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from blindvault.server import audit as audit_log
+from blindvault.server import invites, keyhistory, ratelimit, routes_totp
 from blindvault.server.context import (
     MAX_VERSION,
     Principal,
@@ -24,11 +25,18 @@ from blindvault.server.context import (
     get_context,
 )
 from blindvault.server.db import transaction
-from blindvault.server.errors import ApiError, invalid, not_found, unauthorized
+from blindvault.server.emails import check_text, normalize_email
+from blindvault.server.errors import ApiError, not_found, unauthorized
+from blindvault.server.kdfparams import DEFAULT_KDF, check_kdf, kdf_answer
+from blindvault.server.proofs import (
+    Proof,
+    consume_totp,
+    key32,
+    require_proof,
+)
 from blindvault.server.schema import accounts, audit, devices, login_failures
 from blindvault.server.security import (
     DUMMY_HASH,
-    check_totp,
     hash_secret,
     new_id,
     new_token,
@@ -38,7 +46,6 @@ from blindvault.server.security import (
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
-DEFAULT_KDF: dict[str, Any] = {"alg": "argon2id", "m": 65536, "t": 3, "p": 4}
 _BUNDLE_MAX = 64 * 1024
 
 
@@ -52,6 +59,9 @@ class Signup(Email):
     recovery_auth_key: str | None = Field(default=None, description="base64, 32 bytes")
     key_bundle: str = Field(description="base64 of the opaque key bundle")
     identity_bundle: str = Field(description="base64 of the public identity bundle")
+    invite: str | None = Field(
+        default=None, max_length=100, description="invite code (server run with --signup invite)"
+    )
 
 
 class Login(Email):
@@ -71,76 +81,21 @@ class KeyChange(BaseModel):
     kdf: dict[str, int | str] | None = None
     auth_key: str | None = None
     recovery_auth_key: str | None = None
-
-
-class Totp(BaseModel):
-    secret: str = Field(pattern=r"^(?:[A-Z2-7]{8}){2,8}$", description="base32, no padding")
-    code: str = Field(pattern=r"^[0-9]{6}$")
-
-
-class TotpCode(BaseModel):
-    code: str = Field(pattern=r"^[0-9]{6}$")
+    proof: Proof | None = None
 
 
 def _norm(email: str) -> str:
-    norm = email.strip().lower()
-    if norm.count("@") != 1 or norm.startswith("@") or norm.endswith("@") or " " in norm:
-        raise invalid("not an email address")
-    return norm
+    return normalize_email(email)
 
 
-def _check_kdf(kdf: dict[str, int | str]) -> str:
-    allowed = {"argon2id": {"alg", "m", "t", "p"}, "pbkdf2-sha256": {"alg", "i"}}
-    alg = kdf.get("alg")
-    if not isinstance(alg, str) or alg not in allowed or set(kdf) != allowed[alg]:
-        raise invalid("kdf must be {alg: argon2id, m, t, p} or {alg: pbkdf2-sha256, i}")
-    if not all(isinstance(v, int) and v > 0 for k, v in kdf.items() if k != "alg"):
-        raise invalid("kdf parameters must be positive integers")
-    return json.dumps(kdf, sort_keys=True)
-
-
-def _key32(value: str, what: str) -> bytes:
-    raw = b64decode(value, what, max_size=64)
-    if len(raw) != 32:
-        raise invalid(f"{what} must be 32 bytes")
-    return raw
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _rate_keys(email: str, request: Request) -> list[str]:
-    return [f"email:{email}", f"addr:{_client(request)}"]
-
-
-def _check_rate(conn: Connection, ctx: ServerContext, keys: list[str]) -> None:
-    since = time.time() - ctx.limits.login_window
-    for key in keys:
-        n = conn.execute(
-            select(func.count())
-            .select_from(login_failures)
-            .where(login_failures.c.key == key, login_failures.c.at > since)
-        ).scalar_one()
-        if n >= ctx.limits.login_failures:
-            raise ApiError(
-                429,
-                "rate_limited",
-                "too many failed logins; wait before trying again",
-                headers={"Retry-After": str(int(ctx.limits.login_window))},
-            )
-
-
-def _fail(ctx: ServerContext, keys: list[str]) -> NoReturn:
-    with transaction(ctx.engine) as conn:
-        now = time.time()
-        conn.execute(insert(login_failures), [{"key": k, "at": now} for k in keys])
-    raise unauthorized("wrong email or credentials")
+_key32 = key32
+_client = ratelimit.client_address
 
 
 def _new_device(
     conn: Connection, account_id: str, name: str, how: str, request: Request
 ) -> dict[str, str]:
+    check_text(name, "device_name")
     token, device_id, now = new_token(), new_id(), time.time()
     conn.execute(
         insert(devices).values(
@@ -171,7 +126,7 @@ def prelogin(body: Email, ctx: ServerContext = Depends(get_context)) -> dict[str
     email = _norm(body.email)
     with transaction(ctx.engine) as conn:
         row = conn.execute(select(accounts.c.kdf).where(accounts.c.email == email)).first()
-    return {"kdf": json.loads(row.kdf) if row else DEFAULT_KDF}
+    return {"kdf": kdf_answer(row.kdf if row else json.dumps(DEFAULT_KDF))}
 
 
 @router.post("/accounts", status_code=201)
@@ -179,7 +134,8 @@ def signup(
     body: Signup, request: Request, ctx: ServerContext = Depends(get_context)
 ) -> dict[str, str]:
     email = _norm(body.email)
-    kdf = _check_kdf(body.kdf)
+    invite = invites.signup_allowed(ctx, body.invite)
+    kdf = check_kdf(body.kdf)
     auth = _key32(body.auth_key, "auth_key")
     recovery = (
         _key32(body.recovery_auth_key, "recovery_auth_key") if body.recovery_auth_key else None
@@ -187,15 +143,24 @@ def signup(
     bundle = b64decode(body.key_bundle, "key_bundle", max_size=_BUNDLE_MAX)
     identity = b64decode(body.identity_bundle, "identity_bundle", max_size=_BUNDLE_MAX)
     account_id = hashlib.sha256(b"blindvault-server-account:" + email.encode()).hexdigest()[:32]
+    # counted before anything is hashed; then the cheap existence check, then the hashes
+    ratelimit.record(ctx.engine, ratelimit.signup_buckets(ctx.limits, _client(request)))
+    with transaction(ctx.engine) as conn:
+        if conn.execute(select(accounts.c.id).where(accounts.c.email == email)).first():
+            raise ApiError(409, "conflict", "an account with this email exists")
+    auth_hash = hash_secret(auth)
+    recovery_hash = hash_secret(recovery) if recovery else None
     try:
         with transaction(ctx.engine) as conn:
+            if invite is not None:
+                invites.claim_invite(conn, invite, account_id)
             conn.execute(
                 insert(accounts).values(
                     id=account_id,
                     email=email,
                     kdf=kdf,
-                    auth_hash=hash_secret(auth),
-                    recovery_hash=hash_secret(recovery) if recovery else None,
+                    auth_hash=auth_hash,
+                    recovery_hash=recovery_hash,
                     key_bundle=bundle,
                     key_bundle_version=1,
                     identity_bundle=identity,
@@ -214,16 +179,20 @@ def signup(
 
 def _verified_account(
     ctx: ServerContext, request: Request, email: str, proof: bytes, column: str
-) -> Any:
-    """The account whose stored hash in `column` matches `proof`; constant work, rate-limited."""
-    keys = _rate_keys(email, request)
+) -> tuple[Any, ratelimit.Attempt]:
+    """The account whose stored hash in `column` matches `proof`; constant work, rate-limited.
+
+    The attempt is recorded (and counted) before the hash is checked; the caller forgets
+    it once the whole login succeeded."""
+    buckets = ratelimit.login_buckets(ctx.limits, email, _client(request))
+    attempt = ratelimit.record(ctx.engine, buckets)
+    ratelimit.slow_down_if_needed(ctx.limits, attempt)
     with transaction(ctx.engine) as conn:
-        _check_rate(conn, ctx, keys)
         row = conn.execute(select(accounts).where(accounts.c.email == email)).first()
     stored = getattr(row, column, None) if row is not None else None
     if not verify_secret(proof, stored or DUMMY_HASH) or row is None or not stored:
-        _fail(ctx, keys)
-    return row
+        raise unauthorized("wrong email or credentials")
+    return row, attempt
 
 
 @router.post("/sessions", status_code=201)
@@ -231,14 +200,18 @@ def login(
     body: Login, request: Request, ctx: ServerContext = Depends(get_context)
 ) -> dict[str, str]:
     email = _norm(body.email)
-    row = _verified_account(ctx, request, email, _key32(body.auth_key, "auth_key"), "auth_hash")
-    if row.totp_secret:
-        if body.totp is None:
-            raise ApiError(401, "totp_required", "this account needs a TOTP code")
-        if not check_totp(row.totp_secret, body.totp):
-            _fail(ctx, _rate_keys(email, request))
+    check_text(body.device_name, "device_name")
+    key = _key32(body.auth_key, "auth_key")
+    row, attempt = _verified_account(ctx, request, email, key, "auth_hash")
+    if row.totp_secret and body.totp is None:
+        ratelimit.forget(ctx.engine, attempt)  # the password was right
+        raise ApiError(401, "totp_required", "this account needs a TOTP code")
     with transaction(ctx.engine) as conn:
-        return _new_device(conn, row.id, body.device_name, "password", request)
+        if row.totp_secret and not consume_totp(conn, row.id, row.totp_secret, body.totp or ""):
+            raise unauthorized("wrong email or credentials")  # wrong or replayed code
+        session = _new_device(conn, row.id, body.device_name, "password", request)
+    ratelimit.forget(ctx.engine, attempt)
+    return session
 
 
 @router.post("/recovery/sessions", status_code=201)
@@ -247,10 +220,13 @@ def recovery_login(
 ) -> dict[str, str]:
     """Log in with the key derived from the recovery words (forgotten password)."""
     email = _norm(body.email)
+    check_text(body.device_name, "device_name")
     proof = _key32(body.recovery_auth_key, "recovery_auth_key")
-    row = _verified_account(ctx, request, email, proof, "recovery_hash")
+    row, attempt = _verified_account(ctx, request, email, proof, "recovery_hash")
     with transaction(ctx.engine) as conn:
-        return _new_device(conn, row.id, body.device_name, "recovery", request)
+        session = _new_device(conn, row.id, body.device_name, "recovery", request)
+    ratelimit.forget(ctx.engine, attempt)
+    return session
 
 
 class AuthCheck(BaseModel):
@@ -268,10 +244,12 @@ def check_password(
     auth = _key32(body.auth_key, "auth_key")
     with transaction(ctx.engine) as conn:
         row = conn.execute(select(accounts).where(accounts.c.id == who.account_id)).one()
-        keys = _rate_keys(row.email, request)
-        _check_rate(conn, ctx, keys)
+    buckets = ratelimit.login_buckets(ctx.limits, row.email, _client(request))
+    attempt = ratelimit.record(ctx.engine, buckets)
+    ratelimit.slow_down_if_needed(ctx.limits, attempt)
     if not verify_secret(auth, row.auth_hash):
-        _fail(ctx, keys)
+        raise unauthorized("wrong email or credentials")
+    ratelimit.forget(ctx.engine, attempt)
     return Response(status_code=204)
 
 
@@ -305,22 +283,38 @@ def account(
     }
 
 
+def _own_account(ctx: ServerContext, who: Principal) -> Any:
+    with transaction(ctx.engine) as conn:
+        return conn.execute(select(accounts).where(accounts.c.id == who.account_id)).one()
+
+
 @router.put("/account/keys")
 def change_keys(
     body: KeyChange,
+    request: Request,
     who: Principal = Depends(authenticate),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, int]:
-    """Replace the key bundle by compare-and-swap (password change, new recovery words)."""
+    """Replace the key bundle by compare-and-swap (password change, new recovery words).
+
+    Needs `proof` (current auth key or recovery auth key, + TOTP code when on); the
+    replaced bundle, KDF and hashes are kept in the key history."""
+    require_proof(ctx, request, _own_account(ctx, who), body.proof)
     bundle = b64decode(body.key_bundle, "key_bundle", max_size=_BUNDLE_MAX)
     values: dict[str, Any] = {"key_bundle": bundle, "key_bundle_version": body.expected_version + 1}
     if body.kdf is not None:
-        values["kdf"] = _check_kdf(body.kdf)
+        values["kdf"] = check_kdf(body.kdf)
     if body.auth_key is not None:
         values["auth_hash"] = hash_secret(_key32(body.auth_key, "auth_key"))
     if body.recovery_auth_key is not None:
         values["recovery_hash"] = hash_secret(_key32(body.recovery_auth_key, "recovery_auth_key"))
     with transaction(ctx.engine) as conn:
+        before = conn.execute(
+            select(accounts).where(
+                accounts.c.id == who.account_id,
+                accounts.c.key_bundle_version == body.expected_version,
+            )
+        ).first()
         done = conn.execute(
             update(accounts)
             .where(
@@ -329,7 +323,7 @@ def change_keys(
             )
             .values(**values)
         ).rowcount
-        if done != 1:
+        if done != 1 or before is None:
             current = conn.execute(
                 select(accounts.c.key_bundle_version).where(accounts.c.id == who.account_id)
             ).scalar_one()
@@ -339,6 +333,7 @@ def change_keys(
                 "the key bundle changed meanwhile",
                 extra={"current_version": current},
             )
+        keyhistory.push(conn, before)
         audit_log.record(
             conn,
             who.account_id,
@@ -354,39 +349,6 @@ def change_keys(
                 .values(revoked=True)
             )
     return {"key_bundle_version": body.expected_version + 1}
-
-
-@router.put("/account/totp", status_code=204)
-def enable_totp(
-    body: Totp, who: Principal = Depends(authenticate), ctx: ServerContext = Depends(get_context)
-) -> Response:
-    if not check_totp(body.secret, body.code):
-        raise invalid("the code does not match the secret")
-    with transaction(ctx.engine) as conn:
-        conn.execute(
-            update(accounts).where(accounts.c.id == who.account_id).values(totp_secret=body.secret)
-        )
-        audit_log.record(conn, who.account_id, "totp_enabled")
-    return Response(status_code=204)
-
-
-@router.delete("/account/totp", status_code=204)
-def disable_totp(
-    body: TotpCode,
-    who: Principal = Depends(authenticate),
-    ctx: ServerContext = Depends(get_context),
-) -> Response:
-    with transaction(ctx.engine) as conn:
-        secret = conn.execute(
-            select(accounts.c.totp_secret).where(accounts.c.id == who.account_id)
-        ).scalar_one()
-        if secret is None or not check_totp(secret, body.code):
-            raise invalid("TOTP is not enabled, or the code is wrong")
-        conn.execute(
-            update(accounts).where(accounts.c.id == who.account_id).values(totp_secret=None)
-        )
-        audit_log.record(conn, who.account_id, "totp_disabled")
-    return Response(status_code=204)
 
 
 @router.get("/devices")
@@ -478,3 +440,6 @@ def read_audit(
 
 def prune_failures(conn: Connection, window: float) -> None:
     conn.execute(delete(login_failures).where(login_failures.c.at < time.time() - 2 * window))
+
+
+router.include_router(routes_totp.router)

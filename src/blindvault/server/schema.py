@@ -172,3 +172,38 @@ link_items = Table(
     Column("kind", String(8), primary_key=True),
     Column("item", String(32), primary_key=True),
 )
+
+# --- accounts hardening (revision 0005) -------------------------------------------------
+# `key_history`: the bundles, KDFs and credential hashes a key change replaced, so that an
+# operator can undo a bad write (`blindvault admin restore-keys`). `totp_steps`: the last
+# TOTP time step accepted per account (a code is never accepted twice). `invites`: single-use
+# signup codes (`--signup invite`), stored as SHA-256 of the code.
+
+key_history = Table(
+    "key_history",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("version", BigInteger, primary_key=True),
+    Column("key_bundle", LargeBinary, nullable=False),
+    Column("kdf", Text, nullable=False),
+    Column("auth_hash", Text, nullable=False),
+    Column("recovery_hash", Text, nullable=True),
+    Column("replaced_at", Float, nullable=False),
+)
+
+totp_steps = Table(
+    "totp_steps",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("last_step", BigInteger, nullable=False),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("used_by", String(32), nullable=True),
+    Column("used_at", Float, nullable=True),
+)

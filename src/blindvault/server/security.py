@@ -62,6 +62,15 @@ def totp(secret_b32: str, at: float | None = None, *, step: int = 30, digits: in
     return f"{code:0{digits}d}"
 
 
-def check_totp(secret_b32: str, code: str, at: float | None = None) -> bool:
+def totp_step(secret_b32: str, code: str, at: float | None = None) -> int | None:
+    """The time step (of now - 30 s, now, now + 30 s) whose code is `code`, or None."""
     now = time.time() if at is None else at
-    return any(hmac.compare_digest(totp(secret_b32, now + d * 30), code) for d in (-1, 0, 1))
+    found = None
+    for d in (-1, 0, 1):  # every candidate is compared: constant work
+        if hmac.compare_digest(totp(secret_b32, now + d * 30), code):
+            found = int((now + d * 30) // 30)
+    return found
+
+
+def check_totp(secret_b32: str, code: str, at: float | None = None) -> bool:
+    return totp_step(secret_b32, code, at) is not None
