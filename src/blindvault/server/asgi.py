@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 from blindvault.server.app import build
+from blindvault.server.invites import limits_from_env
 
 app = build(
     Path(os.environ["BLINDVAULT_SERVER_DATA"]),
     os.environ.get("BLINDVAULT_SERVER_DB"),
     os.environ.get("BLINDVAULT_SERVER_BLOBS"),
+    limits_from_env(),
 )

@@ -36,6 +36,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", type=Path, default=None)
     p.add_argument("--tls-key", type=Path, default=None)
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--signup",
+        default="open",
+        choices=["open", "closed", "invite"],
+        help="who may create an account: anyone (default), nobody, or holders of an invite "
+        "code from `blindvault admin invite`",
+    )
+    p.add_argument(
+        "--signups-per-address",
+        type=int,
+        default=20,
+        metavar="N",
+        help="signup attempts one client address may make per hour (default 20)",
+    )
     return p
 
 
@@ -50,9 +64,17 @@ def main(argv: list[str]) -> int:
         os.environ["BLINDVAULT_SERVER_DB"] = args.db
     if args.blobs:
         os.environ["BLINDVAULT_SERVER_BLOBS"] = args.blobs
+    if args.signups_per_address < 1:
+        sys.stderr.write("blindvault server: --signups-per-address must be at least 1\n")
+        return 2
+    os.environ["BLINDVAULT_SERVER_SIGNUP"] = args.signup
+    os.environ["BLINDVAULT_SERVER_SIGNUPS_PER_ADDRESS"] = str(args.signups_per_address)
     from blindvault.server.app import build
+    from blindvault.server.invites import limits_from_env
 
-    build(data, args.db, args.blobs)  # migrate once before workers start; fail fast
+    build(
+        data, args.db, args.blobs, limits_from_env()
+    )  # migrate once before workers start; fail fast
     import uvicorn
 
     from blindvault.server.protocol import NoDelayH11Protocol

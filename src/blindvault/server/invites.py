@@ -8,12 +8,14 @@ code makes at most one account and a failed signup does not use it up.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import time
+from dataclasses import replace
 
 from sqlalchemy import Connection, insert, update
 
-from blindvault.server.context import ServerContext
+from blindvault.server.context import Limits, ServerContext
 from blindvault.server.errors import ApiError
 from blindvault.server.schema import invites
 
@@ -60,3 +62,15 @@ def new_invite(conn: Connection, valid_for: float) -> str:
         )
     )
     return code
+
+
+def limits_from_env() -> Limits:
+    """The limits `blindvault server` passes to its workers (signup policy and rate)."""
+    limits = Limits()
+    mode = os.environ.get("BLINDVAULT_SERVER_SIGNUP", limits.signup)
+    if mode not in MODES:
+        raise ValueError(f"signup mode must be one of {', '.join(MODES)}")
+    per_address = int(os.environ.get("BLINDVAULT_SERVER_SIGNUPS_PER_ADDRESS", "0") or 0)
+    return replace(
+        limits, signup=mode, signups_per_address=per_address or limits.signups_per_address
+    )

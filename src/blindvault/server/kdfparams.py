@@ -23,6 +23,10 @@ def check_kdf(kdf: dict[str, int | str]) -> str:
     alg = kdf.get("alg")
     if not isinstance(alg, str) or alg not in allowed or set(kdf) != allowed[alg]:
         raise invalid("kdf must be {alg: argon2id, m, t, p} or {alg: pbkdf2-sha256, i}")
-    if not all(isinstance(v, int) and v > 0 for k, v in kdf.items() if k != "alg"):
-        raise invalid("kdf parameters must be positive integers")
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**32
+        for k, v in kdf.items()
+        if k != "alg"
+    ):
+        raise invalid("kdf parameters must be integers from 1 to 2^32 - 1")
     return json.dumps(kdf, sort_keys=True)
