@@ -72,9 +72,8 @@ def main(argv: list[str]) -> int:
     from blindvault.server.app import build
     from blindvault.server.invites import limits_from_env
 
-    build(
-        data, args.db, args.blobs, limits_from_env()
-    )  # migrate once before workers start; fail fast
+    # migrate once before workers start; fail fast
+    build(data, args.db, args.blobs, limits_from_env())
     import uvicorn
 
     from blindvault.server.protocol import NoDelayH11Protocol
