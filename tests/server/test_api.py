@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -308,11 +309,18 @@ def test_key_bundle_change_is_cas_and_signs_out_other_devices(client: TestClient
     r = client.put(
         "/v1/account/keys",
         headers=u.h,
-        json={"expected_version": 1, "key_bundle": b64(b"bundle-v2"), "auth_key": b64(new_auth)},
+        json={
+            "expected_version": 1,
+            "key_bundle": b64(b"bundle-v2"),
+            "auth_key": b64(new_auth),
+            "proof": {"auth_key": b64(u.auth)},
+        },
     )
     assert r.json() == {"key_bundle_version": 2}
     stale = client.put(
-        "/v1/account/keys", headers=u.h, json={"expected_version": 1, "key_bundle": b64(b"x")}
+        "/v1/account/keys",
+        headers=u.h,
+        json={"expected_version": 1, "key_bundle": b64(b"x"), "proof": {"auth_key": b64(new_auth)}},
     )
     assert (stale.status_code, stale.json()["error"]["current_version"]) == (409, 2)
     assert (
@@ -351,9 +359,11 @@ def test_totp(client: TestClient) -> None:
         ).status_code
         == 400
     )
+    # enabled with the previous step's code (the current one is then still unused)
+    enable = {"secret": secret, "code": totp(secret, time.time() - 30)}
     assert (
         client.put(
-            "/v1/account/totp", headers=u.h, json={"secret": secret, "code": totp(secret)}
+            "/v1/account/totp", headers=u.h, json={**enable, "proof": {"auth_key": b64(u.auth)}}
         ).status_code
         == 204
     )
