@@ -8,9 +8,8 @@ import os
 import secrets
 import urllib.parse
 
+import idna
 from accounts_lib import Server, b64, code, new_account, server, signup_body
-
-from blindvault.server.emails import normalize_email
 
 __all__ = ["server"]
 
@@ -71,7 +70,7 @@ def test_look_alike_emails_map_to_one_account_or_are_refused(server: Server) -> 
         idn = f"bücher{secrets.token_hex(3)}.de"
         first = {**original, "email": f"bob@{idn}"}
         assert c.post("/v1/accounts", json=first).status_code == 201
-        for alias in (f"bob@{idn.upper()}", f"bob@{normalize_email('x@' + idn)[2:]}"):
+        for alias in (f"bob@{idn.upper()}", "bob@" + idna.encode(idn, uts46=True).decode()):
             r = c.post("/v1/accounts", json={**original, "email": alias})
             assert (r.status_code, code(r)) == (409, "conflict"), alias
 
