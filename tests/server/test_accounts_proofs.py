@@ -109,15 +109,19 @@ def test_the_previous_key_bundle_can_be_restored(server: Server) -> None:
         assert r.status_code == 200
         done = server.admin("restore-keys", acct.email.upper())
         assert done.returncode == 0, done.stderr
-        assert "version 3" in done.stdout
+        assert "version 1" in done.stdout
         assert c.get("/v1/account", headers=acct.h).status_code == 401  # all signed out
         acct.token = log_in(c, acct)  # the old password is back
         me = c.get("/v1/account", headers=acct.h).json()
-        assert (base64.b64decode(me["key_bundle"]), me["key_bundle_version"]) == (b"bundle-v1", 3)
+        assert (base64.b64decode(me["key_bundle"]), me["key_bundle_version"]) == (b"bundle-v1", 1)
         bad = {"email": acct.email, "auth_key": b64(stolen)}
         assert c.post("/v1/sessions", json=bad).status_code == 401
         events = [e["event"] for e in c.get("/v1/audit", headers=acct.h).json()["entries"]]
         assert "key_bundle_restored" in events
+        # the owner carries on from the restored version (history keeps both branches)
+        r = _keys(c, acct, {"auth_key": b64(acct.auth)})
+        assert r.json() == {"key_bundle_version": 2}
+        assert server.admin("restore-keys", acct.email).returncode == 0
     nobody = server.admin("restore-keys", "nobody@example.org")
     assert nobody.returncode == 4
 

@@ -123,6 +123,6 @@ def _run(args: argparse.Namespace, engine: Engine) -> int:
             sys.stderr.write(f"blindvault admin: {email} has no previous key bundle\n")
             return 4
     sys.stdout.write(
-        f"{email}: previous key bundle restored as version {version}; all devices signed out\n"
+        f"{email}: previous key bundle (version {version}) restored; all devices signed out\n"
     )
     return 0

@@ -2,7 +2,7 @@
 
 Every accepted `PUT /v1/account/keys` first copies the account's current bundle, KDF and
 credential hashes here (the newest `KEEP` are kept). `restore` (run by the operator as
-`blindvault admin restore-keys EMAIL`) writes the newest of them back as a new version,
+`blindvault admin restore-keys EMAIL`) writes the newest of them back, with its version,
 keeps the replaced one in the history (so a restore can itself be undone) and signs every
 device out, since a bad write usually means a stolen token.
 """
@@ -37,43 +37,32 @@ def push(conn: Connection, row: Any) -> None:
             replaced_at=time.time(),
         )
     )
-    old = (
-        conn.execute(
-            select(key_history.c.version)
-            .where(key_history.c.account_id == row.id)
-            .order_by(key_history.c.version.desc())
-            .offset(KEEP)
-        )
-        .scalars()
-        .all()
-    )
-    if old:
-        conn.execute(
-            delete(key_history).where(
-                key_history.c.account_id == row.id, key_history.c.version.in_(old)
-            )
-        )
+    old = conn.execute(
+        select(key_history.c.id)
+        .where(key_history.c.account_id == row.id)
+        .order_by(key_history.c.id.desc())
+        .offset(KEEP)
+    ).scalars()
+    stale = list(old)
+    if stale:
+        conn.execute(delete(key_history).where(key_history.c.id.in_(stale)))
 
 
 def restore(conn: Connection, account_id: str) -> int:
-    """Put the newest previous bundle back as a new version; returns that version."""
+    """Put the newest previous bundle back; returns its version, which it keeps (a key
+    bundle carries its version inside, and clients check that the two agree)."""
     current = conn.execute(select(accounts).where(accounts.c.id == account_id)).one()
     previous = conn.execute(
         select(key_history)
         .where(key_history.c.account_id == account_id)
-        .order_by(key_history.c.version.desc())
+        .order_by(key_history.c.id.desc())
         .limit(1)
     ).first()
     if previous is None:
         raise NothingToRestoreError(account_id)
-    conn.execute(
-        delete(key_history).where(
-            key_history.c.account_id == account_id,
-            key_history.c.version == previous.version,
-        )
-    )
+    conn.execute(delete(key_history).where(key_history.c.id == previous.id))
     push(conn, current)
-    version = int(current.key_bundle_version) + 1
+    version = int(previous.version)
     conn.execute(
         update(accounts)
         .where(accounts.c.id == account_id)
@@ -87,6 +76,10 @@ def restore(conn: Connection, account_id: str) -> int:
     )
     conn.execute(update(devices).where(devices.c.account_id == account_id).values(revoked=True))
     audit_log.record(
-        conn, account_id, "key_bundle_restored", version=version, restored=int(previous.version)
+        conn,
+        account_id,
+        "key_bundle_restored",
+        version=version,
+        replaced=int(current.key_bundle_version),
     )
     return version

@@ -182,8 +182,9 @@ link_items = Table(
 key_history = Table(
     "key_history",
     metadata,
-    Column("account_id", String(32), primary_key=True),
-    Column("version", BigInteger, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(32), nullable=False, index=True),
+    Column("version", BigInteger, nullable=False),
     Column("key_bundle", LargeBinary, nullable=False),
     Column("kdf", Text, nullable=False),
     Column("auth_hash", Text, nullable=False),
