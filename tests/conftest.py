@@ -15,6 +15,10 @@ import pytest
 
 from support import free_port, stop, wait_http
 
+# Test servers see every client at 127.0.0.1: many suites sign up far more accounts than
+# one address may per hour. The signup limit's own tests pass --signups-per-address.
+os.environ.setdefault("BLINDVAULT_SERVER_SIGNUPS_PER_ADDRESS", "100000")
+
 PG_ADMIN = os.environ.get("BLINDVAULT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -46,9 +46,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--signups-per-address",
         type=int,
-        default=20,
+        default=int(os.environ.get("BLINDVAULT_SERVER_SIGNUPS_PER_ADDRESS") or 20),
         metavar="N",
-        help="signup attempts one client address may make per hour (default 20)",
+        help="signup attempts one client address may make per hour "
+        "(default $BLINDVAULT_SERVER_SIGNUPS_PER_ADDRESS or 20)",
     )
     return p
 
