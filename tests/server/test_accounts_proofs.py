@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -180,3 +182,38 @@ def test_totp_changes_need_proof_and_codes_are_accepted_once(server: Server) -> 
 
 SECRET = base64.b32encode(b"accounts-test-secret").decode().rstrip("=")
 OTHER = base64.b32encode(b"another-test-secret!").decode().rstrip("=")
+
+
+def test_one_totp_code_logs_in_once_under_parallel_use(server: Server) -> None:
+    """Rounds of 8 parallel logins with one code: exactly one session per code."""
+    rounds, n = 10, 8
+    winners = []
+    for _ in range(rounds):
+        _away_from_a_step_boundary()
+        secret = base64.b32encode(os.urandom(20)).decode().rstrip("=")
+        with server.client() as c:
+            acct = new_account(c)
+            enable = {"secret": secret, "code": totp(secret, time.time() - 30)}
+            r = c.put(
+                "/v1/account/totp",
+                headers=acct.h,
+                json={**enable, "proof": {"auth_key": b64(acct.auth)}},
+            )
+            assert r.status_code == 204, r.text
+        body = {"email": acct.email, "auth_key": b64(acct.auth), "totp": totp(secret)}
+        barrier = threading.Barrier(n)
+
+        def attempt(
+            _: int, body: dict[str, Any] = body, barrier: threading.Barrier = barrier
+        ) -> int:
+            with server.client() as c:
+                c.get("/v1/health")
+                barrier.wait()
+                return c.post("/v1/sessions", json=body).status_code
+
+        with ThreadPoolExecutor(n) as pool:
+            answers = list(pool.map(attempt, range(n)))
+        assert set(answers) <= {201, 401}, answers
+        winners.append(answers.count(201))
+    print(f"\n{rounds} rounds x {n} parallel logins with one TOTP code: sessions {winners}")
+    assert winners == [1] * rounds
