@@ -7,9 +7,17 @@ from __future__ import annotations
 import os
 import secrets
 import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import idna
-from accounts_lib import Server, b64, code, new_account, server, signup_body
+import psycopg
+import pytest
+import sqlalchemy as sa
+from accounts_lib import PG_ADMIN, Server, b64, code, new_account, server, signup_body
+
+from support import start_server, stop
 
 __all__ = ["server"]
 
@@ -94,3 +102,60 @@ def test_nul_and_control_characters_are_a_400_everywhere(server: Server) -> None
             ),
         ]
     assert [(r.status_code, code(r)) for r in calls] == [(400, "invalid_request")] * len(calls)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str | None]]:
+    """A data folder and, on PostgreSQL, a database of its own (the migration is re-run)."""
+    if request.param == "sqlite":
+        yield tmp_path / "data", None
+        return
+    name = f"bv_test_mig_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield tmp_path / "data", f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_migration_makes_stored_emails_canonical(fresh_db: tuple[Path, str | None]) -> None:
+    """Accounts stored before 0005 (lower-cased only) are found by their canonical address."""
+    data, db = fresh_db
+    extra = ["--db", db] if db else []
+    stored = {
+        "carol@example.org": "carol@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org",
+        "dave@xn--bcher-kva.de": "dave@bücher.de",
+    }
+    keys = {email: os.urandom(32) for email in stored}
+    proc, url = start_server(data, *extra)
+    try:
+        for email, key in keys.items():
+            body = signup_body(email, key, os.urandom(32))
+            assert httpx.post(url + "/v1/accounts", json=body).status_code == 201
+    finally:
+        stop(proc)
+    engine = sa.create_engine(
+        db.replace("postgresql://", "postgresql+psycopg://")
+        if db
+        else f"sqlite:///{data / 'blindvault.sqlite3'}"
+    )
+    with engine.begin() as conn:  # as 63c05b2 stored them, and before revision 0005
+        for canonical, old in stored.items():
+            conn.execute(
+                sa.text("UPDATE accounts SET email = :old WHERE email = :new"),
+                {"old": old, "new": canonical},
+            )
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+    engine.dispose()
+    proc, url = start_server(data, *extra)
+    try:
+        for canonical, old in stored.items():
+            for typed in (canonical, old):
+                r = httpx.post(
+                    url + "/v1/sessions", json={"email": typed, "auth_key": b64(keys[canonical])}
+                )
+                assert r.status_code == 201, (typed, r.text)
+    finally:
+        stop(proc)
