@@ -62,6 +62,7 @@ class AccountState:
     root_sequence: int = 0
     root_hash: str = ""
     rosters: dict[str, int] = field(default_factory=dict)  # node hex -> highest roster version
+    roster_heads: dict[str, list[Any]] = field(default_factory=dict)  # node -> [ver, hash]
     key_versions: dict[str, int] = field(default_factory=dict)  # share node hex -> key version
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:
