@@ -112,14 +112,18 @@ class Vault:
         insecure: bool = False,
         params: KdfParams | None = None,
         device_name: str = "cli",
+        post_quantum: bool = False,
     ) -> tuple[Vault, list[str]]:
-        """Create an account; returns the open vault and the 24 recovery words (show once)."""
+        """Create an account; returns the open vault and the 24 recovery words (show once).
+
+        `post_quantum`: the account's identity uses the hybrid ML-KEM-768+X25519 suite, so
+        folder keys shared with it are sealed post-quantum (spec §9)."""
         store = store or StateStore()
         email = normalize_email(email)
         params = params or KdfParams.argon2id()
         keys = derive_account_keys(password, email, params)
         recovery = RecoveryKey.generate()
-        identity = Identity.generate(email, now_ms())
+        identity = Identity.generate(email, now_ms(), post_quantum=post_quantum)
         owner = account_id(email)
         opened = new_account_bundle(
             owner, email, keys.master, recovery, identity, os.urandom(16), os.urandom(16)
