@@ -243,9 +243,7 @@ def test_p_noinject_entry_from_an_unknown_writer(
     sealed = base64.b64decode(rec["data"])
     opened = open_manifest(sealed, folder.folder_key, sub_node, {me.fingerprint: me})
     mallory = Identity.generate("mallory@example.org", 1)
-    injected = FileEntry(
-        "injected.txt", os.urandom(16), FileKey.generate(), 1, 5, 1, me.fingerprint
-    )
+    injected = FileEntry("injected.txt", os.urandom(16), FileKey.generate(), 1, 5, 1)
     body = ManifestBody(
         tuple(sorted((*opened.body.entries, injected), key=lambda e: e.name.encode())),
         opened.body.tombstones,
