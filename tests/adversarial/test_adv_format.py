@@ -300,3 +300,56 @@ def test_signup_pq_makes_a_post_quantum_identity(
 def _token(home: Path) -> str:
     (state,) = list((home / "accounts").glob("*.json"))
     return str(json.loads(state.read_text())["token"])
+
+
+def test_p_rosterfresh_member_refuses_a_forked_roster(
+    proxy: Proxy,
+    upstream: Upstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A member who has seen roster version 2 is served another, validly owner-signed
+    version 2 (a fork): the share is reported, not mounted, and nothing is written."""
+    alice, bob, carol = _share_world(proxy, tmp_path)
+    with alice.vault(proxy.url) as a:
+        a.shares.share("/team", bob.email, trust_on_first_use=True)
+        path = _roster_path(a)
+        node = a.stat("/team").node_id  # type: ignore[union-attr]
+        v1 = open_roster(
+            base64.b64decode(json.loads(fetch(upstream, alice, path))["data"]),
+            a.owner,
+            node,
+            a.opened.identity.bundle,
+        )
+        a.shares.share("/team", carol.email, trust_on_first_use=True)
+        fork = seal_roster(
+            owner=a.owner,
+            node_id=node,
+            version=2,
+            key_version=v1.key_version,
+            members=list(v1.members),
+            name="team",
+            key=a.stat("/team").folder_key,  # type: ignore[union-attr]
+            signer=a.opened.identity,
+            prev_hash=v1.hash,
+        )
+    with bob.vault(proxy.url) as b:
+        (item,) = b.shares.incoming()
+        b.shares.accept(item.id, trust_on_first_use=True)
+        assert b.ls("@team")  # honest: Bob has seen roster version 2
+    member = _runner(bob.home, monkeypatch, capsys)
+
+    def serve_fork(ex: Exchange) -> None:
+        if ex.method == "GET" and ex.path == path and ex.status == 200:
+            ex.set_json({**ex.json(), "data": b64e(fork)})
+            ex.mutated = True
+
+    proxy.add(serve_fork)
+    proxy.log.clear()
+    _, out, _ = member("shares", "--json")
+    listed = json.loads(out)["incoming"]
+    assert next(i["problem"] for i in listed if i["id"] == item.id), out
+    assert member("ls", "@team")[0] != 0
+    data = ("/v1/records", "/v1/blobs", "/v1/shares", "/v1/spaces", "/v1/links")
+    assert [w for w in proxy.writes_after_lie() if w[1].startswith(data)] == []
