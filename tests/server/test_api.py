@@ -563,6 +563,38 @@ def test_links_enforce_token_expiry_limits_and_revocation(client: TestClient) ->
     assert {x["id"]: x["revoked"] for x in listed} == {link: False, expiring["id"]: True}
 
 
+def test_only_the_owner_writes_a_roster_or_root(client: TestClient) -> None:
+    """Issue 11, item 7 (P-ROSTERFRESH): a read-write member may write the space's folders
+    but never its roster (nor a root), new or existing: 403, the record unchanged."""
+    owner, writer = User(client), User(client)
+    space = new_id()
+    owner_id = client.get("/v1/account", headers=owner.h).json()["account_id"]
+    put = {"expected_version": 0, "data": b64(b"roster v1")}
+    url = f"/v1/records/roster/{space}?space={space}"
+    assert client.put(url, headers=owner.h, json=put).status_code == 200
+    _grant(client, owner, writer, space, "write")
+    scope = f"owner={owner_id}&space={space}"
+    for kind, rid, version in (
+        ("roster", space, 1),
+        ("roster", new_id(), 0),
+        ("root", owner_id, 0),
+    ):
+        body = {"expected_version": version, "data": b64(b"forged")}
+        r = client.put(f"/v1/records/{kind}/{rid}?{scope}", headers=writer.h, json=body)
+        assert (r.status_code, error_code(r)) == (403, "forbidden"), (kind, r.text)
+    r = client.delete(f"/v1/records/roster/{space}?{scope}&expected_version=1", headers=writer.h)
+    assert r.status_code == 403
+    manifest = {"expected_version": 0, "data": b64(b"a folder")}
+    assert (
+        client.put(
+            f"/v1/records/manifest/{new_id()}?{scope}", headers=writer.h, json=manifest
+        ).status_code
+        == 200
+    )
+    got = client.get(f"/v1/records/roster/{space}", headers=owner.h).json()
+    assert (got["version"], base64.b64decode(got["data"])) == (1, b"roster v1")
+
+
 def test_folder_links_serve_their_snapshot_only(client: TestClient) -> None:
     """Issue 11, item 4: a link holder reads the snapshot stored with the link, never a live
     record of the owner under the same id; a folder link needs a snapshot, a file link has
