@@ -181,7 +181,12 @@ def cmd_signup(args: argparse.Namespace) -> int:
     from blindvault.client.vault import Vault
 
     vault, words = Vault.signup(
-        args.server, args.email, password(args, new=True), store=_store(), insecure=args.insecure
+        args.server,
+        args.email,
+        password(args, new=True),
+        store=_store(),
+        insecure=args.insecure,
+        post_quantum=args.pq,
     )
     _OPEN.append(vault)
     phrase = " ".join(words)
@@ -460,6 +465,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = add("signup", cmd_signup, "create an account; shows the 24 recovery words once")
     s.add_argument("--recovery-file", type=Path, help="write the recovery words to this new file")
+    s.add_argument(
+        "--pq",
+        action="store_true",
+        help="post-quantum identity: shares to you are sealed with ML-KEM-768+X25519",
+    )
     s = add("login", cmd_login, "log this device in")
     s.add_argument("--device-name", default=os.uname().nodename)
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")

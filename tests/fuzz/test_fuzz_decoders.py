@@ -77,10 +77,10 @@ RECOVERY = RecoveryKey.generate()
 LKEY = link_key(b"s" * 32, LINK_ID, None)
 BODY = ManifestBody(
     (
-        FileEntry("a.txt", b"\x04" * 16, FileKey.generate(), 3, 10, 1, ALICE.bundle.fingerprint),
-        FolderEntry("docs", b"\x05" * 16, FolderKey.generate(), 1, 2, ALICE.bundle.fingerprint),
+        FileEntry("a.txt", b"\x04" * 16, FileKey.generate(), 3, 10, 1),
+        FolderEntry("docs", b"\x05" * 16, FolderKey.generate(), 1, 2),
     ),
-    (Tombstone(b"\x06" * 16, 7, ALICE.bundle.fingerprint),),
+    (Tombstone(b"\x06" * 16, 7),),
 )
 CONTENT = bytes(range(256)) * 100  # 25,600 bytes: two chunks after padding
 BLOB = seal_content(FILE, NODE, 1, CONTENT)

@@ -540,7 +540,7 @@ def test_links_enforce_token_expiry_limits_and_revocation(client: TestClient) ->
     token = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
     link = _link_id()
     body = {"id": link, "token": token, "descriptor": b64(b"BVLK"), "kind": "folder",
-            "records": [folder], "blobs": [blob], "max_downloads": 2}  # fmt: skip
+            "snapshot": {folder: b64(b"manifest")}, "blobs": [blob], "max_downloads": 2}  # fmt: skip
     assert client.post("/v1/links", headers=owner.h, json=body).status_code == 201
     assert client.post("/v1/links", headers=owner.h, json=body).status_code == 409
     t = {"X-Link-Token": token}
@@ -571,6 +571,69 @@ def test_links_enforce_token_expiry_limits_and_revocation(client: TestClient) ->
     assert client.post("/v1/links", headers=owner.h, json=past).status_code == 400
     listed = client.get("/v1/links", headers=owner.h).json()["links"]
     assert {x["id"]: x["revoked"] for x in listed} == {link: False, expiring["id"]: True}
+
+
+def test_only_the_owner_writes_a_roster_or_root(client: TestClient) -> None:
+    """Issue 11, item 7 (P-ROSTERFRESH): a read-write member may write the space's folders
+    but never its roster (nor a root), new or existing: 403, the record unchanged."""
+    owner, writer = User(client), User(client)
+    space = new_id()
+    owner_id = client.get("/v1/account", headers=owner.h).json()["account_id"]
+    put = {"expected_version": 0, "data": b64(b"roster v1")}
+    url = f"/v1/records/roster/{space}?space={space}"
+    assert client.put(url, headers=owner.h, json=put).status_code == 200
+    _grant(client, owner, writer, space, "write")
+    scope = f"owner={owner_id}&space={space}"
+    for kind, rid, version in (
+        ("roster", space, 1),
+        ("roster", new_id(), 0),
+        ("root", owner_id, 0),
+    ):
+        body = {"expected_version": version, "data": b64(b"forged")}
+        r = client.put(f"/v1/records/{kind}/{rid}?{scope}", headers=writer.h, json=body)
+        assert (r.status_code, error_code(r)) == (403, "forbidden"), (kind, r.text)
+    r = client.delete(f"/v1/records/roster/{space}?{scope}&expected_version=1", headers=writer.h)
+    assert r.status_code == 403
+    manifest = {"expected_version": 0, "data": b64(b"a folder")}
+    assert (
+        client.put(
+            f"/v1/records/manifest/{new_id()}?{scope}", headers=writer.h, json=manifest
+        ).status_code
+        == 200
+    )
+    got = client.get(f"/v1/records/roster/{space}", headers=owner.h).json()
+    assert (got["version"], base64.b64decode(got["data"])) == (1, b"roster v1")
+
+
+def test_folder_links_serve_their_snapshot_only(client: TestClient) -> None:
+    """Issue 11, item 4: a link holder reads the snapshot stored with the link, never a live
+    record of the owner under the same id; a folder link needs a snapshot, a file link has
+    none; a snapshot past 44 MiB is refused with 413 and nothing is stored."""
+    owner = User(client)
+    live, snap = new_id(), new_id()
+    put = {"expected_version": 0, "data": b64(b"live manifest")}
+    assert client.put(f"/v1/records/manifest/{live}", headers=owner.h, json=put).status_code == 200
+    token = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    t = {"X-Link-Token": token}
+    body = {"id": _link_id(), "token": token, "descriptor": b64(b"BVLK"), "kind": "folder",
+            "snapshot": {snap: b64(b"snapshot manifest")}}  # fmt: skip
+    assert client.post("/v1/links", headers=owner.h, json=body).status_code == 201
+    got = client.get(f"/v1/l/{body['id']}/manifest/{snap}", headers=t).json()
+    assert base64.b64decode(got["data"]) == b"snapshot manifest"
+    assert client.get(f"/v1/l/{body['id']}/manifest/{live}", headers=t).status_code == 404
+    for bad in (
+        {**body, "snapshot": {}},
+        {**body, "kind": "file"},
+        {**body, "snapshot": {"x": "y"}},
+    ):
+        r = client.post("/v1/links", headers=owner.h, json={**bad, "id": _link_id()})
+        assert r.status_code == 400, r.text
+    big = {**body, "id": _link_id(), "snapshot": {new_id(): b64(bytes(23 << 20)) for _ in range(2)}}
+    r = client.post("/v1/links", headers=owner.h, json=big)
+    assert (r.status_code, error_code(r)) == (413, "too_large")
+    assert client.get(f"/v1/l/{big['id']}", headers=t).status_code == 404
+    assert client.delete(f"/v1/links/{body['id']}", headers=owner.h).status_code == 204
+    assert client.get(f"/v1/l/{body['id']}/manifest/{snap}", headers=t).status_code == 410
 
 
 def _frame(items: list[tuple[str, bytes]]) -> bytes:

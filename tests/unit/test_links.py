@@ -76,3 +76,17 @@ def test_descriptor(kind: type[FileKey] | type[FolderKey]) -> None:
         open_link_descriptor(sealed, key, new_link()[0])
     with pytest.raises(IntegrityError):
         open_link_descriptor(sealed, link_key(secret, link_id, "pw", iterations=FAST), link_id)
+
+
+def test_version_1_descriptors_are_refused() -> None:
+    from blindvault.core.keys import FileKey, LinkKey
+    from blindvault.core.links import LinkDescriptor, open_link_descriptor, seal_link_descriptor
+    from blindvault.errors import FormatError
+
+    key, lid = LinkKey(bytes(32)), bytes(16)
+    data = seal_link_descriptor(
+        LinkDescriptor(bytes(16), FileKey.generate(), 1, 1, 0, "a"), key, lid
+    )
+    assert data[:5] == b"BVLK\x02"
+    with pytest.raises(FormatError):
+        open_link_descriptor(data[:4] + b"\x01" + data[5:], key, lid)

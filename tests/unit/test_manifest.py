@@ -22,11 +22,11 @@ NODE = b"\x01" * 16
 
 def body(author: bytes, n: int = 3) -> ManifestBody:
     files = tuple(
-        FileEntry(f"f{i}.txt", bytes([0x10 + i]) * 16, FileKey.generate(), 1, 1000 + i, 5, author)
+        FileEntry(f"f{i}.txt", bytes([0x10 + i]) * 16, FileKey.generate(), 1, 1000 + i, 5)
         for i in range(n)
     )
-    folder = FolderEntry("sub", b"\x20" * 16, FolderKey.generate(), 1, 7, author)
-    tomb = Tombstone(b"\x30" * 16, 9, author)
+    folder = FolderEntry("sub", b"\x20" * 16, FolderKey.generate(), 1, 7)
+    tomb = Tombstone(b"\x30" * 16, 9)
     return ManifestBody((*files, folder), (tomb,))
 
 
@@ -134,31 +134,40 @@ def test_version_chain_rules(alice: Identity) -> None:
 
 
 def test_body_is_canonical(alice: Identity) -> None:
-    a = alice.bundle.fingerprint
-    e1 = FileEntry("b", b"\x01" * 16, FileKey.generate(), 1, 1, 1, a)
-    e2 = FileEntry("a", b"\x02" * 16, FileKey.generate(), 1, 1, 1, a)
+    e1 = FileEntry("b", b"\x01" * 16, FileKey.generate(), 1, 1, 1)
+    e2 = FileEntry("a", b"\x02" * 16, FileKey.generate(), 1, 1, 1)
     enc = ManifestBody((e1, e2)).encode()
     assert enc == ManifestBody((e2, e1)).encode()
     # swap the two entries' bytes: same content, wrong order -> refused
     head, rest = enc[:9], enc[9:]
-    size = len(rest) // 2
+    size = 1 + 2 + 1 + 16 + 32 + 8 + 8 + 8  # one file entry named "a" or "b"
     swapped = head + rest[size : 2 * size] + rest[:size] + rest[2 * size :]
     with pytest.raises(FormatError):
         ManifestBody.decode(swapped)
     with pytest.raises(UsageError):
-        ManifestBody((e1, FileEntry("b", b"\x03" * 16, FileKey.generate(), 1, 1, 1, a))).encode()
+        ManifestBody((e1, FileEntry("b", b"\x03" * 16, FileKey.generate(), 1, 1, 1))).encode()
     with pytest.raises(UsageError):
-        ManifestBody((e1, FileEntry("c", b"\x01" * 16, FileKey.generate(), 1, 1, 1, a))).encode()
+        ManifestBody((e1, FileEntry("c", b"\x01" * 16, FileKey.generate(), 1, 1, 1))).encode()
 
 
 @pytest.mark.parametrize("name", ["", ".", "..", "a/b", "a\x00b", "x" * 256])
 def test_bad_names(alice: Identity, name: str) -> None:
-    e = FileEntry(name, b"\x01" * 16, FileKey.generate(), 1, 1, 1, alice.bundle.fingerprint)
+    e = FileEntry(name, b"\x01" * 16, FileKey.generate(), 1, 1, 1)
     with pytest.raises(UsageError):
         ManifestBody((e,)).encode()
 
 
 def test_non_nfc_name_refused(alice: Identity) -> None:
-    e = FileEntry("e\u0301", b"\x01" * 16, FileKey.generate(), 1, 1, 1, alice.bundle.fingerprint)
+    e = FileEntry("e\u0301", b"\x01" * 16, FileKey.generate(), 1, 1, 1)
     with pytest.raises(UsageError):
         ManifestBody((e,)).encode()
+
+
+def test_version_1_bodies_are_refused_and_entries_carry_no_author() -> None:
+    """Issue 11, item 9: the body version moved to 2 when the unauthenticated `author` was
+    removed; a version-1 body is a FormatError (no silent reading of the old layout)."""
+    enc = body(b"", 1).encode()
+    assert enc[:5] == b"BVMB\x02"
+    with pytest.raises(FormatError):
+        ManifestBody.decode(enc[:4] + b"\x01" + enc[5:])
+    assert "author" not in FileEntry.__slots__ and "author" not in Tombstone.__slots__

@@ -84,12 +84,12 @@ def apply_manifest(v: dict[str, Any], data: bytes) -> dict[str, Any]:
         if isinstance(e, FileEntry):
             entries.append(
                 {**common, "kind": "file", "key": e.file_key.material.hex(),
-                 "content_version": e.content_version, "size": e.size, "author": e.author.hex()}
+                 "content_version": e.content_version, "size": e.size}
             )  # fmt: skip
         else:
             entries.append(
                 {**common, "kind": "folder", "key": e.folder_key.material.hex(),
-                 "key_version": e.key_version, "author": e.author.hex()}
+                 "key_version": e.key_version}
             )  # fmt: skip
     return {
         "version": m.version,
@@ -100,8 +100,7 @@ def apply_manifest(v: dict[str, Any], data: bytes) -> dict[str, Any]:
         "body": m.body.encode().hex(),
         "entries": entries,
         "tombstones": [
-            {"node_id": t.node_id.hex(), "deleted_ms": t.deleted_ms, "author": t.author.hex()}
-            for t in m.body.tombstones
+            {"node_id": t.node_id.hex(), "deleted_ms": t.deleted_ms} for t in m.body.tombstones
         ],
     }
 
@@ -116,6 +115,10 @@ def apply_root(v: dict[str, Any], data: bytes) -> dict[str, Any]:
             {"node_id": x.node_id.hex(), "version": x.version, "hash": x.hash.hex()}
             for x in r.heads
         ],
+        "rosters": [
+            {"node_id": x.node_id.hex(), "version": x.version, "hash": x.hash.hex()}
+            for x in r.rosters
+        ],
     }
 
 
@@ -127,6 +130,8 @@ def apply_roster(v: dict[str, Any], data: bytes) -> dict[str, Any]:
     return {
         "version": r.version,
         "key_version": r.key_version,
+        "prev_hash": r.prev_hash.hex(),
+        "hash": r.hash.hex(),
         "owner_fingerprint": r.owner_fingerprint.hex(),
         "members": [
             {"fingerprint": m.fingerprint.hex(), "role": m.role, "email": m.email}

@@ -9,6 +9,7 @@ import pytest
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
 from blindvault.core.identity import Identity
 from blindvault.core.keys import FolderKey
+from blindvault.core.manifest import ManifestHead
 from blindvault.core.roster import Member, check_roster_fresh, open_roster, seal_roster
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
@@ -20,8 +21,11 @@ CAROL = Identity.generate("carol@example.org", 1)
 KEY = FolderKey.generate()
 
 
-def _seal(version: int = 1, members: list[Member] | None = None) -> bytes:
+def _seal(
+    version: int = 1, members: list[Member] | None = None, prev: bytes | None = None
+) -> bytes:
     return seal_roster(
+        prev_hash=prev if prev is not None else (bytes(32) if version == 1 else b"\x07" * 32),
         owner=OWNER,
         node_id=NODE,
         version=version,
@@ -78,7 +82,40 @@ def test_owner_is_never_a_member_and_versions_do_not_go_back() -> None:
     with pytest.raises(UsageError):
         _seal(version=0)
     newer = open_roster(_seal(version=3), OWNER, NODE, ALICE.bundle)
-    check_roster_fresh(3, newer)
+    check_roster_fresh(newer.head, newer)
     check_roster_fresh(None, newer)
     with pytest.raises(RollbackError):
-        check_roster_fresh(4, newer)
+        check_roster_fresh(ManifestHead(NODE, 4, os.urandom(32)), newer)
+
+
+def test_rosters_chain_and_forks_are_refused() -> None:
+    """P-ROSTERFRESH: same version with another hash, or a successor that does not name the
+    seen roster as its predecessor, is a fork."""
+    v1 = open_roster(_seal(version=1), OWNER, NODE, ALICE.bundle)
+    v2 = open_roster(_seal(version=2, prev=v1.hash), OWNER, NODE, ALICE.bundle)
+    check_roster_fresh(v1.head, v2)
+    fork = open_roster(_seal(version=1, members=[]), OWNER, NODE, ALICE.bundle)
+    with pytest.raises(RollbackError):
+        check_roster_fresh(v1.head, fork)
+    other = open_roster(_seal(version=2, prev=fork.hash), OWNER, NODE, ALICE.bundle)
+    with pytest.raises(RollbackError):
+        check_roster_fresh(v1.head, other)
+    with pytest.raises(UsageError):
+        _seal(version=2, prev=bytes(32))
+    with pytest.raises(UsageError):
+        _seal(version=1, prev=v1.hash)
+
+
+def test_version_1_rosters_are_refused_and_names_are_padded() -> None:
+    data = _seal()
+    with pytest.raises(FormatError):
+        open_roster(data[:4] + b"\x01" + data[5:], OWNER, NODE, ALICE.bundle)
+    short = seal_roster(
+        owner=OWNER, node_id=NODE, version=1, key_version=2, members=[], name="a", key=KEY,
+        signer=ALICE,
+    )  # fmt: skip
+    long = seal_roster(
+        owner=OWNER, node_id=NODE, version=1, key_version=2, members=[], name="a" * 255,
+        key=KEY, signer=ALICE,
+    )  # fmt: skip
+    assert len(short) == len(long)

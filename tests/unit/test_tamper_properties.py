@@ -40,7 +40,7 @@ LINK_KEY = link_key(b"s" * 32, LINK, None)
 
 
 def _manifest() -> bytes:
-    entry = FileEntry("a.txt", b"\x04" * 16, FileKey.generate(), 1, 10, 1, ALICE.bundle.fingerprint)
+    entry = FileEntry("a.txt", b"\x04" * 16, FileKey.generate(), 1, 10, 1)
     return seal_manifest(
         ManifestBody((entry,)),
         FOLDER,

@@ -49,7 +49,7 @@ from blindvault.core.manifest import (
 from blindvault.core.padme import padded_length
 from blindvault.core.recovery import recovery_words
 from blindvault.core.root import seal_root
-from blindvault.core.roster import Member, _seal_roster_from_parts
+from blindvault.core.roster import Member, _seal_roster_from_parts, roster_hash
 
 OUT = Path(__file__).parent / "v1"
 SEED = b"blindvault format v1 test vectors"
@@ -256,15 +256,11 @@ def manifest_cases() -> Iterator[Case]:
     fp = ALICE.bundle.fingerprint
     body = ManifestBody(
         (
-            FileEntry(
-                "report.pdf", det("n1", 16), FileKey(det("k1")), 1, 1050, 1_700_000_000_123, fp
-            ),
-            FileEntry(
-                "Ünïcödé ✓.txt", det("n2", 16), FileKey(det("k2")), 3, 0, 1_700_000_000_456, fp
-            ),
-            FolderEntry("photos", det("n3", 16), FolderKey(det("k3")), 1, 1_700_000_000_789, fp),
+            FileEntry("report.pdf", det("n1", 16), FileKey(det("k1")), 1, 1050, 1_700_000_000_123),
+            FileEntry("Ünïcödé ✓.txt", det("n2", 16), FileKey(det("k2")), 3, 0, 1_700_000_000_456),
+            FolderEntry("photos", det("n3", 16), FolderKey(det("k3")), 1, 1_700_000_000_789),
         ),
-        (Tombstone(det("n4", 16), 1_700_000_001_000, fp),),
+        (Tombstone(det("n4", 16), 1_700_000_001_000),),
     )
     plain = body.encode()
     v1 = _seal_from_parts(plain, key, node, 1, 1, ZERO_HASH, ALICE, det("mnonce1", 12))
@@ -290,7 +286,6 @@ def manifest_cases() -> Iterator[Case]:
                         "content_version": e.content_version,
                         "size": e.size,
                         "mtime_ms": e.mtime_ms,
-                        "author": hexd(e.author),
                     }
                 )
             else:
@@ -302,7 +297,6 @@ def manifest_cases() -> Iterator[Case]:
                         "key": hexd(e.folder_key.material),
                         "key_version": e.key_version,
                         "mtime_ms": e.mtime_ms,
-                        "author": hexd(e.author),
                     }
                 )
         return out
@@ -317,8 +311,7 @@ def manifest_cases() -> Iterator[Case]:
             "body": hexd(b.encode()),
             "entries": describe(ManifestBody.decode(b.encode())),
             "tombstones": [
-                {"node_id": hexd(t.node_id), "deleted_ms": t.deleted_ms, "author": hexd(t.author)}
-                for t in b.tombstones
+                {"node_id": hexd(t.node_id), "deleted_ms": t.deleted_ms} for t in b.tombstones
             ],
         }
 
@@ -374,7 +367,8 @@ def root_cases() -> Iterator[Case]:
     heads = [
         ManifestHead(det(f"root-node-{i}", 16), i + 1, det(f"root-hash-{i}")) for i in range(3)
     ]
-    data = seal_root(OWNER, 1, ZERO_HASH, heads, ALICE)
+    rosters = [ManifestHead(det("root-roster-node", 16), 4, det("root-roster-hash"))]
+    data = seal_root(OWNER, 1, ZERO_HASH, heads, ALICE, rosters)
     inputs = {"owner": hexd(OWNER), "signer": hexd(ALICE.bundle.encode())}
     ordered = sorted(heads, key=lambda h: h.node_id)
     out = {
@@ -383,6 +377,10 @@ def root_cases() -> Iterator[Case]:
         "heads": [
             {"node_id": hexd(h.node_id), "version": h.version, "hash": hexd(h.hash)}
             for h in ordered
+        ],
+        "rosters": [
+            {"node_id": hexd(h.node_id), "version": h.version, "hash": hexd(h.hash)}
+            for h in rosters
         ],
     }
     yield Case(
@@ -406,6 +404,14 @@ def root_cases() -> Iterator[Case]:
     )
     yield Case("root", "flipped-head", "a head changed", "IntegrityError", inputs, flip(data, 60))
     yield Case("root", "trailing", "trailing data", "FormatError", inputs, data + b"\x00")
+    yield Case(
+        "root", "version-1", "a version-1 root (no roster heads) is refused", "FormatError",
+        inputs, data[:4] + b"\x01" + data[5:],
+    )  # fmt: skip
+    yield Case(
+        "root", "roster-head-changed", "the server lowers a roster head", "IntegrityError",
+        inputs, flip(data, len(data) - 64 - 32 - 1),
+    )  # fmt: skip
 
 
 # --- rosters --------------------------------------------------------------------------------
@@ -419,9 +425,11 @@ def roster_cases() -> Iterator[Case]:
         Member(CAROL.bundle.fingerprint, ROLE_READ, "carol@example.org"),
     ]
 
+    prev = det("roster-prev")
+
     def seal(version: int, nonce_label: str, signer: Identity = ALICE) -> bytes:
         return _seal_roster_from_parts(
-            OWNER, node, version, 3, members, "Team plans", key, signer, det(nonce_label, 12)
+            OWNER, node, version, 3, members, "Team plans", key, signer, det(nonce_label, 12), prev
         )
 
     data = seal(2, "roster-nonce")
@@ -435,6 +443,8 @@ def roster_cases() -> Iterator[Case]:
     out = {
         "version": 2,
         "key_version": 3,
+        "prev_hash": hexd(prev),
+        "hash": hexd(roster_hash(data)),
         "owner_fingerprint": hexd(ALICE.bundle.fingerprint),
         "members": [
             {"fingerprint": hexd(m.fingerprint), "role": m.role, "email": m.email} for m in ordered
@@ -468,7 +478,7 @@ def roster_cases() -> Iterator[Case]:
         {**inputs, "node_id": hexd(det("other-node", 16))},
         data,
     )
-    role_at = 5 + 16 + 16 + 8 + 8 + 32 + 2 + 32
+    role_at = 5 + 16 + 16 + 8 + 8 + 32 + 32 + 2 + 32
     yield Case(
         "roster",
         "role-raised",
@@ -483,6 +493,15 @@ def roster_cases() -> Iterator[Case]:
     )  # fmt: skip
     yield Case("roster", "trailing", "trailing data", "FormatError", inputs, data + b"\x00")
     yield Case("roster", "truncated", "cut short", "FormatError", inputs, data[:-1])
+    yield Case(
+        "roster", "version-1", "a version-1 roster (no predecessor hash) is refused",
+        "FormatError", inputs, data[:4] + b"\x01" + data[5:],
+    )  # fmt: skip
+    prev_at = 5 + 16 + 16 + 8 + 8
+    yield Case(
+        "roster", "predecessor-changed", "the server rewrites the predecessor hash",
+        "IntegrityError", inputs, flip(data, prev_at),
+    )  # fmt: skip
 
 
 # --- envelopes (HPKE: not byte-deterministic) -----------------------------------------------

@@ -98,13 +98,24 @@ async function sealManifest(folderKey, nodeId, body, { version = 1, prev = ZERO3
   return core.concat(head, u32(ct.length), ct, new Uint8Array(64)); // signature: not checked here
 }
 
+// Padded metadata (spec §5): x || 0x80 || zeros to Padmé(max(len(x) + 1, floor)).
+function padmeRaw(n) {
+  if (n < 2) return n;
+  const e = Math.floor(Math.log2(n));
+  const s = Math.floor(Math.log2(e)) + 1;
+  const mask = 2 ** (e - s) - 1;
+  return Math.ceil(n / (mask + 1)) * (mask + 1);
+}
+const pad = (x, floor = 512) =>
+  core.concat(x, u8(0x80), new Uint8Array(padmeRaw(Math.max(x.length + 1, floor)) - x.length - 1));
+
 const fileEntry = (name, nodeId) =>
-  core.concat(u8(1), text16(name), nodeId, rand(32), u64(1), u64(10), u64(1700000000000), rand(32));
-const folderEntry = (name, nodeId) =>
-  core.concat(u8(2), text16(name), nodeId, rand(32), u64(1), u64(1700000000000), rand(32));
-const tomb = (nodeId) => core.concat(nodeId, u64(5), rand(32));
-const body = (entries, tombs = []) =>
-  core.concat(utf8.encode("BVMB"), u8(1), u32(entries.length), ...entries, u32(tombs.length), ...tombs);
+  core.concat(u8(1), text16(name), nodeId, rand(32), u64(1), u64(10), u64(1700000000000));
+const folderEntry = (name, nodeId) => core.concat(u8(2), text16(name), nodeId, rand(32), u64(1), u64(1700000000000));
+const tomb = (nodeId) => core.concat(nodeId, u64(5));
+const rawBody = (entries, tombs = []) =>
+  core.concat(utf8.encode("BVMB"), u8(2), u32(entries.length), ...entries, u32(tombs.length), ...tombs);
+const body = (entries, tombs = []) => pad(rawBody(entries, tombs));
 
 test("manifest: a canonical body opens with the folder key", async () => {
   const key = rand(32);
@@ -138,10 +149,13 @@ test("manifest: every non-canonical body is an integrity failure", async () => {
     "name not NFC": body([fileEntry("e\u0301", a)]),
     "name too long": body([fileEntry("x".repeat(256), a)]),
     "unknown kind": body([core.concat(u8(3), fileEntry("a", a).subarray(1))]),
-    "trailing byte": core.concat(body([fileEntry("a", a)]), u8(0)),
-    "wrong magic": core.concat(utf8.encode("BVMX"), body([]).subarray(4)),
-    "version 2 body": core.concat(utf8.encode("BVMB"), u8(2), body([]).subarray(5)),
-    "count beyond the data": core.concat(utf8.encode("BVMB"), u8(1), u32(5), u32(0)),
+    "trailing byte": pad(core.concat(rawBody([fileEntry("a", a)]), u8(0))),
+    "wrong magic": pad(core.concat(utf8.encode("BVMX"), rawBody([]).subarray(4))),
+    "version 1 body (with authors)": pad(core.concat(utf8.encode("BVMB"), u8(1), rawBody([]).subarray(5))),
+    "count beyond the data": pad(core.concat(utf8.encode("BVMB"), u8(2), u32(5), u32(0))),
+    "no padding": rawBody([fileEntry("a", a)]),
+    "padding one byte short": body([]).subarray(0, 511),
+    "padding not zero": core.concat(body([]).subarray(0, 511), u8(1)),
     "invalid UTF-8": body([core.concat(u8(1), new Uint8Array([0, 1, 0xff]), fileEntry("a", a).subarray(4))]),
   };
   for (const [what, plain] of Object.entries(cases)) {
@@ -198,9 +212,9 @@ test("descriptor: wrong key, other link id, truncation", async () => {
   const secret = rand(32);
   const key = await core.linkKey(secret, linkId, null);
   const nonce = rand(12);
-  const aad = core.concat(utf8.encode("BVLK"), u8(1), linkId, nonce);
+  const aad = core.concat(utf8.encode("BVLK"), u8(2), linkId, nonce);
   const plain = core.concat(u8(1), rand(16), rand(32), u64(4), u64(123), u64(1700000000000), text16("r.pdf"));
-  const desc = core.concat(aad, await gcmSeal(key, nonce, plain, aad));
+  const desc = core.concat(aad, await gcmSeal(key, nonce, pad(plain), aad));
   const d = await core.openDescriptor(desc, key, linkId);
   assert.deepEqual([d.kind, d.version, d.size, d.name], ["file", 4, 123, "r.pdf"]);
   await assert.rejects(core.openDescriptor(desc, await core.linkKey(secret, linkId, "pw"), linkId), core.IntegrityError);
@@ -208,8 +222,13 @@ test("descriptor: wrong key, other link id, truncation", async () => {
   await assert.rejects(core.openDescriptor(desc.subarray(0, 20), key, linkId), core.FormatError);
   // Authenticated but malformed plaintext (a bad name) is still an integrity failure.
   const badPlain = core.concat(plain.subarray(0, plain.length - 7), text16("a/b"));
-  const badDesc = core.concat(aad, await gcmSeal(key, nonce, badPlain, aad));
+  const badDesc = core.concat(aad, await gcmSeal(key, nonce, pad(badPlain), aad));
   await assert.rejects(core.openDescriptor(badDesc, key, linkId), core.IntegrityError);
+  // Unpadded plaintext, and a version-1 descriptor, are refused.
+  const unpadded = core.concat(aad, await gcmSeal(key, nonce, plain, aad));
+  await assert.rejects(core.openDescriptor(unpadded, key, linkId), core.IntegrityError);
+  const v1 = core.concat(utf8.encode("BVLK"), u8(1), desc.subarray(5));
+  await assert.rejects(core.openDescriptor(v1, key, linkId), core.FormatError);
 });
 
 test("password: NFKC before PBKDF2", async () => {

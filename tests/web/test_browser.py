@@ -382,6 +382,20 @@ def test_folder_link_lists_navigates_and_downloads(browse: Browse, link_server: 
     assert browse.page.text_content("#breadcrumb") == "photos"
 
 
+def test_folder_link_is_a_snapshot(browse: Browse, link_server: LinkServer) -> None:
+    """Issue 11, item 4 (P-LINKSNAP) in Chromium: a file written into the folder after the
+    link was made is not in what the page lists."""
+    link_server.cli("mkdir", "/snapshot")
+    link_server.cli("put", str(link_server.files / "note.txt"), "/snapshot")
+    url = link_server.link("/snapshot")
+    link_server.cli("put", str(link_server.files / "late.txt"), "/snapshot")
+    assert browse.open(url) == ("folder", "snapshot: 1 item")
+    rows = browse.page.eval_on_selector_all(
+        "#listing tbody tr", "rows => rows.map(r => r.dataset.name)"
+    )
+    assert rows == ["note.txt"]
+
+
 def test_password_link_wrong_then_right(browse: Browse, link_server: LinkServer) -> None:
     url = link_server.link("/note.txt", "--password", link_password="correct horse")
     assert url.endswith(".p")

@@ -137,7 +137,7 @@ function entryOut(core, e) {
     e.kind === "file"
       ? { kind: "file", key: core.toHex(e.key), content_version: e.contentVersion, size: e.size }
       : { kind: "folder", key: core.toHex(e.key), key_version: e.keyVersion };
-  return sortKeys({ ...common, ...more, author: core.toHex(e.author) });
+  return sortKeys({ ...common, ...more });
 }
 
 async function manifestCase(core, v) {
@@ -164,7 +164,7 @@ async function manifestCase(core, v) {
       body: core.toHex(m.body),
       entries: m.entries.map((e) => entryOut(core, e)),
       tombstones: m.tombstones.map((t) =>
-        sortKeys({ node_id: core.toHex(t.nodeId), deleted_ms: t.deletedMs, author: core.toHex(t.author) }),
+        sortKeys({ node_id: core.toHex(t.nodeId), deleted_ms: t.deletedMs }),
       ),
     }),
     sortKeys({

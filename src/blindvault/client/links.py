@@ -4,10 +4,10 @@
     open_link(url, Path("."))          # anyone with the URL; no account needed
 
 The secret stays in the URL fragment; the server gets the link token (from which the
-key cannot be derived), the sealed descriptor, and the ids of the objects the link may
-read. A folder link lists the folder's subtree as it is when the link is made: files
-added later need a new link (a folder's manifest is read as it is now, so they show up
-in the listing, but their content is refused).
+key cannot be derived), the sealed descriptor, and the ids of the blobs the link may
+read. A folder link is a snapshot (client/snapshot.py): copies of the subtree's manifests
+as they are when the link is made, re-sealed under fresh keys only the descriptor names;
+files added later need a new link, and no live folder key is ever in a link.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from blindvault.client import transfer
 from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.snapshot import take_snapshot
 from blindvault.core.content import blob_id
 from blindvault.core.keys import FileKey, FolderKey
 from blindvault.core.links import (
@@ -74,7 +75,7 @@ def create_link(
     if remote.lstrip("/").startswith("@"):
         raise UsageError("only the owner of a shared folder can make links into it")
     entry = vault.stat(remote)
-    records: list[str] = []
+    snapshot: dict[str, str] = {}
     blobs: list[str] = []
     desc: LinkDescriptor
     if isinstance(entry, FileEntry):
@@ -88,18 +89,12 @@ def create_link(
         )
         blobs.append(blob_id(entry.node_id, entry.content_version).hex())
     else:
-        if entry is None:
-            node, key = vault.opened.bundle.root_node, vault.opened.root_key
-            key_version, mtime, name = 1, 0, ROOT_NAME
-        else:
-            node, key = entry.node_id, entry.folder_key
-            key_version, mtime, name = entry.key_version, entry.mtime_ms, entry.name
-        for item in vault.subtree(node, key, key_version):
-            if isinstance(item, bytes):
-                records.append(item.hex())
-            else:
-                blobs.append(blob_id(item.node_id, item.content_version).hex())
-        desc = LinkDescriptor(node, key, key_version, 0, mtime, name)
+        mtime, name = (0, ROOT_NAME) if entry is None else (entry.mtime_ms, entry.name)
+        parts = [p for p in remote.split("/") if p not in ("", ".")]
+        snap = take_snapshot(vault, *vault._locate(parts))
+        snapshot = {rid: b64e(data) for rid, data in snap.records.items()}
+        blobs = snap.blobs
+        desc = LinkDescriptor(snap.node_id, snap.key, 1, 0, mtime, name)
     link_id, secret = new_link()
     sealed = seal_link_descriptor(desc, link_key(secret, link_id, password), link_id)
     vault.api.post_json(
@@ -110,7 +105,7 @@ def create_link(
             "descriptor": b64e(sealed),
             "kind": "file" if isinstance(entry, FileEntry) else "folder",
             "password": password is not None,
-            "records": records,
+            "snapshot": snapshot,
             "blobs": blobs,
             "expires_at": time.time() + expires_in if expires_in is not None else None,
             "max_downloads": max_downloads,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.rosterfresh import check_roster, missing_roster, remember_roster
 from blindvault.client.tree import Space
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
 from blindvault.core.content import blob_id
@@ -34,8 +35,8 @@ from blindvault.core.envelope import open_envelope, seal_envelope
 from blindvault.core.identity import IdentityBundle
 from blindvault.core.kdf import account_id, normalize_email
 from blindvault.core.keys import FolderKey
-from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody
-from blindvault.core.roster import Member, Roster, check_roster_fresh, open_roster, seal_roster
+from blindvault.core.manifest import ZERO_HASH, FileEntry, FolderEntry, ManifestBody
+from blindvault.core.roster import Member, Roster, open_roster, seal_roster
 from blindvault.errors import (
     BlindvaultError,
     ConflictError,
@@ -111,15 +112,16 @@ class Shares:
     def _load_roster(
         self, api: ApiClient, owner: bytes, node: bytes, signer: IdentityBundle
     ) -> tuple[Roster | None, int]:
+        # the owner's devices check the roster against the owner's signed root too
+        root = self.vault.tree.load_root() if owner == self.vault.owner else None
         try:
             rec = api.get_json(f"/v1/records/roster/{node.hex()}")
         except NotFoundError:
-            if node.hex() in self.vault.state.rosters:
-                raise IntegrityError("a share's member list disappeared") from None
+            missing_roster(self.vault.state, node, root)
             return None, 0
         roster = open_roster(b64d(rec["data"]), owner, node, signer)
-        check_roster_fresh(self.vault.state.rosters.get(node.hex()), roster)
-        self.vault.state.rosters[node.hex()] = roster.version
+        check_roster(self.vault.state, roster, root)
+        remember_roster(self.vault.state, roster)
         return roster, int(rec["version"])
 
     def _writers(self, roster: Roster, owner: IdentityBundle) -> dict[bytes, IdentityBundle]:
@@ -310,6 +312,7 @@ class Shares:
                 name=entry.name,
                 key=key,
                 signer=self.vault.opened.identity,
+                prev_hash=current.hash if current else ZERO_HASH,
             )
             try:
                 api.put_json(
@@ -319,7 +322,8 @@ class Shares:
             except ConflictError:
                 continue
             opened = open_roster(data, self.vault.owner, node, me)
-            self.vault.state.rosters[node.hex()] = opened.version
+            remember_roster(self.vault.state, opened)
+            self.vault.tree.bind_roster(opened.head)
             self._own_spaces.pop(node, None)
             return
         raise ConflictError(409, "stale_version", "the member list kept changing; try again")
@@ -423,7 +427,7 @@ class Shares:
         def swap(body: ManifestBody) -> ManifestBody:
             return ManifestBody(
                 tuple(
-                    FolderEntry(e.name, e.node_id, new_key, new_kv, e.mtime_ms, e.author)
+                    FolderEntry(e.name, e.node_id, new_key, new_kv, e.mtime_ms)
                     if isinstance(e, FolderEntry) and e.node_id == node
                     else e
                     for e in body.entries
@@ -462,7 +466,7 @@ class Shares:
             for e in body.entries:
                 if isinstance(e, FolderEntry) and e.node_id in fresh:
                     k, v = fresh[e.node_id]
-                    entries.append(FolderEntry(e.name, e.node_id, k, v, e.mtime_ms, e.author))
+                    entries.append(FolderEntry(e.name, e.node_id, k, v, e.mtime_ms))
                 else:
                     entries.append(e)
             return ManifestBody(tuple(entries), body.tombstones)

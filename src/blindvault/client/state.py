@@ -4,7 +4,8 @@ Everything lives under `$BLINDVAULT_HOME` when set, else the platform's user sta
 directory (`$XDG_STATE_HOME/blindvault`, default `~/.local/state/blindvault`). Writes go
 to a temporary file, are fsynced and renamed, so a crash never leaves half a file.
 Nothing secret is stored here: tokens are bearer tokens the server can revoke, pins and
-heads are public values. The vault key is kept by `keystore.py`, never here.
+heads are public values. No key is stored on the device at all (there is no keystore):
+each command derives the keys from the password again.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class AccountState:
     root_sequence: int = 0
     root_hash: str = ""
     rosters: dict[str, int] = field(default_factory=dict)  # node hex -> highest roster version
+    roster_heads: dict[str, list[Any]] = field(default_factory=dict)  # node -> [ver, hash]
     key_versions: dict[str, int] = field(default_factory=dict)  # share node hex -> key version
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:

@@ -110,10 +110,26 @@ class Tree:
             self.owner, self.state.root_sequence, b"", (), bytes.fromhex(self.state.root_hash)
         )
 
-    def _advance_root(self, head: ManifestHead | None, removed: bytes | None = None) -> None:
+    def bind_roster(self, head: ManifestHead) -> None:
+        """Name a shared folder's newest roster (version, hash) in the signed root, so the
+        owner's other devices refuse an older or forked roster (P-ROSTERFRESH)."""
+        self._advance_root(None, roster=head)
+
+    def _advance_root(
+        self,
+        head: ManifestHead | None,
+        removed: bytes | None = None,
+        roster: ManifestHead | None = None,
+    ) -> None:
         for _ in range(MAX_RETRIES):
             root = self.load_root()
             heads = {h.node_id: h for h in (root.heads if root else ())}
+            rosters = {h.node_id: h for h in (root.rosters if root else ())}
+            if roster is not None:
+                old = rosters.get(roster.node_id)
+                if old is not None and old.version > roster.version:
+                    return
+                rosters[roster.node_id] = roster
             if head is not None:
                 old = heads.get(head.node_id)
                 if old is not None and old.version > head.version:
@@ -123,7 +139,14 @@ class Tree:
                 heads.pop(removed, None)
             sequence = (root.sequence + 1) if root else 1
             prev = root.hash if root else ZERO_HASH
-            data = seal_root(self.owner, sequence, prev, list(heads.values()), self.identity)
+            data = seal_root(
+                self.owner,
+                sequence,
+                prev,
+                list(heads.values()),
+                self.identity,
+                list(rosters.values()),
+            )
             try:
                 self.api.put_json(
                     f"/v1/records/root/{self.owner.hex()}",

@@ -67,7 +67,6 @@ class Entry:
     kind: str  # "file" or "folder"
     size: int
     mtime_ms: int
-    author: str
 
 
 @dataclass(frozen=True)
@@ -113,14 +112,18 @@ class Vault:
         insecure: bool = False,
         params: KdfParams | None = None,
         device_name: str = "cli",
+        post_quantum: bool = False,
     ) -> tuple[Vault, list[str]]:
-        """Create an account; returns the open vault and the 24 recovery words (show once)."""
+        """Create an account; returns the open vault and the 24 recovery words (show once).
+
+        `post_quantum`: the account's identity uses the hybrid ML-KEM-768+X25519 suite, so
+        folder keys shared with it are sealed post-quantum (spec §9)."""
         store = store or StateStore()
         email = normalize_email(email)
         params = params or KdfParams.argon2id()
         keys = derive_account_keys(password, email, params)
         recovery = RecoveryKey.generate()
-        identity = Identity.generate(email, now_ms())
+        identity = Identity.generate(email, now_ms(), post_quantum=post_quantum)
         owner = account_id(email)
         opened = new_account_bundle(
             owner, email, keys.master, recovery, identity, os.urandom(16), os.urandom(16)
@@ -403,7 +406,7 @@ class Vault:
             return None
         if len(parts) == 1 and parts[0].startswith("@"):
             mount = self.shares.mount(parts[0][1:])
-            return FolderEntry(parts[0], mount.node_id, mount.key, mount.key_version, 0, bytes(32))
+            return FolderEntry(parts[0], mount.node_id, mount.key, mount.key_version, 0)
         entry = _entry(self._folder(parts[:-1]).body, parts[-1])
         if entry is None:
             raise NotFoundError(404, "not_found", f"no such file or folder: {path}")
@@ -435,8 +438,8 @@ class Vault:
 
     def _describe(self, path: str, e: FileEntry | FolderEntry) -> Entry:
         if isinstance(e, FileEntry):
-            return Entry(path, e.name, "file", e.size, e.mtime_ms, e.author.hex())
-        return Entry(path, e.name, "folder", 0, e.mtime_ms, e.author.hex())
+            return Entry(path, e.name, "file", e.size, e.mtime_ms)
+        return Entry(path, e.name, "folder", 0, e.mtime_ms)
 
     def subtree(
         self, node: bytes, key: FolderKey, key_version: int = 1, space: Space | None = None
@@ -473,7 +476,6 @@ class Vault:
     def _mkdir_one(self, parts: list[str], *, exist_ok: bool) -> None:
         _no_mount_name(parts)
         node, key = os.urandom(16), FolderKey.generate()
-        author = self.fingerprint
         existed = False
 
         def add(body: ManifestBody) -> ManifestBody:
@@ -484,7 +486,7 @@ class Vault:
                     existed = True
                     return body
                 raise UsageError(f"/{'/'.join(parts)} exists already")
-            entry = FolderEntry(parts[-1], node, key, 1, now_ms(), author)
+            entry = FolderEntry(parts[-1], node, key, 1, now_ms())
             return ManifestBody((*body.entries, entry), body.tombstones)
 
         space = self._space(parts[:-1])
@@ -553,7 +555,7 @@ class Vault:
                 tiny.append((job, blob_size))
             else:
                 rest.append(job)
-        author, resume_dir = self.fingerprint, self.store.home / "uploads" / self.owner.hex()
+        resume_dir = self.store.home / "uploads" / self.owner.hex()
 
         def send(job: tuple[Path, bytes, int, FileKey]) -> FileEntry:
             f, node, version, key = job
@@ -562,7 +564,7 @@ class Vault:
                 owner=self.owner, resume_dir=resume_dir, progress=progress or (lambda n: None),
             )  # fmt: skip
             mtime = int(f.stat().st_mtime * 1000)
-            return FileEntry(f.name, node, key, version, size, mtime, author)
+            return FileEntry(f.name, node, key, version, size, mtime)
 
         def send_group(group: list[tuple[Path, bytes, int, FileKey]]) -> list[FileEntry]:
             sealed, made = [], []
@@ -570,7 +572,7 @@ class Vault:
                 blob, size = transfer.seal_small(f, key=key, node_id=node, version=version)
                 sealed.append((blob_id(node, version), blob))
                 mtime = int(f.stat().st_mtime * 1000)
-                made.append(FileEntry(f.name, node, key, version, size, mtime, author))
+                made.append(FileEntry(f.name, node, key, version, size, mtime))
             transfer.send_batch(api, sealed)
             if progress:
                 progress(sum(len(b) for _, b in sealed))
@@ -647,7 +649,7 @@ class Vault:
         else:
             node, key, version, size = done
         mtime = int(local.stat().st_mtime * 1000)
-        entry = FileEntry(target[-1], node, key, version, size, mtime, self.fingerprint)
+        entry = FileEntry(target[-1], node, key, version, size, mtime)
         replaced: list[FileEntry] = []
 
         def add(body: ManifestBody) -> ManifestBody:
@@ -786,7 +788,7 @@ class Vault:
                 raise UsageError(f"{path} is a folder that is not empty (use -r)")
             for child in children:
                 self.rm(child.path, recursive=True)
-        tomb = Tombstone(entry.node_id, now_ms(), self.fingerprint)
+        tomb = Tombstone(entry.node_id, now_ms())
 
         def remove(body: ManifestBody) -> ManifestBody:
             rest = tuple(e for e in body.entries if e.name != parts[-1])
@@ -883,8 +885,5 @@ def _renamed(entry: FileEntry | FolderEntry, name: str) -> FileEntry | FolderEnt
             entry.content_version,
             entry.size,
             entry.mtime_ms,
-            entry.author,
         )
-    return FolderEntry(
-        name, entry.node_id, entry.folder_key, entry.key_version, entry.mtime_ms, entry.author
-    )
+    return FolderEntry(name, entry.node_id, entry.folder_key, entry.key_version, entry.mtime_ms)

@@ -22,6 +22,17 @@ MAGIC_LINK: Final = b"BVLK"
 MAGIC_KEY_BUNDLE: Final = b"BVKB"
 MAGIC_ROSTER: Final = b"BVRS"
 
+# Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
+# unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
+# pad the folder name; roots carry roster heads; link descriptors pad and name a snapshot.
+# Objects with any other version byte are refused (no migration: pre-1.0).
+OBJECT_VERSIONS: Final = {
+    MAGIC_MANIFEST_BODY: 2,
+    MAGIC_ROSTER: 2,
+    MAGIC_ROOT: 2,
+    MAGIC_LINK: 2,
+}
+
 # --- sizes (bytes) ---
 KEY_SIZE: Final = 32
 ID_SIZE: Final = 16
@@ -51,6 +62,10 @@ CONTENT_PREFIX_SIZE: Final = len(MAGIC_CONTENT) + 1
 CONTENT_HEADER_SIZE: Final = CONTENT_PREFIX_SIZE + C2SP_HEADER_SIZE
 
 PAD_MIN_SIZE: Final = 4096
+# Padmé floors for sealed metadata (plaintext bytes, before the AEAD tag)
+PAD_MANIFEST_MIN: Final = 512
+PAD_DESCRIPTOR_MIN: Final = 512
+PAD_ROSTER_NAME: Final = 2 + 255 + 1  # u16 length + longest name + the 0x80 marker
 
 # --- labels: HKDF info strings and signature / hash domains ---
 LABEL_KDF_SALT: Final = b"blindvault/v1/kdf-salt"
@@ -74,6 +89,7 @@ LABEL_ENVELOPE_SIG: Final = b"blindvault/v1/share-sig"
 LABEL_LINK_KEY: Final = b"blindvault/v1/link-key"
 LABEL_LINK_TOKEN: Final = b"blindvault/v1/link-token"
 LABEL_LINK_PASSWORD: Final = b"blindvault/v1/link-password"
+LABEL_ROSTER_HASH: Final = b"blindvault/v1/roster-hash"
 LABEL_ROSTER_SIG: Final = b"blindvault/v1/roster-sig"
 LABEL_ROSTER_NAME: Final = b"blindvault/v1/roster-name"
 MAX_ROSTER_MEMBERS: Final = 1000

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import unicodedata
 
-from blindvault.core.constants import FORMAT_VERSION
+from blindvault.core.constants import FORMAT_VERSION, OBJECT_VERSIONS
 from blindvault.errors import FormatError, UsageError
 
-__all__ = ["Reader", "Writer", "check_header", "header"]
+__all__ = ["Reader", "Writer", "check_header", "header", "object_version"]
 
 
 def header(magic: bytes) -> bytes:
-    """The five bytes every sealed object starts with: magic || format version."""
-    return magic + bytes([FORMAT_VERSION])
+    """The five bytes every sealed object starts with: magic || its version."""
+    return magic + bytes([object_version(magic)])
+
+
+def object_version(magic: bytes) -> int:
+    """The one version of `magic` this code writes and reads."""
+    return OBJECT_VERSIONS.get(magic, FORMAT_VERSION)
 
 
 class Writer:
@@ -151,5 +156,5 @@ def check_header(reader: Reader, magic: bytes) -> None:
     if reader.take(len(magic)) != magic:
         raise FormatError("wrong magic")
     version = reader.u8()
-    if version != FORMAT_VERSION:
+    if version != object_version(magic):
         raise FormatError(f"unsupported format version {version}")

@@ -11,14 +11,20 @@
                600,000, 32)                                    (only with a password)
     link key = HKDF-SHA-256(secret [|| pw], salt=link_id, info=LABEL_LINK_KEY, 32)
 
-    descriptor = "BVLK" || 0x01 || link_id[16] || nonce[12]
-                 || AES-256-GCM(link key, nonce, plain, aad = the 33 bytes before it)
+    descriptor = "BVLK" || 0x02 || link_id[16] || nonce[12]
+                 || AES-256-GCM(link key, nonce, pad(plain), aad = the 33 bytes before it)
     plain      = kind u8 || node_id[16] || key[32] || version u64 || size u64
                  || mtime_ms u64 || name (u16-length UTF-8)
+    pad(x)     = x || 0x80 || 0x00... to Padmé(max(len(x) + 1, 512)) bytes
 
 The descriptor tells a link holder what the link opens: for a file, its key, content
-version and true size; for a folder, its key and key version. Uses only primitives
-WebCrypto has (HKDF, PBKDF2, AES-GCM), so the static link page can do the same.
+version and true size; for a folder, the id and key of the link's *snapshot* root (a
+fresh random id and key, never the live folder's) and key version 1. A folder link is a
+snapshot (P-LINKSNAP): the owner's client re-seals a copy of every manifest of the
+subtree, holding only the entries that exist then, under fresh folder keys reachable
+only from the descriptor; nothing written later, and no live folder key, is reachable.
+Uses only primitives WebCrypto has (HKDF, PBKDF2, AES-GCM), so the static link page can
+do the same.
 """
 
 from __future__ import annotations
@@ -43,11 +49,13 @@ from blindvault.core.constants import (
     MAX_NAME_BYTES,
     NODE_FILE,
     NODE_FOLDER,
+    PAD_DESCRIPTOR_MIN,
     PBKDF2_DEFAULT_ITERATIONS,
 )
 from blindvault.core.encoding import Reader, Writer, check_header, header
 from blindvault.core.keys import FileKey, FolderKey, LinkKey
 from blindvault.core.manifest import check_name
+from blindvault.core.padme import pad_block, unpad_block
 from blindvault.errors import FormatError, IntegrityError, UsageError
 
 __all__ = [
@@ -176,7 +184,8 @@ def _seal_descriptor_from_parts(
     w = Writer().u8(kind).fixed(desc.node_id, ID_SIZE).fixed(desc.key.material, KEY_SIZE)
     plain = w.u64(desc.version).u64(desc.size).u64(desc.mtime_ms).text16(check_name(desc.name))
     aad = _aad(link_id, nonce)
-    return aad + primitives.aes256gcm_seal(key.material, nonce, plain.bytes(), aad)
+    padded = pad_block(plain.bytes(), PAD_DESCRIPTOR_MIN)
+    return aad + primitives.aes256gcm_seal(key.material, nonce, padded, aad)
 
 
 def seal_link_descriptor(desc: LinkDescriptor, key: LinkKey, link_id: bytes) -> bytes:
@@ -193,7 +202,7 @@ def open_link_descriptor(data: bytes, key: LinkKey, link_id: bytes) -> LinkDescr
         raise IntegrityError
     plain = primitives.aes256gcm_open(key.material, nonce, sealed, _aad(link_id, nonce))
     try:
-        p = Reader(plain)
+        p = Reader(unpad_block(plain, PAD_DESCRIPTOR_MIN))
         kind, node_id, raw = p.u8(), p.take(ID_SIZE), p.take(KEY_SIZE)
         version, size, mtime = p.u64(), p.u64(), p.u64()
         name = check_name(p.text16(max_size=MAX_NAME_BYTES))

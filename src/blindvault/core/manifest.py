@@ -1,12 +1,13 @@
 """Folder manifests: a folder's children, sealed, signed, versioned and hash-chained.
 
-    body   = "BVMB" || 0x01 || n u32 || n entries (strictly ascending UTF-8 name)
-             || m u32 || m tombstones (strictly ascending node id)
+    body   = pad("BVMB" || 0x02 || n u32 || n entries (strictly ascending UTF-8 name)
+                 || m u32 || m tombstones (strictly ascending node id))
     file   = 0x01 || name || node_id[16] || file_key[32] || content_version u64
-             || size u64 || mtime_ms u64 || author[32]
+             || size u64 || mtime_ms u64
     folder = 0x02 || name || node_id[16] || folder_key[32] || key_version u64
-             || mtime_ms u64 || author[32]
-    tomb   = node_id[16] || deleted_ms u64 || author[32]
+             || mtime_ms u64
+    tomb   = node_id[16] || deleted_ms u64
+    pad(x) = x || 0x80 || 0x00... to Padmé(max(len(x) + 1, 512)) bytes (padme.pad_block)
     name   = u16 length || UTF-8 (NFC, 1..255 bytes, no "/", no NUL, not "." or "..")
 
     sealed = head || u32 length || AES-256-GCM(manifest key, nonce, body, aad = head)
@@ -18,8 +19,10 @@
     hash         = SHA-256(LABEL_MANIFEST_HASH || 0x00 || sealed)
 
 Version 1 has an all-zero prev_hash; version n+1 names the hash of version n.
-Deletions are tombstones inside a signed manifest (P-TOMBSTONE); sizes, times and
-authors shown to users come only from here (P-META).
+Deletions are tombstones inside a signed manifest (P-TOMBSTONE); sizes and times shown
+to users come only from here (P-META). Body version 1 carried a per-entry `author` that
+nothing authenticated (any writer could name anybody); version 2 drops it: who wrote a
+listing is the manifest's signed `writer`. Version-1 bodies are refused.
 """
 
 from __future__ import annotations
@@ -44,10 +47,12 @@ from blindvault.core.constants import (
     MAX_NAME_BYTES,
     NODE_FILE,
     NODE_FOLDER,
+    PAD_MANIFEST_MIN,
 )
 from blindvault.core.encoding import Reader, Writer, check_header, header
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FileKey, FolderKey
+from blindvault.core.padme import pad_block, unpad_block
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
 __all__ = [
@@ -84,7 +89,6 @@ class FileEntry:
     content_version: int
     size: int
     mtime_ms: int
-    author: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +98,12 @@ class FolderEntry:
     folder_key: FolderKey
     key_version: int
     mtime_ms: int
-    author: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Tombstone:
     node_id: bytes
     deleted_ms: int
-    author: bytes
 
 
 Entry = FileEntry | FolderEntry
@@ -126,16 +128,18 @@ class ManifestBody:
             else:
                 w.u8(NODE_FOLDER).text16(e.name).fixed(e.node_id, ID_SIZE)
                 w.fixed(e.folder_key.material, KEY_SIZE).u64(e.key_version)
-            w.u64(e.mtime_ms).fixed(e.author, FINGERPRINT_SIZE)
+            w.u64(e.mtime_ms)
         w.u32(len(tombs))
         for t in tombs:
-            w.fixed(t.node_id, ID_SIZE).u64(t.deleted_ms).fixed(t.author, FINGERPRINT_SIZE)
-        return w.bytes()
+            w.fixed(t.node_id, ID_SIZE).u64(t.deleted_ms)
+        return pad_block(w.bytes(), PAD_MANIFEST_MIN)
 
     @classmethod
     def decode(cls, data: bytes) -> ManifestBody:
         r = Reader(data)
         check_header(r, MAGIC_MANIFEST_BODY)
+        r = Reader(unpad_block(data, PAD_MANIFEST_MIN))
+        r.take(5)
         entries: list[Entry] = []
         for _ in range(_count(r)):
             kind = r.u8()
@@ -148,15 +152,13 @@ class ManifestBody:
             key = r.take(KEY_SIZE)
             if kind == NODE_FILE:
                 cv, size = r.u64(), r.u64()
-                entries.append(
-                    FileEntry(name, node_id, FileKey(key), cv, size, r.u64(), r.take(32))
-                )
+                entries.append(FileEntry(name, node_id, FileKey(key), cv, size, r.u64()))
             elif kind == NODE_FOLDER:
                 kv = r.u64()
-                entries.append(FolderEntry(name, node_id, FolderKey(key), kv, r.u64(), r.take(32)))
+                entries.append(FolderEntry(name, node_id, FolderKey(key), kv, r.u64()))
             else:
                 raise FormatError("unknown entry kind")
-        tombs = [Tombstone(r.take(ID_SIZE), r.u64(), r.take(32)) for _ in range(_count(r))]
+        tombs = [Tombstone(r.take(ID_SIZE), r.u64()) for _ in range(_count(r))]
         r.finish()
         names = [e.name.encode("utf-8") for e in entries]
         if any(a >= b for a, b in pairwise(names)):

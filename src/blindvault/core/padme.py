@@ -8,9 +8,9 @@ at most about 12 %. The floor makes every file of up to 4 KiB the same stored si
 from __future__ import annotations
 
 from blindvault.core.constants import PAD_MIN_SIZE
-from blindvault.errors import UsageError
+from blindvault.errors import FormatError, UsageError
 
-__all__ = ["padded_length", "padme"]
+__all__ = ["pad_block", "padded_length", "padme", "unpad_block"]
 
 
 def padme(length: int) -> int:
@@ -30,3 +30,25 @@ def padded_length(size: int) -> int:
     if size < 0:
         raise UsageError("size must be non-negative")
     return PAD_MIN_SIZE if size <= PAD_MIN_SIZE else padme(size)
+
+
+def _block_length(size: int, floor: int) -> int:
+    return padme(max(size + 1, floor))
+
+
+def pad_block(data: bytes, floor: int) -> bytes:
+    """`data || 0x80 || 0x00...` up to the Padmé length of len(data)+1 (at least `floor`).
+
+    Used for sealed metadata (manifest bodies, link descriptors, roster names) so that entry
+    counts and name lengths show only as a Padmé bucket.
+    """
+    size = _block_length(len(data), floor)
+    return data + b"\x80" + bytes(size - len(data) - 1)
+
+
+def unpad_block(padded: bytes, floor: int) -> bytes:
+    """Inverse of `pad_block`; refuses every other padding (one encoding per value)."""
+    end = len(padded.rstrip(b"\x00")) - 1
+    if end < 0 or padded[end] != 0x80 or len(padded) != _block_length(end, floor):
+        raise FormatError("bad padding")
+    return padded[:end]

@@ -1,12 +1,16 @@
 """The per-user signed root: one signed statement over the heads of all folders.
 
-    root = "BVRT" || 0x01 || owner[16] || sequence u64 || prev_hash[32] || n u32
+    root = "BVRT" || 0x02 || owner[16] || sequence u64 || prev_hash[32] || n u32
            || n times (node_id[16] || version u64 || manifest hash[32])  (ascending node id)
+           || r u32 || r times (node_id[16] || version u64 || roster hash[32])  (ascending)
            || Ed25519 signature[64] by the owner over LABEL_ROOT_SIG || 0x00 || all before it
     hash = SHA-256(LABEL_ROOT_HASH || 0x00 || root)
 
 A client that has seen root n refuses a root with a lower sequence or a different hash
-at the same sequence, and any folder head below the one its root names (P-FRESH).
+at the same sequence, and any folder head below the one its root names (P-FRESH). The
+roster heads (version 2) bind the owner's shared-folder rosters into the same chain: an
+owner's device refuses a roster older than, or at the root's version but different from,
+the one its root names (P-ROSTERFRESH). Version-1 roots are refused.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class SignedRoot:
     prev_hash: bytes
     heads: tuple[ManifestHead, ...]
     hash: bytes
+    rosters: tuple[ManifestHead, ...] = ()
 
     def head_of(self, node_id: bytes) -> ManifestHead | None:
         for h in self.heads:
@@ -48,13 +53,43 @@ class SignedRoot:
                 return h
         return None
 
+    def roster_of(self, node_id: bytes) -> ManifestHead | None:
+        for h in self.rosters:
+            if h.node_id == node_id:
+                return h
+        return None
 
-def _body(owner: bytes, sequence: int, prev: bytes, heads: list[ManifestHead]) -> bytes:
+
+def _body(
+    owner: bytes,
+    sequence: int,
+    prev: bytes,
+    heads: list[ManifestHead],
+    rosters: list[ManifestHead],
+) -> bytes:
     w = Writer(header(MAGIC_ROOT)).fixed(owner, ID_SIZE).u64(sequence).fixed(prev, HASH_SIZE)
-    w.u32(len(heads))
-    for h in heads:
-        w.fixed(h.node_id, ID_SIZE).u64(h.version).fixed(h.hash, HASH_SIZE)
+    for group in (heads, rosters):
+        w.u32(len(group))
+        for h in group:
+            w.fixed(h.node_id, ID_SIZE).u64(h.version).fixed(h.hash, HASH_SIZE)
     return w.bytes()
+
+
+def _ordered(heads: list[ManifestHead]) -> list[ManifestHead]:
+    ordered = sorted(heads, key=lambda h: h.node_id)
+    if any(a.node_id == b.node_id for a, b in pairwise(ordered)):
+        raise UsageError("one head per folder")
+    return ordered
+
+
+def _read_heads(r: Reader) -> tuple[ManifestHead, ...]:
+    n = r.u32()
+    if n > MAX_MANIFEST_ENTRIES or n > r.remaining():
+        raise FormatError("too many heads")
+    heads = tuple(ManifestHead(r.take(ID_SIZE), r.u64(), r.take(HASH_SIZE)) for _ in range(n))
+    if any(a.node_id >= b.node_id for a, b in pairwise(heads)):
+        raise FormatError("heads not in canonical order")
+    return heads
 
 
 def seal_root(
@@ -63,14 +98,13 @@ def seal_root(
     prev_hash: bytes,
     heads: list[ManifestHead],
     signer: Identity,
+    rosters: list[ManifestHead] | None = None,
 ) -> bytes:
-    """Sign the current heads; sequence 1 has a zero prev_hash, n+1 the hash of n."""
+    """Sign the current heads (folders, and rosters of shared folders); sequence 1 has a
+    zero prev_hash, n+1 the hash of n."""
     if sequence < 1 or (sequence == 1) != (prev_hash == _ZERO):
         raise UsageError("sequence 1 has a zero prev_hash, later ones a real one")
-    ordered = sorted(heads, key=lambda h: h.node_id)
-    if any(a.node_id == b.node_id for a, b in pairwise(ordered)):
-        raise UsageError("one head per folder")
-    body = _body(owner, sequence, prev_hash, ordered)
+    body = _body(owner, sequence, prev_hash, _ordered(heads), _ordered(rosters or []))
     return body + signer.sign(LABEL_ROOT_SIG + b"\x00" + body)
 
 
@@ -81,20 +115,16 @@ def open_root(data: bytes, owner: bytes, signer: IdentityBundle) -> SignedRoot:
     got_owner = r.take(ID_SIZE)
     sequence = r.u64()
     prev = r.take(HASH_SIZE)
-    n = r.u32()
-    if n > MAX_MANIFEST_ENTRIES:
-        raise FormatError("too many heads")
-    heads = tuple(ManifestHead(r.take(ID_SIZE), r.u64(), r.take(HASH_SIZE)) for _ in range(n))
+    heads = _read_heads(r)
+    rosters = _read_heads(r)
     body_len = r.position
     signature = r.take(ED25519_SIGNATURE_SIZE)
     r.finish()
-    if any(a.node_id >= b.node_id for a, b in pairwise(heads)):
-        raise FormatError("heads not in canonical order")
     signer.verify(LABEL_ROOT_SIG + b"\x00" + data[:body_len], signature)
     if got_owner != owner or sequence < 1 or (sequence == 1) != (prev == _ZERO):
         raise IntegrityError
     root_hash = primitives.sha256(LABEL_ROOT_HASH + b"\x00" + data)
-    return SignedRoot(owner, sequence, prev, heads, root_hash)
+    return SignedRoot(owner, sequence, prev, heads, root_hash, rosters)
 
 
 def check_root_fresh(seen: SignedRoot | None, new: SignedRoot) -> None:
@@ -109,5 +139,9 @@ def check_root_fresh(seen: SignedRoot | None, new: SignedRoot) -> None:
         raise RollbackError
     for old in seen.heads:
         head = new.head_of(old.node_id)
+        if head is not None and head.version < old.version:
+            raise RollbackError
+    for old in seen.rosters:
+        head = new.roster_of(old.node_id)
         if head is not None and head.version < old.version:
             raise RollbackError

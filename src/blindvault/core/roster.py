@@ -1,18 +1,24 @@
 """The roster of a shared folder: who may read it and who may write it, signed by its owner.
 
-    body   = "BVRS" || 0x01 || owner_account[16] || node_id[16] || version u64
-             || key_version u64 || owner_fp[32] || n u16 || n times member || var16(name_box)
+    body   = "BVRS" || 0x02 || owner_account[16] || node_id[16] || version u64
+             || key_version u64 || prev_hash[32] || owner_fp[32] || n u16 || n times member
+             || var16(name_box)
     member = fp[32] || role u8 || text16(email)         (ascending fp; never the owner)
-    name_box = nonce[12] || AEAD(nk, nonce, UTF-8(folder name),
-                                 aad = "BVRS" || 0x01 || node_id[16] || key_version u64)
+    name_box = nonce[12] || AEAD(nk, nonce, pad(UTF-8(folder name)),
+                                 aad = "BVRS" || 0x02 || node_id[16] || key_version u64)
+    pad(x) = x || 0x80 || 0x00... to Padmé(258) = 272 bytes: every name seals to one size
     nk     = HKDF(folder key, "", "blindvault/v1/roster-name", 32)
     roster = body || Sign(owner seed, "blindvault/v1/roster-sig" || 0x00 || body)
+    hash   = SHA-256("blindvault/v1/roster-hash" || 0x00 || roster)
 
-Readers of a shared folder accept a manifest only from the owner or a member with role
-read-write *in the roster* (P-ROSTER); a server that adds a member, raises a role or
-replays an older roster (lower version) is caught because only the owner signs it and
-clients remember the highest version seen. The folder's name travels sealed under the
-folder key, so the server never learns it.
+Version 1 has an all-zero prev_hash; version n+1 names the hash of version n, so the
+rosters of a folder form one owner-signed chain (P-ROSTERFRESH). Readers of a shared folder
+accept a manifest only from the owner or a member with role read-write *in the roster*
+(P-ROSTER); a server that adds a member or raises a role is caught because only the owner
+signs; one that replays an older roster or serves a fork (another roster at a version a
+device has seen) is caught by `check_roster_fresh` against the (version, hash) the device
+remembers and, on the owner's devices, against the roster head in the owner's signed root.
+The folder's name travels sealed under the folder key, so the server never learns it.
 """
 
 from __future__ import annotations
@@ -25,25 +31,38 @@ from blindvault.core.constants import (
     ED25519_SIGNATURE_SIZE,
     FINGERPRINT_SIZE,
     GCM_NONCE_SIZE,
+    GCM_TAG_SIZE,
+    HASH_SIZE,
     ID_SIZE,
     KEY_SIZE,
+    LABEL_ROSTER_HASH,
     LABEL_ROSTER_NAME,
     LABEL_ROSTER_SIG,
     MAGIC_ROSTER,
-    MAX_NAME_BYTES,
     MAX_ROSTER_MEMBERS,
+    PAD_ROSTER_NAME,
     ROLE_READ,
     ROLE_WRITE,
 )
 from blindvault.core.encoding import Reader, Writer, check_header, header
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey
-from blindvault.core.manifest import check_name
+from blindvault.core.manifest import ManifestHead, check_name
+from blindvault.core.padme import pad_block, padme, unpad_block
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
-__all__ = ["Member", "Roster", "check_roster_fresh", "open_roster", "seal_roster"]
+__all__ = [
+    "Member",
+    "Roster",
+    "check_roster_fresh",
+    "open_roster",
+    "roster_hash",
+    "seal_roster",
+]
 
 _MAX_EMAIL = 320
+_ZERO = bytes(HASH_SIZE)
+_NAME_BOX_SIZE = GCM_NONCE_SIZE + padme(PAD_ROSTER_NAME) + GCM_TAG_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +78,16 @@ class Roster:
     node_id: bytes
     version: int
     key_version: int
+    prev_hash: bytes
     owner_fingerprint: bytes
     members: tuple[Member, ...]
     name_box: bytes
+    hash: bytes
+
+    @property
+    def head(self) -> ManifestHead:
+        """(node id, version, hash): what a device and the owner's root remember."""
+        return ManifestHead(self.node_id, self.version, self.hash)
 
     def member(self, fingerprint: bytes) -> Member | None:
         for m in self.members:
@@ -82,8 +108,8 @@ class Roster:
             _name_key(key), nonce, sealed, _name_aad(self.node_id, self.key_version)
         )
         try:
-            return check_name(plain.decode("utf-8"))
-        except (UnicodeDecodeError, UsageError):
+            return check_name(unpad_block(plain, PAD_ROSTER_NAME).decode("utf-8"))
+        except (UnicodeDecodeError, UsageError, FormatError):
             raise IntegrityError from None
 
 
@@ -117,11 +143,13 @@ def seal_roster(
     name: str,
     key: FolderKey,
     signer: Identity,
+    prev_hash: bytes = _ZERO,
 ) -> bytes:
-    """Sign a roster as the owner; members are sorted here."""
+    """Sign a roster as the owner; members are sorted here. Version n+1 names the hash of
+    version n in `prev_hash`; version 1 has a zero one."""
     nonce = primitives.random_bytes(GCM_NONCE_SIZE)
     return _seal_roster_from_parts(
-        owner, node_id, version, key_version, members, name, key, signer, nonce
+        owner, node_id, version, key_version, members, name, key, signer, nonce, prev_hash
     )
 
 
@@ -135,18 +163,25 @@ def _seal_roster_from_parts(
     key: FolderKey,
     signer: Identity,
     nonce: bytes,
+    prev_hash: bytes = _ZERO,
 ) -> bytes:
     """`seal_roster` with a given nonce (deterministic test vectors only)."""
     if version < 1 or key_version < 1:
         raise UsageError("versions start at 1")
+    if (version == 1) != (prev_hash == _ZERO):
+        raise UsageError("version 1 has a zero prev_hash, later versions a real one")
     ordered = tuple(sorted(members, key=lambda m: m.fingerprint))
     owner_fp = signer.bundle.fingerprint
     _check_members(ordered, owner_fp)
     box = nonce + primitives.aes256gcm_seal(
-        _name_key(key), nonce, check_name(name).encode("utf-8"), _name_aad(node_id, key_version)
+        _name_key(key),
+        nonce,
+        pad_block(check_name(name).encode("utf-8"), PAD_ROSTER_NAME),
+        _name_aad(node_id, key_version),
     )
     w = Writer(header(MAGIC_ROSTER)).fixed(owner, ID_SIZE).fixed(node_id, ID_SIZE)
-    w.u64(version).u64(key_version).fixed(owner_fp, FINGERPRINT_SIZE).u16(len(ordered))
+    w.u64(version).u64(key_version).fixed(prev_hash, HASH_SIZE)
+    w.fixed(owner_fp, FINGERPRINT_SIZE).u16(len(ordered))
     for m in ordered:
         w.fixed(m.fingerprint, FINGERPRINT_SIZE).u8(m.role).text16(m.email)
     body = w.var16(box).bytes()
@@ -159,6 +194,7 @@ def open_roster(data: bytes, owner: bytes, node_id: bytes, signer: IdentityBundl
     check_header(r, MAGIC_ROSTER)
     got_owner, got_node = r.take(ID_SIZE), r.take(ID_SIZE)
     version, key_version = r.u64(), r.u64()
+    prev = r.take(HASH_SIZE)
     owner_fp = r.take(FINGERPRINT_SIZE)
     count = r.u16()
     if count > MAX_ROSTER_MEMBERS:
@@ -167,7 +203,7 @@ def open_roster(data: bytes, owner: bytes, node_id: bytes, signer: IdentityBundl
     for _ in range(count):
         fp, role = r.take(FINGERPRINT_SIZE), r.u8()
         members.append(Member(fp, role, r.text16(max_size=_MAX_EMAIL)))
-    box = r.var16(max_size=GCM_NONCE_SIZE + MAX_NAME_BYTES + 16)
+    box = r.var16(max_size=_NAME_BOX_SIZE)
     body_len = r.position
     signature = r.take(ED25519_SIGNATURE_SIZE)
     r.finish()
@@ -178,12 +214,30 @@ def open_roster(data: bytes, owner: bytes, node_id: bytes, signer: IdentityBundl
         _check_members(tuple(members), owner_fp)
     except UsageError:
         raise IntegrityError from None
-    if version < 1 or key_version < 1 or len(box) < GCM_NONCE_SIZE + 16:
+    if version < 1 or key_version < 1 or len(box) != _NAME_BOX_SIZE:
         raise IntegrityError
-    return Roster(owner, node_id, version, key_version, owner_fp, tuple(members), box)
+    if (version == 1) != (prev == _ZERO):
+        raise IntegrityError
+    return Roster(
+        owner, node_id, version, key_version, prev, owner_fp, tuple(members), box, roster_hash(data)
+    )
 
 
-def check_roster_fresh(seen_version: int | None, roster: Roster) -> None:
-    """Refuse a roster older than one already seen (a replay could revive a member)."""
-    if seen_version is not None and roster.version < seen_version:
+def roster_hash(data: bytes) -> bytes:
+    return primitives.sha256(LABEL_ROSTER_HASH + b"\x00" + data)
+
+
+def check_roster_fresh(seen: ManifestHead | None, roster: Roster) -> None:
+    """Refuse a roster older than, or forked from, one already seen (P-ROSTERFRESH).
+
+    Older: a replay could revive a removed member. Same version, other hash, or the next
+    version not naming the seen one as its predecessor: a fork the server made of two
+    owner-signed rosters (or of rosters from two of the owner's devices)."""
+    if seen is None:
+        return
+    if roster.version < seen.version:
         raise RollbackError("the share's member list was rolled back")
+    if roster.version == seen.version and roster.hash != seen.hash:
+        raise RollbackError("the share's member list was forked")
+    if roster.version == seen.version + 1 and roster.prev_hash != seen.hash:
+        raise RollbackError("the share's member list was forked")

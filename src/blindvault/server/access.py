@@ -29,6 +29,7 @@ from blindvault.server.schema import grants
 
 ROLE_READ = "read"
 ROLE_WRITE = "write"
+OWNER_ONLY_KINDS = frozenset({"roster", "root"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,13 @@ class Scope:
     def check_write(self) -> None:
         if not self.can_write:
             raise ApiError(403, "forbidden", "this share is read-only for you")
+
+    def check_write_kind(self, kind: str) -> None:
+        """Rosters (and the signed root) are the owner's alone: a read-write member may
+        write a space's folders, never its member list (P-ROSTERFRESH)."""
+        self.check_write()
+        if kind in OWNER_ONLY_KINDS and not self.own:
+            raise ApiError(403, "forbidden", f"only the owner may write a {kind} record")
 
     def space_for_new(self) -> str:
         return self.space

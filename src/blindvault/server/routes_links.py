@@ -1,9 +1,11 @@
 """Share links, server side: the owner registers a link; a holder proves its token.
 
 The server keeps the hash of the link token (derived from the fragment secret, which
-it never sees), the sealed descriptor (ciphertext), the list of records and blobs the
-link may read, and its limits. It enforces expiry, the download limit and revocation;
-it cannot open the descriptor or anything it points to.
+it never sees), the sealed descriptor (ciphertext), the blobs the link may read, for a
+folder link its snapshot (the folder's manifests as they were, re-sealed by the owner's
+client under keys of the link's own, in `link_records`), and its limits. It enforces
+expiry, the download limit and revocation; it cannot open the descriptor or anything it
+points to.
 
 Public routes take the token in the `X-Link-Token` header (never in the URL, so it is
 in no access log). An unknown link and a wrong token get the same 404.
@@ -20,8 +22,9 @@ import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Connection, delete, insert, select, update
+from starlette.concurrency import run_in_threadpool
 
 from blindvault.server.context import (
     Principal,
@@ -31,16 +34,19 @@ from blindvault.server.context import (
     b64encode,
     check_id,
     get_context,
+    read_body,
 )
 from blindvault.server.db import transaction
 from blindvault.server.errors import ApiError, invalid, not_found
 from blindvault.server.routes_blobs import stream_blob
-from blindvault.server.schema import blobs, link_items, links, records
+from blindvault.server.schema import blobs, link_items, link_records, links
 
 router = APIRouter(prefix="/v1", tags=["links"])
 
 MAX_ITEMS = 100_000
 MAX_DESCRIPTOR = 4096
+MAX_LINK_BODY = 64 << 20  # the JSON body of a link creation, snapshot included
+MAX_SNAPSHOT = 44 << 20  # decoded bytes of all the snapshot's manifests together
 _LINK_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
 
@@ -50,7 +56,10 @@ class LinkCreate(BaseModel):
     descriptor: str = Field(description="base64 of the sealed link descriptor")
     kind: Literal["file", "folder"]
     password: bool = False
-    records: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    snapshot: dict[str, str] = Field(
+        default_factory=dict,
+        description="folder links: snapshot id (32 hex) -> base64 of a re-sealed manifest",
+    )
     blobs: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     expires_at: float | None = None
     max_downloads: int | None = Field(default=None, ge=1)
@@ -73,19 +82,56 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-@router.post("/links", status_code=201)
-def create_link(
-    body: LinkCreate,
+@router.post(
+    "/links",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": LinkCreate.model_json_schema()}},
+        }
+    },
+)
+async def create_link(
+    request: Request,
     who: Principal = Depends(authenticate),
     ctx: ServerContext = Depends(get_context),
 ) -> dict[str, Any]:
-    """Register a link to the caller's own objects (listed explicitly)."""
+    """Register a link to the caller's own blobs (listed explicitly) and, for a folder, its
+    snapshot; the body may be up to 64 MiB, the snapshot up to 44 MiB (413 beyond)."""
+    raw = await read_body(request, MAX_LINK_BODY)
+    try:
+        body = LinkCreate.model_validate_json(raw)
+    except ValidationError:
+        raise invalid("not a valid link creation body") from None
+    return await run_in_threadpool(_create_link, body, who, ctx)
+
+
+def _snapshot(body: LinkCreate) -> list[tuple[str, bytes]]:
+    if body.kind == "file" and body.snapshot:
+        raise invalid("a file link has no snapshot")
+    if body.kind == "folder" and not body.snapshot:
+        raise invalid("a folder link needs its snapshot")
+    if len(body.snapshot) > MAX_ITEMS:
+        raise invalid(f"at most {MAX_ITEMS} snapshot records")
+    out, total = [], 0
+    for rid, data in body.snapshot.items():
+        raw = b64decode(data, "snapshot record", max_size=MAX_SNAPSHOT)
+        total += len(raw)
+        if total > MAX_SNAPSHOT:
+            raise ApiError(413, "too_large", f"snapshot larger than {MAX_SNAPSHOT} bytes")
+        out.append((check_id(rid), raw))
+    return out
+
+
+def _create_link(body: LinkCreate, who: Principal, ctx: ServerContext) -> dict[str, Any]:
     if not _LINK_ID.match(body.id) or not re.fullmatch(r"[A-Za-z0-9_-]{43}", body.token):
         raise invalid("id and token must be unpadded base64url of 16 and 32 bytes")
     lid = link_hex(body.id)
     descriptor = b64decode(body.descriptor, "descriptor", max_size=MAX_DESCRIPTOR)
-    for item in (*body.records, *body.blobs):
+    for item in body.blobs:
         check_id(item)
+    snapshot = _snapshot(body)
     now = time.time()
     if body.expires_at is not None and body.expires_at <= now:
         raise invalid("expires_at is in the past")
@@ -107,10 +153,12 @@ def create_link(
                 created_at=now,
             )
         )
-        items = [{"link_id": lid, "kind": "manifest", "item": r} for r in set(body.records)]
-        items += [{"link_id": lid, "kind": "blob", "item": b} for b in set(body.blobs)]
+        items = [{"link_id": lid, "kind": "blob", "item": b} for b in set(body.blobs)]
         if items:
             conn.execute(insert(link_items), items)
+        if snapshot:
+            rows = [{"link_id": lid, "id": rid, "data": data} for rid, data in snapshot]
+            conn.execute(insert(link_records), rows)
     return {"id": body.id}
 
 
@@ -156,6 +204,7 @@ def revoke_link(
         if done != 1:
             raise not_found("link")
         conn.execute(delete(link_items).where(link_items.c.link_id == lid))
+        conn.execute(delete(link_records).where(link_records.c.link_id == lid))
     return Response(status_code=204)
 
 
@@ -218,19 +267,18 @@ def link_manifest(
     ctx: ServerContext = Depends(get_context),
     x_link_token: str | None = Header(None),
 ) -> dict[str, Any]:
+    """A manifest of the link's snapshot (never a live manifest of the owner's tree)."""
+    check_id(node_id)
     with transaction(ctx.engine) as conn:
         row = _holder(conn, link_id, x_link_token)
-        _listed(conn, row.id, "manifest", node_id)
         rec = conn.execute(
-            select(records.c.version, records.c.data).where(
-                records.c.owner == row.owner,
-                records.c.kind == "manifest",
-                records.c.id == node_id,
+            select(link_records.c.data).where(
+                link_records.c.link_id == row.id, link_records.c.id == node_id
             )
         ).first()
     if rec is None:
         raise not_found("folder")
-    return {"version": rec.version, "data": b64encode(rec.data)}
+    return {"version": 1, "data": b64encode(rec.data)}
 
 
 @router.get("/l/{link_id}/blob/{blob_id}")

@@ -94,7 +94,7 @@ def put_record(
     """
     check_kind(kind)
     check_id(record_id)
-    scope.check_write()
+    scope.check_write_kind(kind)
     data = b64decode(body.data, "data", max_size=MAX_RECORD)
     new = body.expected_version + 1
     key = (records.c.owner == scope.owner, records.c.kind == kind, records.c.id == record_id)
@@ -136,7 +136,7 @@ def delete_record(
 ) -> Response:
     check_kind(kind)
     check_id(record_id)
-    scope.check_write()
+    scope.check_write_kind(kind)
     key = (records.c.owner == scope.owner, records.c.kind == kind, records.c.id == record_id)
     with transaction(ctx.engine) as conn:
         where = [*key, records.c.version == expected_version]

@@ -208,3 +208,14 @@ invites = Table(
     Column("used_by", String(32), nullable=True),
     Column("used_at", Float, nullable=True),
 )
+
+# A folder link's snapshot (issue 11, item 4): the folder's manifests as they were when the
+# link was made, re-sealed by the owner's client under keys of the link's own. Opaque bytes
+# under random snapshot ids; a link holder reads only these, never the live manifests.
+link_records = Table(
+    "link_records",
+    metadata,
+    Column("link_id", String(32), primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)

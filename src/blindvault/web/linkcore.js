@@ -34,6 +34,12 @@ export class UsageError extends LinkError {}
 // ---------------------------------------------------------------- constants (§2, §5)
 
 const VERSION = 1;
+// Objects whose version moved to 2 (issue 11): padded descriptors naming a snapshot, and
+// padded manifest bodies without the unauthenticated `author` (spec §7, §10).
+const VERSION_LINK = 2;
+const VERSION_MANIFEST_BODY = 2;
+const PAD_MANIFEST_MIN = 512;
+const PAD_DESCRIPTOR_MIN = 512;
 const ID_SIZE = 16;
 const KEY_SIZE = 32;
 const HASH_SIZE = 32;
@@ -304,9 +310,9 @@ class Reader {
     if (text.normalize("NFC") !== text) throw new FormatError("text not in NFC");
     return text;
   }
-  header(magic) {
+  header(magic, version = VERSION) {
     if (!equalBytes(this.take(4), magic)) throw new FormatError("wrong magic");
-    if (this.u8() !== VERSION) throw new FormatError("unsupported format version");
+    if (this.u8() !== version) throw new FormatError("unsupported format version");
   }
   finish() {
     if (this.pos !== this.bytes.length) throw new FormatError("trailing data");
@@ -340,7 +346,7 @@ async function aesGcmOpen(rawKey, nonce, sealed, aad) {
  */
 export async function openDescriptor(data, key, linkId) {
   const r = new Reader(data);
-  r.header(MAGIC_LINK);
+  r.header(MAGIC_LINK, VERSION_LINK);
   const gotId = r.take(ID_SIZE);
   const nonce = r.take(NONCE_SIZE);
   const sealed = r.take(r.remaining());
@@ -349,7 +355,7 @@ export async function openDescriptor(data, key, linkId) {
   const plain = await aesGcmOpen(key, nonce, sealed, aad);
   // Authenticated but malformed plaintext is still an integrity failure (as links.py).
   try {
-    const p = new Reader(plain);
+    const p = new Reader(unpadBlock(plain, PAD_DESCRIPTOR_MIN));
     const kind = p.u8();
     const nodeId = p.take(ID_SIZE).slice();
     const nodeKey = p.take(KEY_SIZE).slice();
@@ -430,8 +436,9 @@ function readCount(r) {
 
 /** BVMB body -> {entries, tombstones}; every canonical-form rule of manifest.py. */
 export function decodeManifestBody(data) {
-  const r = new Reader(data);
-  r.header(MAGIC_MANIFEST_BODY);
+  new Reader(data).header(MAGIC_MANIFEST_BODY, VERSION_MANIFEST_BODY);
+  const r = new Reader(unpadBlock(data, PAD_MANIFEST_MIN));
+  r.take(5);
   const entries = [];
   for (let i = readCount(r); i > 0; i--) {
     const kind = r.u8();
@@ -442,13 +449,11 @@ export function decodeManifestBody(data) {
       const contentVersion = r.u64();
       const size = r.u64();
       const mtimeMs = r.u64();
-      const author = r.take(HASH_SIZE).slice();
-      entries.push({ kind: "file", name, nodeId, key, contentVersion, size, mtimeMs, author });
+      entries.push({ kind: "file", name, nodeId, key, contentVersion, size, mtimeMs });
     } else if (kind === NODE_FOLDER) {
       const keyVersion = r.u64();
       const mtimeMs = r.u64();
-      const author = r.take(HASH_SIZE).slice();
-      entries.push({ kind: "folder", name, nodeId, key, keyVersion, mtimeMs, author });
+      entries.push({ kind: "folder", name, nodeId, key, keyVersion, mtimeMs });
     } else {
       throw new FormatError("unknown entry kind");
     }
@@ -457,7 +462,7 @@ export function decodeManifestBody(data) {
   for (let i = readCount(r); i > 0; i--) {
     const nodeId = r.take(ID_SIZE).slice();
     const deletedMs = r.u64();
-    tombstones.push({ nodeId, deletedMs, author: r.take(HASH_SIZE).slice() });
+    tombstones.push({ nodeId, deletedMs });
   }
   r.finish();
   // Canonical: names strictly ascending by UTF-8 bytes (so also unique), tombstones
@@ -487,6 +492,28 @@ export async function blobId(nodeId, contentVersion) {
 
 function bitLength(n) {
   return n === 0n ? 0 : n.toString(2).length;
+}
+
+function padmeRaw(size) {
+  if (size < 2) return size;
+  const L = BigInt(size);
+  const e = bitLength(L) - 1;
+  const s = bitLength(BigInt(e));
+  const mask = (1n << BigInt(e - s)) - 1n;
+  return Number((L + mask) & ~mask);
+}
+
+/**
+ * Padded metadata (§5): x || 0x80 || 0x00... to Padmé(max(len(x) + 1, floor)) bytes;
+ * anything else (a missing marker, a wrong total length) is a FormatError.
+ */
+export function unpadBlock(padded, floor) {
+  let end = padded.length - 1;
+  while (end >= 0 && padded[end] === 0) end--;
+  if (end < 0 || padded[end] !== 0x80 || padded.length !== padmeRaw(Math.max(end + 1, floor))) {
+    throw new FormatError("bad padding");
+  }
+  return padded.subarray(0, end);
 }
 
 /**

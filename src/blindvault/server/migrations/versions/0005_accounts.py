@@ -13,7 +13,7 @@ from blindvault.server.errors import ApiError
 from blindvault.server.schema import accounts, invites, key_history, totp_steps
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
