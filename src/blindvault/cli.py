@@ -391,14 +391,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_trust(args: argparse.Namespace) -> int:
     vault = _open(args)
-    if args.fingerprint is None and not args.trust_on_first_use:
+    shown = args.fingerprint
+    if shown is None and not args.trust_on_first_use:
         if not sys.stdin.isatty():
             raise UsageError("give --fingerprint (checked out of band) or --trust-on-first-use")
-        bundle, _ = vault.peer(args.peer)
-        sys.stderr.write(f"{args.peer}: safety number {safety_number(bundle.fingerprint)}\n")
+        from blindvault.client.peers import fetch_bundle
+
+        seen = fetch_bundle(vault.api, args.peer)
+        sys.stderr.write(f"{args.peer}: safety number {safety_number(seen.fingerprint)}\n")
         if input("Does it match what they see? [y/N] ").strip().lower() != "y":
             raise UsageError("not trusted")
-    bundle = vault.trust(args.peer, args.fingerprint, replace=args.replace)
+        shown = seen.fingerprint.hex()  # P-SHOWN: pin exactly this key, or refuse
+    bundle = vault.trust(args.peer, shown, replace=args.replace)
     fp = bundle.fingerprint
     _print(
         args,

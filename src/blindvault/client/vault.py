@@ -89,14 +89,20 @@ def _entry(body: ManifestBody, name: str) -> FileEntry | FolderEntry | None:
 
 class Vault:
     def __init__(
-        self, api: ApiClient, state: AccountState, store: StateStore, opened: OpenedBundle
+        self,
+        api: ApiClient,
+        state: AccountState,
+        store: StateStore,
+        opened: OpenedBundle,
+        *,
+        new: bool = False,
     ) -> None:
         self.api = api
         self.state = state
         self.store = store
         self.opened = opened
         self.owner = opened.bundle.owner
-        self.tree = Tree(api, state, opened.identity, self.owner)
+        self.tree = Tree(api, state, opened.identity, self.owner, new_account=new)
         self.tree.load_root()
         self.shares = Shares(self)
 
@@ -147,8 +153,8 @@ class Vault:
         state.kdf_pin = params.to_json()
         state.own_fingerprint = identity.bundle.fingerprint.hex()
         state.bundle_version = opened.bundle.version
-        vault = cls(api, state, store, opened)
-        vault.tree.update(opened.bundle.root_node, opened.root_key, lambda b: b)
+        vault = cls(api, state, store, opened, new=True)
+        vault.tree.update(opened.bundle.root_node, opened.root_key, lambda b: b, create=True)
         vault.save()
         return vault, recovery_words(recovery)
 
@@ -488,7 +494,7 @@ class Vault:
             return ManifestBody((*body.entries, entry), body.tombstones)
 
         space = self._space(parts[:-1])
-        self.tree.update(node, key, lambda b: b, 1, space)  # the child exists before it is named
+        self.tree.update(node, key, lambda b: b, 1, space, create=True)  # before it is named
         self._update(parts[:-1], add)
         if existed:
             self.tree.drop(node, space)

@@ -1,0 +1,208 @@
+"""Client-side holes of issue 11 under a lying server: re-sealing to strangers (P-RESEAL),
+pinning what was shown (P-SHOWN), hidden folders (P-EXISTS), the KDF floor of a device
+without a pin (P-KDFFLOOR), key-change proofs (P-KEYPROOF), resume (P-NONCE), share names,
+and the smaller leaks."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from adv_proxy import Proxy, capture, missing, nth_answer, on_json
+from advlib import PASSWORD, Account, Runner, make_account, runner_for
+
+from blindvault.client.state import StateStore
+from blindvault.client.vault import Vault
+from blindvault.core.identity import Identity
+
+B64 = base64.b64encode
+
+
+def _fake_bundle(email: str) -> str:
+    """A validly self-signed bundle for `email` whose private key the server holds."""
+    return B64(Identity.generate(email, 1).bundle.encode()).decode()
+
+
+def _server_id(vault: Vault, email: str) -> str:
+    return str(vault.api.get_json(f"/v1/identities/{email}")["account_id"])
+
+
+def _team(proxy: Proxy, tmp: Path, tag: str) -> tuple[Account, dict[str, Account], str]:
+    """An owner with /team shared with bob and carol (both pinned by the owner), and
+    mallory, an account the server controls; returns the owner, the others and /team's node."""
+    proxy.reset()
+    people = {
+        n: make_account(proxy, tmp / f"{n}-home", f"{n}-{tag}@example.org", {}, [])
+        for n in ("bob", "carol", "mallory")
+    }
+    owner = make_account(proxy, tmp / "owner-home", f"owner-{tag}@example.org", {}, ["/team"])
+    with owner.vault(proxy.url) as v:
+        for n in ("bob", "carol"):
+            v.shares.share("/team", people[n].email, trust_on_first_use=True)
+        node = v.stat("/team").node_id.hex()  # type: ignore[union-attr]
+    proxy.reset()
+    return owner, people, node
+
+
+def _runner(
+    acc: Account, tmp: Path, mp: pytest.MonkeyPatch, cap: pytest.CaptureFixture[str]
+) -> Runner:
+    mp.delenv("BLINDVAULT_NEW_PASSWORD", raising=False)
+    return runner_for(acc, tmp / "run", mp, cap)
+
+
+def _state(bv: Runner) -> dict[str, Any]:
+    (state,) = list((bv.home / "accounts").glob("*.json"))
+    return dict(json.loads(state.read_text()))
+
+
+def _drop_pin(bv: Runner, email: str) -> None:
+    """This device never pinned `email` (another device of the owner did)."""
+    (state,) = list((bv.home / "accounts").glob("*.json"))
+    doc = json.loads(state.read_text())
+    doc["peers"].pop(email)
+    state.write_text(json.dumps(doc))
+
+
+# --- item 1: rotation never seals to strangers (P-RESEAL) --------------------------------------
+
+
+def test_unshare_never_seals_to_a_grant_the_roster_does_not_name(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The server adds a fake grant for mallory to `GET /v1/shares` during `unshare`: the
+    rotated key is sealed to carol only; mallory's grant is reported, never sealed to."""
+    owner, people, node = _team(proxy, tmp_path, "fake")
+    with owner.vault(proxy.url) as v:
+        ids = {n: _server_id(v, a.email) for n, a in people.items()}
+    fake = {
+        "id": os.urandom(16).hex(),
+        "space": node,
+        "member": ids["mallory"],
+        "member_email": people["mallory"].email,
+        "role": "write",
+        "accepted": True,
+    }
+    proxy.add(on_json("GET", "/v1/shares", lambda d: {**d, "outgoing": [*d["outgoing"], fake]}))
+    sealed: list[Any] = []
+    proxy.before(capture("PUT", "/v1/shares", sealed))
+    bv = _runner(owner, tmp_path, monkeypatch, capsys)
+    rc, _, err = bv("unshare", "/team", "--with", people["bob"].email)
+    assert rc == 0, err
+    assert [s["member"] for s in sealed] == [ids["carol"]]
+    assert people["mallory"].email in err and "not in the signed member list" in err
+
+
+@pytest.mark.parametrize("lie", ["unpinned", "unpinned-served-fake"])
+def test_unshare_refuses_an_unpinned_member(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, lie: str
+) -> None:
+    """Carol is in the roster but not pinned on this device: `unshare` exits 8 and changes
+    nothing. If the server also serves its own key for her, even `--trust-on-first-use`
+    refuses (the roster names another key); without the lie it pins the roster's key."""
+    owner, people, _ = _team(proxy, tmp_path, lie)
+    carol = people["carol"].email
+    bv = _runner(owner, tmp_path, monkeypatch, capsys)
+    _drop_pin(bv, carol)
+    if lie == "unpinned-served-fake":
+        fake = _fake_bundle(carol)
+        proxy.add(
+            on_json("GET", f"/v1/identities/{carol}", lambda d: {**d, "identity_bundle": fake})
+        )
+    sealed: list[Any] = []
+    proxy.before(capture("PUT", "/v1/shares", sealed))
+    before = _state(bv)
+    proxy.log.clear()
+    rc, _, err = bv("unshare", "/team", "--with", people["bob"].email)
+    assert rc == 8, err
+    assert sealed == []
+    writes = [s for s in proxy.log if s.method in ("PUT", "DELETE", "PATCH")]
+    assert writes == []  # nothing changed: no grant deleted, no key rotated
+    assert _state(bv) == before
+    rc, _, err = bv("unshare", "/team", "--with", people["bob"].email, "--trust-on-first-use")
+    if lie == "unpinned-served-fake":
+        assert rc == 8, err
+        assert sealed == []
+    else:
+        assert rc == 0, err
+        assert len(sealed) == 1
+        with Vault.open(proxy.url, carol, PASSWORD, store=StateStore(people["carol"].home)) as c:
+            c.trust(owner.email)
+            assert c.shares.incoming()[0].problem == ""  # sealed to carol's real key
+
+
+# --- item 2: interactive `trust` pins exactly the key it showed (P-SHOWN) -----------------------
+
+
+def test_interactive_trust_pins_the_shown_key(
+    proxy: Proxy, victim: Account, bv: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server answers the first lookup (shown as a safety number) honestly and the second
+    with its own key: the pin equals the shown key, or `trust` refuses (exit 8)."""
+    dave = make_account(proxy, tmp_path / "dave-home", "dave-shown@example.org", {}, [])
+    proxy.reset()
+    fake = _fake_bundle(dave.email)
+    path = f"/v1/identities/{dave.email}"
+    proxy.add(nth_answer("GET", path, 2, lambda d: {**d, "identity_bundle": fake}))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda _prompt="": "y")
+    rc, _, err = bv("trust", dave.email)
+    assert rc == 8, err
+    assert dave.email not in _state(bv)["peers"]
+    proxy.reset()  # honest: the shown key is pinned
+    rc, _, err = bv("trust", dave.email)
+    assert rc == 0, err
+    with dave.vault(proxy.url) as d:
+        assert _state(bv)["peers"][dave.email] == d.fingerprint.hex()
+
+
+# --- item 3: a hidden folder is an integrity error (P-EXISTS) -----------------------------------
+
+
+def _forget_heads(bv: Runner) -> None:
+    """A device that has never read this tree: no high-water marks, no root seen."""
+    (state,) = list((bv.home / "accounts").glob("*.json"))
+    doc = json.loads(state.read_text())
+    doc.update(heads={}, root_sequence=0, root_hash="", rosters={}, key_versions={})
+    state.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("command", [["ls", "/sub"], ["get", "/sub", "OUT"], ["tree", "/"]])
+def test_hidden_folder_is_an_integrity_error(
+    proxy: Proxy, victim: Account, bv: Runner, tmp_path: Path, command: list[str]
+) -> None:
+    """The server hides the signed root and /sub from a device that never saw them: never an
+    empty folder, exit 10, nothing written."""
+    _forget_heads(bv)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [str(out) if a == "OUT" else a for a in command]
+    proxy.add(missing("GET", f"/v1/records/root/{victim.owner}"))
+    proxy.add(missing("GET", f"/v1/records/manifest/{victim.nodes['/sub']}"))
+    rc, _, err = bv(*args)
+    assert rc == 10, err
+    assert sorted(out.iterdir()) == []
+    proxy.reset()
+    proxy.add(missing("GET", f"/v1/records/manifest/{victim.nodes['/sub']}"))
+    _forget_heads(bv)
+    rc, _, err = bv(*args)  # the root honest, the folder still hidden
+    assert rc == 10, err
+
+
+def test_verify_reports_a_hidden_folder(proxy: Proxy, victim: Account, bv: Runner) -> None:
+    _forget_heads(bv)
+    proxy.add(missing("GET", f"/v1/records/root/{victim.owner}"))
+    proxy.add(missing("GET", f"/v1/records/manifest/{victim.nodes['/sub/deep']}"))
+    rc, _, err = bv("verify")
+    assert rc == 10, err  # the signed root itself is missing
+    assert "signed root is missing" in err
+    proxy.reset()
+    proxy.add(missing("GET", f"/v1/records/manifest/{victim.nodes['/sub/deep']}"))
+    _forget_heads(bv)
+    rc, out, _ = bv("verify")
+    assert rc == 10
+    assert "PROBLEM /sub/deep" in out
