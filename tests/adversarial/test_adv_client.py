@@ -206,3 +206,48 @@ def test_verify_reports_a_hidden_folder(proxy: Proxy, victim: Account, bv: Runne
     rc, out, _ = bv("verify")
     assert rc == 10
     assert "PROBLEM /sub/deep" in out
+
+
+# --- item 5: no KDF downgrade on a device without a pin (P-KDFFLOOR) ----------------------------
+
+DOWNGRADES = {
+    "argon2-old-floor": {"alg": "argon2id", "m": 19456, "t": 2, "p": 1},
+    "argon2-less-memory": {"alg": "argon2id", "m": 32768, "t": 3, "p": 4},
+    "argon2-fewer-passes": {"alg": "argon2id", "m": 65536, "t": 2, "p": 4},
+    "argon2-fewer-lanes": {"alg": "argon2id", "m": 65536, "t": 3, "p": 1},
+    "pbkdf2": {"alg": "pbkdf2-sha256", "i": 600000},
+    "pbkdf2-strong": {"alg": "pbkdf2-sha256", "i": 5_000_000},
+}
+
+
+@pytest.fixture(scope="module")
+def strong(_proxy: Proxy, tmp_path_factory: pytest.TempPathFactory) -> Account:
+    from blindvault.core.kdf import KdfParams
+
+    _proxy.reset()
+    home = tmp_path_factory.mktemp("strong") / "home"
+    acc = make_account(_proxy, home, "strong@example.org", {}, [], params=KdfParams.argon2id())
+    _proxy.reset()
+    return acc
+
+
+@pytest.mark.parametrize("lie", sorted(DOWNGRADES))
+def test_fresh_device_refuses_weaker_kdf_parameters(
+    proxy: Proxy,
+    strong: Account,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    lie: str,
+) -> None:
+    """A device with no pin logs in to an m=64 MiB t=3 p=4 account; prelogin lies with
+    weaker (or PBKDF2) parameters: exit 8 and nothing at all is sent after the prelogin."""
+    bv = Runner(tmp_path / "fresh", monkeypatch, capsys)
+    proxy.add(on_json("POST", "/v1/prelogin", lambda d: {**d, "kdf": DOWNGRADES[lie]}))
+    proxy.log.clear()
+    rc, _, err = bv("login", "--server", proxy.url, "--email", strong.email)
+    assert rc == 8, err
+    assert proxy.after_lie() == []  # no session request: no auth key derived or sent
+    proxy.reset()
+    rc, _, err = bv("login", "--server", proxy.url, "--email", strong.email)
+    assert rc == 0, err  # the honest default parameters pass

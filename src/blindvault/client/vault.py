@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from blindvault.client import transfer
 from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.kdf_policy import check_login_params
 from blindvault.client.sharing import Shares
 from blindvault.client.state import AccountState, StateStore
 from blindvault.client.tree import Folder, Space, Tree, now_ms
@@ -29,7 +30,6 @@ from blindvault.core.kdf import (
     AccountKeys,
     KdfParams,
     account_id,
-    check_kdf_params,
     derive_account_keys,
     normalize_email,
     recovery_auth_key,
@@ -170,19 +170,22 @@ class Vault:
         device_name: str = "cli",
         totp: str | None = None,
         derived: tuple[KdfParams, AccountKeys] | None = None,
+        min_kdf: KdfParams | None = None,
     ) -> Vault:
         """Log in (or reuse this device's session) and open the vault with the password.
 
         `derived` are keys already derived from the password with some parameters; they
-        are used only if the server's parameters are exactly those."""
+        are used only if the server's parameters are exactly those. Without a pin, the
+        server's parameters must be at least `min_kdf` (default: Argon2id m=64 MiB t=3
+        p=4; an SDK-only override for tests)."""
         store = store or StateStore()
         email = normalize_email(email)
         api = ApiClient(server, insecure=insecure)
         state = store.load(api.base_url, email)
         params = KdfParams.from_json(api.post_json("/v1/prelogin", {"email": email})["kdf"])
         pinned = KdfParams.from_json(state.kdf_pin) if state.kdf_pin else None
+        check_login_params(params, pinned, min_kdf)  # P-KDFFLOOR: before anything is derived
         if derived is not None and derived[0] == params:
-            check_kdf_params(params, pinned)  # P-KDFFLOOR, as derive_account_keys does
             keys = derived[1]
         else:
             keys = derive_account_keys(password, email, params, pinned)  # P-KDFFLOOR: first
