@@ -333,17 +333,6 @@ def cmd_rm(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_passwd(args: argparse.Namespace) -> int:
-    vault = _open(args)
-    written = vault.change_password(password(args, new=True))
-    _print(
-        args,
-        {"objects_written": written},
-        "Password changed (the vault key was re-wrapped; other devices are signed out).",
-    )
-    return 0
-
-
 def cmd_recover(args: argparse.Namespace) -> int:
     if not args.server or not args.email:
         raise UsageError("recover needs --server and --email")
@@ -494,15 +483,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("rm", cmd_rm, "remove files (and folders with -r)")
     s.add_argument("remote", nargs="+")
     s.add_argument("-r", "--recursive", action="store_true")
-    add("passwd", cmd_passwd, "change the password (re-wraps one key)")
     add("recover", cmd_recover, "set a new password with the recovery words (read from stdin)")
     s = add("devices", cmd_devices, "list devices, or `devices revoke ID`")
     s.add_argument("action", nargs="?", choices=["list", "revoke"], default="list")
     s.add_argument("id", nargs="?")
     s = add("verify", cmd_verify, "download and authenticate every manifest and blob")
     s.add_argument("remote", nargs="?", default="/")
-    from blindvault import cli_links, cli_share
+    from blindvault import cli_account, cli_links, cli_share
 
+    cli_account.register(add)
     cli_links.register(add)
     cli_share.register(add)
     return p

@@ -344,3 +344,17 @@ def nth_answer(method: str, path: str, n: int, change: Callable[[Any], Any]) -> 
             ex.mutated = True
 
     return rule
+
+
+def refuse(method: str, path: str, status: int, doc: Any) -> PreRule:
+    """Answer `method path` with this JSON error without forwarding it (a pre-rule)."""
+
+    def rule(ex: Exchange) -> None:
+        if ex.method != method or ex.path != path:
+            return
+        ex.forward = False
+        ex.status = status
+        ex.set_json(doc)
+        ex.mutated = True
+
+    return rule

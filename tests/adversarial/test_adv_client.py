@@ -251,3 +251,90 @@ def test_fresh_device_refuses_weaker_kdf_parameters(
     proxy.reset()
     rc, _, err = bv("login", "--server", proxy.url, "--email", strong.email)
     assert rc == 0, err  # the honest default parameters pass
+
+
+# --- items 8 and 12: key changes carry proof; recovery words rotate (P-KEYPROOF) ----------------
+
+
+def _fresh(proxy: Proxy, tmp: Path, tag: str) -> tuple[str, list[str], Path]:
+    from advlib import FAST_KDF
+
+    proxy.reset()
+    email = f"{tag}-{os.urandom(3).hex()}@example.org"
+    home = tmp / f"{tag}-home"
+    vault, words = Vault.signup(proxy.url, email, PASSWORD, store=StateStore(home), params=FAST_KDF)
+    vault.close()
+    return email, words, home
+
+
+def _recover(bv: Runner, url: str, email: str, words: list[str], new: str) -> tuple[int, str]:
+    import blindvault.cli as cli
+
+    bv.monkeypatch.setattr(cli, "_STDIN", [[" ".join(words)]])
+    bv.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", new)
+    rc, _, err = bv("recover", "--server", url, "--email", email)
+    return rc, err
+
+
+def test_key_changes_carry_proof_and_a_refusal_is_exit_8(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """`passwd` sends proof of the current auth key; after `recover`, of the recovery auth
+    key. A server that refuses the proof (403 proof_invalid) gives exit 8, nothing changed."""
+    from adv_proxy import refuse
+    from advlib import FAST_KDF
+
+    from blindvault.core.kdf import derive_account_keys, recovery_auth_key
+    from blindvault.core.recovery import recovery_key_from_words
+
+    email, words, home = _fresh(proxy, tmp_path, "proof")
+    bv = Runner(home, monkeypatch, capsys)
+    current = derive_account_keys(PASSWORD, email, FAST_KDF).auth.material
+    proxy.before(
+        refuse(
+            "PUT", "/v1/account/keys", 403, {"error": {"code": "proof_invalid", "message": "no"}}
+        )
+    )
+    before = _state(bv)
+    monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "second password")
+    rc, _, err = bv("passwd")
+    assert rc == 8, err
+    assert _state(bv)["bundle_version"] == before["bundle_version"]
+    proxy.reset()
+    sent: list[Any] = []
+    proxy.before(capture("PUT", "/v1/account/keys", sent))
+    rc, _, err = bv("passwd")
+    assert rc == 0, err
+    assert sent[-1]["proof"] == {"auth_key": B64(current).decode()}
+    rc, err = _recover(bv, proxy.url, email, words, "third password")
+    assert rc == 0, err
+    rk = recovery_auth_key(recovery_key_from_words(" ".join(words))).material
+    assert sent[-1]["proof"] == {"recovery_auth_key": B64(rk).decode()}
+
+
+def test_recovery_rotate_replaces_the_words(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """`recovery rotate` and `passwd --new-recovery`: new words work, old ones stop."""
+    email, old, home = _fresh(proxy, tmp_path, "rotate")
+    bv = Runner(home, monkeypatch, capsys)
+    sent: list[Any] = []
+    proxy.before(capture("PUT", "/v1/account/keys", sent))
+    rc, out, err = bv("recovery", "rotate", "--json")
+    assert rc == 0, err
+    new = json.loads(out)["recovery_words"]
+    assert len(new) == 24 and new != old
+    assert "recovery_auth_key" in sent[-1] and "auth_key" in sent[-1]["proof"]
+    rc, err = _recover(bv, proxy.url, email, old, "other password")
+    assert rc == 3, err  # the old words no longer log in
+    rc, err = _recover(bv, proxy.url, email, new, "other password")
+    assert rc == 0, err
+    import blindvault.cli as cli
+
+    monkeypatch.setattr(cli, "_STDIN", [["other password", "yet another password"]])
+    rc, out, err = bv("passwd", "--new-recovery", "--json", "--password-stdin")
+    assert rc == 0, err
+    newer = json.loads(out)["recovery_words"]
+    assert len(newer) == 24 and newer != new
+    rc, err = _recover(bv, proxy.url, email, new, "x password")
+    assert rc == 3, err

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from blindvault.client import transfer
+from blindvault.client.account_keys import password_proof, recovery_proof, replace_keys
 from blindvault.client.http import ApiClient, b64d, b64e
 from blindvault.client.kdf_policy import check_login_params
 from blindvault.client.sharing import Shares
@@ -101,6 +102,7 @@ class Vault:
         self.state = state
         self.store = store
         self.opened = opened
+        self.proof: dict[str, str] = {}  # proof of the current secret, in memory only
         self.owner = opened.bundle.owner
         self.tree = Tree(api, state, opened.identity, self.owner, new_account=new)
         self.tree.load_root()
@@ -154,6 +156,7 @@ class Vault:
         state.own_fingerprint = identity.bundle.fingerprint.hex()
         state.bundle_version = opened.bundle.version
         vault = cls(api, state, store, opened, new=True)
+        vault.proof = password_proof(keys.auth)
         vault.tree.update(opened.bundle.root_node, opened.root_key, lambda b: b, create=True)
         vault.save()
         return vault, recovery_words(recovery)
@@ -210,6 +213,7 @@ class Vault:
         )
         state.kdf_pin = params.to_json()
         vault = cls(api, state, store, opened)
+        vault.proof = password_proof(keys.auth)
         vault.save()
         return vault
 
@@ -269,31 +273,21 @@ class Vault:
             bundle, account, state, email, lambda b: b.open_with_recovery(recovery, email)
         )
         vault = cls(api, state, store, opened)
+        vault.proof = recovery_proof(recovery)
         vault.change_password(new_password)
         return vault
 
-    def change_password(self, new_password: str, params: KdfParams | None = None) -> int:
-        """Re-wrap the vault key only; returns how many objects were written (always 1)."""
-        email = self.state.email
-        params = params or KdfParams.from_json(self.state.kdf_pin or KdfParams.argon2id().to_json())
-        keys = derive_account_keys(new_password, email, params)
-        bundle = self.opened.bundle.rewrapped(self.opened.vault, keys.master)
-        self.api.put_json(
-            "/v1/account/keys",
-            {
-                "expected_version": self.opened.bundle.version,
-                "key_bundle": b64e(bundle.encode()),
-                "kdf": params.to_json(),
-                "auth_key": b64e(keys.auth.material),
-            },
-        )
-        self.opened = OpenedBundle(
-            bundle, self.opened.vault, self.opened.identity, self.opened.root_key
-        )
-        self.state.bundle_version = bundle.version
-        self.state.kdf_pin = params.to_json()
-        self.save()
-        return 1
+    def change_password(
+        self,
+        new_password: str,
+        params: KdfParams | None = None,
+        *,
+        new_recovery: bool = False,
+        totp: str | None = None,
+    ) -> list[str] | None:
+        """Re-wrap the vault key only (one object written), with proof of the current
+        secret; with `new_recovery`, also new recovery words (returned; show them once)."""
+        return replace_keys(self, new_password, params=params, new_recovery=new_recovery, totp=totp)
 
     def close(self) -> None:
         """Close the HTTP session (the vault key is only ever in memory)."""
