@@ -338,3 +338,43 @@ def test_recovery_rotate_replaces_the_words(
     assert len(newer) == 24 and newer != new
     rc, err = _recover(bv, proxy.url, email, new, "x password")
     assert rc == 3, err
+
+
+# --- item 11: share names are bound at accept time; item 13: `ls /` shows them -----------------
+
+
+def test_share_names_do_not_swap_when_the_listing_is_reordered(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """Two shares both named `team`: `@team` and `@team-2` stay bound to the share each was
+    accepted as, whatever order the server lists them in; `ls /` shows both."""
+    proxy.reset()
+    bob = make_account(proxy, tmp_path / "bob-home", "bob-names@example.org", {}, [])
+    owner = make_account(
+        proxy,
+        tmp_path / "owner-home",
+        "owner-names@example.org",
+        {"/a/team/first.txt": b"1", "/b/team/second.txt": b"2"},
+        [],
+    )
+    with owner.vault(proxy.url) as v:
+        ids = [
+            v.shares.share(p, bob.email, trust_on_first_use=True) for p in ("/b/team", "/a/team")
+        ]
+    with bob.vault(proxy.url) as b:
+        first = b.shares.accept(ids[1], trust_on_first_use=True)  # /a/team first: @team
+        second = b.shares.accept(ids[0])
+    assert (first, second) == ("@team", "@team-2")
+    bv = _runner(bob, tmp_path, monkeypatch, capsys)
+    for order in ("as-is", "reversed"):
+        proxy.reset()
+        if order == "reversed":
+            proxy.add(
+                on_json("GET", "/v1/shares", lambda d: {**d, "incoming": d["incoming"][::-1]})
+            )
+        rc, out, err = bv("ls", "/@team")
+        assert (rc, out.split()) == (0, ["first.txt"]), (order, err)
+        rc, out, err = bv("ls", "/@team-2")
+        assert (rc, out.split()) == (0, ["second.txt"]), (order, err)
+        rc, out, err = bv("ls", "/")
+        assert rc == 0 and out.split() == ["@team/", "@team-2/"], (order, err)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.mounts import bind_name
 from blindvault.client.peers import fetch_bundle
 from blindvault.client.recipients import Confirm, choose_recipients
 from blindvault.client.tree import Space
@@ -225,20 +226,20 @@ class Shares:
         """Verify and accept an incoming share; returns the `@name` it mounts as."""
         for item in self.listing(fresh=True)["incoming"]:
             if item["id"] == share_id:
-                self._open_incoming(item, pin=trust_on_first_use)
+                mount, name = self._open_incoming(item, pin=trust_on_first_use)
                 self.vault.api.post_json(f"/v1/shares/{share_id}/accept", {})
+                owner = normalize_email(str(item["owner_email"]))
+                bound = bind_name(self.vault.state.mounts, name, owner, mount.node_id.hex())
                 self.listing(fresh=True)
                 self.vault.save()
-                for name, mount in self.mounts().items():
-                    if mount.node_id.hex() == item["space"]:
-                        return "@" + name
+                return "@" + bound
         raise NotFoundError(404, "not_found", f"no incoming share {share_id}")
 
     def mounts(self) -> dict[str, _Mount]:
-        """Accepted, verified incoming shares by mount name (names made unique)."""
+        """Accepted, verified incoming shares by the mount name bound on this device."""
         if self._mounts is None:
             incoming = self.listing()["incoming"]
-            self._mounts = {}
+            found: list[tuple[str, str, _Mount, str]] = []
             for item in incoming:
                 if not item["accepted"]:
                     continue
@@ -246,10 +247,12 @@ class Shares:
                     mount, name = self._open_incoming(item)
                 except BlindvaultError:
                     continue  # reported by `shares`; never shown unverified
-                unique, n = name, 2
-                while unique in self._mounts:
-                    unique, n = f"{name}-{n}", n + 1
-                self._mounts[unique] = mount
+                owner = normalize_email(str(item["owner_email"]))
+                found.append((owner, mount.node_id.hex(), mount, name))
+            bindings = self.vault.state.mounts
+            self._mounts = {}
+            for owner, node, mount, name in sorted(found, key=lambda f: (f[0], f[1])):
+                self._mounts[bind_name(bindings, name, owner, node)] = mount
         return self._mounts
 
     def mount(self, name: str) -> _Mount:

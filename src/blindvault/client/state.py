@@ -63,6 +63,7 @@ class AccountState:
     root_hash: str = ""
     rosters: dict[str, int] = field(default_factory=dict)  # node hex -> highest roster version
     key_versions: dict[str, int] = field(default_factory=dict)  # share node hex -> key version
+    mounts: dict[str, list[str]] = field(default_factory=dict)  # @name -> [owner email, node]
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:
         """Advance the high-water mark of a folder; never move it backwards."""

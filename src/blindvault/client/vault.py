@@ -434,7 +434,11 @@ class Vault:
             return [self._describe("/" + "/".join(parts), entry)]
         folder = self._folder(parts)
         base = "/" + "/".join(parts)
-        return [self._describe(f"{base.rstrip('/')}/{e.name}", e) for e in folder.body.entries]
+        shares = [
+            Entry(f"/@{n}", f"@{n}", "folder", 0, 0, "") for n in sorted(self.shares.mounts())
+        ]
+        own = [self._describe(f"{base.rstrip('/')}/{e.name}", e) for e in folder.body.entries]
+        return own if parts else own + shares
 
     def _describe(self, path: str, e: FileEntry | FolderEntry) -> Entry:
         if isinstance(e, FileEntry):
