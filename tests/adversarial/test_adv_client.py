@@ -378,3 +378,66 @@ def test_share_names_do_not_swap_when_the_listing_is_reordered(
         assert (rc, out.split()) == (0, ["second.txt"]), (order, err)
         rc, out, err = bv("ls", "/")
         assert rc == 0 and out.split() == ["@team/", "@team-2/"], (order, err)
+
+
+# --- item 10: resume never re-encrypts different plaintext under the same key (P-NONCE) --------
+
+
+def test_resume_after_a_same_size_same_mtime_change_starts_over(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """An upload stops after parts 1 and 2; the file changes inside part 2 keeping size and
+    mtime (`cp -p`); the server claims it lacks part 2. The client never sends two
+    different part-2 bodies under one upload (one key and salt): it starts over."""
+    from adv_proxy import Exchange
+
+    from blindvault.client import transfer
+
+    _, _, home = _fresh(proxy, tmp_path, "resume")
+    bv = Runner(home, monkeypatch, capsys)
+    big = tmp_path / "big.bin"
+    data = bytearray(os.urandom(20 * 1024 * 1024))
+    big.write_bytes(data)
+    parts: dict[tuple[str, str], set[bytes]] = {}
+
+    def keep(ex: Exchange) -> None:
+        bits = ex.path.split("/")
+        if ex.method == "PUT" and len(bits) == 6 and bits[4] == "parts":
+            parts.setdefault((bits[3], bits[5]), set()).add(ex.request_body)
+
+    proxy.before(keep)
+    original = transfer._PartSender._send
+
+    def stop_at_3(self: transfer._PartSender, part: bytes | bytearray) -> None:
+        if self.number == 3:
+            raise KeyboardInterrupt
+        original(self, part)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(transfer._PartSender, "_send", stop_at_3)
+        assert bv("put", str(big), "/")[0] == 130
+    assert {n for _, n in parts} == {"1", "2"}
+    st = big.stat()
+    data[9 * 1024 * 1024] ^= 1  # inside part 2, same size
+    big.write_bytes(data)
+    os.utime(big, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime
+
+    def lacks_part_2(d: Any) -> Any:
+        return {**d, "received": [r for r in d["received"] if int(r["number"]) != 2]}
+
+    proxy.add(
+        lambda ex: (
+            on_json("GET", ex.path, lacks_part_2)(ex)
+            if ex.method == "GET" and ex.path.startswith("/v1/uploads/")
+            else None
+        )
+    )
+    rc, _, err = bv("put", str(big), "/")
+    assert rc == 0, err
+    reused = {k: len(v) for k, v in parts.items() if len(v) > 1}
+    assert reused == {}, reused  # no (upload, part) ever carried two different bodies
+    assert len({u for u, _ in parts}) == 2  # a new upload (fresh key and salt)
+    proxy.reset()
+    back = tmp_path / "back.bin"
+    assert bv("get", "/big.bin", str(back))[0] == 0
+    assert back.read_bytes() == bytes(data)
