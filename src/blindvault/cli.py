@@ -316,7 +316,8 @@ def cmd_get(args: argparse.Namespace) -> int:
             else vault.ls(remote)[0].size
         )
         with progress_bar(total, remote) as bar:
-            written += [str(p) for p in vault.get(remote, local, progress=bar)]
+            got = vault.get(remote, local, progress=bar, escape_names=args.escape_names)
+            written += [str(p) for p in got]
     _print(args, written, "")
     return 0
 
@@ -477,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", metavar="PATH")
     s = add("get", cmd_get, "download files or folders: get REMOTE... LOCAL")
     s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--escape-names", action="store_true", help="write unsafe names as %%XX")
     s = add("mv", cmd_mv, "move or rename")
     s.add_argument("src")
     s.add_argument("dst")

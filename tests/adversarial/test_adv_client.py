@@ -441,3 +441,67 @@ def test_resume_after_a_same_size_same_mtime_change_starts_over(
     back = tmp_path / "back.bin"
     assert bv("get", "/big.bin", str(back))[0] == 0
     assert back.read_bytes() == bytes(data)
+
+
+# --- item 13: names unsafe on another OS; open-link without the secret in argv ------------------
+
+ODD = {
+    "/odd/a:b.txt": b"colon",
+    "/odd/CON.txt": b"device",
+    "/odd/x\\..\\y": b"backslash",
+    "/odd/trail.": b"dot",
+    "/odd/ok.txt": b"fine",
+}
+
+
+def test_get_refuses_or_escapes_names_unsafe_on_another_os(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """A writer stored names that Windows reads as a path, a stream, a device or a
+    shorter name: `get` refuses them with a clear error and writes nothing; with
+    `--escape-names` it writes the documented %XX escapes."""
+    acc = make_account(proxy, tmp_path / "odd-home", "odd@example.org", ODD, [])
+    proxy.reset()
+    bv = _runner(acc, tmp_path, monkeypatch, capsys)
+    out = tmp_path / "out"
+    out.mkdir()
+    for remote in ("/odd", "/odd/CON.txt", "/odd/a:b.txt", "/odd/trail."):
+        rc, _, err = bv("get", remote, str(out))
+        assert rc == 2, (remote, err)
+        assert "--escape-names" in err
+        assert list(out.iterdir()) == []
+    rc, _, err = bv("get", "/odd", str(out), "--escape-names")
+    assert rc == 0, err
+    got = {p.name: p.read_bytes() for p in (out / "odd").iterdir()}
+    assert got == {
+        "a%3Ab.txt": b"colon",
+        "CON%.txt": b"device",
+        "x%5C..%5Cy": b"backslash",
+        "trail%2E": b"dot",
+        "ok.txt": b"fine",
+    }
+
+
+def test_open_link_takes_the_url_from_stdin_or_the_environment(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    import io
+
+    from blindvault.client.links import create_link
+
+    acc = make_account(proxy, tmp_path / "link-home", "linker@example.org", {"/f.txt": b"hi"}, [])
+    with acc.vault(proxy.url) as v:
+        url = create_link(v, "/f.txt")
+    proxy.reset()
+    bv = Runner(tmp_path / "stranger", monkeypatch, capsys)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    monkeypatch.setattr("sys.stdin", io.StringIO(url + "\n"))
+    rc, _, err = bv("open-link", "-", str(one))
+    assert rc == 0, err
+    assert (one / "f.txt").read_bytes() == b"hi"
+    monkeypatch.setenv("BLINDVAULT_LINK_URL", url)
+    rc, _, err = bv("open-link", str(two))
+    assert rc == 0, err
+    assert (two / "f.txt").read_bytes() == b"hi"

@@ -22,6 +22,7 @@ from blindvault.client import transfer
 from blindvault.client.account_keys import password_proof, recovery_proof, replace_keys
 from blindvault.client.http import ApiClient, b64d, b64e
 from blindvault.client.kdf_policy import check_login_params
+from blindvault.client.local_names import local_name, local_names
 from blindvault.client.sharing import Shares
 from blindvault.client.state import AccountState, StateStore
 from blindvault.client.tree import Folder, Space, Tree, now_ms
@@ -687,10 +688,21 @@ class Vault:
                 "DELETE", f"/v1/blobs/{blob_id(entry.node_id, entry.content_version).hex()}"
             )
 
-    def get(self, remote: str, local: Path, *, progress: Progress | None = None) -> list[Path]:
-        """Download a file or folder with `cp -r` semantics; returns the local paths written."""
+    def get(
+        self,
+        remote: str,
+        local: Path,
+        *,
+        progress: Progress | None = None,
+        escape_names: bool = False,
+    ) -> list[Path]:
+        """Download a file or folder with `cp -r` semantics; returns the local paths written.
+
+        A name unsafe on some OS is refused unless `escape_names` (see `local_names`)."""
         entry = self.stat(remote)
         name = entry.name if entry is not None else "vault"
+        if local.is_dir():
+            name = local_name(name, escape=escape_names, path=remote)
         dest = local / name if local.is_dir() else local
         written: list[Path] = []
         if isinstance(entry, FileEntry):
@@ -705,23 +717,29 @@ class Vault:
             )
             written.append(dest)
             return written
-        self._get_folder(self._folder(_parts(remote)), dest, written, progress)
+        self._get_folder(self._folder(_parts(remote)), dest, written, progress, escape_names)
         return written
 
     def _get_folder(
-        self, folder: Folder, dest: Path, written: list[Path], progress: Progress | None
+        self,
+        folder: Folder,
+        dest: Path,
+        written: list[Path],
+        progress: Progress | None,
+        escape: bool = False,
     ) -> None:
         """A folder's files in parallel, then its subfolders, from the verified manifest."""
+        here = local_names([e.name for e in folder.body.entries], escape=escape, base=str(dest))
         dest.mkdir(parents=True, exist_ok=True)
         api = self._api(folder.space)
         files = [e for e in folder.body.entries if isinstance(e, FileEntry)]
 
         def fetch(e: FileEntry) -> Path:
             transfer.download(
-                api, dest / e.name, key=e.file_key, node_id=e.node_id,
+                api, dest / here[e.name], key=e.file_key, node_id=e.node_id,
                 version=e.content_version, size=e.size, progress=progress or (lambda n: None),
             )  # fmt: skip
-            return dest / e.name
+            return dest / here[e.name]
 
         def fetch_group(group: list[FileEntry]) -> list[Path]:
             got = transfer.fetch_batch(api, [blob_id(e.node_id, e.content_version) for e in group])
@@ -730,12 +748,12 @@ class Vault:
                 if blob is None:
                     raise NotFoundError(404, "not_found", f"the content of {e.name} is missing")
                 transfer.write_verified(
-                    blob, dest / e.name, key=e.file_key, node_id=e.node_id,
+                    blob, dest / here[e.name], key=e.file_key, node_id=e.node_id,
                     version=e.content_version, size=e.size,
                 )  # fmt: skip
                 if progress:
                     progress(len(blob))
-            return [dest / e.name for e in group]
+            return [dest / here[e.name] for e in group]
 
         tiny = [(e, sealed_size(e.size)) for e in files if sealed_size(e.size) <= BATCH_ITEM]
         rest = [e for e in files if sealed_size(e.size) > BATCH_ITEM]
@@ -746,7 +764,7 @@ class Vault:
             if isinstance(e, FolderEntry):
                 space = folder.space or self.shares.own_space(e.node_id)
                 sub, _ = self.tree.read(e.node_id, e.folder_key, e.key_version, space)
-                self._get_folder(sub, dest / e.name, written, progress)
+                self._get_folder(sub, dest / here[e.name], written, progress, escape)
 
     def mv(self, src: str, dst: str) -> None:
         s, d = _parts(src), _parts(dst)
