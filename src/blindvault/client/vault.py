@@ -26,6 +26,7 @@ from blindvault.client.local_names import local_name, local_names
 from blindvault.client.sharing import Shares
 from blindvault.client.state import AccountState, StateStore
 from blindvault.client.tree import Folder, Space, Tree, now_ms
+from blindvault.client.verify import Problem, verify_tree
 from blindvault.core.content import blob_id, sealed_size
 from blindvault.core.identity import Identity, IdentityBundle, safety_number
 from blindvault.core.kdf import (
@@ -41,7 +42,6 @@ from blindvault.core.keys import FileKey, FolderKey, RecoveryKey
 from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody, Tombstone, check_name
 from blindvault.core.recovery import recovery_key_from_words, recovery_words
 from blindvault.errors import (
-    BlindvaultError,
     ConflictError,
     IntegrityError,
     LocalError,
@@ -70,12 +70,6 @@ class Entry:
     size: int
     mtime_ms: int
     author: str
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
 
 
 def _parts(path: str) -> list[str]:
@@ -831,40 +825,9 @@ class Vault:
 
     def verify(self, path: str = "/") -> tuple[int, int, list[Problem]]:
         """Download and authenticate every manifest and blob; returns (folders, files, problems)."""
-        problems: list[Problem] = []
-        counts = [0, 0]
-
-        def visit(parts: list[str]) -> None:
-            here = "/" + "/".join(parts)
-            try:
-                folder = self._folder(parts)
-            except BlindvaultError as exc:
-                problems.append(Problem(here, f"folder fails verification: {exc}"))
-                return
-            counts[0] += 1
-            for e in folder.body.entries:
-                if isinstance(e, FolderEntry):
-                    visit([*parts, e.name])
-                    continue
-                counts[1] += 1
-                try:
-                    transfer.verify_blob(
-                        self._api(folder.space),
-                        key=e.file_key,
-                        node_id=e.node_id,
-                        version=e.content_version,
-                        size=e.size,
-                    )
-                except BlindvaultError as exc:
-                    problems.append(
-                        Problem(
-                            f"{here.rstrip('/')}/{e.name}", f"content fails verification: {exc}"
-                        )
-                    )
-
-        visit(_parts(path))
+        result = verify_tree(self, _parts(path))
         self.save()
-        return counts[0], counts[1], problems
+        return result
 
 
 NEWER = "newer_version"
