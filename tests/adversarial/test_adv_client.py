@@ -505,3 +505,27 @@ def test_open_link_takes_the_url_from_stdin_or_the_environment(
     rc, _, err = bv("open-link", str(two))
     assert rc == 0, err
     assert (two / "f.txt").read_bytes() == b"hi"
+
+
+def test_hidden_folder_written_by_a_share_member(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The issue's case: a read-write member made /team/bobs; the server hides it from the
+    owner's device (no signed root of the owner covers it): exit 10, `verify` reports it."""
+    proxy.reset()
+    bob = make_account(proxy, tmp_path / "bob-home", "bob-hidden@example.org", {}, [])
+    owner = make_account(proxy, tmp_path / "owner-home", "owner-hidden@example.org", {}, ["/team"])
+    with owner.vault(proxy.url) as v:
+        share_id = v.shares.share("/team", bob.email, write=True, trust_on_first_use=True)
+    with bob.vault(proxy.url) as b:
+        mount = b.shares.accept(share_id, trust_on_first_use=True)
+        b.mkdir(f"{mount}/bobs")
+        node = b.stat(f"{mount}/bobs").node_id.hex()  # type: ignore[union-attr]
+    proxy.reset()
+    bv = _runner(owner, tmp_path, monkeypatch, capsys)
+    proxy.add(missing("GET", f"/v1/records/manifest/{node}"))
+    rc, _, err = bv("ls", "/team/bobs")
+    assert rc == 10, err
+    rc, out, _ = bv("verify")
+    assert rc == 10
+    assert "PROBLEM /team/bobs" in out
