@@ -4,7 +4,9 @@ Everything lives under `$BLINDVAULT_HOME` when set, else the platform's user sta
 directory (`$XDG_STATE_HOME/blindvault`, default `~/.local/state/blindvault`). Writes go
 to a temporary file, are fsynced and renamed, so a crash never leaves half a file.
 Nothing secret is stored here: tokens are bearer tokens the server can revoke, pins and
-heads are public values. The vault key is kept by `keystore.py`, never here.
+heads are public values, and share mount names are bound here (`mounts`). No key is kept
+on disk at all: the vault key exists only in memory while a command runs, derived again
+from the password each time; so does the proof of the current secret (`Vault.proof`).
 """
 
 from __future__ import annotations
