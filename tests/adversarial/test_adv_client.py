@@ -378,6 +378,9 @@ def test_share_names_do_not_swap_when_the_listing_is_reordered(
         assert (rc, out.split()) == (0, ["second.txt"]), (order, err)
         rc, out, err = bv("ls", "/")
         assert rc == 0 and out.split() == ["@team/", "@team-2/"], (order, err)
+        rc, out, err = bv("shares", "--json")
+        names = {s["id"]: s["name"] for s in json.loads(out)["incoming"]}
+        assert names == {ids[1]: "team", ids[0]: "team-2"}, (order, err)
 
 
 # --- item 10: resume never re-encrypts different plaintext under the same key (P-NONCE) --------

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blindvault.client.http import ApiClient, b64d, b64e
-from blindvault.client.mounts import bind_name
+from blindvault.client.mounts import bind_name, bound_name
 from blindvault.client.peers import fetch_bundle
 from blindvault.client.recipients import Confirm, choose_recipients
 from blindvault.client.tree import Space
@@ -204,7 +204,9 @@ class Shares:
         out = []
         for item in self.listing(fresh=True)["incoming"]:
             try:
-                _, name = self._open_incoming(item)
+                mount, name = self._open_incoming(item)
+                owner = normalize_email(str(item["owner_email"]))
+                name = bound_name(self.vault.state.mounts, owner, mount.node_id.hex()) or name
                 problem = ""
             except BlindvaultError as exc:
                 name, problem = "", str(exc)
