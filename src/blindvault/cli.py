@@ -342,7 +342,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     from blindvault.client.vault import Vault
 
     vault = Vault.recover(
-        args.server, args.email, words, new, store=_store(), insecure=args.insecure
+        args.server, args.email, words, new, store=_store(), insecure=args.insecure, totp=args.totp
     )
     _OPEN.append(vault)
     _print(args, {"email": vault.state.email}, "Recovered; the new password is set.")
@@ -485,7 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("rm", cmd_rm, "remove files (and folders with -r)")
     s.add_argument("remote", nargs="+")
     s.add_argument("-r", "--recursive", action="store_true")
-    add("recover", cmd_recover, "set a new password with the recovery words (read from stdin)")
+    s = add("recover", cmd_recover, "set a new password with the recovery words (read from stdin)")
+    s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
     s = add("devices", cmd_devices, "list devices, or `devices revoke ID`")
     s.add_argument("action", nargs="?", choices=["list", "revoke"], default="list")
     s.add_argument("id", nargs="?")

@@ -245,6 +245,7 @@ class Vault:
         *,
         store: StateStore | None = None,
         insecure: bool = False,
+        totp: str | None = None,
     ) -> Vault:
         """Forgotten password: the 24 words open the vault key; set a new password."""
         store = store or StateStore()
@@ -269,7 +270,7 @@ class Vault:
         )
         vault = cls(api, state, store, opened)
         vault.proof = recovery_proof(recovery)
-        vault.change_password(new_password)
+        vault.change_password(new_password, totp=totp)
         return vault
 
     def change_password(
