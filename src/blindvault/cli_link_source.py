@@ -21,9 +21,9 @@ def link_url(args: argparse.Namespace) -> tuple[str, str]:
         if not line:
             raise UsageError("open-link -: expected the link on standard input")
         return line, local
-    if url is not None and "://" in url:
-        return url, local
     env = os.environ.get(ENV, "").strip()
+    if url is not None and ("://" in url or not env):
+        return url, local  # a link in argv (a malformed one is refused as such, exit 9)
     if not env:
         raise UsageError(f"give the link as an argument, as `-` (standard input) or in {ENV}")
     if url is not None:  # `open-link LOCAL` with the link in the environment
