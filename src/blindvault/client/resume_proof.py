@@ -37,7 +37,7 @@ class PartGuard:
         self._save = save
 
     def __call__(self, number: int, part: bytes | bytearray) -> None:
-        mac = primitives.hmac_sha256(self._mac_key, number.to_bytes(8, "big") + bytes(part))
+        mac = primitives.hmac_sha256(self._mac_key, number.to_bytes(8, "big") + part)
         old = self.parts.get(str(number))
         if old is None:
             self.parts[str(number)] = mac.hex()
