@@ -321,7 +321,8 @@ def cmd_get(args: argparse.Namespace) -> int:
             else vault.ls(remote)[0].size
         )
         with progress_bar(total, remote) as bar:
-            written += [str(p) for p in vault.get(remote, local, progress=bar)]
+            got = vault.get(remote, local, progress=bar, escape_names=args.escape_names)
+            written += [str(p) for p in got]
     _print(args, written, "")
     return 0
 
@@ -338,17 +339,6 @@ def cmd_rm(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_passwd(args: argparse.Namespace) -> int:
-    vault = _open(args)
-    written = vault.change_password(password(args, new=True))
-    _print(
-        args,
-        {"objects_written": written},
-        "Password changed (the vault key was re-wrapped; other devices are signed out).",
-    )
-    return 0
-
-
 def cmd_recover(args: argparse.Namespace) -> int:
     if not args.server or not args.email:
         raise UsageError("recover needs --server and --email")
@@ -357,7 +347,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     from blindvault.client.vault import Vault
 
     vault = Vault.recover(
-        args.server, args.email, words, new, store=_store(), insecure=args.insecure
+        args.server, args.email, words, new, store=_store(), insecure=args.insecure, totp=args.totp
     )
     _OPEN.append(vault)
     _print(args, {"email": vault.state.email}, "Recovered; the new password is set.")
@@ -396,14 +386,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_trust(args: argparse.Namespace) -> int:
     vault = _open(args)
-    if args.fingerprint is None and not args.trust_on_first_use:
+    shown = args.fingerprint
+    if shown is None and not args.trust_on_first_use:
         if not sys.stdin.isatty():
             raise UsageError("give --fingerprint (checked out of band) or --trust-on-first-use")
-        bundle, _ = vault.peer(args.peer)
-        sys.stderr.write(f"{args.peer}: safety number {safety_number(bundle.fingerprint)}\n")
+        from blindvault.client.peers import fetch_bundle
+
+        seen = fetch_bundle(vault.api, args.peer)
+        sys.stderr.write(f"{args.peer}: safety number {safety_number(seen.fingerprint)}\n")
         if input("Does it match what they see? [y/N] ").strip().lower() != "y":
             raise UsageError("not trusted")
-    bundle = vault.trust(args.peer, args.fingerprint, replace=args.replace)
+        shown = seen.fingerprint.hex()  # P-SHOWN: pin exactly this key, or refuse
+    bundle = vault.trust(args.peer, shown, replace=args.replace)
     fp = bundle.fingerprint
     _print(
         args,
@@ -494,21 +488,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", metavar="PATH")
     s = add("get", cmd_get, "download files or folders: get REMOTE... LOCAL")
     s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--escape-names", action="store_true", help="write unsafe names as %%XX")
     s = add("mv", cmd_mv, "move or rename")
     s.add_argument("src")
     s.add_argument("dst")
     s = add("rm", cmd_rm, "remove files (and folders with -r)")
     s.add_argument("remote", nargs="+")
     s.add_argument("-r", "--recursive", action="store_true")
-    add("passwd", cmd_passwd, "change the password (re-wraps one key)")
-    add("recover", cmd_recover, "set a new password with the recovery words (read from stdin)")
+    s = add("recover", cmd_recover, "set a new password with the recovery words (read from stdin)")
+    s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
     s = add("devices", cmd_devices, "list devices, or `devices revoke ID`")
     s.add_argument("action", nargs="?", choices=["list", "revoke"], default="list")
     s.add_argument("id", nargs="?")
     s = add("verify", cmd_verify, "download and authenticate every manifest and blob")
     s.add_argument("remote", nargs="?", default="/")
-    from blindvault import cli_links, cli_share
+    from blindvault import cli_account, cli_links, cli_share
 
+    cli_account.register(add)
     cli_links.register(add)
     cli_share.register(add)
     return p

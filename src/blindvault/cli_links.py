@@ -86,13 +86,14 @@ def cmd_links(args: argparse.Namespace) -> int:
 
 
 def cmd_open_link(args: argparse.Namespace) -> int:
+    from blindvault.cli_link_source import link_url
     from blindvault.client.links import open_link
 
-    url = args.url
+    url, local = link_url(args)  # argv, `-` for standard input, or BLINDVAULT_LINK_URL
     needs = url.strip().endswith(".p")
     written = open_link(
         url,
-        Path(args.local),
+        Path(local or "."),
         password=_link_password(confirm=False) if needs else None,
         insecure=args.insecure,
         progress=None,
@@ -113,5 +114,5 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     add("links", cmd_links, "list your share links")
     s = add("open-link", cmd_open_link, "download what a share link points to (no account)")
-    s.add_argument("url")
-    s.add_argument("local", nargs="?", default=".")
+    s.add_argument("url", nargs="?", help="the link, or - to read it from standard input")
+    s.add_argument("local", nargs="?")

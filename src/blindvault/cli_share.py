@@ -76,11 +76,27 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 def cmd_unshare(args: argparse.Namespace) -> int:
     vault = _open(args)
-    vault.shares.unshare(args.remote, args.with_, reencrypt=args.reencrypt)
+    strangers = vault.shares.unshare(
+        args.remote,
+        args.with_,
+        reencrypt=args.reencrypt,
+        trust_on_first_use=args.trust_on_first_use,
+        confirm=_confirm,
+    )
+    for email in strangers:
+        sys.stderr.write(
+            f"warning: the server lists a grant of {args.remote} for {email}, who is not in "
+            "the signed member list; the new key was not sealed to them\n"
+        )
     done = "keys rotated" + (", files re-encrypted" if args.reencrypt else "")
     _print(
         args,
-        {"remote": args.remote, "removed": args.with_, "reencrypted": args.reencrypt},
+        {
+            "remote": args.remote,
+            "removed": args.with_,
+            "reencrypted": args.reencrypt,
+            "not_in_roster": strangers,
+        },
         f"{args.with_} removed from {args.remote}; {done}",
     )
     return 0
@@ -107,3 +123,8 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument("remote")
     s.add_argument("--with", dest="with_", required=True, metavar="EMAIL")
     s.add_argument("--reencrypt", action="store_true", help="also re-encrypt every existing file")
+    s.add_argument(
+        "--trust-on-first-use",
+        action="store_true",
+        help="pin the keys the signed member list names for members not verified here",
+    )

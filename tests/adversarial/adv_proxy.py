@@ -319,3 +319,42 @@ def missing(method: str, path: str) -> Rule:
         ex.mutated = True
 
     return rule
+
+
+def capture(method: str, path: str, into: list[Any]) -> PreRule:
+    """Keep the JSON body of every matching request the client sends (a pre-rule)."""
+
+    def rule(ex: Exchange) -> None:
+        if ex.method == method and ex.path == path and ex.request_body:
+            into.append(json.loads(ex.request_body))
+
+    return rule
+
+
+def nth_answer(method: str, path: str, n: int, change: Callable[[Any], Any]) -> Rule:
+    """Rewrite only the `n`-th (1-based) JSON answer to `method path`, from the rule's start."""
+    seen = [0]
+
+    def rule(ex: Exchange) -> None:
+        if ex.method != method or ex.path != path or ex.status >= 300:
+            return
+        seen[0] += 1
+        if seen[0] == n:
+            ex.set_json(change(ex.json()))
+            ex.mutated = True
+
+    return rule
+
+
+def refuse(method: str, path: str, status: int, doc: Any) -> PreRule:
+    """Answer `method path` with this JSON error without forwarding it (a pre-rule)."""
+
+    def rule(ex: Exchange) -> None:
+        if ex.method != method or ex.path != path:
+            return
+        ex.forward = False
+        ex.status = status
+        ex.set_json(doc)
+        ex.mutated = True
+
+    return rule

@@ -92,7 +92,8 @@ class Account:
     sent: dict[str, bytes] = field(default_factory=dict)  # blob id -> bytes the client sent
 
     def vault(self, url: str, home: Path | None = None) -> Vault:
-        return Vault.open(url, self.email, PASSWORD, store=StateStore(home or self.home))
+        store = StateStore(home or self.home)
+        return Vault.open(url, self.email, PASSWORD, store=store, min_kdf=FAST_KDF)
 
 
 FAST_KDF = KdfParams.argon2id(19456, 2, 1)  # the floor: allowed, and keeps each command short

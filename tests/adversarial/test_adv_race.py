@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from adv_proxy import Exchange, Proxy
-from advlib import PASSWORD, make_account
+from advlib import FAST_KDF, PASSWORD, make_account
 
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
@@ -26,7 +26,7 @@ def test_a_lost_race_is_a_conflict_not_an_integrity_failure(proxy: Proxy, tmp_pa
     assert isinstance(entry, FileEntry)
     v2 = blob_id(entry.node_id, 2).hex()
     a = acc.vault(proxy.url)
-    b = Vault.open(proxy.url, email, PASSWORD, store=StateStore(tmp_path / "b"))
+    b = Vault.open(proxy.url, email, PASSWORD, store=StateStore(tmp_path / "b"), min_kdf=FAST_KDF)
     held, release = threading.Event(), threading.Event()
 
     def hold_b(ex: Exchange) -> None:  # B's upload of version 2 waits for A

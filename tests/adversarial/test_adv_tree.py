@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from adv_proxy import Proxy, append, flip_bit, missing, on_json, on_record, replace, truncate
 from advlib import (
+    FAST_KDF,
     PASSWORD,
     Account,
     Runner,
@@ -152,7 +153,7 @@ def test_p_fresh_fork_of_two_devices(
     acc = make_account(proxy, tmp_path / "a", email, {"/x.txt": b"x"}, [])
     db = upstream.data / "blindvault.sqlite3"
     home_b = tmp_path / "b"
-    with Vault.open(proxy.url, email, PASSWORD, store=StateStore(home_b)) as b:
+    with Vault.open(proxy.url, email, PASSWORD, store=StateStore(home_b), min_kdf=FAST_KDF) as b:
         assert b.verify()[2] == []
     before = _records(db, email)
     (tmp_path / "y.txt").write_text("from B")

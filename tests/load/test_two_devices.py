@@ -44,7 +44,13 @@ def test_two_devices_write_at_once(url: str, tmp_path: Path) -> None:
         store=StateStore(tmp_path / "laptop"),
         params=KdfParams.argon2id(19456, 2, 1),
     )
-    phone = Vault.open(url, email, "pw", store=StateStore(tmp_path / "phone"))
+    phone = Vault.open(
+        url,
+        email,
+        "pw",
+        store=StateStore(tmp_path / "phone"),
+        min_kdf=KdfParams.argon2id(19456, 2, 1),
+    )
     seed = tmp_path / "shared.txt"
     seed.write_text("seed")
     laptop.put(seed, "/")

@@ -78,9 +78,11 @@ def _raise_for(response: httpx.Response) -> None:
         return
     try:
         err = response.json()["error"]
+        if isinstance(err, str):  # the short form {"error": "code"}
+            err = {"code": err}
         code, message = str(err.get("code", "error")), str(err.get("message", ""))
         extra = {k: v for k, v in err.items() if k not in ("code", "message")}
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         code, message, extra = "error", response.reason_phrase, {}
     status = response.status_code
     cls: type[RemoteError]

@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.mounts import bind_name, bound_name
+from blindvault.client.peers import fetch_bundle
+from blindvault.client.recipients import Confirm, choose_recipients
 from blindvault.client.rosterfresh import check_roster, missing_roster, remember_roster
 from blindvault.client.tree import Space
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
@@ -203,7 +206,9 @@ class Shares:
         out = []
         for item in self.listing(fresh=True)["incoming"]:
             try:
-                _, name = self._open_incoming(item)
+                mount, name = self._open_incoming(item)
+                owner = normalize_email(str(item["owner_email"]))
+                name = bound_name(self.vault.state.mounts, owner, mount.node_id.hex()) or name
                 problem = ""
             except BlindvaultError as exc:
                 name, problem = "", str(exc)
@@ -225,20 +230,20 @@ class Shares:
         """Verify and accept an incoming share; returns the `@name` it mounts as."""
         for item in self.listing(fresh=True)["incoming"]:
             if item["id"] == share_id:
-                self._open_incoming(item, pin=trust_on_first_use)
+                mount, name = self._open_incoming(item, pin=trust_on_first_use)
                 self.vault.api.post_json(f"/v1/shares/{share_id}/accept", {})
+                owner = normalize_email(str(item["owner_email"]))
+                bound = bind_name(self.vault.state.mounts, name, owner, mount.node_id.hex())
                 self.listing(fresh=True)
                 self.vault.save()
-                for name, mount in self.mounts().items():
-                    if mount.node_id.hex() == item["space"]:
-                        return "@" + name
+                return "@" + bound
         raise NotFoundError(404, "not_found", f"no incoming share {share_id}")
 
     def mounts(self) -> dict[str, _Mount]:
-        """Accepted, verified incoming shares by mount name (names made unique)."""
+        """Accepted, verified incoming shares by the mount name bound on this device."""
         if self._mounts is None:
             incoming = self.listing()["incoming"]
-            self._mounts = {}
+            found: list[tuple[str, str, _Mount, str]] = []
             for item in incoming:
                 if not item["accepted"]:
                     continue
@@ -246,10 +251,12 @@ class Shares:
                     mount, name = self._open_incoming(item)
                 except BlindvaultError:
                     continue  # reported by `shares`; never shown unverified
-                unique, n = name, 2
-                while unique in self._mounts:
-                    unique, n = f"{name}-{n}", n + 1
-                self._mounts[unique] = mount
+                owner = normalize_email(str(item["owner_email"]))
+                found.append((owner, mount.node_id.hex(), mount, name))
+            bindings = self.vault.state.mounts
+            self._mounts = {}
+            for owner, node, mount, name in sorted(found, key=lambda f: (f[0], f[1])):
+                self._mounts[bind_name(bindings, name, owner, node)] = mount
         return self._mounts
 
     def mount(self, name: str) -> _Mount:
@@ -402,24 +409,41 @@ class Shares:
         )
         return str(result["id"])
 
-    def unshare(self, remote: str, email: str, *, reencrypt: bool = False) -> None:
+    def unshare(
+        self,
+        remote: str,
+        email: str,
+        *,
+        reencrypt: bool = False,
+        trust_on_first_use: bool = False,
+        confirm: Confirm | None = None,
+    ) -> list[str]:
         """Remove a member, then rotate every folder key of the subtree so that nothing
         written afterwards is readable with keys the member had; `reencrypt` also gives
-        every existing file a new key and a new ciphertext."""
+        every existing file a new key and a new ciphertext.
+
+        The new key is sealed only to the other members of the owner-signed roster whose
+        key this device pinned (P-RESEAL); returns the emails of grants the server listed
+        that the roster does not name (never sealed to)."""
         email = normalize_email(email)
         parts, entry = self._owned_folder(remote)
-        node = entry.node_id
-        grant = next(
-            (
-                g
-                for g in self.listing(fresh=True)["outgoing"]
-                if g["space"] == node.hex() and g["member_email"] == email
-            ),
-            None,
-        )
-        if grant is None:
+        node, me = entry.node_id, self.vault.opened.identity.bundle
+        roster, _ = self._load_roster(self.vault.api, self.vault.owner, node, me)
+        grants = [g for g in self.listing(fresh=True)["outgoing"] if g["space"] == node.hex()]
+        grant = next((g for g in grants if g["member_email"] == email), None)
+        if roster is None or (grant is None and not any(m.email == email for m in roster.members)):
             raise NotFoundError(404, "not_found", f"{remote} is not shared with {email}")
-        self.vault.api.request("DELETE", f"/v1/shares/{grant['id']}")  # access ends now
+        keep = choose_recipients(  # decided before anything changes: a refusal changes nothing
+            roster,
+            self.vault.state.peers,
+            grants,
+            self._served,
+            drop=email,
+            trust_on_first_use=trust_on_first_use,
+            confirm=confirm,
+        )
+        if grant is not None:
+            self.vault.api.request("DELETE", f"/v1/shares/{grant['id']}")  # access ends now
         self.listing(fresh=True)
         space = self.own_space(node)
         new_key, new_kv = self._rekey(node, entry.folder_key, entry.key_version, space)
@@ -438,17 +462,21 @@ class Shares:
         self.vault._update(parts[:-1], swap)
 
         self._write_roster(entry, new_key, new_kv, email, None)
-        for g in self.listing(fresh=True)["outgoing"]:
-            if g["space"] == node.hex():
-                bundle, _ = self.vault.peer(g["member_email"])
-                role = ROLE_WRITE if g["role"] == "write" else ROLE_READ
-                self._grant(
-                    bytes.fromhex(g["id"]), node, g["member"], role, new_key, new_kv, bundle
-                )
+        self.vault.state.peers.update(keep.newly_pinned)
+        for r in keep.chosen:
+            g = r.grant
+            share_id = bytes.fromhex(str(g["id"])) if g else os.urandom(16)
+            member_id = str(g["member"]) if g else self._server_id(r.member.email)
+            self._grant(share_id, node, member_id, r.member.role, new_key, new_kv, r.bundle)
         self.listing(fresh=True)
         self.vault.save()
         if reencrypt:
             self._reencrypt("/" + "/".join(parts))
+        return keep.strangers
+
+    def _served(self, email: str) -> IdentityBundle:
+        """The bundle the server publishes for `email` (self-signed; trusted by nothing)."""
+        return fetch_bundle(self.vault.api, email)
 
     def _rekey(
         self, node: bytes, key: FolderKey, kv: int, space: Space | None

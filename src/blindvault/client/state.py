@@ -4,8 +4,9 @@ Everything lives under `$BLINDVAULT_HOME` when set, else the platform's user sta
 directory (`$XDG_STATE_HOME/blindvault`, default `~/.local/state/blindvault`). Writes go
 to a temporary file, are fsynced and renamed, so a crash never leaves half a file.
 Nothing secret is stored here: tokens are bearer tokens the server can revoke, pins and
-heads are public values. No key is stored on the device at all (there is no keystore):
-each command derives the keys from the password again.
+heads are public values, and share mount names are bound here (`mounts`). No key is kept
+on disk at all: the vault key exists only in memory while a command runs, derived again
+from the password each time; so does the proof of the current secret (`Vault.proof`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class AccountState:
     rosters: dict[str, int] = field(default_factory=dict)  # node hex -> highest roster version
     roster_heads: dict[str, list[Any]] = field(default_factory=dict)  # node -> [ver, hash]
     key_versions: dict[str, int] = field(default_factory=dict)  # share node hex -> key version
+    mounts: dict[str, list[str]] = field(default_factory=dict)  # @name -> [owner email, node]
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:
         """Advance the high-water mark of a folder; never move it backwards."""

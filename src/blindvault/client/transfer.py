@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blindvault.client.http import ApiClient
+from blindvault.client.resume_proof import PartGuard, StaleResumeError
 from blindvault.client.state import atomic_write
 from blindvault.core import wrap
 from blindvault.core.content import ContentDecryptor, ContentEncryptor, blob_id, sealed_size
@@ -80,10 +81,16 @@ class _PartSender:
     (IN_FLIGHT + 1) parts. A failed part raises here, in the caller's thread."""
 
     def __init__(
-        self, api: ApiClient, upload_id: str, part_size: int, have: set[int], progress: Progress
+        self,
+        api: ApiClient,
+        upload_id: str,
+        part_size: int,
+        have: set[int],
+        progress: Progress,
+        guard: PartGuard,
     ):
         self.api, self.upload_id, self.part_size = api, upload_id, part_size
-        self.have, self.progress = have, progress
+        self.have, self.progress, self.guard = have, progress, guard
         self.buf = bytearray(part_size)  # the part being filled; handed over when full
         self.size = 0
         self.number = 1
@@ -116,6 +123,7 @@ class _PartSender:
 
     def _send(self, part: bytes | bytearray) -> None:
         number = self.number
+        self.guard(number, part)  # recorded before it is sent; a changed part raises
         self.number += 1
         if number in self.have:
             self.progress(len(part))
@@ -218,19 +226,21 @@ def upload(
     start = api.post_json("/v1/uploads", {"blob_id": bid, "size": total})
     resume = _Resume(resume_dir / f"{start['upload_id']}.json")
     salt = os.urandom(24)
-    resume.save(
-        {
-            "upload_id": start["upload_id"],
-            "blob_id": bid,
-            "salt": salt.hex(),
-            "wrapped_key": wrap.wrap_file_key(vault, key, owner, node_id, version).hex(),
-            "node_id": node_id.hex(),
-            "version": version,
-            "source": str(src.resolve()),
-            "size": size,
-            "mtime_ns": src.stat().st_mtime_ns,
-        }
-    )
+    parts: dict[str, str] = {}
+    record: dict[str, object] = {
+        "upload_id": start["upload_id"],
+        "blob_id": bid,
+        "salt": salt.hex(),
+        "wrapped_key": wrap.wrap_file_key(vault, key, owner, node_id, version).hex(),
+        "node_id": node_id.hex(),
+        "version": version,
+        "source": str(src.resolve()),
+        "size": size,
+        "mtime_ns": src.stat().st_mtime_ns,
+        "part_size": int(start["part_size"]),
+        "parts": parts,
+    }
+    resume.save(record)
     _send_parts(
         api,
         src,
@@ -242,6 +252,7 @@ def upload(
         int(start["part_size"]),
         set(),
         progress,
+        PartGuard(key, parts, lambda: resume.save(record)),
     )
     resume.clear()
     return size
@@ -258,8 +269,9 @@ def _send_parts(
     part_size: int,
     have: set[int],
     progress: Progress,
+    guard: PartGuard,
 ) -> None:
-    sender = _PartSender(api, upload_id, part_size, have, progress)
+    sender = _PartSender(api, upload_id, part_size, have, progress, guard)
     try:
         _stream_encrypted(src, ContentEncryptor(key, node_id, version, salt=salt), sender.feed)
     except BaseException:
@@ -309,6 +321,12 @@ def resume_upload(
     except NotFoundError:
         record.clear()
         return None
+    parts = rec.get("parts")
+    if not isinstance(parts, dict) or rec.get("part_size") != int(status["part_size"]):
+        record.clear()  # no proof of what was sent (or parts cut differently): start over
+        return None
+    clean = {k: v for k, v in rec.items() if k != "_path"}
+    guard = PartGuard(key, parts, lambda: record.save(clean))
     have = {int(p["number"]) for p in status["received"]}
     done = sum(int(p["size"]) for p in status["received"])
     progress(done)
@@ -324,9 +342,10 @@ def resume_upload(
             int(status["part_size"]),
             have,
             lambda n: None,
+            guard,
         )
-    except ConflictError:
-        record.clear()
+    except (ConflictError, StaleResumeError):
+        record.clear()  # a fresh key and salt for the new upload (P-NONCE)
         return None
     progress(int(status["size"]) - done)
     record.clear()

@@ -74,9 +74,16 @@ class Folder:
 
 class Tree:
     def __init__(
-        self, api: ApiClient, state: AccountState, identity: Identity, owner: bytes
+        self,
+        api: ApiClient,
+        state: AccountState,
+        identity: Identity,
+        owner: bytes,
+        *,
+        new_account: bool = False,
     ) -> None:
         self.api = api
+        self._may_lack_root = new_account  # only while signup writes the first root
         self.state = state
         self.identity = identity
         self.owner = owner
@@ -95,6 +102,8 @@ class Tree:
         except NotFoundError:
             if self.state.root_sequence:
                 raise RollbackError("the signed root disappeared") from None
+            if not self._may_lack_root:  # P-EXISTS: signup always writes one
+                raise IntegrityError("the account's signed root is missing") from None
             return None
         root = open_root(b64d(rec["data"]), self.owner, self.identity.bundle)
         seen = self._seen_root()
@@ -156,7 +165,7 @@ class Tree:
                 continue
             opened = open_root(data, self.owner, self.identity.bundle)
             self.state.root_sequence, self.state.root_hash = opened.sequence, opened.hash.hex()
-            self._root = opened
+            self._root, self._may_lack_root = opened, False
             return
         raise ConflictError(409, "stale_version", "could not update the signed root")
 
@@ -168,8 +177,14 @@ class Tree:
         key: FolderKey,
         key_version: int = 1,
         space: Space | None = None,
+        *,
+        create: bool = False,
     ) -> tuple[Folder, int]:
-        """Fetch, verify and freshness-check a folder; returns it and its record version."""
+        """Fetch, verify and freshness-check a folder; returns it and its record version.
+
+        A folder is read because something signed names it (its parent's manifest, the key
+        bundle for the root), so a 404 is an integrity error (P-EXISTS); only `create` (a
+        folder being made, not yet named by anything) reads as empty."""
         api = space.api if space else self.api
         try:
             rec = api.get_json(f"/v1/records/manifest/{node_id.hex()}")
@@ -177,6 +192,8 @@ class Tree:
             known = self._root.head_of(node_id) if self._root else None
             if self.state.head(node_id) is not None or known is not None:
                 raise RollbackError("a folder this device has seen disappeared") from None
+            if not create:
+                raise IntegrityError("a folder named by its signed parent is missing") from None
             return Folder(node_id, key, key_version, None, space), 0
         writers = space.writers if space else self.writers
         opened = open_manifest(b64d(rec["data"]), key, node_id, writers)
@@ -198,6 +215,8 @@ class Tree:
         key_version: int = 1,
         space: Space | None = None,
         new_key: FolderKey | None = None,
+        *,
+        create: bool = False,
     ) -> ManifestBody:
         """Apply `change` to the folder's current body and write it; retry on a lost race.
 
@@ -205,7 +224,7 @@ class Tree:
         rotation when a member leaves a shared folder)."""
         api = space.api if space else self.api
         for _ in range(MAX_RETRIES):
-            folder, version = self.read(node_id, key, key_version, space)
+            folder, version = self.read(node_id, key, key_version, space, create=create)
             body = change(folder.body)
             prev = folder.manifest.hash if folder.manifest else ZERO_HASH
             sealed = seal_manifest(

@@ -19,17 +19,20 @@ from pathlib import Path
 from typing import TypeVar
 
 from blindvault.client import transfer
+from blindvault.client.account_keys import password_proof, recovery_proof, replace_keys
 from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.kdf_policy import check_login_params
+from blindvault.client.local_names import local_name, local_names
 from blindvault.client.sharing import Shares
 from blindvault.client.state import AccountState, StateStore
 from blindvault.client.tree import Folder, Space, Tree, now_ms
+from blindvault.client.verify import Problem, verify_tree
 from blindvault.core.content import blob_id, sealed_size
 from blindvault.core.identity import Identity, IdentityBundle, safety_number
 from blindvault.core.kdf import (
     AccountKeys,
     KdfParams,
     account_id,
-    check_kdf_params,
     derive_account_keys,
     normalize_email,
     recovery_auth_key,
@@ -39,7 +42,6 @@ from blindvault.core.keys import FileKey, FolderKey, RecoveryKey
 from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody, Tombstone, check_name
 from blindvault.core.recovery import recovery_key_from_words, recovery_words
 from blindvault.errors import (
-    BlindvaultError,
     ConflictError,
     IntegrityError,
     LocalError,
@@ -69,12 +71,6 @@ class Entry:
     mtime_ms: int
 
 
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
-
-
 def _parts(path: str) -> list[str]:
     parts = [p for p in path.split("/") if p not in ("", ".")]
     for p in parts:
@@ -88,14 +84,21 @@ def _entry(body: ManifestBody, name: str) -> FileEntry | FolderEntry | None:
 
 class Vault:
     def __init__(
-        self, api: ApiClient, state: AccountState, store: StateStore, opened: OpenedBundle
+        self,
+        api: ApiClient,
+        state: AccountState,
+        store: StateStore,
+        opened: OpenedBundle,
+        *,
+        new: bool = False,
     ) -> None:
         self.api = api
         self.state = state
         self.store = store
         self.opened = opened
+        self.proof: dict[str, str] = {}  # proof of the current secret, in memory only
         self.owner = opened.bundle.owner
-        self.tree = Tree(api, state, opened.identity, self.owner)
+        self.tree = Tree(api, state, opened.identity, self.owner, new_account=new)
         self.tree.load_root()
         self.shares = Shares(self)
 
@@ -150,8 +153,9 @@ class Vault:
         state.kdf_pin = params.to_json()
         state.own_fingerprint = identity.bundle.fingerprint.hex()
         state.bundle_version = opened.bundle.version
-        vault = cls(api, state, store, opened)
-        vault.tree.update(opened.bundle.root_node, opened.root_key, lambda b: b)
+        vault = cls(api, state, store, opened, new=True)
+        vault.proof = password_proof(keys.auth)
+        vault.tree.update(opened.bundle.root_node, opened.root_key, lambda b: b, create=True)
         vault.save()
         return vault, recovery_words(recovery)
 
@@ -167,19 +171,22 @@ class Vault:
         device_name: str = "cli",
         totp: str | None = None,
         derived: tuple[KdfParams, AccountKeys] | None = None,
+        min_kdf: KdfParams | None = None,
     ) -> Vault:
         """Log in (or reuse this device's session) and open the vault with the password.
 
         `derived` are keys already derived from the password with some parameters; they
-        are used only if the server's parameters are exactly those."""
+        are used only if the server's parameters are exactly those. Without a pin, the
+        server's parameters must be at least `min_kdf` (default: Argon2id m=64 MiB t=3
+        p=4; an SDK-only override for tests)."""
         store = store or StateStore()
         email = normalize_email(email)
         api = ApiClient(server, insecure=insecure)
         state = store.load(api.base_url, email)
         params = KdfParams.from_json(api.post_json("/v1/prelogin", {"email": email})["kdf"])
         pinned = KdfParams.from_json(state.kdf_pin) if state.kdf_pin else None
+        check_login_params(params, pinned, min_kdf)  # P-KDFFLOOR: before anything is derived
         if derived is not None and derived[0] == params:
-            check_kdf_params(params, pinned)  # P-KDFFLOOR, as derive_account_keys does
             keys = derived[1]
         else:
             keys = derive_account_keys(password, email, params, pinned)  # P-KDFFLOOR: first
@@ -204,6 +211,7 @@ class Vault:
         )
         state.kdf_pin = params.to_json()
         vault = cls(api, state, store, opened)
+        vault.proof = password_proof(keys.auth)
         vault.save()
         return vault
 
@@ -240,6 +248,7 @@ class Vault:
         *,
         store: StateStore | None = None,
         insecure: bool = False,
+        totp: str | None = None,
     ) -> Vault:
         """Forgotten password: the 24 words open the vault key; set a new password."""
         store = store or StateStore()
@@ -263,31 +272,21 @@ class Vault:
             bundle, account, state, email, lambda b: b.open_with_recovery(recovery, email)
         )
         vault = cls(api, state, store, opened)
-        vault.change_password(new_password)
+        vault.proof = recovery_proof(recovery)
+        vault.change_password(new_password, totp=totp)
         return vault
 
-    def change_password(self, new_password: str, params: KdfParams | None = None) -> int:
-        """Re-wrap the vault key only; returns how many objects were written (always 1)."""
-        email = self.state.email
-        params = params or KdfParams.from_json(self.state.kdf_pin or KdfParams.argon2id().to_json())
-        keys = derive_account_keys(new_password, email, params)
-        bundle = self.opened.bundle.rewrapped(self.opened.vault, keys.master)
-        self.api.put_json(
-            "/v1/account/keys",
-            {
-                "expected_version": self.opened.bundle.version,
-                "key_bundle": b64e(bundle.encode()),
-                "kdf": params.to_json(),
-                "auth_key": b64e(keys.auth.material),
-            },
-        )
-        self.opened = OpenedBundle(
-            bundle, self.opened.vault, self.opened.identity, self.opened.root_key
-        )
-        self.state.bundle_version = bundle.version
-        self.state.kdf_pin = params.to_json()
-        self.save()
-        return 1
+    def change_password(
+        self,
+        new_password: str,
+        params: KdfParams | None = None,
+        *,
+        new_recovery: bool = False,
+        totp: str | None = None,
+    ) -> list[str] | None:
+        """Re-wrap the vault key only (one object written), with proof of the current
+        secret; with `new_recovery`, also new recovery words (returned; show them once)."""
+        return replace_keys(self, new_password, params=params, new_recovery=new_recovery, totp=totp)
 
     def close(self) -> None:
         """Close the HTTP session (the vault key is only ever in memory)."""
@@ -434,7 +433,9 @@ class Vault:
             return [self._describe("/" + "/".join(parts), entry)]
         folder = self._folder(parts)
         base = "/" + "/".join(parts)
-        return [self._describe(f"{base.rstrip('/')}/{e.name}", e) for e in folder.body.entries]
+        shares = [Entry(f"/@{n}", f"@{n}", "folder", 0, 0) for n in sorted(self.shares.mounts())]
+        own = [self._describe(f"{base.rstrip('/')}/{e.name}", e) for e in folder.body.entries]
+        return own if parts else own + shares
 
     def _describe(self, path: str, e: FileEntry | FolderEntry) -> Entry:
         if isinstance(e, FileEntry):
@@ -490,7 +491,7 @@ class Vault:
             return ManifestBody((*body.entries, entry), body.tombstones)
 
         space = self._space(parts[:-1])
-        self.tree.update(node, key, lambda b: b, 1, space)  # the child exists before it is named
+        self.tree.update(node, key, lambda b: b, 1, space, create=True)  # before it is named
         self._update(parts[:-1], add)
         if existed:
             self.tree.drop(node, space)
@@ -682,10 +683,21 @@ class Vault:
                 "DELETE", f"/v1/blobs/{blob_id(entry.node_id, entry.content_version).hex()}"
             )
 
-    def get(self, remote: str, local: Path, *, progress: Progress | None = None) -> list[Path]:
-        """Download a file or folder with `cp -r` semantics; returns the local paths written."""
+    def get(
+        self,
+        remote: str,
+        local: Path,
+        *,
+        progress: Progress | None = None,
+        escape_names: bool = False,
+    ) -> list[Path]:
+        """Download a file or folder with `cp -r` semantics; returns the local paths written.
+
+        A name unsafe on some OS is refused unless `escape_names` (see `local_names`)."""
         entry = self.stat(remote)
         name = entry.name if entry is not None else "vault"
+        if local.is_dir():
+            name = local_name(name, escape=escape_names, path=remote)
         dest = local / name if local.is_dir() else local
         written: list[Path] = []
         if isinstance(entry, FileEntry):
@@ -700,23 +712,29 @@ class Vault:
             )
             written.append(dest)
             return written
-        self._get_folder(self._folder(_parts(remote)), dest, written, progress)
+        self._get_folder(self._folder(_parts(remote)), dest, written, progress, escape_names)
         return written
 
     def _get_folder(
-        self, folder: Folder, dest: Path, written: list[Path], progress: Progress | None
+        self,
+        folder: Folder,
+        dest: Path,
+        written: list[Path],
+        progress: Progress | None,
+        escape: bool = False,
     ) -> None:
         """A folder's files in parallel, then its subfolders, from the verified manifest."""
+        here = local_names([e.name for e in folder.body.entries], escape=escape, base=str(dest))
         dest.mkdir(parents=True, exist_ok=True)
         api = self._api(folder.space)
         files = [e for e in folder.body.entries if isinstance(e, FileEntry)]
 
         def fetch(e: FileEntry) -> Path:
             transfer.download(
-                api, dest / e.name, key=e.file_key, node_id=e.node_id,
+                api, dest / here[e.name], key=e.file_key, node_id=e.node_id,
                 version=e.content_version, size=e.size, progress=progress or (lambda n: None),
             )  # fmt: skip
-            return dest / e.name
+            return dest / here[e.name]
 
         def fetch_group(group: list[FileEntry]) -> list[Path]:
             got = transfer.fetch_batch(api, [blob_id(e.node_id, e.content_version) for e in group])
@@ -725,12 +743,12 @@ class Vault:
                 if blob is None:
                     raise NotFoundError(404, "not_found", f"the content of {e.name} is missing")
                 transfer.write_verified(
-                    blob, dest / e.name, key=e.file_key, node_id=e.node_id,
+                    blob, dest / here[e.name], key=e.file_key, node_id=e.node_id,
                     version=e.content_version, size=e.size,
                 )  # fmt: skip
                 if progress:
                     progress(len(blob))
-            return [dest / e.name for e in group]
+            return [dest / here[e.name] for e in group]
 
         tiny = [(e, sealed_size(e.size)) for e in files if sealed_size(e.size) <= BATCH_ITEM]
         rest = [e for e in files if sealed_size(e.size) > BATCH_ITEM]
@@ -741,7 +759,7 @@ class Vault:
             if isinstance(e, FolderEntry):
                 space = folder.space or self.shares.own_space(e.node_id)
                 sub, _ = self.tree.read(e.node_id, e.folder_key, e.key_version, space)
-                self._get_folder(sub, dest / e.name, written, progress)
+                self._get_folder(sub, dest / here[e.name], written, progress, escape)
 
     def mv(self, src: str, dst: str) -> None:
         s, d = _parts(src), _parts(dst)
@@ -808,40 +826,9 @@ class Vault:
 
     def verify(self, path: str = "/") -> tuple[int, int, list[Problem]]:
         """Download and authenticate every manifest and blob; returns (folders, files, problems)."""
-        problems: list[Problem] = []
-        counts = [0, 0]
-
-        def visit(parts: list[str]) -> None:
-            here = "/" + "/".join(parts)
-            try:
-                folder = self._folder(parts)
-            except BlindvaultError as exc:
-                problems.append(Problem(here, f"folder fails verification: {exc}"))
-                return
-            counts[0] += 1
-            for e in folder.body.entries:
-                if isinstance(e, FolderEntry):
-                    visit([*parts, e.name])
-                    continue
-                counts[1] += 1
-                try:
-                    transfer.verify_blob(
-                        self._api(folder.space),
-                        key=e.file_key,
-                        node_id=e.node_id,
-                        version=e.content_version,
-                        size=e.size,
-                    )
-                except BlindvaultError as exc:
-                    problems.append(
-                        Problem(
-                            f"{here.rstrip('/')}/{e.name}", f"content fails verification: {exc}"
-                        )
-                    )
-
-        visit(_parts(path))
+        result = verify_tree(self, _parts(path))
         self.save()
-        return counts[0], counts[1], problems
+        return result
 
 
 NEWER = "newer_version"

@@ -1,0 +1,88 @@
+"""Replacing an account's key material: password change and new recovery words (P-KEYPROOF).
+
+Every change of the key bundle, KDF parameters, auth hash or recovery hash carries proof of
+the current secret, so a stolen bearer token alone cannot replace the account's keys:
+
+    "proof": {"auth_key": b64(current auth key)}            after a password login
+    "proof": {"recovery_auth_key": b64(recovery auth key)}  after a recovery-words login
+    (plus "totp": "123456" inside proof when the account has TOTP)
+
+The proof lives in memory only (`Vault.proof`), set at login and replaced after a change;
+it is never written to disk. A refusal (403 proof_required / proof_invalid) is a policy
+refusal, exit 8.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from blindvault.client.http import b64e
+from blindvault.core.kdf import KdfParams, derive_account_keys, recovery_auth_key
+from blindvault.core.keybundle import OpenedBundle
+from blindvault.core.keys import AuthKey, RecoveryKey
+from blindvault.core.recovery import recovery_words
+from blindvault.errors import ForbiddenError, PolicyError, UsageError
+
+if TYPE_CHECKING:
+    from blindvault.client.vault import Vault
+
+__all__ = ["password_proof", "recovery_proof", "replace_keys"]
+
+PROOF_CODES = ("proof_required", "proof_invalid")
+
+
+def password_proof(auth: AuthKey) -> dict[str, str]:
+    return {"auth_key": b64e(auth.material)}
+
+
+def recovery_proof(recovery: RecoveryKey) -> dict[str, str]:
+    return {"recovery_auth_key": b64e(recovery_auth_key(recovery).material)}
+
+
+def replace_keys(
+    vault: Vault,
+    password: str,
+    *,
+    params: KdfParams | None = None,
+    new_recovery: bool = False,
+    totp: str | None = None,
+) -> list[str] | None:
+    """Re-wrap the vault key under `password` (and, with `new_recovery`, under new recovery
+    words, whose hash replaces the old one on the server); returns the new words if any.
+
+    Only the vault key's wraps change: one object is written whatever the number of files."""
+    if not vault.proof:
+        raise UsageError("log in again: this session holds no proof of the current password")
+    email = vault.state.email
+    params = params or KdfParams.from_json(vault.state.kdf_pin or KdfParams.argon2id().to_json())
+    keys = derive_account_keys(password, email, params)
+    recovery = RecoveryKey.generate() if new_recovery else None
+    bundle = vault.opened.bundle.rewrapped(vault.opened.vault, keys.master, recovery)
+    proof: dict[str, str] = dict(vault.proof)
+    if totp:
+        proof["totp"] = totp
+    body: dict[str, object] = {
+        "expected_version": vault.opened.bundle.version,
+        "key_bundle": b64e(bundle.encode()),
+        "kdf": params.to_json(),
+        "auth_key": b64e(keys.auth.material),
+        "proof": proof,
+    }
+    if recovery is not None:
+        body["recovery_auth_key"] = b64e(recovery_auth_key(recovery).material)
+    try:
+        vault.api.put_json("/v1/account/keys", body)
+    except ForbiddenError as exc:
+        if exc.code in PROOF_CODES:
+            raise PolicyError(
+                "the server wants proof of the current password or recovery words "
+                f"({exc.code}); nothing was changed"
+            ) from None
+        raise
+    vault.opened = OpenedBundle(bundle, vault.opened.vault, vault.opened.identity,
+                                vault.opened.root_key)  # fmt: skip
+    vault.proof = password_proof(keys.auth)
+    vault.state.bundle_version = bundle.version
+    vault.state.kdf_pin = params.to_json()
+    vault.save()
+    return recovery_words(recovery) if recovery is not None else None

@@ -1,0 +1,60 @@
+"""`verify`: download and authenticate every manifest and blob under a folder.
+
+Every problem is reported with its path instead of stopping at the first: a folder that
+fails (tampered, rolled back, or missing although its signed parent names it: P-EXISTS)
+and a blob that fails its chunked AEAD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from blindvault.client import transfer
+from blindvault.core.manifest import FolderEntry
+from blindvault.errors import BlindvaultError
+
+if TYPE_CHECKING:
+    from blindvault.client.vault import Vault
+
+__all__ = ["Problem", "verify_tree"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+def verify_tree(vault: Vault, parts: list[str]) -> tuple[int, int, list[Problem]]:
+    """(folders, files, problems) under the folder at `parts`."""
+    problems: list[Problem] = []
+    counts = [0, 0]
+
+    def visit(parts: list[str]) -> None:
+        here = "/" + "/".join(parts)
+        try:
+            folder = vault._folder(parts)
+        except BlindvaultError as exc:
+            problems.append(Problem(here, f"folder fails verification: {exc}"))
+            return
+        counts[0] += 1
+        for e in folder.body.entries:
+            if isinstance(e, FolderEntry):
+                visit([*parts, e.name])
+                continue
+            counts[1] += 1
+            try:
+                transfer.verify_blob(
+                    vault._api(folder.space),
+                    key=e.file_key,
+                    node_id=e.node_id,
+                    version=e.content_version,
+                    size=e.size,
+                )
+            except BlindvaultError as exc:
+                path = f"{here.rstrip('/')}/{e.name}"
+                problems.append(Problem(path, f"content fails verification: {exc}"))
+
+    visit(parts)
+    return counts[0], counts[1], problems
