@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from adv_proxy import Exchange, Proxy
-from advlib import PASSWORD, Account, Runner, Upstream, attack, fetch, make_account
+from advlib import FAST_KDF, PASSWORD, Account, Runner, Upstream, attack, fetch, make_account
 
 from blindvault.client.http import b64e
 from blindvault.client.links import create_link
@@ -210,7 +210,9 @@ def test_p_rosterfresh_owner_second_device_refuses_old_and_forked_rosters(
 
     # the owner's second device: honest login, Bob pinned, nothing else
     home_b = tmp_path / "alice-device-2"
-    with Vault.open(proxy.url, alice.email, PASSWORD, store=StateStore(home_b)) as second:
+    with Vault.open(
+        proxy.url, alice.email, PASSWORD, store=StateStore(home_b), min_kdf=FAST_KDF
+    ) as second:
         second.trust(bob.email, bob_fp)
     device2 = _runner(home_b, monkeypatch, capsys)
     assert device2("ls", "/")[0] == 0  # honest: learns the root folder's head, no roster
