@@ -6,7 +6,7 @@ import secrets
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, delete, or_, select, update
 
@@ -23,7 +23,7 @@ from blindvault.server.context import (
     get_context,
 )
 from blindvault.server.db import insert_if_absent, transaction
-from blindvault.server.errors import ApiError, not_found
+from blindvault.server.errors import ApiError, invalid, not_found
 from blindvault.server.schema import locks, records
 from blindvault.server.security import token_hash
 
@@ -206,42 +206,41 @@ def acquire_lock(
     expires = now + body.lease_seconds
     token = body.token or secrets.token_urlsafe(24)
     key = (locks.c.owner == who.account_id, locks.c.resource == resource)
+    mine = token_hash(token)
     with transaction(ctx.engine) as conn:
-        held = conn.execute(select(locks.c.token_hash, locks.c.expires_at).where(*key)).first()
-        if held is not None and held.expires_at > now and held.token_hash != token_hash(token):
-            raise ApiError(
-                409, "conflict", "the lock is held", extra={"expires_at": held.expires_at}
-            )
-        conn.execute(
-            delete(locks).where(*key, locks.c.expires_at == held.expires_at)
-            if held
-            else delete(locks).where(*key)
-        )
-        row = {
-            "owner": who.account_id,
-            "resource": resource,
-            "token_hash": token_hash(token),
-            "expires_at": expires,
-        }
+        row = {"owner": who.account_id, "resource": resource, "token_hash": mine,
+               "expires_at": expires}  # fmt: skip
         if insert_if_absent(conn, locks, row) != 1:
-            raise ApiError(409, "conflict", "the lock is held")
+            # one conditional UPDATE decides: the row is taken over only if it is still
+            # expired (or ours) when the database applies the write, so two acquirers
+            # can never both win (no read-then-delete window)
+            done = conn.execute(
+                update(locks)
+                .where(*key, or_(locks.c.expires_at <= now, locks.c.token_hash == mine))
+                .values(token_hash=mine, expires_at=expires)
+            ).rowcount
+            if done != 1:
+                held = conn.execute(select(locks.c.expires_at).where(*key)).scalar()
+                raise ApiError(409, "conflict", "the lock is held", extra={"expires_at": held})
     return {"token": token, "expires_at": expires}
 
 
 @router.delete("/locks/{resource}", status_code=204)
 def release_lock(
     resource: str,
-    token: str,
     who: Principal = Depends(authenticate),
     ctx: ServerContext = Depends(get_context),
+    x_lock_token: str | None = Header(None, description="the lock's token (never in the URL)"),
 ) -> Response:
     check_id(resource, "resource")
+    if not x_lock_token:
+        raise invalid("the X-Lock-Token header is required")
     with transaction(ctx.engine) as conn:
         done = conn.execute(
             delete(locks).where(
                 locks.c.owner == who.account_id,
                 locks.c.resource == resource,
-                locks.c.token_hash == token_hash(token),
+                locks.c.token_hash == token_hash(x_lock_token),
             )
         ).rowcount
     if done != 1:
