@@ -6,9 +6,14 @@ import os
 from pathlib import Path
 
 from blindvault.server.app import build
+from blindvault.server.logfilter import quiet_accept_errors
+from blindvault.server.options import ServerOptions
+
+quiet_accept_errors()
 
 app = build(
     Path(os.environ["BLINDVAULT_SERVER_DATA"]),
     os.environ.get("BLINDVAULT_SERVER_DB"),
     os.environ.get("BLINDVAULT_SERVER_BLOBS"),
+    options=ServerOptions.from_env(),
 )

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 from blindvault.server.errors import invalid, unavailable
 
 READ_CHUNK = 1 << 20
+KEY_BATCH = 500
 
 
 class MissingPartsError(Exception):
@@ -112,6 +113,22 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def keys(self, older_than: float) -> Iterator[list[str]]:
+        """Stored keys last written before `older_than` (epoch seconds), in batches."""
+        batch: list[str] = []
+        for path in (self.root / "blobs").glob("*/*/*"):
+            try:
+                old = path.stat().st_mtime < older_than
+            except FileNotFoundError:
+                continue
+            if old and not path.name.startswith(".") and path.is_file():
+                batch.append(path.name)
+                if len(batch) >= KEY_BATCH:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
     def _upload_dir(self, handle: str) -> Path:
         _check_key(handle)
         return self.root / "uploads" / handle
@@ -125,6 +142,8 @@ class LocalBlobStore:
         # not fsynced: a part whose marker a crash lost is found missing at commit and
         # sent again; only the committed blob must be durable, and it is fsynced
         folder = self._upload_dir(handle)
+        if not folder.is_dir():
+            raise FileNotFoundError("the upload is no longer open")
         fd = os.open(folder / "data", os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             view, at = memoryview(data), offset
@@ -138,6 +157,8 @@ class LocalBlobStore:
 
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None:
         folder = self._upload_dir(handle)
+        if not folder.exists() and self.size(key) is not None:
+            return  # completed before (a commit whose process died after the rename)
         lost, end = [], 0
         for n, etag in parts:
             marker = folder / f"{n:06d}"
@@ -154,7 +175,14 @@ class LocalBlobStore:
         data = folder / "data"
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # never O_CREAT: a commit repeated after the rename must not make a new, zeroed
+            # file and move it over the committed blob
+            fd = os.open(data, os.O_RDWR)
+        except FileNotFoundError:
+            if target.exists() and target.stat().st_size == end:
+                return  # a previous commit of this upload completed it
+            raise MissingPartsError(sorted(n for n, _ in parts)) from None
         try:
             if os.fstat(fd).st_size != end:
                 os.ftruncate(fd, end)
@@ -257,6 +285,23 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self._call(self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
+    def keys(self, older_than: float) -> Iterator[list[str]]:
+        """Stored keys last written before `older_than` (epoch seconds), in batches."""
+        prefix = self._key("00")[:-2]
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = self._call(paginator.paginate, Bucket=self.bucket, Prefix=prefix)
+        try:
+            for page in pages:
+                batch = [
+                    o["Key"][len(prefix) :]
+                    for o in page.get("Contents", [])
+                    if o["LastModified"].timestamp() < older_than
+                ]
+                if batch:
+                    yield batch
+        except FileNotFoundError:
+            return
+
     def begin(self, key: str) -> str:
         resp = self._call(
             self.client.create_multipart_upload, Bucket=self.bucket, Key=self._key(key)
@@ -275,13 +320,17 @@ class S3BlobStore:
         return str(resp["ETag"])
 
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None:
-        self._call(
-            self.client.complete_multipart_upload,
-            Bucket=self.bucket,
-            Key=self._key(key),
-            UploadId=handle,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(parts)]},
-        )
+        try:
+            self._call(
+                self.client.complete_multipart_upload,
+                Bucket=self.bucket,
+                Key=self._key(key),
+                UploadId=handle,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(parts)]},
+            )
+        except FileNotFoundError:  # no such upload: completed before, or lost
+            if self.size(key) is None:
+                raise MissingPartsError(sorted(n for n, _ in parts)) from None
 
     def abort(self, key: str, handle: str) -> None:
         try:
