@@ -34,7 +34,7 @@ from blindvault.server.context import (
 )
 from blindvault.server.db import transaction
 from blindvault.server.errors import ApiError, invalid, not_found
-from blindvault.server.routes_blobs import stream_blob
+from blindvault.server.routes_blobs import parse_range, stream_blob
 from blindvault.server.schema import blobs, link_items, links, records
 
 router = APIRouter(prefix="/v1", tags=["links"])
@@ -241,7 +241,10 @@ def link_blob(
     ctx: ServerContext = Depends(get_context),
     x_link_token: str | None = Header(None),
 ) -> Response:
-    """A listed blob; a request from byte 0 counts as one download, atomically."""
+    """A listed blob, whole or one range. The download limit counts bytes: every request
+    reserves the bytes it will send against `max_downloads` x the blob's size (per blob),
+    and gives back what it did not send, so no Range header (`bytes=-N`, `bytes=1-`, …)
+    gets a file more often than allowed, while a resumed download costs only its rest."""
     range_header = request.headers.get("range")
     with transaction(ctx.engine) as conn:
         row = _holder(conn, link_id, x_link_token)
@@ -251,20 +254,76 @@ def link_blob(
         ).first()
         if blob is None:
             raise ApiError(404, "not_found", "this file is no longer available")
-        if _counts(range_header):
-            where = [links.c.id == row.id]
-            if row.max_downloads is not None:
-                where.append(links.c.downloads < row.max_downloads)
-            done = conn.execute(
-                update(links).where(*where).values(downloads=links.c.downloads + 1)
-            ).rowcount
-            if done != 1:
-                raise ApiError(410, "link_exhausted", "this link's download limit is reached")
-    return stream_blob(ctx, blob, range_header)
+        span = parse_range(range_header, blob.size) or (0, blob.size)
+        wanted = span[1] - span[0]
+        _charge(conn, row, blob_id, blob.size, wanted)
+    refund = _Refund(ctx, row.id, blob_id, blob.size, wanted) if row.max_downloads else None
+    return stream_blob(ctx, blob, range_header, on_close=refund)
 
 
-def _counts(range_header: str | None) -> bool:
-    """A download is a request for the whole blob or for a range that starts at 0."""
-    if range_header is None:
-        return True
-    return bool(re.match(r"^\s*bytes=0-", range_header))
+def _charge(conn: Connection, row: Any, blob_id: str, size: int, wanted: int) -> None:
+    """Reserve `wanted` bytes of this blob's budget, atomically, or 410."""
+    item = (link_items.c.link_id == row.id, link_items.c.kind == "blob",
+            link_items.c.item == blob_id)  # fmt: skip
+    where = list(item)
+    if row.max_downloads is not None:
+        cost = max(wanted, 1) if size == 0 else wanted  # an empty file: one byte per use
+        budget = row.max_downloads * max(size, 1)
+        where.append(link_items.c.served + cost <= budget)
+    else:
+        cost = wanted
+    done = conn.execute(
+        update(link_items).where(*where).values(served=link_items.c.served + cost)
+    ).rowcount
+    if done != 1:
+        raise ApiError(410, "link_exhausted", "this link's download limit is reached")
+    _recount(conn, row.id, size, blob_id)
+
+
+def _recount(conn: Connection, lid: str, size: int, blob_id: str) -> None:
+    """`downloads` = whole copies of the most-downloaded blob served so far."""
+    served = conn.execute(
+        select(link_items.c.served).where(
+            link_items.c.link_id == lid, link_items.c.kind == "blob", link_items.c.item == blob_id
+        )
+    ).scalar_one()
+    uses = int(served) // max(size, 1)
+    conn.execute(
+        update(links).where(links.c.id == lid, links.c.downloads < uses).values(downloads=uses)
+    )
+
+
+class _Refund:
+    """Gives back the reserved bytes a response did not send (a client that stopped)."""
+
+    def __init__(self, ctx: ServerContext, lid: str, blob_id: str, size: int, wanted: int):
+        self.ctx, self.lid, self.blob_id, self.size, self.wanted = ctx, lid, blob_id, size, wanted
+
+    def __call__(self, sent: int) -> None:
+        unsent = self.wanted - sent
+        if unsent <= 0 or self.size == 0:
+            return
+        try:
+            with transaction(self.ctx.engine) as conn:
+                conn.execute(
+                    update(link_items)
+                    .where(
+                        link_items.c.link_id == self.lid,
+                        link_items.c.kind == "blob",
+                        link_items.c.item == self.blob_id,
+                    )
+                    .values(served=link_items.c.served - unsent)
+                )
+                served = conn.execute(
+                    select(link_items.c.served).where(
+                        link_items.c.link_id == self.lid, link_items.c.item == self.blob_id
+                    )
+                ).scalar()
+                if served is not None:
+                    conn.execute(
+                        update(links)
+                        .where(links.c.id == self.lid)
+                        .values(downloads=int(served) // self.size)
+                    )
+        except ApiError:
+            pass  # the database is down: the bytes stay counted (the safe side)
