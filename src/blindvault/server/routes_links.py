@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, delete, insert, select, update
 
 from blindvault.server.context import (
+    MAX_VERSION,
     Principal,
     ServerContext,
     authenticate,
@@ -52,8 +53,8 @@ class LinkCreate(BaseModel):
     password: bool = False
     records: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     blobs: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
-    expires_at: float | None = None
-    max_downloads: int | None = Field(default=None, ge=1)
+    expires_at: float | None = Field(default=None, allow_inf_nan=False)
+    max_downloads: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 def link_hex(link_id: str) -> str:
@@ -268,7 +269,7 @@ def _charge(conn: Connection, row: Any, blob_id: str, size: int, wanted: int) ->
     where = list(item)
     if row.max_downloads is not None:
         cost = max(wanted, 1) if size == 0 else wanted  # an empty file: one byte per use
-        budget = row.max_downloads * max(size, 1)
+        budget = min(row.max_downloads * max(size, 1), MAX_VERSION)  # a 64-bit column
         where.append(link_items.c.served + cost <= budget)
     else:
         cost = wanted
