@@ -56,3 +56,20 @@ def test_unreferenced_objects_are_swept(setup: tuple[Real, str | None]) -> None:
             assert c.get(f"/v1/blobs/{kept}").content == b"kept"
     finally:
         ctx.engine.dispose()
+
+
+def test_maintenance_prunes_old_login_failures(tmp_path: Path) -> None:
+    """Item 10: `prune_failures` runs (hourly in every process; here one run of the loop)."""
+    from blindvault.server.app import build
+    from blindvault.server.maintenance import run_once
+
+    with real_server(tmp_path / "data", None) as real:
+        real.sql("INSERT INTO login_failures (key, at) VALUES ('addr:192.0.2.1', 0)")
+        real.sql("INSERT INTO login_failures (key, at) VALUES ('addr:192.0.2.2', ?)", time.time())
+        app = build(real.data, None, None)
+        try:
+            run_once(app.state.ctx)
+        finally:
+            app.state.ctx.engine.dispose()
+        left = real.sql("SELECT key FROM login_failures ORDER BY key")
+        assert left == [("addr:192.0.2.2",)]
