@@ -13,6 +13,10 @@ from realserver import real_server
 
 from support import free_port, start_server, stop
 
+FEW_FILES = (
+    "import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)); "
+    "sys.argv[0] = 'blindvault'; runpy.run_module('blindvault', run_name='__main__')"
+)
 HALF = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: "
 
 
@@ -107,3 +111,43 @@ def test_device_tokens_expire(tmp_path: Path) -> None:
         real.sql("UPDATE devices SET created_at = created_at - 86401 WHERE account_id = ?", acct.id)
         r = httpx.get(real.url + "/v1/account", headers=acct.h)
         assert r.status_code == 401 and "expired" in r.json()["error"]["message"]
+
+
+def test_running_out_of_files_logs_a_line_not_a_flood(tmp_path: Path) -> None:
+    """With the open-file limit (64) far below the connection cap, accept() fails with
+    EMFILE for as long as the sockets are held: asyncio's error is logged once a minute."""
+    import os
+    import time
+
+    port = free_port()
+    log = tmp_path / "server.log"
+
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", FEW_FILES, "server", "--data", str(tmp_path / "d"),
+             "--port", str(port), "--header-timeout", "3", "--log-level", "warning"],
+            stdout=subprocess.DEVNULL, stderr=out,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+    try:
+        from support import wait_http
+
+        wait_http(f"http://127.0.0.1:{port}/v1/health")
+        socks = []
+        for _ in range(200):
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                s.sendall(HALF)
+                socks.append(s)
+            except OSError:
+                break
+        time.sleep(1)  # let the accept loop fail for a while (no assertion on time)
+        for s in socks:
+            s.close()
+        wait_http(f"http://127.0.0.1:{port}/v1/health")  # serving again afterwards
+        text = log.read_text(errors="replace")
+        lines = text.splitlines()
+        print(f"{len(socks)} held sockets; {len(lines)} log lines")
+        assert len(lines) < 40, lines[:40]
+    finally:
+        stop(proc)
