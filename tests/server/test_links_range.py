@@ -88,3 +88,43 @@ def test_a_resumed_download_costs_one_use(real: Real) -> None:
         assert c.get(url, headers=h).content == data  # the second use, whole
         assert c.get(url, headers=h).status_code == 410
         assert c.get(url, headers={**h, "Range": "bytes=-10"}).status_code == 410
+
+
+def test_a_dropped_download_gives_back_what_it_did_not_send(real: Real) -> None:
+    import time
+
+    import httpx
+
+    acct = real.account()
+    size = 32 << 20
+    data = os.urandom(size)
+    bid = new_id()
+    with acct.client() as c:
+        up = c.post("/v1/uploads", json={"blob_id": bid, "size": size}).json()
+        part = up["part_size"]
+        for n in range(up["parts"]):
+            chunk = data[n * part : (n + 1) * part]
+            assert c.put(f"/v1/uploads/{up['upload_id']}/parts/{n + 1}", content=chunk).is_success
+        assert c.post(f"/v1/uploads/{up['upload_id']}/commit").status_code == 201
+        link_id, token = b64u(os.urandom(16)), b64u(os.urandom(32))
+        body = {"id": link_id, "token": token, "descriptor": "eA==", "kind": "file",
+                "blobs": [bid], "max_downloads": 1}  # fmt: skip
+        assert c.post("/v1/links", json=body).status_code == 201
+    h = {"X-Link-Token": token}
+    url = f"{real.url}/v1/l/{link_id}/blob/{bid}"
+    with httpx.Client(timeout=60) as c:
+        with c.stream("GET", url, headers=h) as r:
+            got = next(r.iter_bytes(1 << 20))
+            assert got == data[: len(got)]
+        # the server notices the closed connection and refunds what it never handed out
+        left = 0
+        for _ in range(200):
+            # 410 link_exhausted while the whole file is still reserved
+            left = c.get(f"{real.url}/v1/l/{link_id}", headers=h).json().get("downloads_left", 0)
+            if left == 1:
+                break
+            time.sleep(0.05)
+        print(f"dropped download: downloads_left back to {left}")
+        assert left == 1
+        tail = c.get(url, headers={**h, "Range": "bytes=-1000"})
+        assert tail.status_code == 206 and tail.content == data[-1000:]

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Connection, delete, select
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Send
 
 from blindvault.server.access import Scope, resolve_scope, visible
 from blindvault.server.blobstore import new_storage_key
@@ -143,11 +144,17 @@ def stream_blob(
     span = parse_range(range_header, row.size)
     start, end = span or (0, row.size)
     first: Iterator[bytes] = ctx.store.read(row.storage_key, start, end)
-    if on_close is not None:
-        first = _counted(first, on_close)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
     if span:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{row.size}"
+    if on_close is not None:
+        return CountedResponse(
+            first,
+            on_close,
+            status_code=206 if span else 200,
+            headers=headers,
+            media_type="application/octet-stream",
+        )
     return StreamingResponse(
         first,
         status_code=206 if span else 200,
@@ -159,19 +166,34 @@ def stream_blob(
 COUNT_PIECE = 64 << 10
 
 
-def _counted(chunks: Iterator[bytes], on_close: Callable[[int], None]) -> Iterator[bytes]:
-    """Hand out small pieces, each counted as sent *before* it leaves (a client that stops
-    is charged at most what reached its socket), then report the count."""
-    sent = 0
-    try:
-        for chunk in chunks:
-            view = memoryview(chunk)
-            for at in range(0, len(view), COUNT_PIECE):
-                piece = bytes(view[at : at + COUNT_PIECE])
-                sent += len(piece)
-                yield piece
-    finally:
-        on_close(sent)
+class CountedResponse(StreamingResponse):
+    """A streamed body that reports, exactly once and as soon as the response ends (done,
+    failed or cancelled by a disconnect), how many bytes it handed to the server. Each
+    small piece is counted *before* it leaves, so a client that stops is charged at most
+    what reached its socket."""
+
+    def __init__(
+        self, chunks: Iterator[bytes], on_close: Callable[[int], None], **kwargs: Any
+    ) -> None:
+        super().__init__(chunks, **kwargs)
+        self.on_close = on_close
+
+    async def stream_response(self, send: Send) -> None:
+        sent = 0
+        try:
+            await send(
+                {"type": "http.response.start", "status": self.status_code,
+                 "headers": self.raw_headers}
+            )  # fmt: skip
+            async for chunk in self.body_iterator:
+                view = memoryview(chunk.encode() if isinstance(chunk, str) else chunk)
+                for at in range(0, len(view), COUNT_PIECE):
+                    piece = bytes(view[at : at + COUNT_PIECE])
+                    sent += len(piece)
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            self.on_close(sent)
 
 
 @router.head("/blobs/{blob_id}", response_class=Response)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from blindvault.server.context import (
     MAX_VERSION,
@@ -258,7 +258,7 @@ def link_blob(
         span = parse_range(range_header, blob.size) or (0, blob.size)
         wanted = span[1] - span[0]
         _charge(conn, row, blob_id, blob.size, wanted)
-    refund = _Refund(ctx, row.id, blob_id, blob.size, wanted) if row.max_downloads else None
+    refund = _Refund(ctx, row, blob_id, blob.size, wanted) if row.max_downloads else None
     return stream_blob(ctx, blob, range_header, on_close=refund)
 
 
@@ -278,27 +278,26 @@ def _charge(conn: Connection, row: Any, blob_id: str, size: int, wanted: int) ->
     ).rowcount
     if done != 1:
         raise ApiError(410, "link_exhausted", "this link's download limit is reached")
-    _recount(conn, row.id, size, blob_id)
+    _recount(conn, row.id, row.owner)
 
 
-def _recount(conn: Connection, lid: str, size: int, blob_id: str) -> None:
-    """`downloads` = whole copies of the most-downloaded blob served so far."""
-    served = conn.execute(
-        select(link_items.c.served).where(
-            link_items.c.link_id == lid, link_items.c.kind == "blob", link_items.c.item == blob_id
-        )
-    ).scalar_one()
-    uses = int(served) // max(size, 1)
-    conn.execute(
-        update(links).where(links.c.id == lid, links.c.downloads < uses).values(downloads=uses)
-    )
+def _recount(conn: Connection, lid: str, owner: str) -> None:
+    """`downloads` = whole copies served of the link's most-served blob."""
+    uses = conn.execute(
+        select(func.max(link_items.c.served / func.coalesce(func.nullif(blobs.c.size, 0), 1)))
+        .select_from(link_items)
+        .join(blobs, (blobs.c.owner == owner) & (blobs.c.id == link_items.c.item))
+        .where(link_items.c.link_id == lid, link_items.c.kind == "blob")
+    ).scalar()
+    conn.execute(update(links).where(links.c.id == lid).values(downloads=int(uses or 0)))
 
 
 class _Refund:
     """Gives back the reserved bytes a response did not send (a client that stopped)."""
 
-    def __init__(self, ctx: ServerContext, lid: str, blob_id: str, size: int, wanted: int):
-        self.ctx, self.lid, self.blob_id, self.size, self.wanted = ctx, lid, blob_id, size, wanted
+    def __init__(self, ctx: ServerContext, row: Any, blob_id: str, size: int, wanted: int):
+        self.ctx, self.lid, self.owner = ctx, row.id, row.owner
+        self.blob_id, self.size, self.wanted = blob_id, size, wanted
 
     def __call__(self, sent: int) -> None:
         unsent = self.wanted - sent
@@ -315,16 +314,6 @@ class _Refund:
                     )
                     .values(served=link_items.c.served - unsent)
                 )
-                served = conn.execute(
-                    select(link_items.c.served).where(
-                        link_items.c.link_id == self.lid, link_items.c.item == self.blob_id
-                    )
-                ).scalar()
-                if served is not None:
-                    conn.execute(
-                        update(links)
-                        .where(links.c.id == self.lid)
-                        .values(downloads=int(served) // self.size)
-                    )
+                _recount(conn, self.lid, self.owner)
         except ApiError:
             pass  # the database is down: the bytes stay counted (the safe side)
