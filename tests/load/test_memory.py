@@ -44,11 +44,11 @@ def _token(url: str) -> str:
     return str(r.json()["token"])
 
 
-def _declared(port: int, path: str, size: int) -> bytes:
+def _declared(port: int, path: str, size: int, method: str = "POST") -> bytes:
     """Declare `size` bytes, send 1 MiB of them, return the answer's status line."""
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
         s.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: {size}\r\n\r\n".encode()
         )
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -78,6 +78,9 @@ def test_peak_memory_is_bounded(server: tuple[int, str]) -> None:
     for path in ("/v1/records/batch-get", "/v1/prelogin", "/v1/sessions"):
         for _ in range(5):
             assert _declared(port, path, 40 * MIB).startswith(b"HTTP/1.1 413"), path
+    # anonymous record writes get the 1 MiB cap too (the larger one needs a session)
+    anon = _declared(port, f"/v1/records/manifest/{secrets.token_hex(16)}", 4 * MIB, "PUT")
+    assert anon.startswith(b"HTTP/1.1 413")
     # 2. oversized JSON, streamed without a length: refused at the limit
     codes = [_streamed(url, "/v1/records/batch-get", 40 * MIB) for _ in range(10)]
     assert set(codes) == {413}, codes
