@@ -128,3 +128,37 @@ def test_a_dropped_download_gives_back_what_it_did_not_send(real: Real) -> None:
         assert left == 1
         tail = c.get(url, headers={**h, "Range": "bytes=-1000"})
         assert tail.status_code == 206 and tail.content == data[-1000:]
+
+
+def test_parallel_downloads_never_pass_the_limit(real: Real) -> None:
+    import threading
+
+    import httpx
+
+    rounds, racers = 10, 8
+    over = 0
+    for _ in range(rounds):
+        url, h, _, data = _link(real, max_downloads=2)
+        gate = threading.Barrier(racers)
+        served: list[int] = []
+
+        def fetch(
+            url: str = url,
+            gate: threading.Barrier = gate,
+            served: list[int] = served,
+            h: dict[str, str] = h,
+        ) -> None:
+            with httpx.Client(timeout=60) as c:
+                gate.wait()
+                r = c.get(url, headers={**h, "Range": "bytes=1-"} if len(served) % 2 else h)
+                if r.status_code in (200, 206):
+                    served.append(len(r.content))
+
+        threads = [threading.Thread(target=fetch) for _ in range(racers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        over += sum(served) > 2 * len(data)
+    print(f"parallel link downloads: {over} of {rounds} rounds served more than the limit")
+    assert over == 0
