@@ -211,7 +211,8 @@ def test_repeated_commit_never_rewrites_the_blob(real: Real) -> None:
 
 
 def test_object_limit_counts_empty_blobs(tmp_path: Path) -> None:
-    """Item 9: empty objects are not free; the per-account object limit refuses them."""
+    """Item 9: empty objects are not free; the per-account object limit refuses them.
+    In process: the limit (default 1,000,000) is a `Limits` field, not a command-line flag."""
     from fastapi.testclient import TestClient
 
     from blindvault.server.app import build
@@ -219,8 +220,6 @@ def test_object_limit_counts_empty_blobs(tmp_path: Path) -> None:
 
     app = build(tmp_path / "d", None, None, Limits(max_objects=5))
     with TestClient(app) as tc:
-        real = Real("", tmp_path / "d", None)
-        del real  # the in-process app shares the process; the route logic is what is tested
         email = f"o{new_id()[:8]}@example.org"
         auth = base64.b64encode(os.urandom(32)).decode()
         body = {"email": email, "kdf": {"alg": "argon2id", "m": 65536, "t": 3, "p": 4},
