@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -88,10 +89,48 @@ def test_unsolicited_shares_are_capped(real: Real) -> None:
     sender = real.account()
     with sender.client() as c:
         codes = []
-        for _ in range(105):
+        for _ in range(25):
             share = {"id": new_id(), "space": new_id(), "member": victim.id, "role": "read",
                      "envelope": "eA=="}  # fmt: skip
             codes.append(c.put("/v1/shares", json=share).status_code)
-    assert codes.count(200) == 100 and set(codes[100:]) == {429}, codes
+    assert codes.count(200) == 20 and set(codes[20:]) == {429}, codes
     with victim.client() as v:
-        assert len(v.get("/v1/shares").json()["incoming"]) == 100
+        incoming = v.get("/v1/shares").json()["incoming"]
+        assert len(incoming) == 20
+        assert v.delete(f"/v1/shares/{incoming[0]['id']}").status_code == 204  # declined
+    with sender.client() as c:
+        share = {"id": new_id(), "space": new_id(), "member": victim.id, "role": "read",
+                 "envelope": "eA=="}  # fmt: skip
+        assert c.put("/v1/shares", json=share).status_code == 200  # its place is free again
+
+
+def test_pending_shares_from_everyone_are_capped(tmp_path: Path) -> None:
+    """In process: the per-recipient total (default 500) with a small `Limits`."""
+    from fastapi.testclient import TestClient
+
+    from blindvault.server.app import build
+    from blindvault.server.context import Limits
+
+    app = build(tmp_path, None, None, Limits(pending_shares=6, pending_per_sender=4))
+    with TestClient(app) as tc:
+
+        def account() -> tuple[str, dict[str, str]]:
+            email = f"p{new_id()[:10]}@example.org"
+            auth = base64.b64encode(os.urandom(32)).decode()
+            body = {"email": email, "kdf": {"alg": "argon2id", "m": 65536, "t": 3, "p": 4},
+                    "auth_key": auth, "recovery_auth_key": auth, "key_bundle": "eA==",
+                    "identity_bundle": "eQ=="}  # fmt: skip
+            made = tc.post("/v1/accounts", json=body).json()
+            token = tc.post("/v1/sessions", json={"email": email, "auth_key": auth}).json()
+            return str(made["account_id"]), {"Authorization": f"Bearer {token['token']}"}
+
+        victim, _ = account()
+        codes = []
+        for _ in range(2):
+            _, h = account()
+            for _ in range(5):
+                share = {"id": new_id(), "space": new_id(), "member": victim, "role": "read",
+                         "envelope": "eA=="}  # fmt: skip
+                codes.append(tc.put("/v1/shares", json=share, headers=h).status_code)
+        assert codes == [200] * 4 + [429] + [200] * 2 + [429] * 3, codes
+    app.state.ctx.engine.dispose()

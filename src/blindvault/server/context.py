@@ -37,7 +37,8 @@ class Limits:
     # storage and transport hardening (issue 12)
     max_objects: int = 1_000_000  # blobs (empty ones too) plus pending uploads per account
     batch_answer: int = 8 << 20  # bytes of record data in one records/batch-get answer
-    pending_shares: int = 100  # unaccepted grants one recipient can be sent
+    pending_shares: int = 500  # unaccepted grants one recipient can hold, from anyone
+    pending_per_sender: int = 20  # … and from any one sender
     token_ttl: float = 365 * 24 * 3600.0  # a device token's life from its login
     maintenance_every: float = 3600.0  # seconds between sweeps (failures, uploads, orphans)
 

@@ -85,7 +85,7 @@ def put_share(
             )
             share_id = existing
         else:
-            _check_pending(conn, ctx, body.member)
+            _check_pending(conn, ctx, who.account_id, body.member)
             conn.execute(
                 insert(grants).values(
                     id=body.id,
@@ -104,20 +104,26 @@ def put_share(
     return {"id": share_id}
 
 
-def _check_pending(conn: Connection, ctx: ServerContext, member: str) -> None:
-    """A recipient holds at most `Limits.pending_shares` grants not yet accepted, so
-    unsolicited shares cannot swell their `GET /v1/shares` without bound."""
-    limit = ctx.limits.pending_shares
-    pending = (
-        select(grants.c.id)
-        .where(grants.c.member == member, grants.c.accepted.is_(False))
-        .limit(limit + 1)
-        .subquery()
-    )
-    if conn.execute(select(func.count()).select_from(pending)).scalar_one() >= limit:
-        raise ApiError(
-            429, "too_many_pending", "this account has too many shares waiting to be accepted"
+def _check_pending(conn: Connection, ctx: ServerContext, owner: str, member: str) -> None:
+    """A recipient holds at most `Limits.pending_per_sender` unaccepted grants from one
+    sender and `Limits.pending_shares` from everyone, so unsolicited shares cannot swell
+    their `GET /v1/shares` without bound, and one sender cannot fill it alone (declining a
+    share, `DELETE /v1/shares/{id}`, frees its place)."""
+    limits = ctx.limits
+    for extra, limit in (
+        ([grants.c.owner == owner], limits.pending_per_sender),
+        ([], limits.pending_shares),
+    ):
+        pending = (
+            select(grants.c.id)
+            .where(grants.c.member == member, grants.c.accepted.is_(False), *extra)
+            .limit(limit + 1)
+            .subquery()
         )
+        if conn.execute(select(func.count()).select_from(pending)).scalar_one() >= limit:
+            raise ApiError(
+                429, "too_many_pending", "this account has too many shares waiting to be accepted"
+            )
 
 
 @router.get("/shares")
