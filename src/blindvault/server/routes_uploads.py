@@ -201,6 +201,11 @@ def _store_part(ctx: ServerContext, up: Any, number: int, data: bytes) -> dict[s
     except FileNotFoundError:  # committed or aborted meanwhile
         raise ApiError(409, "conflict", "this upload is no longer open") from None
     with transaction(ctx.engine) as conn:
+        state = conn.execute(
+            select(uploads.c.state).where(uploads.c.id == up.id).with_for_update()
+        ).scalar()
+        if state != OPEN:  # a commit claimed it (or it went) while this part arrived
+            raise ApiError(409, "conflict", "this upload is no longer open")
         conn.execute(
             delete(upload_parts).where(
                 upload_parts.c.upload_id == up.id, upload_parts.c.number == number
