@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import IO, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
@@ -50,16 +50,18 @@ async def put_blob(
     check_id(blob_id, "blob id")
     scope.check_write()
     with await spool_body(request, ctx.limits.small_blob) as body:
-        data = await run_in_threadpool(body.read_all)
-    return await run_in_threadpool(_store_small, ctx, scope, blob_id, data)
+        # written from the spooled file: the body is never held in memory whole
+        return await run_in_threadpool(_store_small, ctx, scope, blob_id, body.file, body.size)
 
 
-def _store_small(ctx: ServerContext, scope: Scope, blob_id: str, data: bytes) -> dict[str, Any]:
+def _store_small(
+    ctx: ServerContext, scope: Scope, blob_id: str, data: IO[bytes], size: int
+) -> dict[str, Any]:
     with transaction(ctx.engine) as conn:
         if _blob_exists(conn, scope.owner, blob_id):
             raise ApiError(409, "conflict", "a blob with this id exists")
         check_objects(conn, scope.owner, 1, ctx.limits.max_objects)
-        reserve(conn, scope.owner, len(data))
+        reserve(conn, scope.owner, size)
     key = new_storage_key()
     try:
         ctx.store.put(key, data)
@@ -68,16 +70,16 @@ def _store_small(ctx: ServerContext, scope: Scope, blob_id: str, data: bytes) ->
                 "owner": scope.owner,
                 "id": blob_id,
                 "storage_key": key,
-                "size": len(data),
+                "size": size,
                 "created_at": time.time(),
                 "space": scope.space,
             }
             if insert_if_absent(conn, blobs, row) != 1:
                 raise ApiError(409, "conflict", "a blob with this id exists")
     except BaseException:
-        _undo(ctx, scope.owner, key, len(data))
+        _undo(ctx, scope.owner, key, size)
         raise
-    return {"blob_id": blob_id, "size": len(data)}
+    return {"blob_id": blob_id, "size": size}
 
 
 def _undo(ctx: ServerContext, owner: str, key: str, size: int) -> None:

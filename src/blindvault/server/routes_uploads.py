@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import IO, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -182,8 +182,8 @@ async def put_part(
     with await spool_body(request, want) as body:
         if body.size != want:
             raise invalid(f"part {number} must be exactly {want} bytes")
-        data = await run_in_threadpool(body.read_all)
-    return await run_in_threadpool(_store_part, ctx, up, number, data)
+        # written from the spooled file: the part is never held in memory whole
+        return await run_in_threadpool(_store_part, ctx, up, number, body.file, body.size)
 
 
 def _load_open(ctx: ServerContext, scope: Scope, upload_id: str) -> Any:
@@ -194,7 +194,9 @@ def _load_open(ctx: ServerContext, scope: Scope, upload_id: str) -> Any:
     return up
 
 
-def _store_part(ctx: ServerContext, up: Any, number: int, data: bytes) -> dict[str, Any]:
+def _store_part(
+    ctx: ServerContext, up: Any, number: int, data: IO[bytes], size: int
+) -> dict[str, Any]:
     offset = (number - 1) * up.part_size
     try:
         etag = ctx.store.put_part(up.storage_key, up.store_handle, number, data, offset)
@@ -212,9 +214,9 @@ def _store_part(ctx: ServerContext, up: Any, number: int, data: bytes) -> dict[s
             )
         )
         conn.execute(
-            insert(upload_parts).values(upload_id=up.id, number=number, size=len(data), etag=etag)
+            insert(upload_parts).values(upload_id=up.id, number=number, size=size, etag=etag)
         )
-    return {"number": number, "size": len(data)}
+    return {"number": number, "size": size}
 
 
 def _claim(ctx: ServerContext, scope: Scope, upload_id: str) -> tuple[Any, bool]:
