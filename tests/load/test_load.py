@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from loadlib import LONG
+from memory import rss_mib
 
 from support import s3_spec, start_server, stop
 
@@ -27,6 +28,9 @@ CLIENTS = 16 if LONG else 6
 REQUESTS = 600 if LONG else 60  # per client, at most
 DEADLINE = 120.0 if LONG else 15.0
 ALLOWED = {200, 201, 204, 409, 429}
+
+
+PIDS: list[int] = []
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +44,7 @@ def servers(
         for i in range(2):
             proc, url = start_server(data / f"s{i}", "--db", pg_url, "--blobs", blobs)
             procs.append((proc, url))
+            PIDS.append(proc.pid)
         yield [u for _, u in procs]
     finally:
         for proc, _ in procs:
@@ -144,6 +149,9 @@ def test_two_processes_under_load(servers: list[str]) -> None:
             print(
                 f"  {kind:>4}: n={len(values)} p50={q[49] * 1000:.1f} ms p99={q[98] * 1000:.1f} ms max={max(values) * 1000:.1f} ms"
             )
+    for pid in PIDS:  # each process's resident memory, peak included (never asserted here)
+        now, peak = rss_mib(pid)
+        print(f"  server {pid}: RSS {now:.0f} MiB, peak {peak:.0f} MiB")
     assert unexpected == []
     assert total >= CLIENTS * 3
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:

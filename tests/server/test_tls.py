@@ -81,7 +81,9 @@ def test_tls_12_plus_only(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                assert httpx.get(url, verify=trusted).json()["status"] == "ok"
+                ok = httpx.get(url, verify=trusted)
+                assert ok.json()["status"] == "ok"
+                assert "max-age=" in ok.headers["strict-transport-security"]  # HSTS with TLS
                 break
             except httpx.ConnectError:
                 if time.monotonic() > deadline:

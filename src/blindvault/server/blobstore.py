@@ -14,12 +14,26 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 from blindvault.server.errors import invalid, unavailable
 
 READ_CHUNK = 1 << 20
+KEY_BATCH = 500
+
+
+Data = bytes | IO[bytes]  # what is stored: bytes, or a (spooled) file read from its start
+
+
+def chunks_of(data: Data) -> Iterator[bytes]:
+    """The bytes of `data` in pieces of at most READ_CHUNK (a file is read from its start)."""
+    if isinstance(data, bytes):
+        yield data
+        return
+    data.seek(0)
+    while chunk := data.read(READ_CHUNK):
+        yield chunk
 
 
 class MissingPartsError(Exception):
@@ -31,12 +45,12 @@ class MissingPartsError(Exception):
 
 
 class BlobStore(Protocol):
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, data: Data) -> None: ...
     def read(self, key: str, start: int, end: int) -> Iterator[bytes]: ...
     def size(self, key: str) -> int | None: ...
     def delete(self, key: str) -> None: ...
     def begin(self, key: str) -> str: ...
-    def put_part(self, key: str, handle: str, number: int, data: bytes, offset: int) -> str: ...
+    def put_part(self, key: str, handle: str, number: int, data: Data, offset: int) -> str: ...
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None: ...
     def abort(self, key: str, handle: str) -> None: ...
 
@@ -88,8 +102,8 @@ class LocalBlobStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def put(self, key: str, data: bytes) -> None:
-        self._write_atomic(self._path(key), [data])
+    def put(self, key: str, data: Data) -> None:
+        self._write_atomic(self._path(key), chunks_of(data))
 
     def read(self, key: str, start: int, end: int) -> Iterator[bytes]:
         path = self._path(key)
@@ -112,6 +126,22 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def keys(self, older_than: float) -> Iterator[list[str]]:
+        """Stored keys last written before `older_than` (epoch seconds), in batches."""
+        batch: list[str] = []
+        for path in (self.root / "blobs").glob("*/*/*"):
+            try:
+                old = path.stat().st_mtime < older_than
+            except FileNotFoundError:
+                continue
+            if old and not path.name.startswith(".") and path.is_file():
+                batch.append(path.name)
+                if len(batch) >= KEY_BATCH:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
     def _upload_dir(self, handle: str) -> Path:
         _check_key(handle)
         return self.root / "uploads" / handle
@@ -121,23 +151,30 @@ class LocalBlobStore:
         self._upload_dir(handle).mkdir(parents=True)
         return handle
 
-    def put_part(self, key: str, handle: str, number: int, data: bytes, offset: int) -> str:
+    def put_part(self, key: str, handle: str, number: int, data: Data, offset: int) -> str:
         # not fsynced: a part whose marker a crash lost is found missing at commit and
         # sent again; only the committed blob must be durable, and it is fsynced
         folder = self._upload_dir(handle)
+        if not folder.is_dir():
+            raise FileNotFoundError("the upload is no longer open")
         fd = os.open(folder / "data", os.O_WRONLY | os.O_CREAT, 0o600)
+        at = offset
         try:
-            view, at = memoryview(data), offset
-            while view:
-                done = os.pwrite(fd, view, at)
-                view, at = view[done:], at + done
+            for chunk in chunks_of(data):
+                view = memoryview(chunk)
+                while view:
+                    done = os.pwrite(fd, view, at)
+                    view, at = view[done:], at + done
         finally:
             os.close(fd)
-        (folder / f"{number:06d}").write_text(f"{offset} {len(data)}", encoding="ascii")
-        return f"local-{len(data)}"
+        size = at - offset
+        (folder / f"{number:06d}").write_text(f"{offset} {size}", encoding="ascii")
+        return f"local-{size}"
 
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None:
         folder = self._upload_dir(handle)
+        if not folder.exists() and self.size(key) is not None:
+            return  # completed before (a commit whose process died after the rename)
         lost, end = [], 0
         for n, etag in parts:
             marker = folder / f"{n:06d}"
@@ -154,7 +191,14 @@ class LocalBlobStore:
         data = folder / "data"
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(data, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # never O_CREAT: a commit repeated after the rename must not make a new, zeroed
+            # file and move it over the committed blob
+            fd = os.open(data, os.O_RDWR)
+        except FileNotFoundError:
+            if target.exists() and target.stat().st_size == end:
+                return  # a previous commit of this upload completed it
+            raise MissingPartsError(sorted(n for n, _ in parts)) from None
         try:
             if os.fstat(fd).st_size != end:
                 os.ftruncate(fd, end)
@@ -228,7 +272,9 @@ class S3BlobStore:
         except BotoCoreError as exc:
             raise unavailable("object store") from exc
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: Data) -> None:
+        if not isinstance(data, bytes):
+            data.seek(0)
         self._call(self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data)
 
     def read(self, key: str, start: int, end: int) -> Iterator[bytes]:
@@ -257,13 +303,32 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self._call(self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
+    def keys(self, older_than: float) -> Iterator[list[str]]:
+        """Stored keys last written before `older_than` (epoch seconds), in batches."""
+        prefix = self._key("00")[:-2]
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = self._call(paginator.paginate, Bucket=self.bucket, Prefix=prefix)
+        try:
+            for page in pages:
+                batch = [
+                    o["Key"][len(prefix) :]
+                    for o in page.get("Contents", [])
+                    if o["LastModified"].timestamp() < older_than
+                ]
+                if batch:
+                    yield batch
+        except FileNotFoundError:
+            return
+
     def begin(self, key: str) -> str:
         resp = self._call(
             self.client.create_multipart_upload, Bucket=self.bucket, Key=self._key(key)
         )
         return str(resp["UploadId"])
 
-    def put_part(self, key: str, handle: str, number: int, data: bytes, offset: int) -> str:
+    def put_part(self, key: str, handle: str, number: int, data: Data, offset: int) -> str:
+        if not isinstance(data, bytes):
+            data.seek(0)
         resp = self._call(
             self.client.upload_part,
             Bucket=self.bucket,
@@ -275,13 +340,17 @@ class S3BlobStore:
         return str(resp["ETag"])
 
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None:
-        self._call(
-            self.client.complete_multipart_upload,
-            Bucket=self.bucket,
-            Key=self._key(key),
-            UploadId=handle,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(parts)]},
-        )
+        try:
+            self._call(
+                self.client.complete_multipart_upload,
+                Bucket=self.bucket,
+                Key=self._key(key),
+                UploadId=handle,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(parts)]},
+            )
+        except FileNotFoundError:  # no such upload: completed before, or lost
+            if self.size(key) is None:
+                raise MissingPartsError(sorted(n for n, _ in parts)) from None
 
     def abort(self, key: str, handle: str) -> None:
         try:

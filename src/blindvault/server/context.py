@@ -40,6 +40,13 @@ class Limits:
     signup_window: float = 3600.0
     address_failures: int = 30  # failed logins or proofs per client address per window
     slow_down: float = 1.0  # seconds added to each attempt once an email's counter is full
+    # storage and transport hardening (issue 12)
+    max_objects: int = 1_000_000  # blobs (empty ones too) plus pending uploads per account
+    batch_answer: int = 8 << 20  # bytes of record data in one records/batch-get answer
+    pending_shares: int = 500  # unaccepted grants one recipient can hold, from anyone
+    pending_per_sender: int = 20  # … and from any one sender
+    token_ttl: float = 365 * 24 * 3600.0  # a device token's life from its login
+    maintenance_every: float = 3600.0  # seconds between sweeps (failures, uploads, orphans)
 
 
 @dataclass(frozen=True)
@@ -96,11 +103,17 @@ def authenticate(request: Request, ctx: ServerContext = Depends(get_context)) ->
     with transaction(ctx.engine) as conn:
         row = conn.execute(
             select(
-                devices.c.id, devices.c.account_id, devices.c.revoked, devices.c.last_seen
+                devices.c.id,
+                devices.c.account_id,
+                devices.c.revoked,
+                devices.c.last_seen,
+                devices.c.created_at,
             ).where(devices.c.token_hash == digest)
         ).first()
         if row is None or row.revoked:
             raise unauthorized()
+        if now - row.created_at > ctx.limits.token_ttl:
+            raise unauthorized("this device's sign-in has expired; sign in again")
         if now - row.last_seen > 60:
             conn.execute(update(devices).where(devices.c.id == row.id).values(last_seen=now))
     return Principal(row.account_id, row.id)

@@ -23,10 +23,11 @@ from starlette.concurrency import run_in_threadpool
 
 from blindvault.server.access import Scope, resolve_scope
 from blindvault.server.blobstore import new_storage_key
-from blindvault.server.context import ServerContext, check_id, get_context, read_body
+from blindvault.server.bodies import spool_body
+from blindvault.server.context import ServerContext, check_id, get_context
 from blindvault.server.db import transaction
 from blindvault.server.errors import ApiError, invalid
-from blindvault.server.routes_blobs import _release, _reserve
+from blindvault.server.quota import check_objects, release, reserve
 from blindvault.server.schema import blobs
 
 router = APIRouter(prefix="/v1", tags=["blobs"])
@@ -78,7 +79,8 @@ async def put_blobs(
 ) -> dict[str, Any]:
     """Store up to 1,000 new blobs (8 MiB in all) at once; all or nothing."""
     scope.check_write()
-    items = parse_batch(await read_body(request, ctx.limits.small_blob))
+    with await spool_body(request, ctx.limits.small_blob) as body:
+        items = parse_batch(await run_in_threadpool(body.read_all))
     return await run_in_threadpool(_store, ctx, scope, items)
 
 
@@ -91,7 +93,8 @@ def _store(ctx: ServerContext, scope: Scope, items: list[tuple[str, bytes]]) -> 
         ).first()
         if taken is not None:
             raise ApiError(409, "conflict", "a blob with this id exists", extra={"id": taken.id})
-        _reserve(conn, scope.owner, total)
+        check_objects(conn, scope.owner, len(items), ctx.limits.max_objects)
+        reserve(conn, scope.owner, total)
     keys = [new_storage_key() for _ in items]
     try:
         with ThreadPoolExecutor(max_workers=WRITERS) as pool:
@@ -118,7 +121,7 @@ def _undo(ctx: ServerContext, owner: str, keys: list[str], total: int) -> None:
         for key in keys:
             ctx.store.delete(key)
         with transaction(ctx.engine) as conn:
-            _release(conn, owner, total)
+            release(conn, owner, total)
     except ApiError:
         pass  # the store or database is down; an operator's sweep reclaims the space
 

@@ -6,53 +6,32 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Send
 
 from blindvault.server.access import Scope, resolve_scope, visible
-from blindvault.server.blobstore import MissingPartsError, new_storage_key
-from blindvault.server.context import (
-    ServerContext,
-    check_id,
-    get_context,
-    read_body,
-)
+from blindvault.server.blobstore import new_storage_key
+from blindvault.server.bodies import spool_body
+from blindvault.server.context import ServerContext, check_id, get_context
 from blindvault.server.db import insert_if_absent, transaction
-from blindvault.server.errors import ApiError, invalid
-from blindvault.server.schema import accounts, blobs, upload_parts, uploads
+from blindvault.server.errors import ApiError, not_found
+from blindvault.server.quota import check_objects, release, reserve
+from blindvault.server.schema import blobs
 
 router = APIRouter(prefix="/v1", tags=["blobs"])
 log = logging.getLogger("blindvault.server")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-class UploadStart(BaseModel):
-    blob_id: str
-    size: int = Field(ge=0)
-
-
-def _reserve(conn: Connection, account_id: str, size: int) -> None:
-    done = conn.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id, accounts.c.used_bytes + size <= accounts.c.quota_bytes)
-        .values(used_bytes=accounts.c.used_bytes + size)
-    ).rowcount
-    if done != 1:
-        raise ApiError(507, "quota_exceeded", "this upload would exceed the account's quota")
-
-
-def _release(conn: Connection, account_id: str, size: int) -> None:
-    conn.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id)
-        .values(used_bytes=accounts.c.used_bytes - size)
-    )
+# kept for callers that import them from here
+_reserve = reserve
+_release = release
 
 
 def _blob_exists(conn: Connection, owner: str, blob_id: str) -> bool:
@@ -70,15 +49,19 @@ async def put_blob(
     """A small blob in one request (up to 8 MiB); visible only once fully stored."""
     check_id(blob_id, "blob id")
     scope.check_write()
-    data = await read_body(request, ctx.limits.small_blob)
-    return await run_in_threadpool(_store_small, ctx, scope, blob_id, data)
+    with await spool_body(request, ctx.limits.small_blob) as body:
+        # written from the spooled file: the body is never held in memory whole
+        return await run_in_threadpool(_store_small, ctx, scope, blob_id, body.file, body.size)
 
 
-def _store_small(ctx: ServerContext, scope: Scope, blob_id: str, data: bytes) -> dict[str, Any]:
+def _store_small(
+    ctx: ServerContext, scope: Scope, blob_id: str, data: IO[bytes], size: int
+) -> dict[str, Any]:
     with transaction(ctx.engine) as conn:
         if _blob_exists(conn, scope.owner, blob_id):
             raise ApiError(409, "conflict", "a blob with this id exists")
-        _reserve(conn, scope.owner, len(data))
+        check_objects(conn, scope.owner, 1, ctx.limits.max_objects)
+        reserve(conn, scope.owner, size)
     key = new_storage_key()
     try:
         ctx.store.put(key, data)
@@ -87,226 +70,26 @@ def _store_small(ctx: ServerContext, scope: Scope, blob_id: str, data: bytes) ->
                 "owner": scope.owner,
                 "id": blob_id,
                 "storage_key": key,
-                "size": len(data),
+                "size": size,
                 "created_at": time.time(),
                 "space": scope.space,
             }
             if insert_if_absent(conn, blobs, row) != 1:
                 raise ApiError(409, "conflict", "a blob with this id exists")
     except BaseException:
-        _undo(ctx, scope.owner, key, len(data))
+        _undo(ctx, scope.owner, key, size)
         raise
-    return {"blob_id": blob_id, "size": len(data)}
+    return {"blob_id": blob_id, "size": size}
 
 
 def _undo(ctx: ServerContext, owner: str, key: str, size: int) -> None:
     try:
         ctx.store.delete(key)
         with transaction(ctx.engine) as conn:
-            _release(conn, owner, size)
+            release(conn, owner, size)
     except ApiError:
         # the store or database is down; an operator's sweep reclaims the space
         log.warning("could not undo a failed blob write")
-
-
-def _sweep_stale_uploads(ctx: ServerContext, owner: str) -> None:
-    """Abort this account's uploads older than the TTL and give their quota back."""
-    cutoff = time.time() - ctx.limits.upload_ttl
-    with transaction(ctx.engine) as conn:
-        stale = conn.execute(
-            select(uploads).where(uploads.c.owner == owner, uploads.c.created_at < cutoff)
-        ).all()
-        for up in stale:
-            conn.execute(delete(upload_parts).where(upload_parts.c.upload_id == up.id))
-            conn.execute(delete(uploads).where(uploads.c.id == up.id))
-            _release(conn, owner, up.size)
-    for up in stale:
-        ctx.store.abort(up.storage_key, up.store_handle)
-
-
-@router.post("/uploads", status_code=201)
-def start_upload(
-    body: UploadStart,
-    scope: Scope = Depends(resolve_scope),
-    ctx: ServerContext = Depends(get_context),
-) -> dict[str, Any]:
-    check_id(body.blob_id, "blob id")
-    scope.check_write()
-    if body.size > ctx.limits.max_blob:
-        raise ApiError(413, "too_large", "blob larger than the server accepts")
-    _sweep_stale_uploads(ctx, scope.owner)
-    key = new_storage_key()
-    with transaction(ctx.engine) as conn:
-        if _blob_exists(conn, scope.owner, body.blob_id):
-            raise ApiError(409, "conflict", "a blob with this id exists")
-        _reserve(conn, scope.owner, body.size)
-    try:
-        handle = ctx.store.begin(key)
-    except BaseException:
-        with transaction(ctx.engine) as conn:
-            _release(conn, scope.owner, body.size)
-        raise
-    upload_id = new_storage_key()[:32]
-    part = ctx.limits.part_size
-    with transaction(ctx.engine) as conn:
-        conn.execute(
-            insert(uploads).values(
-                id=upload_id,
-                owner=scope.owner,
-                blob_id=body.blob_id,
-                size=body.size,
-                part_size=part,
-                storage_key=key,
-                store_handle=handle,
-                created_at=time.time(),
-                space=scope.space,
-            )
-        )
-    return {"upload_id": upload_id, "part_size": part, "parts": max(1, -(-body.size // part))}
-
-
-def _upload(conn: Connection, scope: Scope, upload_id: str) -> Any:
-    check_id(upload_id, "upload id")
-    row = conn.execute(
-        select(uploads).where(uploads.c.id == upload_id, uploads.c.owner == scope.owner)
-    ).first()
-    return visible(scope, row, "upload")
-
-
-@router.get("/uploads/{upload_id}")
-def upload_status(
-    upload_id: str,
-    scope: Scope = Depends(resolve_scope),
-    ctx: ServerContext = Depends(get_context),
-) -> dict[str, Any]:
-    """What has arrived so far: an interrupted client resumes from here."""
-    with transaction(ctx.engine) as conn:
-        up = _upload(conn, scope, upload_id)
-        parts = conn.execute(
-            select(upload_parts.c.number, upload_parts.c.size)
-            .where(upload_parts.c.upload_id == upload_id)
-            .order_by(upload_parts.c.number)
-        ).all()
-    return {
-        "upload_id": upload_id,
-        "blob_id": up.blob_id,
-        "size": up.size,
-        "part_size": up.part_size,
-        "received": [{"number": p.number, "size": p.size} for p in parts],
-    }
-
-
-def _expected_part_size(up: Any, number: int) -> int:
-    count = max(1, -(-up.size // up.part_size))
-    if not 1 <= number <= count:
-        raise invalid(f"part number must be 1..{count}")
-    return int(up.part_size if number < count else up.size - up.part_size * (count - 1))
-
-
-@router.put("/uploads/{upload_id}/parts/{number}")
-async def put_part(
-    upload_id: str,
-    number: int,
-    request: Request,
-    scope: Scope = Depends(resolve_scope),
-    ctx: ServerContext = Depends(get_context),
-) -> dict[str, Any]:
-    """Store one part (idempotent: sending a part again replaces it)."""
-    scope.check_write()
-    up = await run_in_threadpool(_load_upload, ctx, scope, upload_id)
-    want = _expected_part_size(up, number)
-    data = await read_body(request, want)
-    if len(data) != want:
-        raise invalid(f"part {number} must be exactly {want} bytes")
-    return await run_in_threadpool(_store_part, ctx, up, number, data)
-
-
-def _load_upload(ctx: ServerContext, scope: Scope, upload_id: str) -> Any:
-    with transaction(ctx.engine) as conn:
-        return _upload(conn, scope, upload_id)
-
-
-def _store_part(ctx: ServerContext, up: Any, number: int, data: bytes) -> dict[str, Any]:
-    offset = (number - 1) * up.part_size
-    etag = ctx.store.put_part(up.storage_key, up.store_handle, number, data, offset)
-    with transaction(ctx.engine) as conn:
-        conn.execute(
-            delete(upload_parts).where(
-                upload_parts.c.upload_id == up.id, upload_parts.c.number == number
-            )
-        )
-        conn.execute(
-            insert(upload_parts).values(upload_id=up.id, number=number, size=len(data), etag=etag)
-        )
-    return {"number": number, "size": len(data)}
-
-
-@router.post("/uploads/{upload_id}/commit", status_code=201)
-def commit_upload(
-    upload_id: str,
-    scope: Scope = Depends(resolve_scope),
-    ctx: ServerContext = Depends(get_context),
-) -> dict[str, Any]:
-    """Make the blob visible, atomically, once every part has arrived."""
-    scope.check_write()
-    with transaction(ctx.engine) as conn:
-        up = _upload(conn, scope, upload_id)
-        parts = conn.execute(
-            select(upload_parts).where(upload_parts.c.upload_id == upload_id)
-        ).all()
-    count = max(1, -(-up.size // up.part_size))
-    have = {p.number: p for p in parts}
-    missing = [n for n in range(1, count + 1) if n not in have]
-    if missing:
-        raise ApiError(
-            409, "incomplete_upload", "parts are missing", extra={"missing": missing[:100]}
-        )
-    if up.size == 0 and not parts:
-        ctx.store.put(up.storage_key, b"")
-    else:
-        try:
-            ctx.store.complete(up.storage_key, up.store_handle, [(p.number, p.etag) for p in parts])
-        except MissingPartsError as lost:
-            with transaction(ctx.engine) as conn:
-                conn.execute(
-                    delete(upload_parts).where(
-                        upload_parts.c.upload_id == upload_id,
-                        upload_parts.c.number.in_(lost.numbers),
-                    )
-                )
-            raise ApiError(
-                409, "incomplete_upload", "parts are missing", extra={"missing": lost.numbers[:100]}
-            ) from None
-    with transaction(ctx.engine) as conn:
-        row = {
-            "owner": scope.owner,
-            "id": up.blob_id,
-            "storage_key": up.storage_key,
-            "size": up.size,
-            "created_at": time.time(),
-            "space": up.space,
-        }
-        if insert_if_absent(conn, blobs, row) != 1:
-            raise ApiError(409, "conflict", "a blob with this id exists")
-        conn.execute(delete(upload_parts).where(upload_parts.c.upload_id == upload_id))
-        conn.execute(delete(uploads).where(uploads.c.id == upload_id))
-    return {"blob_id": up.blob_id, "size": up.size}
-
-
-@router.delete("/uploads/{upload_id}", status_code=204)
-def abort_upload(
-    upload_id: str,
-    scope: Scope = Depends(resolve_scope),
-    ctx: ServerContext = Depends(get_context),
-) -> Response:
-    scope.check_write()
-    with transaction(ctx.engine) as conn:
-        up = _upload(conn, scope, upload_id)
-        conn.execute(delete(upload_parts).where(upload_parts.c.upload_id == upload_id))
-        conn.execute(delete(uploads).where(uploads.c.id == upload_id))
-        _release(conn, scope.owner, up.size)
-    ctx.store.abort(up.storage_key, up.store_handle)
-    return Response(status_code=204)
 
 
 def _blob(conn: Connection, scope: Scope, blob_id: str) -> Any:
@@ -317,10 +100,10 @@ def _blob(conn: Connection, scope: Scope, blob_id: str) -> Any:
     return visible(scope, row, "blob")
 
 
-def _range(header: str | None, size: int) -> tuple[int, int] | None:
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if header is None:
         return None
-    m = _RANGE.match(header.strip())
+    m = _RANGE.match(header.strip()) if len(header) <= 64 else None  # no 4,300-digit numbers
     if m is None or (not m.group(1) and not m.group(2)):
         raise ApiError(
             416,
@@ -352,20 +135,67 @@ def get_blob(
     return stream_blob(ctx, row, request.headers.get("range"))
 
 
-def stream_blob(ctx: ServerContext, row: Any, range_header: str | None) -> Response:
-    """The stored bytes of a blob row, whole or one range, streamed from the store."""
-    span = _range(range_header, row.size)
+def stream_blob(
+    ctx: ServerContext,
+    row: Any,
+    range_header: str | None,
+    on_close: Callable[[int], None] | None = None,
+) -> Response:
+    """The stored bytes of a blob row, whole or one range, streamed from the store;
+    `on_close` is told how many bytes were sent once the response ends (or is dropped)."""
+    span = parse_range(range_header, row.size)
     start, end = span or (0, row.size)
     first: Iterator[bytes] = ctx.store.read(row.storage_key, start, end)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
     if span:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{row.size}"
+    if on_close is not None:
+        return CountedResponse(
+            first,
+            on_close,
+            status_code=206 if span else 200,
+            headers=headers,
+            media_type="application/octet-stream",
+        )
     return StreamingResponse(
         first,
         status_code=206 if span else 200,
         headers=headers,
         media_type="application/octet-stream",
     )
+
+
+COUNT_PIECE = 64 << 10
+
+
+class CountedResponse(StreamingResponse):
+    """A streamed body that reports, exactly once and as soon as the response ends (done,
+    failed or cancelled by a disconnect), how many bytes it handed to the server. Each
+    small piece is counted *before* it leaves, so a client that stops is charged at most
+    what reached its socket."""
+
+    def __init__(
+        self, chunks: Iterator[bytes], on_close: Callable[[int], None], **kwargs: Any
+    ) -> None:
+        super().__init__(chunks, **kwargs)
+        self.on_close = on_close
+
+    async def stream_response(self, send: Send) -> None:
+        sent = 0
+        try:
+            await send(
+                {"type": "http.response.start", "status": self.status_code,
+                 "headers": self.raw_headers}
+            )  # fmt: skip
+            async for chunk in self.body_iterator:
+                view = memoryview(chunk.encode() if isinstance(chunk, str) else chunk)
+                for at in range(0, len(view), COUNT_PIECE):
+                    piece = bytes(view[at : at + COUNT_PIECE])
+                    sent += len(piece)
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            self.on_close(sent)
 
 
 @router.head("/blobs/{blob_id}", response_class=Response)
@@ -382,10 +212,18 @@ def delete_blob(
     blob_id: str, scope: Scope = Depends(resolve_scope), ctx: ServerContext = Depends(get_context)
 ) -> Response:
     scope.check_write()
+    check_id(blob_id, "blob id")
+    where = [blobs.c.owner == scope.owner, blobs.c.id == blob_id]
+    if not scope.own:
+        where.append(blobs.c.space == scope.space)
     with transaction(ctx.engine) as conn:
-        row = _blob(conn, scope, blob_id)
-        conn.execute(delete(blobs).where(blobs.c.owner == scope.owner, blobs.c.id == blob_id))
-        _release(conn, scope.owner, row.size)
+        # only the transaction whose DELETE removed the row releases its size
+        row = conn.execute(
+            delete(blobs).where(*where).returning(blobs.c.size, blobs.c.storage_key)
+        ).first()
+        if row is None:
+            raise not_found("blob")
+        release(conn, scope.owner, row.size)
     ctx.store.delete(row.storage_key)
     return Response(status_code=204)
 

@@ -23,10 +23,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from starlette.concurrency import run_in_threadpool
 
 from blindvault.server.context import (
+    MAX_VERSION,
     Principal,
     ServerContext,
     authenticate,
@@ -38,7 +39,7 @@ from blindvault.server.context import (
 )
 from blindvault.server.db import transaction
 from blindvault.server.errors import ApiError, invalid, not_found
-from blindvault.server.routes_blobs import stream_blob
+from blindvault.server.routes_blobs import parse_range, stream_blob
 from blindvault.server.schema import blobs, link_items, link_records, links
 
 router = APIRouter(prefix="/v1", tags=["links"])
@@ -61,8 +62,8 @@ class LinkCreate(BaseModel):
         description="folder links: snapshot id (32 hex) -> base64 of a re-sealed manifest",
     )
     blobs: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
-    expires_at: float | None = None
-    max_downloads: int | None = Field(default=None, ge=1)
+    expires_at: float | None = Field(default=None, allow_inf_nan=False)
+    max_downloads: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 def link_hex(link_id: str) -> str:
@@ -289,7 +290,10 @@ def link_blob(
     ctx: ServerContext = Depends(get_context),
     x_link_token: str | None = Header(None),
 ) -> Response:
-    """A listed blob; a request from byte 0 counts as one download, atomically."""
+    """A listed blob, whole or one range. The download limit counts bytes: every request
+    reserves the bytes it will send against `max_downloads` x the blob's size (per blob),
+    and gives back what it did not send, so no Range header (`bytes=-N`, `bytes=1-`, …)
+    gets a file more often than allowed, while a resumed download costs only its rest."""
     range_header = request.headers.get("range")
     with transaction(ctx.engine) as conn:
         row = _holder(conn, link_id, x_link_token)
@@ -299,20 +303,65 @@ def link_blob(
         ).first()
         if blob is None:
             raise ApiError(404, "not_found", "this file is no longer available")
-        if _counts(range_header):
-            where = [links.c.id == row.id]
-            if row.max_downloads is not None:
-                where.append(links.c.downloads < row.max_downloads)
-            done = conn.execute(
-                update(links).where(*where).values(downloads=links.c.downloads + 1)
-            ).rowcount
-            if done != 1:
-                raise ApiError(410, "link_exhausted", "this link's download limit is reached")
-    return stream_blob(ctx, blob, range_header)
+        span = parse_range(range_header, blob.size) or (0, blob.size)
+        wanted = span[1] - span[0]
+        _charge(conn, row, blob_id, blob.size, wanted)
+    refund = _Refund(ctx, row, blob_id, blob.size, wanted) if row.max_downloads else None
+    return stream_blob(ctx, blob, range_header, on_close=refund)
 
 
-def _counts(range_header: str | None) -> bool:
-    """A download is a request for the whole blob or for a range that starts at 0."""
-    if range_header is None:
-        return True
-    return bool(re.match(r"^\s*bytes=0-", range_header))
+def _charge(conn: Connection, row: Any, blob_id: str, size: int, wanted: int) -> None:
+    """Reserve `wanted` bytes of this blob's budget, atomically, or 410."""
+    item = (link_items.c.link_id == row.id, link_items.c.kind == "blob",
+            link_items.c.item == blob_id)  # fmt: skip
+    where = list(item)
+    if row.max_downloads is not None:
+        cost = max(wanted, 1) if size == 0 else wanted  # an empty file: one byte per use
+        budget = min(row.max_downloads * max(size, 1), MAX_VERSION)  # a 64-bit column
+        where.append(link_items.c.served + cost <= budget)
+    else:
+        cost = wanted
+    done = conn.execute(
+        update(link_items).where(*where).values(served=link_items.c.served + cost)
+    ).rowcount
+    if done != 1:
+        raise ApiError(410, "link_exhausted", "this link's download limit is reached")
+    _recount(conn, row.id, row.owner)
+
+
+def _recount(conn: Connection, lid: str, owner: str) -> None:
+    """`downloads` = whole copies served of the link's most-served blob."""
+    uses = conn.execute(
+        select(func.max(link_items.c.served / func.coalesce(func.nullif(blobs.c.size, 0), 1)))
+        .select_from(link_items)
+        .join(blobs, (blobs.c.owner == owner) & (blobs.c.id == link_items.c.item))
+        .where(link_items.c.link_id == lid, link_items.c.kind == "blob")
+    ).scalar()
+    conn.execute(update(links).where(links.c.id == lid).values(downloads=int(uses or 0)))
+
+
+class _Refund:
+    """Gives back the reserved bytes a response did not send (a client that stopped)."""
+
+    def __init__(self, ctx: ServerContext, row: Any, blob_id: str, size: int, wanted: int):
+        self.ctx, self.lid, self.owner = ctx, row.id, row.owner
+        self.blob_id, self.size, self.wanted = blob_id, size, wanted
+
+    def __call__(self, sent: int) -> None:
+        unsent = self.wanted - sent
+        if unsent <= 0 or self.size == 0:
+            return
+        try:
+            with transaction(self.ctx.engine) as conn:
+                conn.execute(
+                    update(link_items)
+                    .where(
+                        link_items.c.link_id == self.lid,
+                        link_items.c.kind == "blob",
+                        link_items.c.item == self.blob_id,
+                    )
+                    .values(served=link_items.c.served - unsent)
+                )
+                _recount(conn, self.lid, self.owner)
+        except ApiError:
+            pass  # the database is down: the bytes stay counted (the safe side)

@@ -6,9 +6,9 @@ import secrets
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from blindvault.server.access import Scope, resolve_scope, visible
 from blindvault.server.context import (
@@ -23,7 +23,8 @@ from blindvault.server.context import (
     get_context,
 )
 from blindvault.server.db import insert_if_absent, transaction
-from blindvault.server.errors import ApiError, not_found
+from blindvault.server.errors import ApiError, invalid, not_found
+from blindvault.server.quota import release, reserve
 from blindvault.server.schema import locks, records
 from blindvault.server.security import token_hash
 
@@ -31,6 +32,7 @@ router = APIRouter(prefix="/v1", tags=["records"])
 
 MAX_RECORD = 16 << 20
 MAX_BATCH = 1000
+BATCH_CHUNK = 200  # (kind, id) pairs per query: 400 bound parameters
 
 
 class RecordWrite(BaseModel):
@@ -112,6 +114,7 @@ def put_record(
             if insert_if_absent(conn, records, row) != 1:
                 current = conn.execute(select(records.c.version, records.c.space).where(*key))
                 raise _stale(visible(scope, current.first(), "record").version)
+            reserve(conn, scope.owner, len(data))  # 507 rolls the insert back
         else:
             values: dict[str, Any] = {"version": new, "data": data, "updated_at": time.time()}
             if scope.space:
@@ -119,10 +122,19 @@ def put_record(
             where = [*key, records.c.version == body.expected_version]
             if not scope.own:
                 where.append(records.c.space == scope.space)
-            done = conn.execute(update(records).where(*where).values(**values)).rowcount
-            if done != 1:
+            old = conn.execute(
+                select(func.length(records.c.data)).where(*where).with_for_update()
+            ).scalar()
+            done = 0
+            if old is not None:
+                done = conn.execute(update(records).where(*where).values(**values)).rowcount
+            if old is None or done != 1:
                 current = conn.execute(select(records.c.version, records.c.space).where(*key))
                 raise _stale(visible(scope, current.first(), "record").version)
+            if len(data) > int(old):
+                reserve(conn, scope.owner, len(data) - int(old))
+            else:
+                release(conn, scope.owner, int(old) - len(data))
     return {"kind": kind, "id": record_id, "version": new}
 
 
@@ -142,8 +154,12 @@ def delete_record(
         where = [*key, records.c.version == expected_version]
         if not scope.own:
             where.append(records.c.space == scope.space)
-        done = conn.execute(delete(records).where(*where)).rowcount
-        if done != 1:
+        gone = conn.execute(
+            delete(records).where(*where).returning(func.length(records.c.data))
+        ).scalar()
+        if gone is not None:
+            release(conn, scope.owner, int(gone))
+        else:
             current = conn.execute(select(records.c.version, records.c.space).where(*key))
             raise _stale(visible(scope, current.first(), "record").version)
     return Response(status_code=204)
@@ -161,18 +177,35 @@ def batch_get(
         check_id(ref.id)
     if not body.items:
         return {"records": []}
-    wanted = or_(*(and_(records.c.kind == r.kind, records.c.id == r.id) for r in body.items))
+    refs = sorted({(r.kind, r.id) for r in body.items})
+    rows: list[Any] = []
+    total = 0
     with transaction(ctx.engine) as conn:
-        rows = conn.execute(
-            select(
-                records.c.kind, records.c.id, records.c.version, records.c.data, records.c.space
-            ).where(records.c.owner == scope.owner, wanted)
-        ).all()
+        # a few keys per query: SQLite allows at most 999 bound parameters per statement
+        for at in range(0, len(refs), BATCH_CHUNK):
+            chunk = refs[at : at + BATCH_CHUNK]
+            wanted = or_(*(and_(records.c.kind == k, records.c.id == i) for k, i in chunk))
+            for r in conn.execute(
+                select(
+                    records.c.kind, records.c.id, records.c.version, records.c.data,
+                    records.c.space,
+                ).where(records.c.owner == scope.owner, wanted)
+            ):  # fmt: skip
+                if not scope.sees(r.space):
+                    continue
+                total += len(r.data)
+                if total > ctx.limits.batch_answer:
+                    raise ApiError(
+                        413,
+                        "too_large",
+                        f"the records asked for exceed {ctx.limits.batch_answer} bytes; "
+                        "ask for fewer at once",
+                    )
+                rows.append(r)
     return {
         "records": [
             {"kind": r.kind, "id": r.id, "version": r.version, "data": b64encode(r.data)}
             for r in rows
-            if scope.sees(r.space)
         ]
     }
 
@@ -206,42 +239,41 @@ def acquire_lock(
     expires = now + body.lease_seconds
     token = body.token or secrets.token_urlsafe(24)
     key = (locks.c.owner == who.account_id, locks.c.resource == resource)
+    mine = token_hash(token)
     with transaction(ctx.engine) as conn:
-        held = conn.execute(select(locks.c.token_hash, locks.c.expires_at).where(*key)).first()
-        if held is not None and held.expires_at > now and held.token_hash != token_hash(token):
-            raise ApiError(
-                409, "conflict", "the lock is held", extra={"expires_at": held.expires_at}
-            )
-        conn.execute(
-            delete(locks).where(*key, locks.c.expires_at == held.expires_at)
-            if held
-            else delete(locks).where(*key)
-        )
-        row = {
-            "owner": who.account_id,
-            "resource": resource,
-            "token_hash": token_hash(token),
-            "expires_at": expires,
-        }
+        row = {"owner": who.account_id, "resource": resource, "token_hash": mine,
+               "expires_at": expires}  # fmt: skip
         if insert_if_absent(conn, locks, row) != 1:
-            raise ApiError(409, "conflict", "the lock is held")
+            # one conditional UPDATE decides: the row is taken over only if it is still
+            # expired (or ours) when the database applies the write, so two acquirers
+            # can never both win (no read-then-delete window)
+            done = conn.execute(
+                update(locks)
+                .where(*key, or_(locks.c.expires_at <= now, locks.c.token_hash == mine))
+                .values(token_hash=mine, expires_at=expires)
+            ).rowcount
+            if done != 1:
+                held = conn.execute(select(locks.c.expires_at).where(*key)).scalar()
+                raise ApiError(409, "conflict", "the lock is held", extra={"expires_at": held})
     return {"token": token, "expires_at": expires}
 
 
 @router.delete("/locks/{resource}", status_code=204)
 def release_lock(
     resource: str,
-    token: str,
     who: Principal = Depends(authenticate),
     ctx: ServerContext = Depends(get_context),
+    x_lock_token: str | None = Header(None, description="the lock's token (never in the URL)"),
 ) -> Response:
     check_id(resource, "resource")
+    if not x_lock_token:
+        raise invalid("the X-Lock-Token header is required")
     with transaction(ctx.engine) as conn:
         done = conn.execute(
             delete(locks).where(
                 locks.c.owner == who.account_id,
                 locks.c.resource == resource,
-                locks.c.token_hash == token_hash(token),
+                locks.c.token_hash == token_hash(x_lock_token),
             )
         ).rowcount
     if done != 1:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from blindvault.server import audit as audit_log
@@ -29,13 +29,14 @@ from blindvault.server.context import (
     get_context,
 )
 from blindvault.server.db import transaction
-from blindvault.server.errors import invalid, not_found
+from blindvault.server.errors import ApiError, invalid, not_found
 from blindvault.server.schema import accounts, blobs, grants, records
 
 router = APIRouter(prefix="/v1", tags=["shares"])
 
 MAX_ENVELOPE = 4096
 MAX_ADOPT = 100_000
+ADOPT_CHUNK = 500
 
 
 class ShareWrite(BaseModel):
@@ -84,6 +85,7 @@ def put_share(
             )
             share_id = existing
         else:
+            _check_pending(conn, ctx, who.account_id, body.member)
             conn.execute(
                 insert(grants).values(
                     id=body.id,
@@ -100,6 +102,28 @@ def put_share(
             share_id = body.id
         audit_log.record(conn, who.account_id, "share.grant", role=body.role)
     return {"id": share_id}
+
+
+def _check_pending(conn: Connection, ctx: ServerContext, owner: str, member: str) -> None:
+    """A recipient holds at most `Limits.pending_per_sender` unaccepted grants from one
+    sender and `Limits.pending_shares` from everyone, so unsolicited shares cannot swell
+    their `GET /v1/shares` without bound, and one sender cannot fill it alone (declining a
+    share, `DELETE /v1/shares/{id}`, frees its place)."""
+    limits = ctx.limits
+    for extra, limit in (
+        ([grants.c.owner == owner], limits.pending_per_sender),
+        ([], limits.pending_shares),
+    ):
+        pending = (
+            select(grants.c.id)
+            .where(grants.c.member == member, grants.c.accepted.is_(False), *extra)
+            .limit(limit + 1)
+            .subquery()
+        )
+        if conn.execute(select(func.count()).select_from(pending)).scalar_one() >= limit:
+            raise ApiError(
+                429, "too_many_pending", "this account has too many shares waiting to be accepted"
+            )
 
 
 @router.get("/shares")
@@ -206,23 +230,31 @@ def adopt(
     for blob in body.blobs:
         check_id(blob, "blob id")
     moved = 0
-    with transaction(ctx.engine) as conn:
-        for ref in body.records:
-            moved += conn.execute(
-                update(records)
-                .where(
-                    and_(
+    # short transactions of ADOPT_CHUNK objects each: the database's write lock is never
+    # held for the whole list (moving is idempotent, so a retry after a failure is safe)
+    refs = sorted({(r.kind, r.id) for r in body.records})
+    for at in range(0, len(refs), ADOPT_CHUNK):
+        chunk = refs[at : at + ADOPT_CHUNK]
+        by_kind: dict[str, list[str]] = {}
+        for kind, rid in chunk:
+            by_kind.setdefault(kind, []).append(rid)
+        with transaction(ctx.engine) as conn:
+            for kind, ids in by_kind.items():
+                moved += conn.execute(
+                    update(records)
+                    .where(
                         records.c.owner == who.account_id,
-                        records.c.kind == ref.kind,
-                        records.c.id == ref.id,
+                        records.c.kind == kind,
+                        records.c.id.in_(ids),
                     )
-                )
-                .values(space=space)
-            ).rowcount
-        if body.blobs:
+                    .values(space=space)
+                ).rowcount
+    ids = sorted(set(body.blobs))
+    for at in range(0, len(ids), ADOPT_CHUNK):
+        with transaction(ctx.engine) as conn:
             moved += conn.execute(
                 update(blobs)
-                .where(blobs.c.owner == who.account_id, blobs.c.id.in_(body.blobs))
+                .where(blobs.c.owner == who.account_id, blobs.c.id.in_(ids[at : at + ADOPT_CHUNK]))
                 .values(space=space)
             ).rowcount
     return {"moved": moved}

@@ -219,3 +219,12 @@ link_records = Table(
     Column("id", String(32), primary_key=True),
     Column("data", LargeBinary, nullable=False),
 )
+
+# --- revision 0003 (storage hardening): columns added to existing tables -----------------
+# uploads.state: "open" (parts arrive; abort allowed) → "committing" (one commit holds the
+# claim since claimed_at) → "committed" (the blob row owns the bytes and the quota; the row
+# stays until the upload TTL so a repeated commit answers the same). link_items.served: the
+# bytes of that blob served through the link, which its download limit counts.
+uploads.append_column(Column("state", String(12), nullable=False, server_default="open"))
+uploads.append_column(Column("claimed_at", Float, nullable=True))
+link_items.append_column(Column("served", BigInteger, nullable=False, server_default="0"))

@@ -7,7 +7,7 @@ from alembic import op
 from blindvault.server.schema import link_records
 
 revision = "0004"
-down_revision = "0002"  # the lead re-chains this after 0003 at merge
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

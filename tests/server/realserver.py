@@ -1,0 +1,93 @@
+"""A real `blindvault server` process for the hardening tests, on SQLite + local disk or on
+PostgreSQL (+ local disk or SeaweedFS), with direct database access for checks."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from support import start_server, stop
+
+
+@dataclass
+class Real:
+    url: str
+    data: Path
+    db_url: str | None
+
+    def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Run one statement (`?` placeholders) directly on the server's database."""
+        if self.db_url is None:
+            with sqlite3.connect(self.data / "blindvault.sqlite3", timeout=30) as conn:
+                rows = conn.execute(query, args).fetchall()
+            return rows
+        with psycopg.connect(self.db_url, autocommit=True) as pg:
+            cur = pg.execute(query.replace("?", "%s"), args)  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+
+    def account(self, quota: int | None = None) -> Account:
+        email = f"hard{secrets.token_hex(5)}@example.org"
+        auth = base64.b64encode(os.urandom(32)).decode()
+        r = httpx.post(
+            self.url + "/v1/accounts",
+            json={
+                "email": email,
+                "kdf": {"alg": "argon2id", "m": 65536, "t": 3, "p": 4},
+                "auth_key": auth,
+                "recovery_auth_key": base64.b64encode(os.urandom(32)).decode(),
+                "key_bundle": "eA==",
+                "identity_bundle": "eQ==",
+            },
+            timeout=60,
+        )
+        assert r.status_code == 201, r.text
+        r = httpx.post(
+            self.url + "/v1/sessions", json={"email": email, "auth_key": auth}, timeout=60
+        )
+        assert r.status_code == 201, r.text
+        acct = Account(self, str(r.json()["token"]))
+        acct.id = self.sql("SELECT id FROM accounts WHERE email = ?", email)[0][0]
+        if quota is not None:
+            self.sql("UPDATE accounts SET quota_bytes = ? WHERE id = ?", quota, acct.id)
+        return acct
+
+
+class Account:
+    def __init__(self, real: Real, token: str) -> None:
+        self.real = real
+        self.token = token
+        self.id = ""
+
+    @property
+    def h(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def used(self) -> int:
+        return int(self.real.sql("SELECT used_bytes FROM accounts WHERE id = ?", self.id)[0][0])
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.real.url, headers=self.h, timeout=60)
+
+
+@contextmanager
+def real_server(data: Path, db_url: str | None, *extra: str) -> Iterator[Real]:
+    args = ["--db", db_url] if db_url else []
+    proc, url = start_server(data, *args, *extra)
+    try:
+        yield Real(url, data, db_url)
+    finally:
+        stop(proc)
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
