@@ -53,7 +53,7 @@ def sweep_orphans(ctx: ServerContext, grace: float = ORPHAN_GRACE) -> int:
 
 def run_once(ctx: ServerContext) -> None:
     with transaction(ctx.engine) as conn:
-        prune_failures(conn, ctx.limits.login_window)
+        prune_failures(conn, max(ctx.limits.login_window, ctx.limits.signup_window))
     sweep_stale_uploads(ctx)
     removed = sweep_orphans(ctx)
     if removed:
