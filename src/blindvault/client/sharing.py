@@ -114,10 +114,11 @@ class Shares:
         try:
             rec = api.get_json(f"/v1/records/roster/{node.hex()}")
         except NotFoundError:
-            if node.hex() in self.vault.state.rosters:
+            if node.hex() in self.vault.state.rosters:  # mutant: sharing.roster-disappeared
                 raise IntegrityError("a share's member list disappeared") from None
             return None, 0
         roster = open_roster(b64d(rec["data"]), owner, node, signer)
+        # mutant: sharing.roster-fresh
         check_roster_fresh(self.vault.state.rosters.get(node.hex()), roster)
         self.vault.state.rosters[node.hex()] = roster.version
         return roster, int(rec["version"])
@@ -134,6 +135,7 @@ class Shares:
                 continue
             served = self.vault.api.get_json(f"/v1/identities/{m.email}")
             bundle = IdentityBundle.decode(b64d(served["identity_bundle"]))
+            # mutant: sharing.writer-key-matches-roster [accept]
             if bundle.fingerprint == m.fingerprint and bundle.email == m.email:
                 writers[m.fingerprint] = bundle
             # a member whose served key differs is simply not accepted as a writer
@@ -180,6 +182,7 @@ class Shares:
                 "--trust-on-first-use)"
             )
         env = open_envelope(b64d(item["envelope"]), self.vault.opened.identity, sender)
+        # mutant: sharing.envelope-for-this-folder
         if not isinstance(env.key, FolderKey) or env.node_id.hex() != item["space"]:
             raise IntegrityError("the envelope is for another folder")
         api = self._scoped(str(item["owner"]), env.node_id)
@@ -187,10 +190,11 @@ class Shares:
         if roster is None:
             raise IntegrityError("the share has no signed member list")
         me = roster.member(self.vault.fingerprint)
+        # mutant: sharing.roster-confirms-envelope
         if me is None or me.role != env.role or roster.key_version != env.key_version:
             raise IntegrityError("the member list does not confirm this share")
         seen = self.vault.state.key_versions.get(env.node_id.hex(), 0)
-        if env.key_version < seen:
+        if env.key_version < seen:  # mutant: sharing.key-version-rollback
             raise IntegrityError("the share's key was rolled back")
         self.vault.state.key_versions[env.node_id.hex()] = env.key_version
         space = Space(api, self._writers(roster, sender), env.node_id)

@@ -171,8 +171,10 @@ def open_roster(data: bytes, owner: bytes, node_id: bytes, signer: IdentityBundl
     body_len = r.position
     signature = r.take(ED25519_SIGNATURE_SIZE)
     r.finish()
+    # mutant: core.roster-owner-node
     if got_owner != owner or got_node != node_id or owner_fp != signer.fingerprint:
         raise IntegrityError
+    # mutant: core.roster-signature
     signer.verify(LABEL_ROSTER_SIG + b"\x00" + data[:body_len], signature)
     try:
         _check_members(tuple(members), owner_fp)
@@ -185,5 +187,5 @@ def open_roster(data: bytes, owner: bytes, node_id: bytes, signer: IdentityBundl
 
 def check_roster_fresh(seen_version: int | None, roster: Roster) -> None:
     """Refuse a roster older than one already seen (a replay could revive a member)."""
-    if seen_version is not None and roster.version < seen_version:
+    if seen_version is not None and roster.version < seen_version:  # mutant: core.roster-fresh
         raise RollbackError("the share's member list was rolled back")
