@@ -310,3 +310,40 @@ def test_p_fresh_sdk_pins_its_own_writes(proxy: Proxy, upstream: Upstream, tmp_p
         d for k, _, _, d in _records(upstream.data / "blindvault.sqlite3", email) if k == "root"
     )
     assert json.loads(state.read_text())["root_sequence"] == int.from_bytes(root[21:29], "big")
+
+
+def test_p_fresh_new_device_refuses_a_folder_older_than_its_signed_root(
+    proxy: Proxy,
+    upstream: Upstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """P-FRESH on a device that has read nothing yet: it has no folder heads of its own, so
+    only the owner-signed root says which version of /d is current. The server serves an
+    older (validly signed) /d: refused, and the old listing is not shown."""
+    email = f"new{os.urandom(3).hex()}@example.org"
+    acc = make_account(proxy, tmp_path / "a", email, {"/d/old.txt": b"old"}, [])
+    path = record_path("manifest", acc.nodes["/d"])
+    old = json.loads(fetch(upstream, acc, path))
+    (tmp_path / "new.txt").write_text("new")
+    with acc.vault(proxy.url) as vault:
+        vault.put(tmp_path / "new.txt", "/d")
+        vault.rm("/d/old.txt")
+    assert json.loads(fetch(upstream, acc, path))["version"] > old["version"]
+    home = tmp_path / "fresh"
+    Vault.open(proxy.url, email, PASSWORD, store=StateStore(home)).close()
+    bv = Runner(home, monkeypatch, capsys)
+    assert bv("ls", "/")[0] == 0  # the root folder only: this device never read /d
+    assert (
+        acc.nodes["/d"]
+        not in json.loads(next((home / "accounts").glob("*.json")).read_text())["heads"]
+    )
+    proxy.reset()
+    proxy.add(on_json("GET", path, lambda _: old))
+    attack(bv, proxy, ["ls", "/d"], 10)
+    code, out, _ = bv("ls", "/d")
+    assert code == 10
+    assert "old.txt" not in out
+    proxy.reset()
+    assert bv("ls", "/d")[1].split() == ["new.txt"]

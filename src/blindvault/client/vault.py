@@ -721,10 +721,13 @@ class Vault:
 
         def fetch_group(group: list[FileEntry]) -> list[Path]:
             got = transfer.fetch_batch(api, [blob_id(e.node_id, e.content_version) for e in group])
-            for e in group:
+            blobs = []
+            for e in group:  # the signed listing names each one: all there before any is written
                 blob = got.get(blob_id(e.node_id, e.content_version))
                 if blob is None:  # mutant: vault.batch-missing
-                    raise NotFoundError(404, "not_found", f"the content of {e.name} is missing")
+                    raise IntegrityError(f"the server left the content of {e.name} out")
+                blobs.append((e, blob))
+            for e, blob in blobs:
                 transfer.write_verified(
                     blob, dest / e.name, key=e.file_key, node_id=e.node_id,
                     version=e.content_version, size=e.size,
