@@ -68,6 +68,7 @@ class Check:
     name: str
     property: str
     tests: tuple[str, ...]
+    also: tuple[str, ...] = ()  # removed together with this one
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,12 @@ def find_sites(root: Path) -> dict[str, list[Site]]:
 def load_map(path: Path = MAP) -> dict[str, Check]:
     doc = tomllib.loads(path.read_text())
     return {
-        name: Check(name, str(v["property"]), tuple(str(t) for t in v["tests"]))
+        name: Check(
+            name,
+            str(v["property"]),
+            tuple(str(t) for t in v["tests"]),
+            tuple(str(a) for a in v.get("also", ())),
+        )
         for name, v in doc["mutants"].items()
     }
 
@@ -180,7 +186,8 @@ def markdown_table(checks: dict[str, Check], sites: dict[str, list[Site]]) -> st
     for name, c in sorted(checks.items()):
         where = ", ".join(f"`{s.path.relative_to('src/blindvault')}`" for s in sites.get(name, []))
         tests = "<br>".join(f"`{t.removeprefix('tests/')}`" for t in c.tests)
-        rows.append(f"| `{name}` | {where} | {c.property} | {tests} |")
+        also = "".join(f" (with `{a}` removed too)" for a in c.also)
+        rows.append(f"| `{name}` | {where} | {c.property}{also} | {tests} |")
     return "\n".join(rows)
 
 
@@ -227,7 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = []
-        for r in pool.map(lambda n: run_one(checks[n], sites[n], args.timeout), chosen):
+
+        def one(name: str) -> Result:
+            c = checks[name]
+            return run_one(c, [s for n in (name, *c.also) for s in sites[n]], args.timeout)
+
+        for r in pool.map(one, chosen):
             print(f"{r.outcome.upper():9} {r.name:45} {r.seconds:6.1f}s  {r.detail}", flush=True)
             results.append(r)
     counts = {k: sum(r.outcome == k for r in results) for k in ("killed", "survived", "error")}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adv_proxy import Exchange, Proxy, on_json
+from adv_proxy import Exchange, Proxy, missing, on_json
 from advlib import PASSWORD, Account, Runner, Upstream, attack, fetch, make_account
 
 from blindvault.client.state import StateStore
@@ -252,3 +252,86 @@ def test_p_fresh_share_key_version_rolled_back_with_its_roster(
     (item,) = json.loads(bv("shares", "--json")[1])["incoming"]
     assert item["problem"] and not item["name"]
     assert _writes(proxy) == []
+
+
+def test_p_fresh_member_is_served_an_older_shared_folder(
+    team: Team, proxy: Proxy, upstream: Upstream
+) -> None:
+    """A member's own signed root does not name the owner's folders: its device's heads are
+    what keeps a shared folder fresh. After the member saw a newer /team, the server
+    serves the older, validly signed one: refused."""
+    old = _record(upstream, team.owner, team.node)
+    team.ok(team.owner, "rm", "/team/old.txt")
+    bv = team.run(team.reader)
+    assert {e["name"] for e in json.loads(bv("ls", "--json", "@team")[1])} == {"a.txt"}
+    proxy.reset()
+    proxy.add(on_json("GET", f"/v1/records/manifest/{team.node}", lambda _: old))
+    attack(bv, proxy, ["ls", "@team"], 10)
+    code, out, _ = bv("ls", "@team")
+    assert code == 10
+    assert "old.txt" not in out
+
+
+def test_p_roster_member_list_dropped_under_the_owner(team: Team, proxy: Proxy) -> None:
+    """The server loses /team's roster (404) while still listing the grants: the owner's
+    device has seen it, so this is an integrity error, not an unshared folder."""
+    proxy.add(missing("GET", f"/v1/records/roster/{team.node}"))
+    attack(team.run(team.owner), proxy, ["ls", "/team"], 10)
+    assert _writes(proxy) == []
+
+
+def test_p_bind_envelope_of_another_shared_folder(team: Team, proxy: Proxy) -> None:
+    """The owner shares a second folder with the same member; the server puts that
+    folder's (valid, signed) envelope into /team's share: the envelope names another
+    folder, so /team's share is refused and nothing mounts under the wrong name."""
+    team.ok(team.owner, "mkdir", "/other")
+    team.ok(team.owner, "share", "/other", "--with", team.reader.email, "--trust-on-first-use")
+    incoming = json.loads(team.ok(team.reader, "shares", "--json"))["incoming"]
+    other = next(
+        i for i in incoming if i["owner_email"] == team.owner.email and i["name"] == "other"
+    )
+    team.ok(team.reader, "accept", str(other["id"]))
+    raw = json.loads(proxy.history[("GET", "/v1/shares")][-1])
+    other_env = next(i["envelope"] for i in raw["incoming"] if i["id"] == other["id"])
+    proxy.reset()
+
+    def swap(d: Any) -> Any:
+        d["incoming"] = [
+            {**i, "envelope": other_env} if i["space"] == team.node else i for i in d["incoming"]
+        ]
+        return d
+
+    proxy.add(on_json("GET", "/v1/shares", swap))
+    bv = team.run(team.reader)
+    before = bv.snapshot()
+    items = json.loads(bv("shares", "--json")[1])["incoming"]
+    (mine,) = [i for i in items if i["id"] != other["id"]]
+    assert mine["problem"] and not mine["name"]
+    code, out, _ = bv("ls", "--json", "@team")
+    assert code != 0 and "a.txt" not in out
+    assert _writes(proxy) == []
+    assert bv.snapshot() == before
+
+
+def test_p_roster_old_write_envelope_after_a_downgrade(team: Team, proxy: Proxy) -> None:
+    """The owner makes the read-write member read-only; the server keeps serving the old
+    envelope that says read-write. The roster no longer confirms it: refused."""
+    team.ok(team.writer, "shares", "--json")
+    raw = json.loads(proxy.history[("GET", "/v1/shares")][-1])
+    (old,) = [i for i in raw["incoming"] if i["space"] == team.node]
+    team.ok(team.owner, "share", "/team", "--with", team.writer.email)
+    proxy.reset()
+
+    def replay(d: Any) -> Any:
+        d["incoming"] = [
+            {**i, "envelope": old["envelope"]} if i["space"] == team.node else i
+            for i in d["incoming"]
+        ]
+        return d
+
+    proxy.add(on_json("GET", "/v1/shares", replay))
+    bv = team.run(team.writer)
+    items = json.loads(bv("shares", "--json")[1])["incoming"]
+    assert items and all(i["problem"] and not i["name"] for i in items), items
+    assert bv("ls", "@team")[0] != 0
+    assert _writes(proxy) == []  # (its state did move: to the newer, honest roster)
