@@ -247,3 +247,24 @@ def test_p_ownkey_identity_changed_since_this_device_pinned_it(
         assert [r for r in runs[args[0]] if r[0] not in ("GET", "HEAD")] == []
     _, out, _ = bv("fingerprint")
     assert impostor.bundle.fingerprint.hex() not in out
+
+
+def test_p_bind_key_bundle_relabelled_or_of_another_account(
+    bv: Runner, proxy: Proxy, victim: Account, upstream: Upstream, tmp_path: Path
+) -> None:
+    """The key bundle must be this account's, at the version the server labels it with:
+    another account's bundle, or this one under another `key_bundle_version` (which would
+    move this device's rollback mark), is refused before anything is written."""
+    other = make_account(proxy, tmp_path / "other", f"kbo{os.urandom(3).hex()}@example.org", {}, [])
+    theirs = json.loads(fetch(upstream, other, "/v1/account"))
+    lies: dict[str, Any] = {
+        "another-account": lambda d: {**d, "key_bundle": theirs["key_bundle"]},
+        "version-up": lambda d: {**d, "key_bundle_version": d["key_bundle_version"] + 1},
+        "version-zero": lambda d: {**d, "key_bundle_version": 0},
+    }
+    runs = {}
+    for name, change in lies.items():
+        proxy.reset()
+        proxy.add(on_json("GET", "/v1/account", change))
+        runs[name] = attack(bv, proxy, ["ls"], 10)
+    same_requests(runs)
