@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adv_proxy import Proxy, append, flip_bit, missing, on_json, on_record, replace, truncate
+from adv_proxy import (
+    RECORD,
+    Proxy,
+    append,
+    flip_bit,
+    missing,
+    on_json,
+    on_record,
+    replace,
+    truncate,
+)
 from advlib import (
     PASSWORD,
     Account,
@@ -273,22 +283,36 @@ def test_p_noinject_entry_from_an_unknown_writer(
 def test_p_meta_only_authenticated_metadata_is_shown(
     bv: Runner, proxy: Proxy, victim: Account
 ) -> None:
-    """P-META: the server lies in every field it controls outside the sealed objects
-    (listing sizes, headers, blob lengths); `ls -l --json` shows the manifest's values."""
+    """P-META: the server lies in every field it controls outside the sealed bytes of what
+    `ls -l` reads (the manifest and signed-root records: extra size, time and author
+    fields, headers); `ls -l --json` shows the manifest's values only."""
+    me = victim.entries["/a.txt"].author.hex()
+    told: list[str] = []
 
     def lie(ex: Any) -> None:
+        m = RECORD.match(ex.path)
+        if ex.method != "GET" or ex.status != 200 or not m:
+            return
+        ex.set_json(
+            {
+                **ex.json(),
+                "size": 1,
+                "mtime_ms": 0,
+                "updated_at": 0,
+                "author": "00" * 32,
+                "entries": [{"name": "a.txt", "size": 1, "mtime_ms": 0, "author": "00" * 32}],
+            }
+        )
         ex.headers["last-modified"] = "Thu, 01 Jan 1970 00:00:00 GMT"
         ex.headers["x-size"] = "1"
-        if ex.method == "GET" and ex.path == "/v1/blobs" and ex.status == 200:
-            doc = ex.json()
-            ex.set_json({"blobs": [{**b, "size": 1} for b in doc["blobs"]]})
-            ex.mutated = True
+        ex.mutated = True
+        told.append(m.group(1))
 
     proxy.add(lie)
     code, out, err = bv("ls", "-l", "--json", "/")
     assert code == 0, err
+    assert {"manifest", "root"} <= set(told)  # the lie was told where `ls -l` reads
     shown = {e["name"]: e for e in json.loads(out)}
-    me = victim.entries["/a.txt"].author.hex()
     for path, content in victim.files.items():
         if path.count("/") == 1:
             assert shown[path[1:]]["size"] == len(content)
