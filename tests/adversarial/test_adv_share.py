@@ -26,6 +26,7 @@ from blindvault.core.manifest import (
     FolderEntry,
     ManifestBody,
     manifest_hash,
+    open_manifest,
     seal_manifest,
 )
 
@@ -270,6 +271,30 @@ def test_p_fresh_member_is_served_an_older_shared_folder(
     code, out, _ = bv("ls", "@team")
     assert code == 10
     assert "old.txt" not in out
+    # a fork: another, validly signed /team at the very version the member saw (what a
+    # server gets by rolling a writer back and letting it write again)
+    proxy.reset()
+    now = _record(upstream, team.owner, team.node)
+    sealed = base64.b64decode(now["data"])
+    with team.owner.vault(proxy.url) as v:
+        entry = v.stat("/team")
+        assert isinstance(entry, FolderEntry)
+        owner = v.opened.identity
+        shown = [v.stat(f"/team/{x.name}") for x in v.ls("/team")]
+    node = bytes.fromhex(team.node)
+    seen = open_manifest(sealed, entry.folder_key, node, {owner.bundle.fingerprint: owner.bundle})
+    me = owner.bundle.fingerprint
+    extra = FileEntry("forked.txt", os.urandom(16), FileKey.generate(), 1, 5, 1, me)
+    files = [e for e in shown if isinstance(e, FileEntry)] + [extra]
+    forked = seal_manifest(
+        ManifestBody(tuple(sorted(files, key=lambda e: e.name.encode())), ()),
+        entry.folder_key, node_id=node, version=seen.version, key_version=seen.key_version,
+        prev_hash=seen.prev_hash, writer=owner,
+    )  # fmt: skip
+    doc = {**now, "data": base64.b64encode(forked).decode()}
+    proxy.reset()
+    proxy.add(on_json("GET", f"/v1/records/manifest/{team.node}", lambda _: doc))
+    attack(bv, proxy, ["ls", "@team"], 10)
 
 
 def test_p_roster_member_list_dropped_under_the_owner(team: Team, proxy: Proxy) -> None:
