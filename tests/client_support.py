@@ -8,10 +8,12 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from blindvault.cli import main
+from blindvault.client.http import ApiClient
 from support import start_server, stop
 
 
@@ -94,3 +96,22 @@ def cli(
     c = Cli(server, f"user{secrets.token_hex(5)}@example.org", monkeypatch, capsys, str(home))
     c.signup()
     return c
+
+
+def record_requests(cli: Cli) -> list[tuple[str, str]]:
+    """Every request the client sends from now on, as (method, path), in order."""
+    sent: list[tuple[str, str]] = []
+    real = ApiClient.request
+
+    def request(self: ApiClient, method: str, path: str, *args: Any, **kw: Any) -> Any:
+        sent.append((method, path))
+        return real(self, method, path, *args, **kw)
+
+    cli.monkeypatch.setattr(ApiClient, "request", request)
+    return sent
+
+
+def after(sent: list[tuple[str, str]], lie: tuple[str, str]) -> list[tuple[str, str]]:
+    """What was sent after the (first) answer that lied."""
+    assert lie in sent, sent
+    return sent[sent.index(lie) + 1 :]

@@ -355,6 +355,34 @@ def refuse(method: str, path: str, status: int, doc: Any) -> PreRule:
         ex.forward = False
         ex.status = status
         ex.set_json(doc)
+
+
+BATCH_GET = "/v1/blobs/batch-get"
+BatchItems = list[tuple[str, bytes]]
+
+
+def parse_batch(body: bytes) -> BatchItems:
+    """A `batch-get` answer: per blob its id (32 hex characters), u32 length, bytes."""
+    items, pos = [], 0
+    while pos < len(body):
+        size = int.from_bytes(body[pos + 32 : pos + 36], "big")
+        items.append((body[pos : pos + 32].decode(), body[pos + 36 : pos + 36 + size]))
+        pos += 36 + size
+    return items
+
+
+def encode_batch(items: BatchItems) -> bytes:
+    return b"".join(i.encode() + len(b).to_bytes(4, "big") + b for i, b in items)
+
+
+def on_batch(change: Callable[[BatchItems], BatchItems]) -> Rule:
+    """Rewrite the blobs of every `POST /v1/blobs/batch-get` answer (drop one, repeat one,
+    swap two, ...); `change` gets and returns (id, bytes) pairs in answer order."""
+
+    def rule(ex: Exchange) -> None:
+        if ex.method != "POST" or ex.path != BATCH_GET or ex.status != 200:
+            return
+        ex.body = encode_batch(change(parse_batch(ex.body)))
         ex.mutated = True
 
     return rule

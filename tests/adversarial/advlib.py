@@ -28,18 +28,13 @@ from blindvault.core.manifest import FileEntry, FolderEntry
 from support import start_server, stop
 
 PASSWORD = "correct horse battery staple"
-LONG = os.environ.get("BLINDVAULT_FUZZ") == "long"  # every mutation, not a spread sample
+LONG = os.environ.get("BLINDVAULT_FUZZ") == "long"  # kept for importers; lies all run anyway
 
 
-def pick(lies: dict[str, Any], n: int, always: tuple[str, ...] = ()) -> dict[str, Any]:
-    """All lies with BLINDVAULT_FUZZ=long; otherwise `always` plus others spread over the
-    list, `n` in all."""
-    if LONG or len(lies) <= n:
-        return lies
-    rest = [k for k in lies if k not in always]
-    step = len(rest) / max(n - len(always), 1)
-    chosen = [*always, *(rest[int(i * step)] for i in range(n - len(always)))]
-    return {k: lies[k] for k in lies if k in chosen}
+def pick(lies: dict[str, Any], n: int = 0, always: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every listed lie: each runs in under a second, and a sample left some never run.
+    (Kept so that tests written against the old sampling still import it.)"""
+    return lies
 
 
 CHUNK = 16400  # 16 KiB of plaintext + the GCM tag
@@ -209,7 +204,7 @@ def attack(
     assert rc in codes, f"exit {rc}, expected {codes}: {err}"
     assert "Traceback" not in err
     if rc == 10 and args[0] != "verify":
-        assert "nothing unverified was written" in err
+        assert out == "", out  # nothing of the refused answer was shown
     elif rc == 10:
         assert "PROBLEM" in out
     if out_dir is not None:  # nothing unverified reached the disk, not even a partial

@@ -30,6 +30,13 @@ PUBLIC = {
 LINK_ACCESS = re.compile(r"^GET /v1/l/")  # capability URLs: the link token is the credential
 EXISTENCE_BY_DESIGN = {"GET /v1/identities/{email}"}  # peers look each other up to share
 OWN_SESSION = {"DELETE /v1/sessions/current"}  # no object id: nothing of another user's
+# the caller's own account settings: no object id in them, so a refused body names nobody else
+OWN_ACCOUNT = {
+    "PUT /v1/account/keys",
+    "PUT /v1/account/totp",
+    "DELETE /v1/account/totp",
+    "POST /v1/sessions/check",
+}
 
 
 def b64(data: bytes) -> str:
@@ -121,6 +128,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         )
         assert r.status_code == 201, r.text
         ids["link_id"] = link_id
+        ids["space"] = ids["record_id"]  # adopt into a space named after the victim's folder
         yield {
             "client": c,
             "app": app,
@@ -171,6 +179,8 @@ def _random_ids() -> dict[str, str]:
         "email": f"nobody{secrets.token_hex(4)}@example.org",
         "upload_id": secrets.token_hex(16),
         "link_id": b64u(os.urandom(16)),
+        "space": secrets.token_hex(16),
+        "share_id": secrets.token_hex(16),
     }
 
 
@@ -194,6 +204,34 @@ def _call(c: TestClient, op: str, ids: dict[str, str], token: str | None) -> Any
             body = {"lease_seconds": 60}
         elif template == "/v1/records/batch-get":
             body = {"items": [{"kind": "manifest", "id": ids["record_id"]}]}
+        elif template == "/v1/blobs/batch-get":
+            body = {"ids": [ids["blob_id"]]}
+        elif template == "/v1/blobs/batch":  # a blob under the victim's blob id
+            content = ids["blob_id"].encode() + (64).to_bytes(4, "big") + b"x" * 64
+        elif template == "/v1/uploads":
+            body = {"blob_id": ids["blob_id"], "size": 3 << 20}
+        elif template == "/v1/links":  # a link naming the victim's record and blob
+            body = {
+                "id": b64u(os.urandom(16)),
+                "token": b64u(os.urandom(32)),
+                "descriptor": b64(b"d" * 80),
+                "kind": "folder",
+                "records": [ids["record_id"]],
+                "blobs": [ids["blob_id"]],
+            }
+        elif template == "/v1/shares":  # a grant on the victim's record as a space
+            body = {
+                "id": secrets.token_hex(16),
+                "space": ids["record_id"],
+                "member": secrets.token_hex(16),
+                "role": "read",
+                "envelope": b64(b"e" * 200),
+            }
+        elif template == "/v1/spaces/{space}/adopt":
+            body = {
+                "records": [{"kind": "manifest", "id": ids["record_id"]}],
+                "blobs": [ids["blob_id"]],
+            }
         else:
             body = {}
     return c.request(method, path, headers=headers, params=params, json=body, content=content)
@@ -229,13 +267,16 @@ def test_bad_tokens_get_401(world: dict[str, Any], op: str) -> None:
     "op", [op for op in PROTECTED if op not in EXISTENCE_BY_DESIGN | OWN_SESSION]
 )
 def test_another_users_objects_look_missing(world: dict[str, Any], op: str) -> None:
-    c, alice, bob, ids = world["client"], world["alice"], world["bob"], world["ids"]
+    c, alice, ids = world["client"], world["alice"], world["ids"]
+    bob = User(c)  # a new one per operation: none of his own objects shares an id with hers
     missing = _random_ids()
     fake = _call(c, op, missing, bob.token)
     real = _call(c, op, ids, bob.token)
     assert real.status_code < 500 and fake.status_code < 500
     assert fake.status_code != 401, "Bob's own token must still work"
     assert _normal(real, ids) == _normal(fake, missing)
+    if op not in OWN_ACCOUNT:  # the victim's ids were looked at: not refused as malformed
+        assert real.status_code not in (400, 422), f"{real.status_code} {real.text}"
     # and nothing of Alice's moved
     r = c.get(f"/v1/records/manifest/{ids['record_id']}", headers=alice.h)
     assert r.status_code == 200 and base64.b64decode(r.json()["data"]) == b"m"

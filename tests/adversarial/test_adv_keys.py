@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from adv_proxy import Proxy, on_json, on_raw, on_record
 from advlib import (
+    FAST_KDF,
     PASSWORD,
     Account,
     Runner,
@@ -25,7 +26,9 @@ from advlib import (
 )
 
 from blindvault.core.identity import Identity
-from blindvault.core.keybundle import KeyBundle
+from blindvault.core.kdf import account_id, derive_account_keys
+from blindvault.core.keybundle import KeyBundle, new_account_bundle
+from blindvault.core.keys import RecoveryKey
 
 B64 = base64.b64encode
 
@@ -204,3 +207,64 @@ def test_p_fresh_replayed_key_bundle(
         )
     )
     assert attack(bv, proxy, ["ls"], 10) == []
+
+
+def test_p_ownkey_identity_changed_since_this_device_pinned_it(
+    proxy: Proxy,
+    upstream: Upstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Someone who learned the password (the server with a phished one) publishes a key
+    bundle that opens with it but holds a new identity, and the matching identity bundle,
+    so the served and the opened identity agree. The device pinned the old identity: it
+    refuses (exit 8) before showing a fingerprint or writing anything."""
+    email = f"pin{os.urandom(3).hex()}@example.org"
+    acc = make_account(proxy, tmp_path / "h", email, {"/f.txt": b"f"}, [])
+    keys = derive_account_keys(PASSWORD, email, FAST_KDF)
+    impostor = Identity.generate(email, 1)
+    opened = new_account_bundle(
+        account_id(email),
+        email,
+        keys.master,
+        RecoveryKey.generate(),
+        impostor,
+        os.urandom(16),
+        os.urandom(16),
+    )
+    lie = {
+        "key_bundle": B64(opened.bundle.encode()).decode(),
+        "identity_bundle": B64(impostor.bundle.encode()).decode(),
+    }
+    bv = runner_for(acc, tmp_path, monkeypatch, capsys)
+    (tmp_path / "g.txt").write_text("g")
+    runs = {}
+    for args in (["fingerprint"], ["put", str(tmp_path / "g.txt"), "/"]):
+        proxy.reset()
+        proxy.add(on_json("GET", "/v1/account", lambda d: {**d, **lie}))
+        runs[args[0]] = attack(bv, proxy, args, 8)
+        assert [r for r in runs[args[0]] if r[0] not in ("GET", "HEAD")] == []
+    _, out, _ = bv("fingerprint")
+    assert impostor.bundle.fingerprint.hex() not in out
+
+
+def test_p_bind_key_bundle_relabelled_or_of_another_account(
+    bv: Runner, proxy: Proxy, victim: Account, upstream: Upstream, tmp_path: Path
+) -> None:
+    """The key bundle must be this account's, at the version the server labels it with:
+    another account's bundle, or this one under another `key_bundle_version` (which would
+    move this device's rollback mark), is refused before anything is written."""
+    other = make_account(proxy, tmp_path / "other", f"kbo{os.urandom(3).hex()}@example.org", {}, [])
+    theirs = json.loads(fetch(upstream, other, "/v1/account"))
+    lies: dict[str, Any] = {
+        "another-account": lambda d: {**d, "key_bundle": theirs["key_bundle"]},
+        "version-up": lambda d: {**d, "key_bundle_version": d["key_bundle_version"] + 1},
+        "version-zero": lambda d: {**d, "key_bundle_version": 0},
+    }
+    runs = {}
+    for name, change in lies.items():
+        proxy.reset()
+        proxy.add(on_json("GET", "/v1/account", change))
+        runs[name] = attack(bv, proxy, ["ls"], 10)
+    same_requests(runs)

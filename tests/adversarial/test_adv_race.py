@@ -61,6 +61,7 @@ def test_a_lost_race_is_a_conflict_not_an_integrity_failure(proxy: Proxy, tmp_pa
     finally:
         release.set()
         t.join(timeout=60)
+    assert not t.is_alive(), "B's write did not finish"
     proxy.reset()
     exc = outcome[0]
     assert not isinstance(exc, IntegrityError), f"a lost race reported as tampering: {exc}"

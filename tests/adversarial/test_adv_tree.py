@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adv_proxy import Proxy, append, flip_bit, missing, on_json, on_record, replace, truncate
+from adv_proxy import (
+    RECORD,
+    Proxy,
+    append,
+    flip_bit,
+    missing,
+    on_json,
+    on_record,
+    replace,
+    truncate,
+)
 from advlib import (
     FAST_KDF,
     PASSWORD,
@@ -23,7 +33,6 @@ from advlib import (
     attack,
     fetch,
     make_account,
-    pick,
     runner_for,
     same_requests,
 )
@@ -65,7 +74,7 @@ def test_p_aead_manifest_and_root_bytes(bv: Runner, proxy: Proxy, victim: Accoun
             "garbage": replace(os.urandom(300)),
         }
         runs: Runs = {}
-        for name, op in pick(lies, 7).items():
+        for name, op in lies.items():
             proxy.reset()
             proxy.add(on_record(kind, op, ident))
             structural = name in ("truncate", "append", "empty", "garbage")
@@ -273,20 +282,34 @@ def test_p_noinject_entry_from_an_unknown_writer(
 def test_p_meta_only_authenticated_metadata_is_shown(
     bv: Runner, proxy: Proxy, victim: Account
 ) -> None:
-    """P-META: the server lies in every field it controls outside the sealed objects
-    (listing sizes, headers, blob lengths); `ls -l --json` shows the manifest's values."""
+    """P-META: the server lies in every field it controls outside the sealed bytes of what
+    `ls -l` reads (the manifest and signed-root records: extra size, time and author
+    fields, headers); `ls -l --json` shows the manifest's values only."""
+    told: list[str] = []
 
     def lie(ex: Any) -> None:
+        m = RECORD.match(ex.path)
+        if ex.method != "GET" or ex.status != 200 or not m:
+            return
+        ex.set_json(
+            {
+                **ex.json(),
+                "size": 1,
+                "mtime_ms": 0,
+                "updated_at": 0,
+                "author": "00" * 32,
+                "entries": [{"name": "a.txt", "size": 1, "mtime_ms": 0, "author": "00" * 32}],
+            }
+        )
         ex.headers["last-modified"] = "Thu, 01 Jan 1970 00:00:00 GMT"
         ex.headers["x-size"] = "1"
-        if ex.method == "GET" and ex.path == "/v1/blobs" and ex.status == 200:
-            doc = ex.json()
-            ex.set_json({"blobs": [{**b, "size": 1} for b in doc["blobs"]]})
-            ex.mutated = True
+        ex.mutated = True
+        told.append(m.group(1))
 
     proxy.add(lie)
     code, out, err = bv("ls", "-l", "--json", "/")
     assert code == 0, err
+    assert {"manifest", "root"} <= set(told)  # the lie was told where `ls -l` reads
     shown = {e["name"]: e for e in json.loads(out)}
     for path, content in victim.files.items():
         if path.count("/") == 1:
@@ -308,3 +331,40 @@ def test_p_fresh_sdk_pins_its_own_writes(proxy: Proxy, upstream: Upstream, tmp_p
         d for k, _, _, d in _records(upstream.data / "blindvault.sqlite3", email) if k == "root"
     )
     assert json.loads(state.read_text())["root_sequence"] == int.from_bytes(root[21:29], "big")
+
+
+def test_p_fresh_new_device_refuses_a_folder_older_than_its_signed_root(
+    proxy: Proxy,
+    upstream: Upstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """P-FRESH on a device that has read nothing yet: it has no folder heads of its own, so
+    only the owner-signed root says which version of /d is current. The server serves an
+    older (validly signed) /d: refused, and the old listing is not shown."""
+    email = f"new{os.urandom(3).hex()}@example.org"
+    acc = make_account(proxy, tmp_path / "a", email, {"/d/old.txt": b"old"}, [])
+    path = record_path("manifest", acc.nodes["/d"])
+    old = json.loads(fetch(upstream, acc, path))
+    (tmp_path / "new.txt").write_text("new")
+    with acc.vault(proxy.url) as vault:
+        vault.put(tmp_path / "new.txt", "/d")
+        vault.rm("/d/old.txt")
+    assert json.loads(fetch(upstream, acc, path))["version"] > old["version"]
+    home = tmp_path / "fresh"
+    Vault.open(proxy.url, email, PASSWORD, store=StateStore(home)).close()
+    bv = Runner(home, monkeypatch, capsys)
+    assert bv("ls", "/")[0] == 0  # the root folder only: this device never read /d
+    assert (
+        acc.nodes["/d"]
+        not in json.loads(next((home / "accounts").glob("*.json")).read_text())["heads"]
+    )
+    proxy.reset()
+    proxy.add(on_json("GET", path, lambda _: old))
+    attack(bv, proxy, ["ls", "/d"], 10)
+    code, out, _ = bv("ls", "/d")
+    assert code == 10
+    assert "old.txt" not in out
+    proxy.reset()
+    assert bv("ls", "/d")[1].split() == ["new.txt"]

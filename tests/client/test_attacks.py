@@ -8,7 +8,7 @@ import os
 from contextlib import closing
 from pathlib import Path
 
-from client_support import Cli
+from client_support import Cli, after, record_requests
 
 
 def account_sql(cli: Cli, sql: str, *params: object) -> None:
@@ -49,7 +49,13 @@ def test_weaker_than_pinned_parameters_are_refused(cli: Cli) -> None:
         json.dumps({"alg": "argon2id", "m": 32768, "t": 3, "p": 4}),
         cli.email,
     )
-    assert cli("ls")[0] == 8
+    before = state_of(cli)
+    sent = record_requests(cli)
+    code, _, err = cli("ls")
+    assert code == 8, err
+    assert "pinned" in err
+    assert after(sent, ("POST", "/v1/prelogin")) == []  # nothing derived from the password
+    assert state_of(cli) == before  # the pin did not move
 
 
 def test_rolled_back_manifest_is_detected(cli: Cli, tmp_path: Path) -> None:
@@ -92,7 +98,13 @@ def test_swapped_own_identity_is_refused(cli: Cli) -> None:
                 "select identity_bundle from accounts where email != ? limit 1", (cli.email,)
             ).fetchone()
     account_sql(cli, "update accounts set identity_bundle = ? where email = ?", other[0], cli.email)
-    assert cli("ls")[0] == 8
+    before = state_of(cli)
+    sent = record_requests(cli)
+    code, _, err = cli("ls")
+    assert code == 8, err
+    assert "identity" in err
+    assert after(sent, ("GET", "/v1/account")) == []  # refused at open: nothing read or written
+    assert state_of(cli) == before
 
 
 def test_forged_manifest_entry_is_not_shown(cli: Cli, tmp_path: Path) -> None:

@@ -74,6 +74,9 @@ def test_passwd_rewraps_one_object_whatever_the_tree(cli: Cli, tmp_path: Path) -
     with closing(cli.server.db()) as db:
         before = db.execute("select kind, id, version from records order by kind, id").fetchall()
         blobs_before = db.execute("select count(*) from blobs").fetchone()
+        (kb_before,) = db.execute(
+            "select key_bundle_version from accounts where email = ?", (cli.email,)
+        ).fetchone()
     cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "pw-2")
     code, out, _ = cli("passwd", "--json")
     assert code == 0
@@ -84,6 +87,10 @@ def test_passwd_rewraps_one_object_whatever_the_tree(cli: Cli, tmp_path: Path) -
             == before
         )
         assert db.execute("select count(*) from blobs").fetchone() == blobs_before
+        (kb_after,) = db.execute(
+            "select key_bundle_version from accounts where email = ?", (cli.email,)
+        ).fetchone()
+    assert kb_after == kb_before + 1  # the one object written: the key bundle, once
     assert cli("ls", "/many", password="pw-1")[0] == 3  # the old password is refused
     assert cli("ls", "/many", password="pw-2")[0] == 0
 

@@ -34,6 +34,7 @@ def test_two_devices_write_one_folder(server: Server, tmp_path: Path) -> None:
         t.start()
     for t in threads:
         t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a thread did not finish"
     assert errors == []
     names = {e.name for e in laptop.ls("/")}
     assert names == {f"{p}{i}.txt" for p in "lp" for i in range(10)}

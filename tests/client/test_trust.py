@@ -7,7 +7,7 @@ import json
 import secrets
 from contextlib import closing
 
-from client_support import Cli
+from client_support import Cli, after, record_requests
 
 
 def test_trust_with_fingerprint_then_detect_a_swapped_key(cli: Cli) -> None:
@@ -50,9 +50,14 @@ def test_trust_with_fingerprint_then_detect_a_swapped_key(cli: Cli) -> None:
             "update accounts set identity_bundle = ? where email = ?", (impostor, peer_email)
         )
         db.commit()
+    state = cli.home / "accounts"
+    before = {p.name: p.read_bytes() for p in state.glob("*.json")}
+    sent = record_requests(cli)
     code, _, err = cli("fingerprint", peer_email)
     assert code == 8
     assert "changed" in err
+    assert after(sent, ("GET", f"/v1/identities/{peer_email}")) == []  # nothing after the lie
+    assert {p.name: p.read_bytes() for p in state.glob("*.json")} == before  # the pin stays
     assert (
         cli("trust", peer_email, "--trust-on-first-use")[0] == 8
     )  # a pin is not silently replaced

@@ -5,7 +5,7 @@ documented) or 429 (rate limit, documented); no lost write: every blob reads bac
 bytes from the *other* process, and every won compare-and-swap is one version of the
 counter. Latencies (p50, p99, max) are printed, never asserted.
 
-Bounded by CLIENTS x REQUESTS and by DEADLINE seconds."""
+Exactly CLIENTS x REQUESTS requests (no timing window), each counted."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from support import s3_spec, start_server, stop
 
 CLIENTS = 16 if LONG else 6
 REQUESTS = 600 if LONG else 60  # per client, at most
-DEADLINE = 120.0 if LONG else 15.0
+JOIN_TIMEOUT = 600.0  # a hang guard only: the work is a fixed count
 ALLOWED = {200, 201, 204, 409, 429}
 
 
@@ -84,7 +84,6 @@ def test_two_processes_under_load(servers: list[str]) -> None:
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code in (200, 201), r.text
-    stop_at = time.monotonic() + DEADLINE
 
     def timed(
         client: httpx.Client, kind: str, method: str, url: str, **kw: object
@@ -103,8 +102,6 @@ def test_two_processes_under_load(servers: list[str]) -> None:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(headers=headers, timeout=60) as c:
             for i in range(REQUESTS // 3):
-                if time.monotonic() > stop_at:
-                    return
                 here, there = servers[(n + i) % 2], servers[(n + i + 1) % 2]
                 blob = secrets.token_hex(16)
                 body = os.urandom(1024 + (i * 97) % 8192)
@@ -137,7 +134,8 @@ def test_two_processes_under_load(servers: list[str]) -> None:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=DEADLINE + 120)
+        t.join(timeout=JOIN_TIMEOUT)
+    assert not any(t.is_alive() for t in threads), "a client hung"
     took = time.monotonic() - t0
     total = sum(statuses.values())
     print(
@@ -153,7 +151,9 @@ def test_two_processes_under_load(servers: list[str]) -> None:
         now, peak = rss_mib(pid)
         print(f"  server {pid}: RSS {now:.0f} MiB, peak {peak:.0f} MiB")
     assert unexpected == []
-    assert total >= CLIENTS * 3
+    iterations = CLIENTS * (REQUESTS // 3)
+    assert len(latencies["put"]) == iterations  # every client did all its work
+    assert len(latencies["cas"]) == 2 * iterations
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
         final = c.get(f"{servers[1]}{counter}").json()
         assert final["version"] == 1 + wins[0]  # every won compare-and-swap is one version

@@ -1,7 +1,7 @@
 """Two users of one shared folder (the owner and a read-write member) writing at the same
 moment, round after round: each their own file and both the same file. No update is lost,
 every write is signed by a roster writer, and both verify a clean folder afterwards.
-Bounded: ROUNDS rounds or DEADLINE seconds, whichever comes first."""
+Exactly ROUNDS rounds (no timing window), each counted."""
 
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ from blindvault.core.manifest import FileEntry
 from blindvault.errors import BlindvaultError, ConflictError
 from support import start_server, stop
 
-ROUNDS = 200 if LONG else 50
-DEADLINE = 300.0 if LONG else 30.0
-MIN_ROUNDS = 10
+ROUNDS = 200 if LONG else 50  # a fixed count: no timing window (flaky on 2 cores)
 FAST = KdfParams.argon2id(19456, 2, 1)
 
 
@@ -85,7 +83,7 @@ def test_owner_and_member_write_a_shared_folder_at_once(url: str, tmp_path: Path
             with lock:
                 errors.append(f"{name} shared r{r}: {type(exc).__name__}: {exc}")
 
-    while rounds < ROUNDS and time.monotonic() - start < DEADLINE:
+    while rounds < ROUNDS:
         gate = threading.Barrier(2)
         threads = [
             threading.Thread(target=write, args=(n, v, w, rounds, gate))
@@ -95,13 +93,16 @@ def test_owner_and_member_write_a_shared_folder_at_once(url: str, tmp_path: Path
             t.start()
         for t in threads:
             t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads), f"round {rounds} hung"
         rounds += 1
     took = time.monotonic() - start
     print(
         f"\nshared folder, two users: {rounds} rounds in {took:.1f} s; shared file: "
         f"{len(shared_ok)} writes won, {len(refused)} refused as conflicts"
     )
-    assert rounds >= MIN_ROUNDS
+    assert rounds == ROUNDS
+    assert len(shared_ok) + len(refused) == 2 * ROUNDS  # each writer: won or refused, each round
+    assert len(shared_ok) >= ROUNDS  # at least one write of each round won
     assert errors == []
     for vault, where in writers.values():
         listing = {e.name: e for e in vault.ls(where)}

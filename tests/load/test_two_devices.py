@@ -1,7 +1,8 @@
 """Two devices of one account writing at the same moment, round after round: each its own
 file and both the same file. No update is lost (every successful write of the shared file
 is one version, with no gap), every own file is there with its content, and both devices
-then verify a clean tree. Bounded: ROUNDS rounds or DEADLINE seconds, whichever comes first."""
+then verify a clean tree. Exactly ROUNDS rounds (no timing window),
+each counted."""
 
 from __future__ import annotations
 
@@ -21,9 +22,7 @@ from blindvault.core.manifest import FileEntry
 from blindvault.errors import BlindvaultError, ConflictError
 from support import start_server, stop
 
-ROUNDS = 200 if LONG else 50
-DEADLINE = 300.0 if LONG else 25.0
-MIN_ROUNDS = 10
+ROUNDS = 200 if LONG else 50  # a fixed count: no timing window (flaky on 2 cores)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +88,7 @@ def test_two_devices_write_at_once(url: str, tmp_path: Path) -> None:
             with lock:
                 errors.append(f"{name} shared r{r}: {type(exc).__name__}: {exc}")
 
-    while rounds < ROUNDS and time.monotonic() - start < DEADLINE:
+    while rounds < ROUNDS:
         gate = threading.Barrier(2)
         threads = [
             threading.Thread(target=write, args=(n, v, rounds, gate)) for n, v in devices.items()
@@ -98,12 +97,15 @@ def test_two_devices_write_at_once(url: str, tmp_path: Path) -> None:
             t.start()
         for t in threads:
             t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads), f"round {rounds} hung"
         rounds += 1
     took = time.monotonic() - start
     print(
         f"\ntwo devices: {rounds} rounds in {took:.1f} s; shared file: {len(shared_ok)} writes won, {len(refused)} refused as conflicts"
     )
-    assert rounds >= MIN_ROUNDS
+    assert rounds == ROUNDS
+    assert len(shared_ok) + len(refused) == 2 * ROUNDS  # each writer: won or refused, each round
+    assert len(shared_ok) >= ROUNDS  # at least one write of each round won
     assert errors == []
     listing = {e.name: e for e in laptop.ls("/")}
     assert set(listing) == {*own, "shared.txt"}

@@ -423,7 +423,6 @@ def test_no_plaintext_structure_in_the_schema() -> None:
         "plaintext_size",
     ):
         assert banned not in columns
-    assert Path  # (imported for fixtures)
 
 
 def test_abandoned_uploads_are_swept(tmp_path: Path) -> None:

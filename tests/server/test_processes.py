@@ -102,6 +102,7 @@ def test_cas_race_between_two_processes_loses_no_update(two_servers: list[str]) 
         t.start()
     for t in threads:
         t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a writer did not finish"
     final = httpx.get(two_servers[1] + record, headers=headers).json()
     value = int(base64.b64decode(final["data"]))
     # every successful write is reflected: the counter equals the number of wins

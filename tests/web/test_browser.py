@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -317,8 +318,21 @@ def browse(chromium: Any, link_server: LinkServer) -> Iterator[Browse]:
         with open(log_to, "a", encoding="utf-8") as f:
             for r in b.requests:
                 f.write(f"{r.method} {r.url} {sorted(r.all_headers())}\n")
-    time.sleep(0.3)  # let the access log catch up
-    logged = link_server.log.read_text(encoding="utf-8", errors="replace")
+    # wait for the access log to show the page's own requests (not a fixed sleep)
+    own = [
+        f"{r.method} {urlsplit(r.url).path}"
+        for r in b.requests
+        if r.url.startswith(link_server.url)
+    ]
+    assert own
+    deadline = time.monotonic() + 60
+    logged = ""
+    while time.monotonic() < deadline:
+        logged = link_server.log.read_text(encoding="utf-8", errors="replace")
+        if all(line in logged for line in own):
+            break
+        time.sleep(0.05)
+    assert [line for line in own if line not in logged] == []
     assert "GET /s/" in logged  # the access log is on, so this check means something
     for form in secret_forms:
         assert form not in logged

@@ -138,7 +138,7 @@ class _Holder:
     def folder(self, node: bytes, key: FolderKey) -> list[FileEntry | FolderEntry]:
         rec = self.api.get_json(f"/v1/l/{self.id}/manifest/{node.hex()}", headers=self.headers)
         opened = open_manifest_for_link(b64d(rec["data"]), key, node)
-        if int(rec["version"]) != opened.version:
+        if int(rec["version"]) != opened.version:  # mutant: links.record-version
             raise IntegrityError
         return list(opened.body.entries)
 

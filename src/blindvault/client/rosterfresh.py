@@ -28,6 +28,7 @@ def seen_roster(state: AccountState, node: bytes) -> ManifestHead | None:
 
 def check_roster(state: AccountState, roster: Roster, root: SignedRoot | None) -> None:
     """Refuse a roster older than, or forked from, what this device or the root knows."""
+    # mutant: sharing.roster-fresh
     check_roster_fresh(seen_roster(state, roster.node_id), roster)
     bound = root.roster_of(roster.node_id) if root is not None else None
     if bound is not None:
@@ -44,5 +45,6 @@ def remember_roster(state: AccountState, roster: Roster) -> None:
 def missing_roster(state: AccountState, node: bytes, root: SignedRoot | None) -> None:
     """A 404 for a roster this device saw, or that the owner's root names: integrity error."""
     bound = root.roster_of(node) if root is not None else None
+    # mutant: sharing.roster-disappeared
     if node.hex() in state.rosters or node.hex() in state.roster_heads or bound is not None:
         raise IntegrityError("a share's member list disappeared")

@@ -139,6 +139,7 @@ class Shares:
                 continue
             served = self.vault.api.get_json(f"/v1/identities/{m.email}")
             bundle = IdentityBundle.decode(b64d(served["identity_bundle"]))
+            # mutant: sharing.writer-key-matches-roster [accept]
             if bundle.fingerprint == m.fingerprint and bundle.email == m.email:
                 writers[m.fingerprint] = bundle
             # a member whose served key differs is simply not accepted as a writer
@@ -185,6 +186,7 @@ class Shares:
                 "--trust-on-first-use)"
             )
         env = open_envelope(b64d(item["envelope"]), self.vault.opened.identity, sender)
+        # mutant: sharing.envelope-for-this-folder
         if not isinstance(env.key, FolderKey) or env.node_id.hex() != item["space"]:
             raise IntegrityError("the envelope is for another folder")
         api = self._scoped(str(item["owner"]), env.node_id)
@@ -192,10 +194,11 @@ class Shares:
         if roster is None:
             raise IntegrityError("the share has no signed member list")
         me = roster.member(self.vault.fingerprint)
+        # mutant: sharing.roster-confirms-envelope
         if me is None or me.role != env.role or roster.key_version != env.key_version:
             raise IntegrityError("the member list does not confirm this share")
         seen = self.vault.state.key_versions.get(env.node_id.hex(), 0)
-        if env.key_version < seen:
+        if env.key_version < seen:  # mutant: sharing.key-version-rollback
             raise IntegrityError("the share's key was rolled back")
         self.vault.state.key_versions[env.node_id.hex()] = env.key_version
         space = Space(api, self._writers(roster, sender), env.node_id)

@@ -171,7 +171,7 @@ def fetch_batch(api: ApiClient, ids: list[bytes]) -> dict[bytes, bytes]:
             raise FormatError("the server sent a malformed batch") from None
         size = int.from_bytes(data[pos + 32 : pos + 36], "big")
         pos += 36
-        if len(data) - pos < size or bid in out:
+        if len(data) - pos < size or bid in out:  # mutant: transfer.batch-framing
             raise FormatError("the server sent a malformed batch")
         out[bid] = data[pos : pos + size]
         pos += size

@@ -100,14 +100,14 @@ class Tree:
         try:
             rec = self.api.get_json(f"/v1/records/root/{self.owner.hex()}")
         except NotFoundError:
-            if self.state.root_sequence:
+            if self.state.root_sequence:  # mutant: tree.root-disappeared
                 raise RollbackError("the signed root disappeared") from None
             if not self._may_lack_root:  # P-EXISTS: signup always writes one
                 raise IntegrityError("the account's signed root is missing") from None
             return None
         root = open_root(b64d(rec["data"]), self.owner, self.identity.bundle)
         seen = self._seen_root()
-        check_root_fresh(seen, root)
+        check_root_fresh(seen, root)  # mutant: tree.root-fresh
         self._root, self._root_version = root, int(rec["version"])
         self.state.root_sequence, self.state.root_hash = root.sequence, root.hash.hex()
         return root
@@ -190,6 +190,7 @@ class Tree:
             rec = api.get_json(f"/v1/records/manifest/{node_id.hex()}")
         except NotFoundError:
             known = self._root.head_of(node_id) if self._root else None
+            # mutant: tree.folder-disappeared
             if self.state.head(node_id) is not None or known is not None:
                 raise RollbackError("a folder this device has seen disappeared") from None
             if not create:
@@ -197,12 +198,13 @@ class Tree:
             return Folder(node_id, key, key_version, None, space), 0
         writers = space.writers if space else self.writers
         opened = open_manifest(b64d(rec["data"]), key, node_id, writers)
-        if int(rec["version"]) != opened.version:
+        if int(rec["version"]) != opened.version:  # mutant: tree.record-version
             raise IntegrityError
         seen = self.state.head(node_id)
+        # mutant: tree.seen-head-fresh
         check_fresh(ManifestHead(node_id, *seen) if seen else None, opened)
         root_head = self._root.head_of(node_id) if self._root else None
-        if root_head is not None:
+        if root_head is not None:  # mutant: tree.signed-root-folder-version
             check_fresh(root_head, opened)
         self.state.remember_head(node_id, opened.version, opened.hash)
         return Folder(node_id, key, opened.key_version, opened, space), opened.version

@@ -223,15 +223,18 @@ class Vault:
         email: str,
         opener: Callable[[KeyBundle], OpenedBundle],
     ) -> OpenedBundle:
+        # mutant: vault.bundle-owner
         if bundle.owner != account_id(email) or bundle.version != account["key_bundle_version"]:
             raise IntegrityError("the key bundle does not belong to this account")
-        if bundle.version < state.bundle_version:
+        if bundle.version < state.bundle_version:  # mutant: vault.bundle-rollback
             raise RollbackError("the server returned an older key bundle")
         opened = opener(bundle)
         fingerprint = opened.identity.bundle.fingerprint.hex()
+        # mutant: vault.own-identity-pin
         if state.own_fingerprint and fingerprint != state.own_fingerprint:
             raise PolicyError("this account's identity key changed since this device pinned it")
         served = IdentityBundle.decode(b64d(str(account["identity_bundle"])))
+        # mutant: vault.p-ownkey
         if served.fingerprint != opened.identity.bundle.fingerprint:  # P-OWNKEY
             raise PolicyError("the server publishes an identity key that is not this account's")
         state.own_fingerprint = fingerprint
@@ -738,10 +741,13 @@ class Vault:
 
         def fetch_group(group: list[FileEntry]) -> list[Path]:
             got = transfer.fetch_batch(api, [blob_id(e.node_id, e.content_version) for e in group])
-            for e in group:
+            blobs = []
+            for e in group:  # the signed listing names each one: all there before any is written
                 blob = got.get(blob_id(e.node_id, e.content_version))
-                if blob is None:
-                    raise NotFoundError(404, "not_found", f"the content of {e.name} is missing")
+                if blob is None:  # mutant: vault.batch-missing
+                    raise IntegrityError(f"the server left the content of {e.name} out")
+                blobs.append((e, blob))
+            for e, blob in blobs:
                 transfer.write_verified(
                     blob, dest / here[e.name], key=e.file_key, node_id=e.node_id,
                     version=e.content_version, size=e.size,

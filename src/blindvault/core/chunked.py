@@ -277,7 +277,7 @@ class HeaderDecryptor:
     def _open_header(self, head: bytes) -> Decryptor:
         salt, commitment = head[:C2SP_SALT_SIZE], head[C2SP_SALT_SIZE:]
         aead_key, base_nonce, expected = derive(self._key, salt, self._context)
-        if not primitives.constant_time_equal(commitment, expected):
+        if not primitives.constant_time_equal(commitment, expected):  # mutant: core.key-commitment
             self._failed = True
             raise IntegrityError
         return Decryptor(aead_key, base_nonce)

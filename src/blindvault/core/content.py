@@ -161,7 +161,7 @@ class ContentDecryptor:
         if self._pos > self._padded:
             self._fail(dst[:n])
         keep = max(0, min(n, self._size - start))
-        if keep < n and any(dst[keep:n]):
+        if keep < n and any(dst[keep:n]):  # mutant: core.zero-padding
             self._fail(dst[:n])
         return keep
 

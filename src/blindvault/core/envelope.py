@@ -122,7 +122,9 @@ def open_envelope(data: bytes, recipient: Identity, sender: IdentityBundle) -> E
     r.finish()
     if sender_fp != sender.fingerprint:
         raise IntegrityError
+    # mutant: core.envelope-signature
     sender.verify(LABEL_ENVELOPE_SIG + b"\x00" + data[:signed_len], signature)
+    # mutant: core.envelope-recipient
     if recipient_fp != recipient.bundle.fingerprint or suite != recipient.bundle.suite:
         raise IntegrityError
     plain = primitives.hpke_open(

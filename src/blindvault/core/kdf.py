@@ -146,7 +146,7 @@ def check_kdf_params(params: KdfParams, pinned: KdfParams | None = None) -> None
     """
     _check_shape(params)
     if params.algorithm == KDF_ARGON2ID:
-        if (
+        if (  # mutant: core.kdf-floor
             params.memory_kib < ARGON2_FLOOR_MEMORY_KIB
             or params.iterations < ARGON2_FLOOR_ITERATIONS
         ):
@@ -158,7 +158,7 @@ def check_kdf_params(params: KdfParams, pinned: KdfParams | None = None) -> None
         ):
             raise KdfPolicyError(f"KDF parameters above the ceiling: {params}")
     else:
-        if params.iterations < PBKDF2_FLOOR_ITERATIONS:
+        if params.iterations < PBKDF2_FLOOR_ITERATIONS:  # mutant: core.kdf-floor-pbkdf2
             raise KdfPolicyError(f"KDF parameters below the floor: {params}")
         if params.iterations > PBKDF2_CEILING_ITERATIONS:
             raise KdfPolicyError(f"KDF parameters above the ceiling: {params}")
@@ -166,6 +166,7 @@ def check_kdf_params(params: KdfParams, pinned: KdfParams | None = None) -> None
         return
     if params.algorithm != pinned.algorithm:
         raise KdfPolicyError(f"KDF algorithm differs from the pinned {pinned}")
+    # mutant: core.kdf-pin
     if params.iterations < pinned.iterations or params.memory_kib < pinned.memory_kib:
         raise KdfPolicyError(f"KDF parameters weaker than the pinned {pinned}: {params}")
     # Stronger than the pin is allowed (a password change may raise the cost); the

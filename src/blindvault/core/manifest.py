@@ -288,8 +288,9 @@ def open_manifest(
     """
     parts = _split(sealed, node_id)
     bundle = writers.get(parts.writer)
-    if bundle is None:
+    if bundle is None:  # mutant: core.manifest-writer-known
         raise IntegrityError
+    # mutant: core.manifest-signature
     bundle.verify(LABEL_MANIFEST_SIG + b"\x00" + sealed[: parts.signed_len], parts.signature)
     return _decrypt(sealed, parts, folder_key)
 
@@ -360,9 +361,10 @@ def check_fresh(seen: ManifestHead | None, new: OpenedManifest) -> None:
         return
     if seen.node_id != new.node_id:
         raise UsageError("heads of different folders")
-    if new.version < seen.version:
+    if new.version < seen.version:  # mutant: core.manifest-fresh-rollback
         raise RollbackError
-    if new.version == seen.version and new.hash != seen.hash:
+    if new.version == seen.version and new.hash != seen.hash:  # mutant: core.manifest-fresh-fork
         raise RollbackError
+    # mutant: core.manifest-fresh-chain
     if new.version == seen.version + 1 and new.prev_hash != seen.hash:
         raise RollbackError

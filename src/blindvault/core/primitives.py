@@ -271,6 +271,7 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> None:
     if len(public) != ED25519_PUBLIC_SIZE or len(signature) != ED25519_SIGNATURE_SIZE:
         raise IntegrityError
     try:
+        # mutant: core.ed25519-verify
         ed25519.Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
     except (InvalidSignature, ValueError):
         raise IntegrityError from None

@@ -120,7 +120,9 @@ def open_root(data: bytes, owner: bytes, signer: IdentityBundle) -> SignedRoot:
     body_len = r.position
     signature = r.take(ED25519_SIGNATURE_SIZE)
     r.finish()
+    # mutant: core.root-signature
     signer.verify(LABEL_ROOT_SIG + b"\x00" + data[:body_len], signature)
+    # mutant: core.root-owner
     if got_owner != owner or sequence < 1 or (sequence == 1) != (prev == _ZERO):
         raise IntegrityError
     root_hash = primitives.sha256(LABEL_ROOT_HASH + b"\x00" + data)
@@ -131,15 +133,16 @@ def check_root_fresh(seen: SignedRoot | None, new: SignedRoot) -> None:
     """Refuse an older root, a fork at the same sequence, or a broken chain (P-FRESH)."""
     if seen is None:
         return
-    if new.sequence < seen.sequence:
+    if new.sequence < seen.sequence:  # mutant: core.root-fresh-rollback
         raise RollbackError
-    if new.sequence == seen.sequence and new.hash != seen.hash:
+    if new.sequence == seen.sequence and new.hash != seen.hash:  # mutant: core.root-fresh-fork
         raise RollbackError
+    # mutant: core.root-fresh-chain
     if new.sequence == seen.sequence + 1 and new.prev_hash != seen.hash:
         raise RollbackError
     for old in seen.heads:
         head = new.head_of(old.node_id)
-        if head is not None and head.version < old.version:
+        if head is not None and head.version < old.version:  # mutant: core.root-fresh-head-versions
             raise RollbackError
     for old in seen.rosters:
         head = new.roster_of(old.node_id)

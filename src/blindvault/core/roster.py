@@ -207,8 +207,10 @@ def open_roster(data: bytes, owner: bytes, node_id: bytes, signer: IdentityBundl
     body_len = r.position
     signature = r.take(ED25519_SIGNATURE_SIZE)
     r.finish()
+    # mutant: core.roster-owner-node
     if got_owner != owner or got_node != node_id or owner_fp != signer.fingerprint:
         raise IntegrityError
+    # mutant: core.roster-signature
     signer.verify(LABEL_ROSTER_SIG + b"\x00" + data[:body_len], signature)
     try:
         _check_members(tuple(members), owner_fp)
@@ -235,7 +237,7 @@ def check_roster_fresh(seen: ManifestHead | None, roster: Roster) -> None:
     owner-signed rosters (or of rosters from two of the owner's devices)."""
     if seen is None:
         return
-    if roster.version < seen.version:
+    if roster.version < seen.version:  # mutant: core.roster-fresh
         raise RollbackError("the share's member list was rolled back")
     if roster.version == seen.version and roster.hash != seen.hash:
         raise RollbackError("the share's member list was forked")
