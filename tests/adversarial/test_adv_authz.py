@@ -147,9 +147,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def _operations() -> list[str]:
     from blindvault.server.app import create_app
-    from blindvault.server.blobstore import LocalBlobStore
     from blindvault.server.context import ServerContext
-    from blindvault.server.db import make_engine
+    from blindvault.server.storage.blobstore import LocalBlobStore
+    from blindvault.server.storage.db import make_engine
 
     app = create_app(
         ServerContext(make_engine("sqlite://"), LocalBlobStore(Path("/nonexistent")), Limits())

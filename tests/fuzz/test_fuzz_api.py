@@ -26,9 +26,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from blindvault.server.app import build, create_app
-from blindvault.server.blobstore import LocalBlobStore
 from blindvault.server.context import Limits, ServerContext
-from blindvault.server.db import make_engine
+from blindvault.server.storage.blobstore import LocalBlobStore
+from blindvault.server.storage.db import make_engine
 
 
 def _labels() -> list[str]:

@@ -16,7 +16,7 @@ from accounts_lib import Account, Server, b64, code, log_in, new_account, server
 
 from blindvault.core.kdf import KdfParams, derive_account_keys, recovery_auth_key
 from blindvault.core.keys import RecoveryKey
-from blindvault.server.security import totp
+from blindvault.server.domain.credentials import totp
 
 __all__ = ["server"]
 

@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from blindvault.server.app import build
-from blindvault.server.audit import entry_hash
 from blindvault.server.context import Limits
-from blindvault.server.security import totp
+from blindvault.server.domain.audit import entry_hash
+from blindvault.server.domain.credentials import totp
 from support import s3_spec
 
 MIB = 1 << 20
@@ -49,7 +49,7 @@ def _fresh_rate_limits(client: TestClient) -> None:
     """Failed logins of one test must not rate-limit the next (same test address)."""
     from sqlalchemy import delete
 
-    from blindvault.server.schema import login_failures
+    from blindvault.server.storage.schema import login_failures
 
     with client.app.state.ctx.engine.begin() as conn:  # type: ignore[attr-defined]
         conn.execute(delete(login_failures))
@@ -410,7 +410,7 @@ def test_identity_lookup_and_openapi(client: TestClient) -> None:
 
 def test_no_plaintext_structure_in_the_schema() -> None:
     """P-MINMETA: no column can hold a name, a path, a parent link or a plaintext size."""
-    from blindvault.server.schema import metadata
+    from blindvault.server.storage.schema import metadata
 
     columns = {c.name for t in metadata.tables.values() for c in t.columns}
     for banned in (

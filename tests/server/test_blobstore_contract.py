@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from blindvault.server.blobstore import BlobStore, LocalBlobStore, new_storage_key, open_store
 from blindvault.server.errors import ApiError
+from blindvault.server.storage.blobstore import (
+    BlobStore,
+    LocalBlobStore,
+    new_storage_key,
+    open_store,
+)
 from support import s3_spec
 
 MIB = 1 << 20
@@ -88,7 +93,7 @@ def test_local_store_leaves_no_temporary_files(tmp_path: Path) -> None:
 
 
 def test_unreachable_s3_is_a_clean_503(tmp_path: Path) -> None:
-    from blindvault.server.blobstore import S3BlobStore
+    from blindvault.server.storage.blobstore import S3BlobStore
 
     dead = S3BlobStore("s3://bvdead?endpoint=http://127.0.0.1:9")
     with pytest.raises(ApiError) as err:
@@ -97,7 +102,7 @@ def test_unreachable_s3_is_a_clean_503(tmp_path: Path) -> None:
 
 
 def test_local_store_reports_parts_lost_before_commit(tmp_path: Path) -> None:
-    from blindvault.server.blobstore import MissingPartsError
+    from blindvault.server.storage.blobstore import MissingPartsError
 
     store = LocalBlobStore(tmp_path)
     key = new_storage_key()

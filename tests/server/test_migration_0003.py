@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from blindvault.server.app import build
-from blindvault.server.db import make_engine
+from blindvault.server.storage.db import make_engine
 
 PG_ADMIN = os.environ.get("BLINDVAULT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

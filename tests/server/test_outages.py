@@ -11,9 +11,9 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from blindvault.server.app import build, create_app
-from blindvault.server.blobstore import LocalBlobStore
 from blindvault.server.context import Limits, ServerContext
-from blindvault.server.db import make_engine
+from blindvault.server.storage.blobstore import LocalBlobStore
+from blindvault.server.storage.db import make_engine
 
 
 def test_unreachable_database_is_a_503(tmp_path: Path) -> None:

@@ -27,8 +27,8 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Real
 
 def test_unreferenced_objects_are_swept(setup: tuple[Real, str | None]) -> None:
     from blindvault.server.app import build
-    from blindvault.server.blobstore import new_storage_key
     from blindvault.server.maintenance import sweep_orphans
+    from blindvault.server.storage.blobstore import new_storage_key
 
     real, blobs = setup
     acct = real.account()

@@ -17,14 +17,14 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select, update
 
-from blindvault.server import audit as audit_log
 from blindvault.server.cli import default_data
-from blindvault.server.db import make_engine, migrate
-from blindvault.server.emails import normalize_email
+from blindvault.server.domain import audit as audit_log
+from blindvault.server.domain.emails import normalize_email
+from blindvault.server.domain.invites import new_invite
+from blindvault.server.domain.keyhistory import NothingToRestoreError, restore
 from blindvault.server.errors import ApiError
-from blindvault.server.invites import new_invite
-from blindvault.server.keyhistory import NothingToRestoreError, restore
-from blindvault.server.schema import accounts
+from blindvault.server.storage.db import make_engine, migrate
+from blindvault.server.storage.schema import accounts
 
 _UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _SIZE_RE = re.compile(r"^\s*([0-9]+)\s*([KMGT]?)(I?)B?\s*$")

@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -16,41 +17,39 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from blindvault import __version__
-from blindvault.server import (
-    maintenance,
-    routes_accounts,
-    routes_batch,
-    routes_blobs,
-    routes_links,
-    routes_page,
-    routes_records,
-    routes_shares,
-    routes_uploads,
+from blindvault.server import maintenance
+from blindvault.server.api import (
+    accounts,
+    audit,
+    blob_batch,
+    blobs,
+    devices,
+    health,
+    identities,
+    link_access,
+    links,
+    locks,
+    page,
+    records,
+    sessions,
+    shares,
+    spaces,
+    totp,
+    uploads,
 )
-from blindvault.server.blobstore import BlobStore, open_store
 from blindvault.server.bodies import BodyLimit
 from blindvault.server.context import Limits, ServerContext
-from blindvault.server.db import make_engine, migrate
-from blindvault.server.errors import ApiError
+from blindvault.server.errors import CODES, ApiError
 from blindvault.server.options import ServerOptions
+from blindvault.server.storage.blobstore import BlobStore, open_store
+from blindvault.server.storage.db import make_engine, migrate
 
+# one router per resource; the batch routes before `/blobs/{blob_id}`
+ROUTERS = (
+    health, accounts, sessions, totp, devices, identities, audit, records, locks,
+    blob_batch, blobs, uploads, links, link_access, shares, spaces, page,
+)  # fmt: skip
 log = logging.getLogger("blindvault.server")
-
-_CODES = {
-    400: "invalid_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    408: "timeout",
-    410: "gone",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "invalid_request",
-    429: "rate_limited",
-    503: "unavailable",
-}
 
 
 def _error(
@@ -58,6 +57,15 @@ def _error(
 ) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def _bad_url_value(error: dict[str, Any]) -> bool:
+    loc = tuple(error.get("loc", ()))
+    return (
+        len(loc) > 0
+        and loc[0] in ("path", "query")
+        and (error.get("type") == "string_pattern_mismatch")
     )
 
 
@@ -88,21 +96,8 @@ def create_app(ctx: ServerContext, options: ServerOptions | None = None) -> Fast
     )
     app.state.ctx = ctx
     app.state.body_timeout = opts.body_timeout
-    for module in (
-        routes_accounts,
-        routes_records,
-        routes_batch,
-        routes_blobs,
-        routes_uploads,
-        routes_links,
-        routes_shares,
-        routes_page,
-    ):
+    for module in ROUTERS:
         app.include_router(module.router)
-
-    @app.get("/v1/health", tags=["meta"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -112,11 +107,14 @@ def create_app(ctx: ServerContext, options: ServerOptions | None = None) -> Fast
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+        # a malformed id or kind in the path or query (typed in `deps`) is a 400, as a
+        # malformed value inside a body is; a body that does not match its schema a 422
+        status = 400 if _bad_url_value(dict(first)) else 422
+        return _error(status, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _CODES.get(exc.status_code, "error")
+        code = CODES.get(exc.status_code, "error")
         return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.middleware("http")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from blindvault.server.app import build
-from blindvault.server.invites import limits_from_env
+from blindvault.server.domain.invites import limits_from_env
 from blindvault.server.logfilter import quiet_accept_errors
 from blindvault.server.options import ServerOptions
 

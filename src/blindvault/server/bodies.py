@@ -172,3 +172,16 @@ async def spool_body(request: Request, limit: int) -> SpooledBody:
         body.file.close()
         raise
     return body
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            raise _too_large(limit)
+    return bytes(buf)

@@ -153,7 +153,7 @@ def main(argv: list[str]) -> int:
     os.environ["BLINDVAULT_SERVER_SIGNUP"] = args.signup
     os.environ["BLINDVAULT_SERVER_SIGNUPS_PER_ADDRESS"] = str(args.signups_per_address)
     from blindvault.server.app import build
-    from blindvault.server.invites import limits_from_env
+    from blindvault.server.domain.invites import limits_from_env
 
     # migrate once before workers start; fail fast
     build(data, args.db, args.blobs, limits_from_env(), options=ServerOptions.from_env())

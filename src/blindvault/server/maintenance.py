@@ -15,11 +15,11 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from blindvault.server.context import ServerContext
-from blindvault.server.db import transaction
+from blindvault.server.domain.ratelimit import prune_failures
+from blindvault.server.domain.uploads import sweep_stale_uploads
 from blindvault.server.errors import ApiError
-from blindvault.server.routes_accounts import prune_failures
-from blindvault.server.routes_uploads import sweep_stale_uploads
-from blindvault.server.schema import blobs, uploads
+from blindvault.server.storage.db import transaction
+from blindvault.server.storage.schema import blobs, uploads
 
 log = logging.getLogger("blindvault.server")
 ORPHAN_GRACE = 3600.0

@@ -1,0 +1,182 @@
+"""Opaque records (manifests, roots, key records, …) with compare-and-swap."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, NoReturn
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
+
+from blindvault.server.codec import b64decode, b64encode, check_id, check_kind
+from blindvault.server.deps import Ctx, InScope, Kind, RecordId
+from blindvault.server.domain.quota import release, reserve
+from blindvault.server.domain.scopes import Scope, visible
+from blindvault.server.errors import ApiError
+from blindvault.server.storage.db import insert_if_absent, transaction
+from blindvault.server.storage.schema import records
+from blindvault.wire.common import MAX_VERSION
+from blindvault.wire.records import (
+    MAX_RECORD,
+    Record,
+    RecordBatch,
+    RecordBatchGet,
+    RecordList,
+    RecordWrite,
+    RecordWritten,
+)
+
+router = APIRouter(prefix="/v1", tags=["records"])
+
+BATCH_CHUNK = 200  # (kind, id) pairs per query: 400 bound parameters
+
+
+def _stale(current: int) -> ApiError:
+    return ApiError(
+        409, "stale_version", "the record changed meanwhile", extra={"current_version": current}
+    )
+
+
+def _key(scope: Scope, kind: str, record_id: str) -> tuple[Any, ...]:
+    return (records.c.owner == scope.owner, records.c.kind == kind, records.c.id == record_id)
+
+
+def _raise_stale(conn: Connection, scope: Scope, key: tuple[Any, ...]) -> NoReturn:
+    current = conn.execute(select(records.c.version, records.c.space).where(*key))
+    raise _stale(visible(scope, current.first(), "record").version)
+
+
+@router.get("/records/{kind}/{record_id}", response_model=Record)
+def get_record(kind: Kind, record_id: RecordId, scope: InScope, ctx: Ctx) -> dict[str, Any]:
+    with transaction(ctx.engine) as conn:
+        row = conn.execute(
+            select(records.c.version, records.c.data, records.c.space).where(
+                *_key(scope, kind, record_id)
+            )
+        ).first()
+    row = visible(scope, row, "record")
+    return {"kind": kind, "id": record_id, "version": row.version, "data": b64encode(row.data)}
+
+
+def _create(conn: Connection, scope: Scope, kind: str, record_id: str, data: bytes) -> None:
+    row = {"owner": scope.owner, "kind": kind, "id": record_id, "version": 1, "data": data,
+           "updated_at": time.time(), "space": scope.space}  # fmt: skip
+    if insert_if_absent(conn, records, row) != 1:
+        _raise_stale(conn, scope, _key(scope, kind, record_id))
+    reserve(conn, scope.owner, len(data))  # 507 rolls the insert back
+
+
+def _replace(
+    conn: Connection, scope: Scope, kind: str, record_id: str, expected: int, data: bytes
+) -> None:
+    key = _key(scope, kind, record_id)
+    values: dict[str, Any] = {"version": expected + 1, "data": data, "updated_at": time.time()}
+    if scope.space:
+        values["space"] = scope.space
+    where = [*key, records.c.version == expected]
+    if not scope.own:
+        where.append(records.c.space == scope.space)
+    old = conn.execute(select(func.length(records.c.data)).where(*where).with_for_update()).scalar()
+    done = 0
+    if old is not None:
+        done = conn.execute(update(records).where(*where).values(**values)).rowcount
+    if old is None or done != 1:
+        _raise_stale(conn, scope, key)
+    if len(data) > int(old):
+        reserve(conn, scope.owner, len(data) - int(old))
+    else:
+        release(conn, scope.owner, int(old) - len(data))
+
+
+@router.put("/records/{kind}/{record_id}", response_model=RecordWritten)
+def put_record(
+    kind: Kind, record_id: RecordId, body: RecordWrite, scope: InScope, ctx: Ctx
+) -> dict[str, Any]:
+    """Compare-and-swap: succeeds only if the stored version is `expected_version`.
+
+    A member of a shared space writes only with a read-write grant and only records of
+    that space; the owner's records keep their space unless the owner names one.
+    """
+    scope.check_write_kind(kind)
+    data = b64decode(body.data, "data", max_size=MAX_RECORD)
+    with transaction(ctx.engine) as conn:
+        if body.expected_version == 0:
+            _create(conn, scope, kind, record_id, data)
+        else:
+            _replace(conn, scope, kind, record_id, body.expected_version, data)
+    return {"kind": kind, "id": record_id, "version": body.expected_version + 1}
+
+
+@router.delete("/records/{kind}/{record_id}", status_code=204)
+def delete_record(
+    kind: Kind,
+    record_id: RecordId,
+    expected_version: Annotated[int, Query(ge=0, le=MAX_VERSION)],
+    scope: InScope,
+    ctx: Ctx,
+) -> Response:
+    scope.check_write_kind(kind)
+    key = _key(scope, kind, record_id)
+    with transaction(ctx.engine) as conn:
+        where = [*key, records.c.version == expected_version]
+        if not scope.own:
+            where.append(records.c.space == scope.space)
+        gone = conn.execute(
+            delete(records).where(*where).returning(func.length(records.c.data))
+        ).scalar()
+        if gone is None:
+            _raise_stale(conn, scope, key)
+        release(conn, scope.owner, int(gone))
+    return Response(status_code=204)
+
+
+@router.post("/records/batch-get", response_model=RecordBatch)
+def batch_get(body: RecordBatchGet, scope: InScope, ctx: Ctx) -> dict[str, Any]:
+    """Many records in one request; missing ones are simply absent from the answer."""
+    for ref in body.items:
+        check_kind(ref.kind)
+        check_id(ref.id)
+    refs = sorted({(r.kind, r.id) for r in body.items})
+    rows: list[Any] = []
+    total = 0
+    with transaction(ctx.engine) as conn:
+        # a few keys per query: SQLite allows at most 999 bound parameters per statement
+        for at in range(0, len(refs), BATCH_CHUNK):
+            chunk = refs[at : at + BATCH_CHUNK]
+            wanted = or_(*(and_(records.c.kind == k, records.c.id == i) for k, i in chunk))
+            for r in conn.execute(
+                select(
+                    records.c.kind, records.c.id, records.c.version, records.c.data,
+                    records.c.space,
+                ).where(records.c.owner == scope.owner, wanted)
+            ):  # fmt: skip
+                if not scope.sees(r.space):
+                    continue
+                total += len(r.data)
+                if total > ctx.limits.batch_answer:
+                    raise ApiError(
+                        413,
+                        "too_large",
+                        f"the records asked for exceed {ctx.limits.batch_answer} bytes; "
+                        "ask for fewer at once",
+                    )
+                rows.append(r)
+    return {
+        "records": [
+            {"kind": r.kind, "id": r.id, "version": r.version, "data": b64encode(r.data)}
+            for r in rows
+        ]
+    }
+
+
+@router.get("/records/{kind}", response_model=RecordList)
+def list_records(kind: Kind, scope: InScope, ctx: Ctx) -> dict[str, Any]:
+    """Ids and versions of one kind (for verify and sync); no data."""
+    where = [records.c.owner == scope.owner, records.c.kind == kind]
+    if not scope.own:
+        where.append(records.c.space == scope.space)
+    with transaction(ctx.engine) as conn:
+        rows = conn.execute(
+            select(records.c.id, records.c.version).where(*where).order_by(records.c.id)
+        ).all()
+    return {"records": [{"id": r.id, "version": r.version} for r in rows]}

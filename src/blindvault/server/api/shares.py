@@ -1,0 +1,181 @@
+"""Grants: an owner lets another account read (or write) one space of its objects.
+
+The server stores, per grant, the member's account, the role and the envelope (the
+folder key HPKE-sealed to the member and signed by the owner — opaque here). It
+enforces the role on every record and blob route (`access.resolve_scope`); whether the
+envelope, the roster and the writer of a manifest are genuine is checked by clients,
+which never take the server's word for it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Response
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.orm import aliased
+
+from blindvault.server.codec import b64decode, b64encode, check_id
+from blindvault.server.context import Limits
+from blindvault.server.deps import Ctx, ShareId, Who
+from blindvault.server.domain import audit as audit_log
+from blindvault.server.errors import ApiError, invalid, not_found
+from blindvault.server.storage.db import transaction
+from blindvault.server.storage.schema import accounts, grants
+from blindvault.wire.shares import ShareAccepted, ShareList, ShareWrite
+from blindvault.wire.shares import ShareId as ShareIdAnswer
+
+router = APIRouter(prefix="/v1", tags=["shares"])
+
+MAX_ENVELOPE = 4096
+
+
+@router.put("/shares", response_model=ShareIdAnswer)
+def put_share(
+    body: ShareWrite,
+    who: Who,
+    ctx: Ctx,
+) -> dict[str, Any]:
+    """Grant (or update the role and envelope of) a member of one of the caller's spaces."""
+    for value in (body.id, body.space, body.member):
+        check_id(value)
+    if body.member == who.account_id:
+        raise invalid("an owner does not share with itself")
+    envelope = b64decode(body.envelope, "envelope", max_size=MAX_ENVELOPE)
+    now = time.time()
+    key = (
+        grants.c.owner == who.account_id,
+        grants.c.space == body.space,
+        grants.c.member == body.member,
+    )
+    with transaction(ctx.engine) as conn:
+        if conn.execute(select(accounts.c.id).where(accounts.c.id == body.member)).first() is None:
+            raise not_found("account")
+        existing = conn.execute(select(grants.c.id).where(*key)).scalar()
+        if existing is not None:
+            conn.execute(
+                update(grants).where(*key).values(role=body.role, envelope=envelope, updated_at=now)
+            )
+            share_id = existing
+        else:
+            _check_pending(conn, ctx.limits, who.account_id, body.member)
+            conn.execute(
+                insert(grants).values(
+                    id=body.id,
+                    owner=who.account_id,
+                    space=body.space,
+                    member=body.member,
+                    role=body.role,
+                    envelope=envelope,
+                    accepted=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            share_id = body.id
+        audit_log.record(conn, who.account_id, "share.grant", role=body.role)
+    return {"id": share_id}
+
+
+def _check_pending(conn: Connection, limits: Limits, owner: str, member: str) -> None:
+    """A recipient holds at most `Limits.pending_per_sender` unaccepted grants from one
+    sender and `Limits.pending_shares` from everyone, so unsolicited shares cannot swell
+    their `GET /v1/shares` without bound, and one sender cannot fill it alone (declining a
+    share, `DELETE /v1/shares/{id}`, frees its place)."""
+    for extra, limit in (
+        ([grants.c.owner == owner], limits.pending_per_sender),
+        ([], limits.pending_shares),
+    ):
+        pending = (
+            select(grants.c.id)
+            .where(grants.c.member == member, grants.c.accepted.is_(False), *extra)
+            .limit(limit + 1)
+            .subquery()
+        )
+        if conn.execute(select(func.count()).select_from(pending)).scalar_one() >= limit:
+            raise ApiError(
+                429, "too_many_pending", "this account has too many shares waiting to be accepted"
+            )
+
+
+@router.get("/shares", response_model=ShareList)
+def list_shares(who: Who, ctx: Ctx) -> dict[str, Any]:
+    """Grants the caller made (outgoing) and received (incoming, with envelopes)."""
+    other = aliased(accounts)
+    with transaction(ctx.engine) as conn:
+        out_rows = conn.execute(
+            select(grants, other.c.email)
+            .join(other, other.c.id == grants.c.member)
+            .where(grants.c.owner == who.account_id)
+            .order_by(grants.c.created_at)
+        ).all()
+        in_rows = conn.execute(
+            select(grants, other.c.email)
+            .join(other, other.c.id == grants.c.owner)
+            .where(grants.c.member == who.account_id)
+            .order_by(grants.c.created_at)
+        ).all()
+    return {
+        "outgoing": [
+            {
+                "id": r.id,
+                "space": r.space,
+                "member": r.member,
+                "member_email": r.email,
+                "role": r.role,
+                "accepted": r.accepted,
+                "envelope": b64encode(r.envelope),
+                "created_at": r.created_at,
+            }
+            for r in out_rows
+        ],
+        "incoming": [
+            {
+                "id": r.id,
+                "space": r.space,
+                "owner": r.owner,
+                "owner_email": r.email,
+                "role": r.role,
+                "accepted": r.accepted,
+                "envelope": b64encode(r.envelope),
+                "created_at": r.created_at,
+            }
+            for r in in_rows
+        ],
+    }
+
+
+def _grant_for(conn: Connection, share_id: str, account: str) -> Any:
+    row = conn.execute(select(grants).where(grants.c.id == share_id)).first()
+    if row is None or account not in (row.owner, row.member):
+        raise not_found("share")
+    return row
+
+
+@router.post("/shares/{share_id}/accept", response_model=ShareAccepted)
+def accept_share(
+    share_id: ShareId,
+    who: Who,
+    ctx: Ctx,
+) -> dict[str, Any]:
+    with transaction(ctx.engine) as conn:
+        row = _grant_for(conn, share_id, who.account_id)
+        if row.member != who.account_id:
+            raise not_found("share")
+        conn.execute(update(grants).where(grants.c.id == share_id).values(accepted=True))
+    return {"id": share_id, "accepted": True}
+
+
+@router.delete("/shares/{share_id}", status_code=204)
+def delete_share(
+    share_id: ShareId,
+    who: Who,
+    ctx: Ctx,
+) -> Response:
+    """The owner revokes a member, or a member leaves; access ends at once."""
+    with transaction(ctx.engine) as conn:
+        row = _grant_for(conn, share_id, who.account_id)
+        conn.execute(delete(grants).where(grants.c.id == share_id))
+        audit_log.record(conn, row.owner, "share.revoke")
+    return Response(status_code=204)

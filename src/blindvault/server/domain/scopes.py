@@ -1,0 +1,59 @@
+"""Whose objects a request acts on: the caller's own, or a shared space of another account.
+
+Every record and blob route takes optional `owner` and `space` query parameters. With
+neither (or `owner` = the caller) the request acts on the caller's own namespace. With
+another `owner`, it must name a `space` the caller holds a grant for; the caller then
+sees only that owner's objects *in that space*, and may write them only with a
+read-write grant. Anything else answers exactly like a missing object (404), so a
+non-member learns nothing about what exists (no existence oracle).
+
+The dependency that resolves a request's scope is `deps.resolve_scope` (`deps.InScope`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from blindvault.server.errors import ApiError, not_found
+
+ROLE_READ = "read"
+ROLE_WRITE = "write"
+OWNER_ONLY_KINDS = frozenset({"roster", "root"})
+
+
+@dataclass(frozen=True)
+class Scope:
+    owner: str
+    space: str
+    caller: str
+    can_write: bool
+
+    @property
+    def own(self) -> bool:
+        return self.owner == self.caller
+
+    def sees(self, row_space: str) -> bool:
+        """Whether a stored object in `row_space` is visible through this scope."""
+        return self.own or row_space == self.space
+
+    def check_write(self) -> None:
+        if not self.can_write:
+            raise ApiError(403, "forbidden", "this share is read-only for you")
+
+    def check_write_kind(self, kind: str) -> None:
+        """Rosters (and the signed root) are the owner's alone: a read-write member may
+        write a space's folders, never its member list (P-ROSTERFRESH)."""
+        self.check_write()
+        if kind in OWNER_ONLY_KINDS and not self.own:
+            raise ApiError(403, "forbidden", f"only the owner may write a {kind} record")
+
+    def space_for_new(self) -> str:
+        return self.space
+
+
+def visible(scope: Scope, row: Any, what: str) -> Any:
+    """`row` if it exists and this scope may see it, else the same 404 either way."""
+    if row is None or not scope.sees(row.space):
+        raise not_found(what if scope.own else "object")  # members: one answer for all
+    return row
