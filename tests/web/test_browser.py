@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from blindvault.server import routes_page
+from blindvault.server.api import page as routes_page
 from support import free_port, stop, wait_http
 
 HERE = Path(__file__).parent

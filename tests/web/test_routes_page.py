@@ -9,7 +9,7 @@ import re
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from blindvault.server import routes_page
+from blindvault.server.api import page as routes_page
 
 LINK_ID = "LoEAFpfrViZOsGfbmO28NQ"
 
