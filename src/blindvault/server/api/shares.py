@@ -2,7 +2,7 @@
 
 The server stores, per grant, the member's account, the role and the envelope (the
 folder key HPKE-sealed to the member and signed by the owner — opaque here). It
-enforces the role on every record and blob route (`access.resolve_scope`); whether the
+enforces the role on every record and blob route (`deps.resolve_scope`); whether the
 envelope, the roster and the writer of a manifest are genuine is checked by clients,
 which never take the server's word for it.
 """
