@@ -137,3 +137,12 @@ def test_docs_give_each_answer_its_status_and_fields(spec: dict[str, Any]) -> No
         assert fields == props, (
             f"{key}: docs list {sorted(fields or ())}, model has {sorted(props)}"
         )
+
+
+def test_every_refusal_has_the_one_error_shape(spec: dict[str, Any]) -> None:
+    for (method, path), op in _operations(spec).items():
+        for code, response in op["responses"].items():
+            if code[0] in "45":
+                ref = response["content"]["application/json"]["schema"].get("$ref", "")
+                assert ref.endswith("/ErrorAnswer"), f"{method} {path} {code}: {ref}"
+        assert "4XX" in op["responses"], f"{method} {path}: refusals not described"

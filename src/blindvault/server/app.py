@@ -43,6 +43,7 @@ from blindvault.server.errors import CODES, ApiError
 from blindvault.server.options import ServerOptions
 from blindvault.server.storage.blobstore import BlobStore, open_store
 from blindvault.server.storage.db import make_engine, migrate
+from blindvault.wire.common import ErrorAnswer
 
 # one router per resource; the batch routes before `/blobs/{blob_id}`
 ROUTERS = (
@@ -93,6 +94,11 @@ def create_app(ctx: ServerContext, options: ServerOptions | None = None) -> Fast
         # a trailing-slash redirect would be built from the Host header
         redirect_slashes=False,
         lifespan=lifespan,
+        # every refusal has the one error shape (the codes: docs/api.md, errors.CODES)
+        responses={
+            "4XX": {"model": ErrorAnswer, "description": "refused: see error.code"},
+            "5XX": {"model": ErrorAnswer, "description": "unavailable or a server bug"},
+        },
     )
     app.state.ctx = ctx
     app.state.body_timeout = opts.body_timeout
