@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support import s3_spec, start_server, stop
+from helpers.servers import s3_spec, start_server, stop
 
 GIB = 1 << 30
 LONG_NAME = "é" * 127 + "x"  # 255 bytes of UTF-8, the longest name allowed

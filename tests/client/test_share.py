@@ -19,7 +19,7 @@ from blindvault.client.vault import Vault
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import open_manifest_for_link
 from blindvault.errors import IntegrityError
-from client_support import Cli
+from helpers.client import Cli
 
 
 @dataclass

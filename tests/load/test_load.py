@@ -19,10 +19,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from loadlib import LONG
-from memory import rss_mib
 
-from support import s3_spec, start_server, stop
+from helpers.budgets import LONG
+from helpers.memory import rss_mib
+from helpers.servers import s3_spec, start_server, stop
 
 CLIENTS = 16 if LONG else 6
 REQUESTS = 600 if LONG else 60  # per client, at most

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loadlib import LONG
 
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
 from blindvault.core.kdf import KdfParams
 from blindvault.core.manifest import FileEntry
 from blindvault.errors import BlindvaultError, ConflictError
-from support import start_server, stop
+from helpers.budgets import LONG
+from helpers.servers import start_server, stop
 
 ROUNDS = 200 if LONG else 50  # a fixed count: no timing window (flaky on 2 cores)
 

@@ -10,7 +10,7 @@ import pytest
 
 from blindvault.server.blobstore import BlobStore, LocalBlobStore, new_storage_key, open_store
 from blindvault.server.errors import ApiError
-from support import s3_spec
+from helpers.servers import s3_spec
 
 MIB = 1 << 20
 
