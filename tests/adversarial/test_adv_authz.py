@@ -77,7 +77,12 @@ class User:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    app = build(tmp_path_factory.mktemp("authz"), None, None, Limits(part_size=1 << 20))
+    app = build(
+        tmp_path_factory.mktemp("authz"),
+        None,
+        None,
+        Limits(part_size=1 << 20, signups_per_address=100_000),
+    )
     with TestClient(app) as c:
         alice, bob = User(c), User(c)
         signed_out, _ = alice.login()
@@ -200,7 +205,7 @@ def _json_body(template: str, ids: dict[str, str]) -> Any:
             "token": b64u(os.urandom(32)),
             "descriptor": b64(b"d" * 80),
             "kind": "folder",
-            "records": [ids["record_id"]],
+            "snapshot": {ids["record_id"]: b64(b"s" * 64)},
             "blobs": [ids["blob_id"]],
         },
         "/v1/shares": {  # a grant on the victim's record as a space
@@ -237,7 +242,7 @@ def _call(c: TestClient, op: str, ids: dict[str, str], token: str | None) -> Any
     if method == "DELETE" and "/records/" in template:
         params["expected_version"] = 1
     if method == "DELETE" and "/locks/" in template:
-        params["token"] = "t" * 32
+        headers["X-Lock-Token"] = "t" * 32
     body, content = _body(method, template, ids)
     return c.request(method, path, headers=headers, params=params, json=body, content=content)
 
