@@ -189,56 +189,61 @@ def _random_ids() -> dict[str, str]:
     }
 
 
+_RAW_BODY = ("/v1/blobs/{blob_id}", "/v1/uploads/{upload_id}/parts/{number}")
+
+
+def _json_body(template: str, ids: dict[str, str]) -> Any:
+    if "/records/{kind}/" in template:
+        return {"expected_version": 1, "data": b64(b"overwrite")}
+    bodies: dict[str, Any] = {
+        "/v1/locks/{resource}": {"lease_seconds": 60},
+        "/v1/records/batch-get": {"items": [{"kind": "manifest", "id": ids["record_id"]}]},
+        "/v1/blobs/batch-get": {"ids": [ids["blob_id"]]},
+        "/v1/uploads": {"blob_id": ids["blob_id"], "size": 3 << 20},
+        "/v1/links": {  # a link naming the victim's record and blob
+            "id": b64u(os.urandom(16)),
+            "token": b64u(os.urandom(32)),
+            "descriptor": b64(b"d" * 80),
+            "kind": "folder",
+            "snapshot": {ids["record_id"]: b64(b"s" * 64)},
+            "blobs": [ids["blob_id"]],
+        },
+        "/v1/shares": {  # a grant on the victim's record as a space
+            "id": secrets.token_hex(16),
+            "space": ids["record_id"],
+            "member": secrets.token_hex(16),
+            "role": "read",
+            "envelope": b64(b"e" * 200),
+        },
+        "/v1/spaces/{space}/adopt": {
+            "records": [{"kind": "manifest", "id": ids["record_id"]}],
+            "blobs": [ids["blob_id"]],
+        },
+    }
+    return bodies.get(template, {})
+
+
+def _body(method: str, template: str, ids: dict[str, str]) -> tuple[Any, bytes | None]:
+    """(JSON body, raw body) of a write; neither for a read."""
+    if method not in ("PUT", "POST"):
+        return None, None
+    if template in _RAW_BODY:
+        return None, b"x" * 64
+    if template == "/v1/blobs/batch":  # a blob under the victim's blob id
+        return None, ids["blob_id"].encode() + (64).to_bytes(4, "big") + b"x" * 64
+    return _json_body(template, ids), None
+
+
 def _call(c: TestClient, op: str, ids: dict[str, str], token: str | None) -> Any:
     method, template = op.split(" ", 1)
     path = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), secrets.token_hex(16)), template)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     params: dict[str, Any] = {}
-    body: Any = None
-    content: bytes | None = None
     if method == "DELETE" and "/records/" in template:
         params["expected_version"] = 1
     if method == "DELETE" and "/locks/" in template:
         headers["X-Lock-Token"] = "t" * 32
-    if method in ("PUT", "POST"):
-        if template in ("/v1/blobs/{blob_id}", "/v1/uploads/{upload_id}/parts/{number}"):
-            content = b"x" * 64
-        elif "/records/{kind}/" in template:
-            body = {"expected_version": 1, "data": b64(b"overwrite")}
-        elif template == "/v1/locks/{resource}":
-            body = {"lease_seconds": 60}
-        elif template == "/v1/records/batch-get":
-            body = {"items": [{"kind": "manifest", "id": ids["record_id"]}]}
-        elif template == "/v1/blobs/batch-get":
-            body = {"ids": [ids["blob_id"]]}
-        elif template == "/v1/blobs/batch":  # a blob under the victim's blob id
-            content = ids["blob_id"].encode() + (64).to_bytes(4, "big") + b"x" * 64
-        elif template == "/v1/uploads":
-            body = {"blob_id": ids["blob_id"], "size": 3 << 20}
-        elif template == "/v1/links":  # a link naming the victim's record and blob
-            body = {
-                "id": b64u(os.urandom(16)),
-                "token": b64u(os.urandom(32)),
-                "descriptor": b64(b"d" * 80),
-                "kind": "folder",
-                "snapshot": {ids["record_id"]: b64(b"s" * 64)},
-                "blobs": [ids["blob_id"]],
-            }
-        elif template == "/v1/shares":  # a grant on the victim's record as a space
-            body = {
-                "id": secrets.token_hex(16),
-                "space": ids["record_id"],
-                "member": secrets.token_hex(16),
-                "role": "read",
-                "envelope": b64(b"e" * 200),
-            }
-        elif template == "/v1/spaces/{space}/adopt":
-            body = {
-                "records": [{"kind": "manifest", "id": ids["record_id"]}],
-                "blobs": [ids["blob_id"]],
-            }
-        else:
-            body = {}
+    body, content = _body(method, template, ids)
     return c.request(method, path, headers=headers, params=params, json=body, content=content)
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from adv_proxy import BATCH_GET, BatchItems, Proxy, on_batch
-from advlib import Account, Runner, attack
+from helpers.adversarial import Account, Runner, attack
+from helpers.proxy import BATCH_GET, BatchItems, Proxy, on_batch
 
 
 def _files(out: Path) -> list[str]:

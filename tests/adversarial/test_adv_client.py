@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adv_proxy import Proxy, capture, missing, nth_answer, on_json
-from advlib import PASSWORD, Account, Runner, make_account, runner_for
 
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
 from blindvault.core.identity import Identity
+from helpers.adversarial import PASSWORD, Account, Runner, make_account, runner_for
+from helpers.proxy import Proxy, capture, missing, nth_answer, on_json
 
 B64 = base64.b64encode
 
@@ -257,7 +257,7 @@ def test_fresh_device_refuses_weaker_kdf_parameters(
 
 
 def _fresh(proxy: Proxy, tmp: Path, tag: str) -> tuple[str, list[str], Path]:
-    from advlib import FAST_KDF
+    from helpers.adversarial import FAST_KDF
 
     proxy.reset()
     email = f"{tag}-{os.urandom(3).hex()}@example.org"
@@ -281,11 +281,10 @@ def test_key_changes_carry_proof_and_a_refusal_is_exit_8(
 ) -> None:
     """`passwd` sends proof of the current auth key; after `recover`, of the recovery auth
     key. A server that refuses the proof (403 proof_invalid) gives exit 8, nothing changed."""
-    from adv_proxy import refuse
-    from advlib import FAST_KDF
-
     from blindvault.core.kdf import derive_account_keys, recovery_auth_key
     from blindvault.core.recovery import recovery_key_from_words
+    from helpers.adversarial import FAST_KDF
+    from helpers.proxy import refuse
 
     email, words, home = _fresh(proxy, tmp_path, "proof")
     bv = Runner(home, monkeypatch, capsys)
@@ -392,9 +391,8 @@ def test_resume_after_a_same_size_same_mtime_change_starts_over(
     """An upload stops after parts 1 and 2; the file changes inside part 2 keeping size and
     mtime (`cp -p`); the server claims it lacks part 2. The client never sends two
     different part-2 bodies under one upload (one key and salt): it starts over."""
-    from adv_proxy import Exchange
-
     from blindvault.client import transfer
+    from helpers.proxy import Exchange
 
     _, _, home = _fresh(proxy, tmp_path, "resume")
     bv = Runner(home, monkeypatch, capsys)

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adv_proxy import Proxy, append, flip_bit, on_blob, replace, truncate
-from advlib import CHUNK, PREFIX, Account, Runner, Upstream, attack, fetch, same_requests
-
 from blindvault.core.content import ContentEncryptor
 from blindvault.core.keys import FileKey
+from helpers.adversarial import (
+    CHUNK,
+    PREFIX,
+    Account,
+    Runner,
+    Upstream,
+    attack,
+    fetch,
+    same_requests,
+)
+from helpers.proxy import Proxy, append, flip_bit, on_blob, replace, truncate
 
 
 def chunks(blob: bytes) -> list[bytes]:

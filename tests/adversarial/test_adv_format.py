@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adv_proxy import Exchange, Proxy
-from advlib import FAST_KDF, PASSWORD, Account, Runner, Upstream, attack, fetch, make_account
 
 from blindvault.client.http import b64e
 from blindvault.client.links import create_link
@@ -34,6 +32,17 @@ from blindvault.core.links import parse_link as parse
 from blindvault.core.manifest import FolderEntry
 from blindvault.core.roster import Member, open_roster, seal_roster
 from blindvault.errors import RemoteError
+from helpers.adversarial import (
+    FAST_KDF,
+    PASSWORD,
+    Account,
+    Runner,
+    Upstream,
+    attack,
+    fetch,
+    make_account,
+)
+from helpers.proxy import Exchange, Proxy
 
 
 def _runner(home: Path, mp: pytest.MonkeyPatch, cap: pytest.CaptureFixture[str]) -> Runner:

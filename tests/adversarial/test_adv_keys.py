@@ -11,8 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adv_proxy import Proxy, on_json, on_raw, on_record
-from advlib import (
+
+from blindvault.core.identity import Identity
+from blindvault.core.kdf import account_id, derive_account_keys
+from blindvault.core.keybundle import KeyBundle, new_account_bundle
+from blindvault.core.keys import RecoveryKey
+from helpers.adversarial import (
     FAST_KDF,
     PASSWORD,
     Account,
@@ -24,11 +28,7 @@ from advlib import (
     runner_for,
     same_requests,
 )
-
-from blindvault.core.identity import Identity
-from blindvault.core.kdf import account_id, derive_account_keys
-from blindvault.core.keybundle import KeyBundle, new_account_bundle
-from blindvault.core.keys import RecoveryKey
+from helpers.proxy import Proxy, on_json, on_raw, on_record
 
 B64 = base64.b64encode
 

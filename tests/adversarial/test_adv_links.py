@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
-from adv_proxy import Exchange, Proxy
-from advlib import Runner, make_account
 
 from blindvault.client.links import create_link
+from helpers.adversarial import Runner, make_account
+from helpers.proxy import Exchange, Proxy
 
 LINK_MANIFEST = re.compile(r"^/v1/l/[^/]+/manifest/[0-9a-f]{32}$")
 

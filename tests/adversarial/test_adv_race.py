@@ -9,14 +9,13 @@ import os
 import threading
 from pathlib import Path
 
-from adv_proxy import Exchange, Proxy
-from advlib import FAST_KDF, PASSWORD, make_account
-
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
 from blindvault.core.content import blob_id
 from blindvault.core.manifest import FileEntry
 from blindvault.errors import BlindvaultError, ConflictError, IntegrityError
+from helpers.adversarial import FAST_KDF, PASSWORD, make_account
+from helpers.proxy import Exchange, Proxy
 
 
 def test_a_lost_race_is_a_conflict_not_an_integrity_failure(proxy: Proxy, tmp_path: Path) -> None:

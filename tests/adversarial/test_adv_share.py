@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adv_proxy import Exchange, Proxy, missing, on_json
-from advlib import FAST_KDF, PASSWORD, Account, Runner, Upstream, attack, fetch, make_account
 
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
@@ -29,6 +27,17 @@ from blindvault.core.manifest import (
     open_manifest,
     seal_manifest,
 )
+from helpers.adversarial import (
+    FAST_KDF,
+    PASSWORD,
+    Account,
+    Runner,
+    Upstream,
+    attack,
+    fetch,
+    make_account,
+)
+from helpers.proxy import Exchange, Proxy, missing, on_json
 
 
 @dataclass

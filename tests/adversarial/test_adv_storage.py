@@ -14,12 +14,12 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from adv_proxy import Proxy
-from advlib import PASSWORD, PREFIX, Upstream, make_account, runner_for
 
 from blindvault.core.kdf import KdfParams, derive_account_keys
 from blindvault.core.keybundle import KeyBundle
 from blindvault.errors import IntegrityError
+from helpers.adversarial import PASSWORD, PREFIX, Upstream, make_account, runner_for
+from helpers.proxy import Proxy
 
 
 def windows(data: bytes, size: int = 32) -> set[bytes]:

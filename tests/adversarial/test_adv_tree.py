@@ -13,29 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adv_proxy import (
-    RECORD,
-    Proxy,
-    append,
-    flip_bit,
-    missing,
-    on_json,
-    on_record,
-    replace,
-    truncate,
-)
-from advlib import (
-    FAST_KDF,
-    PASSWORD,
-    Account,
-    Runner,
-    Upstream,
-    attack,
-    fetch,
-    make_account,
-    runner_for,
-    same_requests,
-)
 
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
@@ -48,6 +25,29 @@ from blindvault.core.manifest import (
     manifest_hash,
     open_manifest,
     seal_manifest,
+)
+from helpers.adversarial import (
+    FAST_KDF,
+    PASSWORD,
+    Account,
+    Runner,
+    Upstream,
+    attack,
+    fetch,
+    make_account,
+    runner_for,
+    same_requests,
+)
+from helpers.proxy import (
+    RECORD,
+    Proxy,
+    append,
+    flip_bit,
+    missing,
+    on_json,
+    on_record,
+    replace,
+    truncate,
 )
 
 Runs = dict[str, list[tuple[str, str, str, str]]]

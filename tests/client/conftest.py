@@ -1,6 +1,5 @@
-"""Fixtures of the client tests; they live in tests/client_support.py (a unique module
-name, so test modules can import `Cli` whatever folders pytest is given)."""
+"""Fixtures of the client tests; they live in tests/helpers/client.py."""
 
-from client_support import cli, server
+from helpers.client import cli, server
 
 __all__ = ["cli", "server"]

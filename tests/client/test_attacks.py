@@ -8,7 +8,7 @@ import os
 from contextlib import closing
 from pathlib import Path
 
-from client_support import Cli, after, record_requests
+from helpers.client import Cli, after, record_requests
 
 
 def account_sql(cli: Cli, sql: str, *params: object) -> None:

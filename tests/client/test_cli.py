@@ -7,7 +7,7 @@ import os
 from contextlib import closing
 from pathlib import Path
 
-from client_support import Cli
+from helpers.client import Cli
 
 
 def tree_of(root: Path) -> dict[str, bytes]:

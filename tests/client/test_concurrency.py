@@ -8,7 +8,7 @@ from pathlib import Path
 
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
-from client_support import Server
+from helpers.client import Server
 
 
 def test_two_devices_write_one_folder(server: Server, tmp_path: Path) -> None:

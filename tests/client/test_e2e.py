@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support import s3_spec, start_server, stop
+from helpers.servers import s3_spec, start_server, stop
 
 GIB = 1 << 30
 LONG_NAME = "é" * 127 + "x"  # 255 bytes of UTF-8, the longest name allowed
@@ -104,27 +104,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def test_scenario(server_url: str, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
-    tag = os.urandom(3).hex()
-    alice = User(tmp_path / "alice-laptop", f"alice{tag}@example.org", server_url)
-    alice_phone = User(tmp_path / "alice-phone", alice.email, server_url)
-    bob = User(tmp_path / "bob", f"bob{tag}@example.org", server_url)
-    words_file = tmp_path / "words.txt"
-
-    code, _, err, _ = alice.run(
-        "signup",
-        "--server",
-        server_url,
-        "--email",
-        alice.email,
-        "--recovery-file",
-        str(words_file),
-        new="first-pw",
-    )
-    assert code == 0, err
-    assert bob.run("signup", "--server", server_url, "--email", bob.email, new="bob-pw")[0] == 0
-    assert alice_phone.run("login", "--server", server_url, "--email", alice.email)[0] == 0
-
+def _put_and_get_a_tree(
+    alice: User, alice_phone: User, tmp_path: Path, record_property: pytest.RecordProperty
+) -> None:
     # a known tree: nested folders, an empty file, unicode and long names, 1 GiB + 1 byte
     tree = tmp_path / "tree"
     (tree / "a" / "b" / "c").mkdir(parents=True)
@@ -165,10 +147,8 @@ def test_scenario(server_url: str, tmp_path: Path, record_property: pytest.Recor
     assert put_rss < ls_rss + 100 * 1024
     assert get_rss < ls_rss + 100 * 1024
 
-    # the other user sees nothing of it
-    code, out, _, _ = bob.run("ls", "--json", password="bob-pw")
-    assert (code, json.loads(out)) == (0, [])
 
+def _change_password(alice: User, alice_phone: User, server_url: str) -> None:
     # password change: the new one works (after logging in again), the old one fails
     assert alice.run("passwd", new="second-pw")[0] == 0
     assert alice.run("ls", password="first-pw")[0] == 3
@@ -181,20 +161,8 @@ def test_scenario(server_url: str, tmp_path: Path, record_property: pytest.Recor
         == 0
     )
 
-    # recovery with the words, from a third device
-    rescue = User(tmp_path / "alice-rescue", alice.email, server_url)
-    code, _, err, _ = rescue.run(
-        "recover",
-        "--server",
-        server_url,
-        "--email",
-        alice.email,
-        stdin=words_file.read_text(),
-        new="third-pw",
-    )
-    assert code == 0, err
-    assert rescue.run("ls", "/tree", password="third-pw")[0] == 0
 
+def _locked_out_and_clear_errors(rescue: User, alice_phone: User, tmp_path: Path) -> None:
     # a revoked device is locked out
     code, out, _, _ = rescue.run("devices", "--json", password="third-pw")
     phone_ids = [d["id"] for d in json.loads(out) if d["name"] != "recovery" and not d["revoked"]]
@@ -214,3 +182,48 @@ def test_scenario(server_url: str, tmp_path: Path, record_property: pytest.Recor
     assert code == 7, err
     assert blocker.read_bytes() == b""
     assert rescue.run("verify", password="third-pw")[0] == 0
+
+
+def test_scenario(server_url: str, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+    tag = os.urandom(3).hex()
+    alice = User(tmp_path / "alice-laptop", f"alice{tag}@example.org", server_url)
+    alice_phone = User(tmp_path / "alice-phone", alice.email, server_url)
+    bob = User(tmp_path / "bob", f"bob{tag}@example.org", server_url)
+    words_file = tmp_path / "words.txt"
+
+    code, _, err, _ = alice.run(
+        "signup",
+        "--server",
+        server_url,
+        "--email",
+        alice.email,
+        "--recovery-file",
+        str(words_file),
+        new="first-pw",
+    )
+    assert code == 0, err
+    assert bob.run("signup", "--server", server_url, "--email", bob.email, new="bob-pw")[0] == 0
+    assert alice_phone.run("login", "--server", server_url, "--email", alice.email)[0] == 0
+
+    _put_and_get_a_tree(alice, alice_phone, tmp_path, record_property)
+    # the other user sees nothing of it
+    code, out, _, _ = bob.run("ls", "--json", password="bob-pw")
+    assert (code, json.loads(out)) == (0, [])
+
+    _change_password(alice, alice_phone, server_url)
+
+    # recovery with the words, from a third device
+    rescue = User(tmp_path / "alice-rescue", alice.email, server_url)
+    code, _, err, _ = rescue.run(
+        "recover",
+        "--server",
+        server_url,
+        "--email",
+        alice.email,
+        stdin=words_file.read_text(),
+        new="third-pw",
+    )
+    assert code == 0, err
+    assert rescue.run("ls", "/tree", password="third-pw")[0] == 0
+
+    _locked_out_and_clear_errors(rescue, alice_phone, tmp_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from client_support import Cli
+from helpers.client import Cli
 
 
 def _make_files(cli: Cli, tmp: Path) -> tuple[bytes, bytes]:

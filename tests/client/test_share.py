@@ -19,7 +19,7 @@ from blindvault.client.vault import Vault
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import open_manifest_for_link
 from blindvault.errors import IntegrityError
-from client_support import Cli
+from helpers.client import Cli
 
 
 @dataclass
@@ -87,10 +87,9 @@ def _incoming(user: User) -> list[dict[str, object]]:
     return list(user.json("shares")["incoming"])  # type: ignore[index]
 
 
-def test_read_only_and_read_write_members_then_unshare(cli: Cli, tmp_path: Path) -> None:
-    alice, bob, carol = _alice(cli), _user(cli, "bob"), _user(cli, "carol")
-    files = _team(alice, tmp_path)
-
+def _bob_joins_read_only(
+    cli: Cli, alice: User, bob: User, files: dict[str, bytes], tmp_path: Path
+) -> dict[str, object]:
     # an unverified recipient is refused without a terminal, and nothing is granted
     code, _, err = alice("share", "/team", "--with", bob.email)
     assert code == 8 and "not verified" in err
@@ -123,7 +122,10 @@ def test_read_only_and_read_write_members_then_unshare(cli: Cli, tmp_path: Path)
     code, _, err = bob("put", str(tmp_path / "evil.txt"), "@team")
     assert code == 3 and "read-only" in err
     assert bob("mkdir", "@team/x")[0] == 3
+    return pending
 
+
+def _carol_writes(alice: User, bob: User, carol: User, tmp_path: Path) -> None:
     # Carol may write; Alice and Bob read what she wrote
     alice.ok("share", "/team", "--with", carol.email, "--write", "--trust-on-first-use")
     (c_share,) = _incoming(carol)
@@ -138,6 +140,8 @@ def test_read_only_and_read_write_members_then_unshare(cli: Cli, tmp_path: Path)
     assert (tmp_path / "c-by-bob").read_bytes() == b"from carol"
     assert alice.json("verify", "/team")["problems"] == []  # type: ignore[index]
 
+
+def _bob_keys(bob: User) -> tuple[FolderKey, bytes, FolderKey, bytes]:
     # Bob's keys, as his client held them before the unshare
     bob_vault = bob.vault()
     mount = bob_vault.shares.mount("team")
@@ -146,7 +150,13 @@ def test_read_only_and_read_write_members_then_unshare(cli: Cli, tmp_path: Path)
     assert sub_entry is not None
     old_sub_key, sub_node = sub_entry.folder_key, sub_entry.node_id  # type: ignore[union-attr]
     bob_vault.close()
+    return old_root_key, team_node, old_sub_key, sub_node
 
+
+def _unshare_bob(
+    cli: Cli, alice: User, bob: User, pending: dict[str, object], tmp_path: Path
+) -> None:
+    old_root_key, team_node, old_sub_key, sub_node = _bob_keys(bob)
     alice.ok("unshare", "/team", "--with", bob.email)
     assert bob("ls", "@team")[0] == 4  # the server cut him off at once
     assert all(s["id"] != pending["id"] for s in _incoming(bob))
@@ -165,6 +175,10 @@ def test_read_only_and_read_write_members_then_unshare(cli: Cli, tmp_path: Path)
         with pytest.raises(IntegrityError):
             open_manifest_for_link(rows[node.hex()], FolderKey(key.material), node)
 
+
+def _carol_keeps_access_then_reencrypt(
+    cli: Cli, alice: User, carol: User, files: dict[str, bytes], tmp_path: Path
+) -> None:
     # Carol keeps access through her re-sealed envelope, and can still write
     carol.ok("get", "@team/sub/after.txt", str(tmp_path / "after-by-carol"))
     assert (tmp_path / "after-by-carol").read_bytes() == b"after the unshare"
@@ -181,6 +195,15 @@ def test_read_only_and_read_write_members_then_unshare(cli: Cli, tmp_path: Path)
     assert (tmp_path / "b-again").read_bytes() == files["b.bin"]
     assert carol("ls", "@team")[0] == 4
     assert alice.json("verify", "/team")["problems"] == []  # type: ignore[index]
+
+
+def test_read_only_and_read_write_members_then_unshare(cli: Cli, tmp_path: Path) -> None:
+    alice, bob, carol = _alice(cli), _user(cli, "bob"), _user(cli, "carol")
+    files = _team(alice, tmp_path)
+    pending = _bob_joins_read_only(cli, alice, bob, files, tmp_path)
+    _carol_writes(alice, bob, carol, tmp_path)
+    _unshare_bob(cli, alice, bob, pending, tmp_path)
+    _carol_keeps_access_then_reencrypt(cli, alice, carol, files, tmp_path)
 
 
 def _blob_ids(user: User, remote: str) -> set[str]:

@@ -7,7 +7,7 @@ import json
 import secrets
 from contextlib import closing
 
-from client_support import Cli, after, record_requests
+from helpers.client import Cli, after, record_requests
 
 
 def test_trust_with_fingerprint_then_detect_a_swapped_key(cli: Cli) -> None:

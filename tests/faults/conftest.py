@@ -1,5 +1,5 @@
-"""Fixtures of the fault tests; the helpers live in faultlib.py."""
+"""Fixtures of the fault tests; the helpers live in tests/helpers/faults.py."""
 
-from faultlib import proxy, server, user, weed
+from helpers.faults import proxy, server, user
 
-__all__ = ["proxy", "server", "user", "weed"]
+__all__ = ["proxy", "server", "user"]

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from faultlib import LONG, Server, User, Weed, kill_during, signup
 
 from blindvault.client.http import ApiClient
-from support import s3_spec
+from helpers.faults import LONG, Server, User, Weed, kill_during, signup
+from helpers.servers import s3_spec
 
 
 @pytest.fixture

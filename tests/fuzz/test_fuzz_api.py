@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from fuzzlib import API_EXAMPLES, LONG
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -29,6 +28,7 @@ from blindvault.server.app import build, create_app
 from blindvault.server.context import Limits, ServerContext
 from blindvault.server.storage.blobstore import LocalBlobStore
 from blindvault.server.storage.db import make_engine
+from helpers.budgets import API_EXAMPLES, LONG
 
 
 def _labels() -> list[str]:

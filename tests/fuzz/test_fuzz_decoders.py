@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fuzzlib import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +53,7 @@ from blindvault.core.recovery import (
 from blindvault.core.root import open_root, seal_root
 from blindvault.core.roster import Member, open_roster, seal_roster
 from blindvault.errors import BlindvaultError
+from helpers.budgets import EXAMPLES
 
 FUZZ = settings(
     max_examples=EXAMPLES,

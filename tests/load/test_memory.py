@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from memory import rss_mib
 
-from support import start_server, stop
+from helpers.memory import rss_mib
+from helpers.servers import start_server, stop
 
 MIB = 1 << 20
 PEAK_MIB = 400  # an idle server is ~110 MiB; unbounded bodies took it past 1,100 MiB

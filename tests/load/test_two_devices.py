@@ -7,20 +7,19 @@ each counted."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loadlib import LONG
 
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
 from blindvault.core.kdf import KdfParams
 from blindvault.core.manifest import FileEntry
-from blindvault.errors import BlindvaultError, ConflictError
-from support import start_server, stop
+from helpers.budgets import LONG
+from helpers.servers import start_server, stop
+from helpers.writers import Tally, run_rounds
 
 ROUNDS = 200 if LONG else 50  # a fixed count: no timing window (flaky on 2 cores)
 
@@ -53,60 +52,19 @@ def test_two_devices_write_at_once(url: str, tmp_path: Path) -> None:
     seed = tmp_path / "shared.txt"
     seed.write_text("seed")
     laptop.put(seed, "/")
-    devices = {"laptop": laptop, "phone": phone}
-    shared_ok: list[bytes] = []
-    refused: list[str] = []
-    errors: list[str] = []
-    own: dict[str, bytes] = {}
-    lock = threading.Lock()
+    writers = {"laptop": (laptop, "/"), "phone": (phone, "/")}
+    tally = Tally(tmp_path)
     start = time.monotonic()
-    rounds = 0
-
-    def write(name: str, vault: Vault, r: int, gate: threading.Barrier) -> None:
-        folder = tmp_path / f"{name}-{r}"
-        folder.mkdir()
-        mine = folder / f"{name}-{r}.txt"
-        mine.write_bytes(os.urandom(100 + r))
-        shared = folder / "shared.txt"
-        shared.write_bytes(f"{name} round {r}".encode())
-        gate.wait(timeout=30)
-        try:
-            vault.put(mine, "/")
-            with lock:
-                own[mine.name] = mine.read_bytes()
-        except BlindvaultError as exc:
-            with lock:
-                errors.append(f"{name} own r{r}: {type(exc).__name__}: {exc}")
-        try:
-            vault.put(shared, "/")
-            with lock:
-                shared_ok.append(shared.read_bytes())
-        except ConflictError as exc:  # documented: a concurrent change won (exit 5)
-            with lock:
-                refused.append(f"{name} r{r}: {exc}")
-        except BlindvaultError as exc:
-            with lock:
-                errors.append(f"{name} shared r{r}: {type(exc).__name__}: {exc}")
-
-    while rounds < ROUNDS:
-        gate = threading.Barrier(2)
-        threads = [
-            threading.Thread(target=write, args=(n, v, rounds, gate)) for n, v in devices.items()
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-        assert not any(t.is_alive() for t in threads), f"round {rounds} hung"
-        rounds += 1
+    rounds = run_rounds(tally, writers, ROUNDS)
     took = time.monotonic() - start
+    shared_ok, refused, own = tally.shared_ok, tally.refused, tally.own
     print(
         f"\ntwo devices: {rounds} rounds in {took:.1f} s; shared file: {len(shared_ok)} writes won, {len(refused)} refused as conflicts"
     )
     assert rounds == ROUNDS
     assert len(shared_ok) + len(refused) == 2 * ROUNDS  # each writer: won or refused, each round
     assert len(shared_ok) >= ROUNDS  # at least one write of each round won
-    assert errors == []
+    assert tally.errors == []
     listing = {e.name: e for e in laptop.ls("/")}
     assert set(listing) == {*own, "shared.txt"}
     for name, content in own.items():  # no lost file, each with its own bytes

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from accounts_lib import Server, code, new_account, run_server, server, signup_body
+
+from helpers.accounts import Server, code, new_account, run_server, server, signup_body
 
 __all__ = ["server"]
 

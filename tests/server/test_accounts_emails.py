@@ -15,9 +15,9 @@ import idna
 import psycopg
 import pytest
 import sqlalchemy as sa
-from accounts_lib import PG_ADMIN, Server, b64, code, new_account, server, signup_body
 
-from support import start_server, stop
+from helpers.accounts import PG_ADMIN, Server, b64, code, new_account, server, signup_body
+from helpers.servers import start_server, stop
 
 __all__ = ["server"]
 

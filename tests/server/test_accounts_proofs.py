@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from accounts_lib import Account, Server, b64, code, log_in, new_account, server
 
 from blindvault.core.kdf import KdfParams, derive_account_keys, recovery_auth_key
 from blindvault.core.keys import RecoveryKey
 from blindvault.server.domain.credentials import totp
+from helpers.accounts import Account, Server, b64, code, log_in, new_account, server
 
 __all__ = ["server"]
 

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from accounts_lib import (
+
+from helpers.accounts import (
     Server,
     b64,
     code,

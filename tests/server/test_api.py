@@ -19,7 +19,7 @@ from blindvault.server.app import build
 from blindvault.server.context import Limits
 from blindvault.server.domain.audit import entry_hash
 from blindvault.server.domain.credentials import totp
-from support import s3_spec
+from helpers.servers import s3_spec
 
 MIB = 1 << 20
 LIMITS = Limits(part_size=5 * MIB, default_quota=40 * MIB, login_failures=5)

@@ -15,7 +15,7 @@ from blindvault.server.storage.blobstore import (
     new_storage_key,
     open_store,
 )
-from support import s3_spec
+from helpers.servers import s3_spec
 
 MIB = 1 << 20
 

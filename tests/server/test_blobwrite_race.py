@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from realserver import Account, Real, new_id, real_server
 
-from support import s3_spec
+from helpers.real_server import Account, Real, new_id, real_server
+from helpers.servers import s3_spec
 
 ROUNDS = 40
 RACERS = 6

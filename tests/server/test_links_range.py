@@ -8,7 +8,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from realserver import Real, new_id, real_server
+
+from helpers.real_server import Real, new_id, real_server
 
 SIZE = 300_000
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from realserver import Real, new_id, real_server
+
+from helpers.real_server import Real, new_id, real_server
 
 ROUNDS = 100
 RACERS = 8

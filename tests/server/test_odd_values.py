@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from realserver import Account, Real, new_id, real_server
+
+from helpers.real_server import Account, Real, new_id, real_server
 
 BIG = (1 << 63) - 1
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from realserver import Real, real_server
+
+from helpers.real_server import Real, real_server
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 # served outside the schema on purpose (the static link page and its assets)

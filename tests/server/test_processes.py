@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import s3_spec, start_server, stop
+from helpers.servers import s3_spec, start_server, stop
 
 
 def signup_and_login(url: str) -> str:

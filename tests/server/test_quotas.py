@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from realserver import Account, Real, new_id, real_server
 
-from support import s3_spec
+from helpers.real_server import Account, Real, new_id, real_server
+from helpers.servers import s3_spec
 
 MIB = 1 << 20
 RACERS = 8

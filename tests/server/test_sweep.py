@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realserver import Real, new_id, real_server
 
-from support import s3_spec
+from helpers.real_server import Real, new_id, real_server
+from helpers.servers import s3_spec
 
 
 @pytest.fixture(params=["sqlite-local", "postgres-s3"])

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from support import free_port, stop
+from helpers.servers import free_port, stop
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import httpx
-from realserver import real_server
 
-from support import free_port, start_server, stop
+from helpers.real_server import real_server
+from helpers.servers import free_port, start_server, stop
 
 FEW_FILES = (
     "import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)); "
@@ -130,7 +130,7 @@ def test_running_out_of_files_logs_a_line_not_a_flood(tmp_path: Path) -> None:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
     try:
-        from support import wait_http
+        from helpers.servers import wait_http
 
         wait_http(f"http://127.0.0.1:{port}/v1/health")
         socks = []

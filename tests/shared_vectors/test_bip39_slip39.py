@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import shamir_mnemonic
-from _vectorfiles import load
 from mnemonic import Mnemonic
 
 from blindvault.core.keys import RecoveryKey
@@ -17,6 +16,7 @@ from blindvault.core.recovery import (
     recovery_words,
 )
 from blindvault.errors import BlindvaultError
+from helpers.vectors import load
 
 BIP39 = load("bip39/vectors.json")["english"]
 SLIP39 = load("slip39/vectors.json")

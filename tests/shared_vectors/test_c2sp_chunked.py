@@ -11,11 +11,11 @@ import zlib
 from typing import Any
 
 import pytest
-from _vectorfiles import wycheproof_tests
 
 from blindvault.core import chunked
 from blindvault.core.constants import C2SP_HEADER_SIZE
 from blindvault.errors import BlindvaultError, IntegrityError, UsageError
+from helpers.vectors import wycheproof_tests
 
 CASES = [t for _, t in wycheproof_tests("c2sp_chunked_encryption_aes_256_gcm_test.json")]
 IDS = [str(t["tcId"]) for t in CASES]

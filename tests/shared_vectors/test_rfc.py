@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from _vectorfiles import load
 
 from blindvault.core import primitives
+from helpers.vectors import load
 
 ARGON2 = [t for t in load("rfc/rfc9106_argon2.json")["tests"] if t["type"] == "Argon2id"]
 HKDF = load("rfc/rfc5869_hkdf_sha256.json")["tests"]

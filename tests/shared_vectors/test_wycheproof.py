@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from _vectorfiles import wycheproof_tests
 
 from blindvault.core import primitives
 from blindvault.errors import BlindvaultError, IntegrityError
+from helpers.vectors import wycheproof_tests
 
 Pair = tuple[dict[str, Any], dict[str, Any]]
 

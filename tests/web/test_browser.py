@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from blindvault.server.api import page as routes_page
-from support import free_port, stop, wait_http
+from helpers.servers import free_port, stop, wait_http
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]

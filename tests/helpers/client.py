@@ -14,7 +14,7 @@ import pytest
 
 from blindvault.cli import main
 from blindvault.client.http import ApiClient
-from support import start_server, stop
+from helpers.servers import start_server, stop
 
 
 @dataclass

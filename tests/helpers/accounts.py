@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from support import start_server, stop
+from helpers.servers import start_server, stop
 
 PG_ADMIN = os.environ.get("BLINDVAULT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 DEFAULT_KDF = {"alg": "argon2id", "m": 65536, "t": 3, "p": 4}

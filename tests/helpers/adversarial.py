@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adv_proxy import Proxy
 
 from blindvault.cli import main
 from blindvault.client.state import StateStore
@@ -25,10 +24,10 @@ from blindvault.client.vault import Vault
 from blindvault.core.content import blob_id
 from blindvault.core.kdf import KdfParams
 from blindvault.core.manifest import FileEntry, FolderEntry
-from support import start_server, stop
+from helpers.proxy import Proxy
+from helpers.servers import start_server, stop
 
 PASSWORD = "correct horse battery staple"
-LONG = os.environ.get("BLINDVAULT_FUZZ") == "long"  # kept for importers; lies all run anyway
 
 
 def pick(lies: dict[str, Any], n: int = 0, always: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""Fuzzing budgets: a bounded run in the normal test run, a long one with BLINDVAULT_FUZZ=long.
+"""How long the fuzz, load and fault runs are: bounded in the normal test run, longer with
+BLINDVAULT_FUZZ=long.
 
-BLINDVAULT_FUZZ=long .venv/bin/python -m pytest tests/fuzz      # ~20x the examples
+BLINDVAULT_FUZZ=long .venv/bin/python -m pytest tests/fuzz tests/load -s   # figures printed
 """
 
 from __future__ import annotations

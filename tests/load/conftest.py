@@ -1,5 +1,0 @@
-"""Fixtures of the load tests; the helpers live in loadlib.py."""
-
-from loadlib import weed
-
-__all__ = ["weed"]
