@@ -37,6 +37,7 @@ def check_roster(state: AccountState, roster: Roster, root: SignedRoot | None) -
 
 def remember_roster(state: AccountState, roster: Roster) -> None:
     """Advance this device's high-water mark for the folder's roster (never backwards)."""
+    # mutant: sharing.roster-fresh
     check_roster_fresh(seen_roster(state, roster.node_id), roster)
     state.roster_heads[roster.node_id.hex()] = [roster.version, roster.hash.hex()]
     state.rosters[roster.node_id.hex()] = roster.version

@@ -102,7 +102,8 @@ class Tree:
         except NotFoundError:
             if self.state.root_sequence:  # mutant: tree.root-disappeared
                 raise RollbackError("the signed root disappeared") from None
-            if not self._may_lack_root:  # P-EXISTS: signup always writes one
+            # P-EXISTS: signup always writes one
+            if not self._may_lack_root:  # mutant: tree.root-missing
                 raise IntegrityError("the account's signed root is missing") from None
             return None
         root = open_root(b64d(rec["data"]), self.owner, self.identity.bundle)
@@ -193,7 +194,7 @@ class Tree:
             # mutant: tree.folder-disappeared
             if self.state.head(node_id) is not None or known is not None:
                 raise RollbackError("a folder this device has seen disappeared") from None
-            if not create:
+            if not create:  # mutant: tree.folder-missing
                 raise IntegrityError("a folder named by its signed parent is missing") from None
             return Folder(node_id, key, key_version, None, space), 0
         writers = space.writers if space else self.writers
