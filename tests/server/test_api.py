@@ -332,6 +332,12 @@ def test_key_bundle_change_is_cas_and_signs_out_other_devices(client: TestClient
     )
     u.auth = new_auth
     u.login()
+    changed = [
+        e["detail"]
+        for e in client.get("/v1/audit", headers=u.h).json()["entries"]
+        if e["event"] == "key_bundle_changed"
+    ]
+    assert changed[-1]["password"] is True  # the audit log says the password changed
 
 
 def test_recovery_login(client: TestClient) -> None:

@@ -153,7 +153,7 @@ def change_keys(body: KeyChange, request: Request, who: Who, ctx: Ctx) -> dict[s
             who.account_id,
             "key_bundle_changed",
             version=body.expected_version + 1,
-            password="auth_key" in values,
+            password="auth_hash" in values,
             recovery="recovery_hash" in values,
         )
         if "auth_hash" in values:  # a password change signs every other device out
