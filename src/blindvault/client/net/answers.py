@@ -1,0 +1,49 @@
+"""Server answers, parsed at one place: every JSON object becomes an `Answer`.
+
+An `Answer` is a dict whose missing field raises `FormatError` (a malformed answer, exit 9)
+instead of `KeyError`; `as_int` and `as_str` read a field that must have that type. So a
+server that leaves a field out or sends the wrong type is one typed error, never a crash
+and never mistaken for a bug in the client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from blindvault.errors import FormatError
+
+__all__ = ["Answer", "as_int", "as_str", "parse_answer"]
+
+
+class Answer(dict[str, Any]):
+    """A JSON object from the server."""
+
+    def __missing__(self, key: str) -> Any:
+        raise FormatError(f"the server sent a malformed answer (no field {key!r})")
+
+
+def parse_answer(raw: bytes) -> Answer:
+    """The JSON object in `raw`, or `FormatError` (never a crash on bad JSON)."""
+    try:
+        data = json.loads(raw, object_hook=Answer)
+    except (ValueError, RecursionError):
+        raise FormatError("the server sent a malformed answer (not JSON)") from None
+    if not isinstance(data, Answer):
+        raise FormatError("the server sent a malformed answer (not a JSON object)")
+    return data
+
+
+def as_int(value: object) -> int:
+    """A whole number the server sent (a JSON integer, or one written as text)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise FormatError("the server sent a malformed answer (expected a number)")
+    try:
+        return int(value)
+    except ValueError:
+        raise FormatError("the server sent a malformed answer (expected a number)") from None
+
+
+def as_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise FormatError("the server sent a malformed answer (expected text)")
+    return value
