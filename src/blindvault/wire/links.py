@@ -1,0 +1,58 @@
+"""Share links: the owner's side and a link holder's side."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from blindvault.wire.common import MAX_VERSION, Model
+
+MAX_LINK_ITEMS = 100_000  # blobs, and snapshot records, of one link
+
+
+class LinkCreate(Model):
+    id: str = Field(description="the link id: 22 characters of unpadded base64url")
+    token: str = Field(description="unpadded base64url of the 32-byte link token")
+    descriptor: str = Field(description="base64 of the sealed link descriptor")
+    kind: Literal["file", "folder"]
+    password: bool = False
+    snapshot: dict[str, str] = Field(
+        default_factory=dict,
+        description="folder links: snapshot id (32 hex) -> base64 of a re-sealed manifest",
+    )
+    blobs: list[str] = Field(default_factory=list, max_length=MAX_LINK_ITEMS)
+    expires_at: float | None = Field(default=None, allow_inf_nan=False)
+    max_downloads: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+
+
+class LinkCreated(Model):
+    id: str
+
+
+class LinkInfo(Model):
+    id: str
+    kind: str
+    password: bool
+    created_at: float
+    expires_at: float | None
+    max_downloads: int | None
+    downloads: int
+    revoked: bool
+
+
+class LinkList(Model):
+    links: list[LinkInfo]
+
+
+class LinkOpened(Model):
+    descriptor: str = Field(description="base64 of the sealed link descriptor")
+    kind: str
+    expires_at: float | None
+    downloads_left: int | None
+    password: bool
+
+
+class LinkManifest(Model):
+    version: int
+    data: str = Field(description="base64 of a re-sealed manifest of the link's snapshot")

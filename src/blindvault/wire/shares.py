@@ -1,0 +1,65 @@
+"""Grants of a space to another account, and moving objects into a space."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from blindvault.wire.common import Model
+from blindvault.wire.records import RecordRef
+
+MAX_ADOPT = 100_000  # records, and blobs, in one adopt
+
+
+class ShareWrite(Model):
+    id: str = Field(description="a random 32-hex share id (kept if the grant exists)")
+    space: str = Field(description="the shared space (32 hex)")
+    member: str = Field(description="the member's account id (32 hex)")
+    role: Literal["read", "write"]
+    envelope: str = Field(description="base64 of the sealed, signed envelope")
+
+
+class Adopt(Model):
+    records: list[RecordRef] = Field(default_factory=list, max_length=MAX_ADOPT)
+    blobs: list[str] = Field(default_factory=list, max_length=MAX_ADOPT)
+
+
+class ShareId(Model):
+    id: str
+
+
+class ShareAccepted(Model):
+    id: str
+    accepted: bool
+
+
+class Outgoing(Model):
+    id: str
+    space: str
+    member: str
+    member_email: str
+    role: str
+    accepted: bool
+    envelope: str
+    created_at: float
+
+
+class Incoming(Model):
+    id: str
+    space: str
+    owner: str
+    owner_email: str
+    role: str
+    accepted: bool
+    envelope: str
+    created_at: float
+
+
+class ShareList(Model):
+    outgoing: list[Outgoing]
+    incoming: list[Incoming]
+
+
+class Adopted(Model):
+    moved: int
