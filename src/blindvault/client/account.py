@@ -14,7 +14,6 @@ import httpx
 from blindvault.client.account_keys import password_proof, recovery_proof
 from blindvault.client.kdf_policy import check_login_params
 from blindvault.client.local.state import AccountState, StateStore
-from blindvault.client.net.answers import Answer, as_str
 from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.client.session import Session
 from blindvault.client.tree import now_ms
@@ -32,6 +31,7 @@ from blindvault.core.keys import RecoveryKey
 from blindvault.core.manifest import ManifestBody
 from blindvault.core.recovery import recovery_key_from_words, recovery_words
 from blindvault.errors import IntegrityError, PolicyError, RollbackError
+from blindvault.wire import accounts as wire
 
 __all__ = ["check_bundle", "devices", "log_in", "log_out", "recover", "revoke_device", "sign_up"]
 
@@ -73,12 +73,13 @@ def sign_up(
         },
     )
     state = AccountState(server=api.base_url, email=email)
-    answer = api.post_json(
+    answer = api.post_as(
+        wire.Session,
         "/v1/sessions",
         {"email": email, "auth_key": b64e(keys.auth.material), "device_name": device_name},
     )
-    api.token = state.token = as_str(answer["token"])
-    state.device_id = as_str(answer["device_id"])
+    api.token = state.token = answer.token
+    state.device_id = answer.device_id
     state.kdf_pin = params.to_json()
     state.own_fingerprint = identity.bundle.fingerprint.hex()
     state.bundle_version = opened.bundle.version
@@ -107,7 +108,7 @@ def log_in(
     email = normalize_email(email)
     api = ApiClient(server, insecure=insecure, transport=transport)
     state = store.load(api.base_url, email)
-    params = KdfParams.from_json(api.post_json("/v1/prelogin", {"email": email})["kdf"])
+    params = KdfParams.from_json(api.post_as(wire.Prelogin, "/v1/prelogin", {"email": email}).kdf)
     pinned = KdfParams.from_json(state.kdf_pin) if state.kdf_pin else None
     check_login_params(params, pinned, min_kdf)  # P-KDFFLOOR: before anything is derived
     if derived is not None and derived[0] == params:
@@ -122,14 +123,14 @@ def log_in(
         }
         if totp:
             body["totp"] = totp
-        answer = api.post_json("/v1/sessions", body)
-        state.token, state.device_id = as_str(answer["token"]), as_str(answer["device_id"])
+        answer = api.post_as(wire.Session, "/v1/sessions", body)
+        state.token, state.device_id = answer.token, answer.device_id
         api.token = state.token
     else:  # an existing device session: the server still checks the password
         api.token = state.token
         api.request("POST", "/v1/sessions/check", json={"auth_key": b64e(keys.auth.material)})
-    account = api.get_json("/v1/account")
-    bundle = KeyBundle.decode(b64d(account["key_bundle"]))
+    account = api.get_as(wire.Account, "/v1/account")
+    bundle = KeyBundle.decode(b64d(account.key_bundle))
     opened = check_bundle(bundle, account, state, email, lambda b: b.open(keys.master, email))
     state.kdf_pin = params.to_json()
     session = Session.start(api, state, store, opened)
@@ -152,7 +153,8 @@ def recover(
     recovery = recovery_key_from_words(words)
     api = ApiClient(server, insecure=insecure, transport=transport)
     state = store.load(api.base_url, email)
-    answer = api.post_json(
+    answer = api.post_as(
+        wire.Session,
         "/v1/recovery/sessions",
         {
             "email": email,
@@ -160,10 +162,10 @@ def recover(
             "device_name": "recovery",
         },
     )
-    api.token = state.token = as_str(answer["token"])
-    state.device_id = as_str(answer["device_id"])
-    account = api.get_json("/v1/account")
-    bundle = KeyBundle.decode(b64d(account["key_bundle"]))
+    api.token = state.token = answer.token
+    state.device_id = answer.device_id
+    account = api.get_as(wire.Account, "/v1/account")
+    bundle = KeyBundle.decode(b64d(account.key_bundle))
     opened = check_bundle(
         bundle, account, state, email, lambda b: b.open_with_recovery(recovery, email)
     )
@@ -174,7 +176,7 @@ def recover(
 
 def check_bundle(
     bundle: KeyBundle,
-    account: Answer,
+    account: wire.Account,
     state: AccountState,
     email: str,
     opener: Callable[[KeyBundle], OpenedBundle],
@@ -182,7 +184,7 @@ def check_bundle(
     """Open the served key bundle if it is this account's, not older than seen, and holds
     the identity this device pinned and the server publishes."""
     # mutant: vault.bundle-owner
-    if bundle.owner != account_id(email) or bundle.version != account["key_bundle_version"]:
+    if bundle.owner != account_id(email) or bundle.version != account.key_bundle_version:
         raise IntegrityError("the key bundle does not belong to this account")
     if bundle.version < state.bundle_version:  # mutant: vault.bundle-rollback
         raise RollbackError("the server returned an older key bundle")
@@ -191,7 +193,7 @@ def check_bundle(
     # mutant: vault.own-identity-pin
     if state.own_fingerprint and fingerprint != state.own_fingerprint:
         raise PolicyError("this account's identity key changed since this device pinned it")
-    served = IdentityBundle.decode(b64d(str(account["identity_bundle"])))
+    served = IdentityBundle.decode(b64d(account.identity_bundle))
     # mutant: vault.p-ownkey
     if served.fingerprint != opened.identity.bundle.fingerprint:  # P-OWNKEY
         raise PolicyError("the server publishes an identity key that is not this account's")

@@ -9,6 +9,7 @@ from blindvault.client.net.http import ApiClient, b64d
 from blindvault.core.identity import IdentityBundle, safety_number
 from blindvault.core.kdf import normalize_email
 from blindvault.errors import IntegrityError, PolicyError
+from blindvault.wire.accounts import Identity
 
 if TYPE_CHECKING:
     from blindvault.client.session import Session
@@ -19,8 +20,8 @@ __all__ = ["fetch_bundle", "peer", "trust"]
 def fetch_bundle(api: ApiClient, email: str) -> IdentityBundle:
     """The bundle the server publishes for `email`: well formed, self-signed, for `email`."""
     email = normalize_email(email)
-    served = api.get_json(f"/v1/identities/{email}")
-    bundle = IdentityBundle.decode(b64d(served["identity_bundle"]))  # self-signature checked
+    served = api.get_as(Identity, f"/v1/identities/{email}")
+    bundle = IdentityBundle.decode(b64d(served.identity_bundle))  # self-signature checked
     if bundle.email != email:
         raise IntegrityError("the server returned another user's identity")
     return bundle

@@ -36,6 +36,7 @@ from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import FileEntry, FolderEntry
 from blindvault.core.roster import Member
 from blindvault.errors import BlindvaultError, PathNotFoundError, PolicyError, UsageError
+from blindvault.wire.accounts import Identity
 
 __all__ = ["IncomingShare", "OutgoingShare", "Shares"]
 
@@ -142,7 +143,7 @@ class Shares:
         )
 
     def _server_id(self, email: str) -> str:
-        return str(self.session.api.get_json(f"/v1/identities/{email}")["account_id"])
+        return self.session.api.get_as(Identity, f"/v1/identities/{email}").account_id
 
     def _write_roster(
         self, entry: FolderEntry, key: FolderKey, kv: int, email: str, role: Member | None

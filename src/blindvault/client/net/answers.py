@@ -1,18 +1,31 @@
-"""Server answers, parsed at one place: every JSON object becomes an `Answer`.
+"""Server answers, parsed at one place.
 
-An `Answer` is a dict whose missing field raises `FormatError` (a malformed answer, exit 9)
-instead of `KeyError`; `as_int` and `as_str` read a field that must have that type. So a
-server that leaves a field out or sends the wrong type is one typed error, never a crash
-and never mistaken for a bug in the client."""
+An answer the client acts on is validated with its `blindvault.wire` model (`parse_model`);
+any other JSON object becomes an `Answer`, a dict whose missing field raises `FormatError`
+instead of `KeyError` (`as_int` and `as_str` read a field that must have that type). So a
+server that leaves a field out or sends the wrong type is one typed error (a malformed
+answer, CLI exit 9), never a crash and never mistaken for a bug in the client."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
+
+import pydantic
 
 from blindvault.errors import FormatError
 
-__all__ = ["Answer", "as_int", "as_str", "parse_answer"]
+__all__ = ["Answer", "as_int", "as_str", "parse_answer", "parse_model"]
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def parse_model(data: object, model: type[M]) -> M:
+    """`data` (a parsed JSON answer) as a wire model, or `FormatError`."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError:
+        raise FormatError(f"the server sent a malformed answer ({model.__name__})") from None
 
 
 class Answer(dict[str, Any]):

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import httpx
 
 from blindvault import __version__
-from blindvault.client.net.answers import Answer, parse_answer
+from blindvault.client.net.answers import Answer, M, parse_answer, parse_model
 from blindvault.errors import (
     AuthError,
     ConflictError,
@@ -198,6 +198,16 @@ class ApiClient:
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
         raise UnavailableError(0, "network", f"cannot reach {self.base_url}")  # pragma: no cover
+
+    def get_as(self, model: type[M], path: str, **kw: Any) -> M:
+        """GET an answer that must match its wire model."""
+        return parse_model(self.get_json(path, **kw), model)
+
+    def post_as(self, model: type[M], path: str, body: Any) -> M:
+        return parse_model(self.post_json(path, body), model)
+
+    def put_as(self, model: type[M], path: str, body: Any) -> M:
+        return parse_model(self.put_json(path, body), model)
 
     def get_json(self, path: str, **kw: Any) -> Answer:
         return _json(self.request("GET", path, **kw))

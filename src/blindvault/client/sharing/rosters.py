@@ -5,7 +5,6 @@ Members accept manifests only from the owner and the read-write members the rost
 
 from __future__ import annotations
 
-from blindvault.client.net.answers import as_int
 from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.client.peers import fetch_bundle
 from blindvault.client.session import Session
@@ -16,6 +15,8 @@ from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import ZERO_HASH, FolderEntry
 from blindvault.core.roster import Member, Roster, open_roster, seal_roster
 from blindvault.errors import ConflictError, NotFoundError
+from blindvault.wire.accounts import Identity
+from blindvault.wire.records import Record
 
 __all__ = ["MAX_RETRIES", "load_roster", "write_roster", "writers"]
 
@@ -29,14 +30,14 @@ def load_roster(
     # the owner's devices check the roster against the owner's signed root too
     root = session.tree.load_root() if owner == session.owner else None
     try:
-        rec = api.get_json(f"/v1/records/roster/{node.hex()}")
+        rec = api.get_as(Record, f"/v1/records/roster/{node.hex()}")
     except NotFoundError:
         missing_roster(session.state, node, root)
         return None, 0
-    roster = open_roster(b64d(rec["data"]), owner, node, signer)
+    roster = open_roster(b64d(rec.data), owner, node, signer)
     check_roster(session.state, roster, root)
     remember_roster(session.state, roster)
-    return roster, as_int(rec["version"])
+    return roster, rec.version
 
 
 def writers(session: Session, roster: Roster, owner: IdentityBundle) -> dict[bytes, IdentityBundle]:
@@ -49,8 +50,8 @@ def writers(session: Session, roster: Roster, owner: IdentityBundle) -> dict[byt
         if m.fingerprint == session.fingerprint:
             found[m.fingerprint] = session.identity.bundle
             continue
-        served = session.api.get_json(f"/v1/identities/{m.email}")
-        bundle = IdentityBundle.decode(b64d(served["identity_bundle"]))
+        served = session.api.get_as(Identity, f"/v1/identities/{m.email}")
+        bundle = IdentityBundle.decode(b64d(served.identity_bundle))
         # mutant: sharing.writer-key-matches-roster [accept]
         if bundle.fingerprint == m.fingerprint and bundle.email == m.email:
             found[m.fingerprint] = bundle

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from blindvault.client.local.state import AccountState
-from blindvault.client.net.answers import as_int
 from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey
@@ -30,6 +29,7 @@ from blindvault.core.manifest import (
 )
 from blindvault.core.root import SignedRoot, check_root_fresh, open_root, seal_root
 from blindvault.errors import ConflictError, IntegrityError, NotFoundError, RollbackError
+from blindvault.wire.records import Record
 
 __all__ = ["Edit", "Folder", "Space", "Tree", "now_ms"]
 
@@ -108,17 +108,17 @@ class Tree:
 
     def load_root(self) -> SignedRoot | None:
         try:
-            rec = self.api.get_json(f"/v1/records/root/{self.owner.hex()}")
+            rec = self.api.get_as(Record, f"/v1/records/root/{self.owner.hex()}")
         except NotFoundError:
             if self.state.root_sequence:  # mutant: tree.root-disappeared
                 raise RollbackError("the signed root disappeared") from None
             if not self._may_lack_root:  # P-EXISTS: signup always writes one
                 raise IntegrityError("the account's signed root is missing") from None
             return None
-        root = open_root(b64d(rec["data"]), self.owner, self.identity.bundle)
+        root = open_root(b64d(rec.data), self.owner, self.identity.bundle)
         seen = self._seen_root()
         check_root_fresh(seen, root)  # mutant: tree.root-fresh
-        self._root, self._root_version = root, as_int(rec["version"])
+        self._root, self._root_version = root, rec.version
         self.state.root_sequence, self.state.root_hash = root.sequence, root.hash.hex()
         return root
 
@@ -196,7 +196,7 @@ class Tree:
         bundle for the root), so a 404 is an integrity error (P-EXISTS); only `create` (a
         folder being made, not yet named by anything) reads as empty."""
         try:
-            rec = space.api.get_json(f"/v1/records/manifest/{node_id.hex()}")
+            rec = space.api.get_as(Record, f"/v1/records/manifest/{node_id.hex()}")
         except NotFoundError:
             known = self._root.head_of(node_id) if self._root else None
             # mutant: tree.folder-disappeared
@@ -205,8 +205,8 @@ class Tree:
             if not create:
                 raise IntegrityError("a folder named by its signed parent is missing") from None
             return Folder(node_id, key, key_version, None, space), 0
-        opened = open_manifest(b64d(rec["data"]), key, node_id, space.writers)
-        if as_int(rec["version"]) != opened.version:  # mutant: tree.record-version
+        opened = open_manifest(b64d(rec.data), key, node_id, space.writers)
+        if rec.version != opened.version:  # mutant: tree.record-version
             raise IntegrityError
         seen = self.state.head(node_id)
         # mutant: tree.seen-head-fresh
