@@ -356,6 +356,8 @@ def refuse(method: str, path: str, status: int, doc: Any) -> PreRule:
         ex.status = status
         ex.set_json(doc)
 
+    return rule
+
 
 BATCH_GET = "/v1/blobs/batch-get"
 BatchItems = list[tuple[str, bytes]]
