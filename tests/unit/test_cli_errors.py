@@ -49,3 +49,28 @@ def test_malformed_answers_are_one_typed_error() -> None:
     with pytest.raises(FormatError):
         parse_model({"kind": "manifest", "id": "x", "version": None, "data": "AA=="}, Record)
     assert parse_model({"kind": "m", "id": "x", "version": 3, "data": ""}, Record).version == 3
+
+
+def test_the_http_client_takes_an_injected_transport() -> None:
+    """No server process: an in-process transport answers, and its answers are parsed and
+    its errors translated like the network's."""
+    import httpx
+
+    from blindvault.client.net.http import ApiClient
+    from blindvault.errors import ForbiddenError, GoneError
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/records/manifest/x":
+            return httpx.Response(200, json={"kind": "manifest", "id": "x", "version": "2"})
+        if request.url.path == "/gone":
+            return httpx.Response(410, json={"error": {"code": "expired", "message": "no"}})
+        return httpx.Response(403, json={"error": {"code": "read_only", "message": "no"}})
+
+    api = ApiClient("http://127.0.0.1:9", transport=httpx.MockTransport(answer))
+    with pytest.raises(FormatError):  # no "data": malformed, not a KeyError
+        api.get_as(Record, "/v1/records/manifest/x")
+    with pytest.raises(GoneError):
+        api.get_json("/gone")
+    with pytest.raises(ForbiddenError):
+        api.get_json("/other")
+    api.close()

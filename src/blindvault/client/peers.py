@@ -3,16 +3,12 @@ this device's pins, from which all trust comes (P-PEERKEY)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from blindvault.client.net.http import ApiClient, b64d
+from blindvault.client.session import Session
 from blindvault.core.identity import IdentityBundle, safety_number
 from blindvault.core.kdf import normalize_email
 from blindvault.errors import IntegrityError, PolicyError
 from blindvault.wire.accounts import Identity
-
-if TYPE_CHECKING:
-    from blindvault.client.session import Session
 
 __all__ = ["fetch_bundle", "peer", "trust"]
 
