@@ -26,6 +26,8 @@ httpx, SQLAlchemy, botocore) are translated at the edge where they occur.
      │    └── UnavailableError       network failure, 429 or 5xx after retries
      ├── PathNotFoundError     no such path, share or mount here: a fact of the verified
      │                         tree or of this device, not an answer of the server
+     ├── CredentialError       not logged in on this device, or a link password that does
+     │                         not open the link (decided locally; like a 401)
      └── LocalError            a local file or folder cannot be read or written
 
 Messages never contain key material, passwords or plaintext.
@@ -37,6 +39,7 @@ __all__ = [
     "AuthError",
     "BlindvaultError",
     "ConflictError",
+    "CredentialError",
     "ForbiddenError",
     "FormatError",
     "GoneError",
@@ -135,6 +138,11 @@ class UnavailableError(RemoteError):
 class PathNotFoundError(BlindvaultError):
     """A vault path, incoming share or mount name that does not exist (CLI exit 4, like a
     404): decided from verified state, so it carries no HTTP status."""
+
+
+class CredentialError(BlindvaultError):
+    """Not logged in on this device, or a wrong link password (CLI exit 3, like a 401):
+    decided without the server, so it carries no HTTP status."""
 
 
 class LocalError(BlindvaultError):

@@ -7,7 +7,7 @@ import pytest
 
 from blindvault.cli.errors import exit_code, report
 from blindvault.client.net.answers import as_int, parse_answer, parse_model
-from blindvault.errors import FormatError, NotFoundError, PathNotFoundError
+from blindvault.errors import CredentialError, FormatError, NotFoundError, PathNotFoundError
 from blindvault.wire.records import Record
 
 
@@ -18,6 +18,8 @@ def test_a_local_path_miss_is_exit_4_without_an_http_status(
     err = capsys.readouterr().err
     assert err == "blindvault ls: no such file or folder: /x\n"
     assert exit_code(NotFoundError(404, "not_found", "gone")) == 4
+    assert report("ls", CredentialError("not logged in: run `blindvault login` first")) == 3
+    assert capsys.readouterr().err.endswith("first\n")  # no "(401 not_logged_in)"
 
 
 def test_a_bug_prints_its_traceback_and_asks_for_a_report(

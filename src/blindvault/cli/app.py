@@ -66,6 +66,6 @@ def main(argv: list[str]) -> int:
     except BaseException as exc:  # every failure is reported in one place
         if isinstance(exc, SystemExit | GeneratorExit):
             raise
-        return report(args.command, exc)
+        return report(getattr(args, "shown_as", args.command), exc)
     finally:
         ctx.finish()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from blindvault.cli.prompts import ask_secret
 from blindvault.client.local.state import StateStore
 from blindvault.core.kdf import AccountKeys, KdfParams, derive_account_keys, normalize_email
-from blindvault.errors import AuthError, UsageError
+from blindvault.errors import CredentialError, UsageError
 
 if TYPE_CHECKING:
     from blindvault.client.vault import Vault
@@ -75,7 +75,7 @@ class Context:
         server = self.args.server or (current[0] if current else None)
         email = self.args.email or (current[1] if current else None)
         if not server or not email:
-            raise AuthError(401, "not_logged_in", "not logged in: run `blindvault login` first")
+            raise CredentialError("not logged in: run `blindvault login` first")
         secret = self.password()
         early = _derive_early(store, server, email, secret)
         from blindvault.client.vault import Vault  # the HTTP stack loads after Argon2id ran

@@ -96,6 +96,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     s = add("link-revoke", cmd_link_revoke, "`link revoke ID`: revoke a share link")
     s.prog = "blindvault link revoke"
+    s.set_defaults(shown_as="link")
     s.add_argument("id", metavar="ID")
     add("links", cmd_links, "list your share links")
     s = add("open-link", cmd_open_link, "download what a share link points to (no account)")

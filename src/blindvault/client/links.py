@@ -38,7 +38,7 @@ from blindvault.core.links import (
     seal_link_descriptor,
 )
 from blindvault.core.manifest import FileEntry, FolderEntry, check_name, open_manifest_for_link
-from blindvault.errors import AuthError, IntegrityError, NotFoundError, UsageError
+from blindvault.errors import CredentialError, IntegrityError, NotFoundError, UsageError
 
 __all__ = ["LinkInfo", "Links", "create_link", "list_links", "open_link", "revoke_link"]
 
@@ -228,7 +228,7 @@ def open_link(
             desc = open_link_descriptor(b64d(served["descriptor"]), key, parsed.link_id)
         except IntegrityError:
             if parsed.needs_password:
-                raise AuthError(0, "wrong_password", "wrong link password") from None
+                raise CredentialError("wrong link password") from None
             raise
         step = progress or (lambda n: None)
         dest = local / desc.name if local.is_dir() else local
