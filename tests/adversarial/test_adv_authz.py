@@ -77,7 +77,12 @@ class User:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    app = build(tmp_path_factory.mktemp("authz"), None, None, Limits(part_size=1 << 20))
+    app = build(
+        tmp_path_factory.mktemp("authz"),
+        None,
+        None,
+        Limits(part_size=1 << 20, signups_per_address=100_000),
+    )
     with TestClient(app) as c:
         alice, bob = User(c), User(c)
         signed_out, _ = alice.login()
@@ -194,7 +199,7 @@ def _call(c: TestClient, op: str, ids: dict[str, str], token: str | None) -> Any
     if method == "DELETE" and "/records/" in template:
         params["expected_version"] = 1
     if method == "DELETE" and "/locks/" in template:
-        params["token"] = "t" * 32
+        headers["X-Lock-Token"] = "t" * 32
     if method in ("PUT", "POST"):
         if template in ("/v1/blobs/{blob_id}", "/v1/uploads/{upload_id}/parts/{number}"):
             content = b"x" * 64
@@ -216,7 +221,7 @@ def _call(c: TestClient, op: str, ids: dict[str, str], token: str | None) -> Any
                 "token": b64u(os.urandom(32)),
                 "descriptor": b64(b"d" * 80),
                 "kind": "folder",
-                "records": [ids["record_id"]],
+                "snapshot": {ids["record_id"]: b64(b"s" * 64)},
                 "blobs": [ids["blob_id"]],
             }
         elif template == "/v1/shares":  # a grant on the victim's record as a space

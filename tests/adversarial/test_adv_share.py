@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from adv_proxy import Exchange, Proxy, missing, on_json
-from advlib import PASSWORD, Account, Runner, Upstream, attack, fetch, make_account
+from advlib import FAST_KDF, PASSWORD, Account, Runner, Upstream, attack, fetch, make_account
 
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
@@ -118,7 +118,6 @@ def test_p_noinject_read_member_in_the_write_members_slot(
     with team.owner.vault(proxy.url) as v:
         entry = v.stat("/team")
         assert isinstance(entry, FolderEntry)
-        me = v.opened.identity.bundle.fingerprint
         shown = [v.stat(f"/team/{e.name}") for e in v.ls("/team")]
     with team.writer.vault(proxy.url) as w:
         writer_fp = w.opened.identity.bundle.fingerprint
@@ -127,7 +126,7 @@ def test_p_noinject_read_member_in_the_write_members_slot(
     rec = _record(upstream, team.owner, team.node)
     sealed = base64.b64decode(rec["data"])
     node = bytes.fromhex(team.node)
-    injected = FileEntry("injected.txt", os.urandom(16), FileKey.generate(), 1, 5, 1, me)
+    injected = FileEntry("injected.txt", os.urandom(16), FileKey.generate(), 1, 5, 1)
     entries = [e for e in shown if isinstance(e, FileEntry)] + [injected]
     body = ManifestBody(tuple(sorted(entries, key=lambda e: e.name.encode())), ())
     # the reader signs, but the manifest names the writer: only a key mix-up lets it in
@@ -207,7 +206,7 @@ def _replay(proxy: Proxy, team: Team, old: dict[str, Any], *, roster: bool) -> N
 def _fresh_device(team: Team, acc: Account, proxy: Proxy) -> Path:
     """A new device of `acc` that pinned the owner's key (compared out of band)."""
     home = team.tmp / f"{acc.email}-fresh"
-    with Vault.open(proxy.url, acc.email, PASSWORD, store=StateStore(home)) as v:
+    with Vault.open(proxy.url, acc.email, PASSWORD, store=StateStore(home), min_kdf=FAST_KDF) as v:
         v.trust(team.owner.email, team.owner_fp)
     return home
 
@@ -283,8 +282,7 @@ def test_p_fresh_member_is_served_an_older_shared_folder(
         shown = [v.stat(f"/team/{x.name}") for x in v.ls("/team")]
     node = bytes.fromhex(team.node)
     seen = open_manifest(sealed, entry.folder_key, node, {owner.bundle.fingerprint: owner.bundle})
-    me = owner.bundle.fingerprint
-    extra = FileEntry("forked.txt", os.urandom(16), FileKey.generate(), 1, 5, 1, me)
+    extra = FileEntry("forked.txt", os.urandom(16), FileKey.generate(), 1, 5, 1)
     files = [e for e in shown if isinstance(e, FileEntry)] + [extra]
     forked = seal_manifest(
         ManifestBody(tuple(sorted(files, key=lambda e: e.name.encode())), ()),

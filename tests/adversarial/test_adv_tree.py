@@ -353,7 +353,7 @@ def test_p_fresh_new_device_refuses_a_folder_older_than_its_signed_root(
         vault.rm("/d/old.txt")
     assert json.loads(fetch(upstream, acc, path))["version"] > old["version"]
     home = tmp_path / "fresh"
-    Vault.open(proxy.url, email, PASSWORD, store=StateStore(home)).close()
+    Vault.open(proxy.url, email, PASSWORD, store=StateStore(home), min_kdf=FAST_KDF).close()
     bv = Runner(home, monkeypatch, capsys)
     assert bv("ls", "/")[0] == 0  # the root folder only: this device never read /d
     assert (
