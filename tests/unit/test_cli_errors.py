@@ -50,6 +50,8 @@ def test_malformed_answers_are_one_typed_error() -> None:
         parse_answer(b"<html>")
     with pytest.raises(FormatError):
         parse_model({"kind": "manifest", "id": "x", "version": None, "data": "AA=="}, Record)
+    with pytest.raises(FormatError):  # nothing coerced: 3.0 is not 3
+        parse_model({"kind": "m", "id": "x", "version": 3.0, "data": ""}, Record)
     assert parse_model({"kind": "m", "id": "x", "version": 3, "data": ""}, Record).version == 3
 
 
@@ -63,7 +65,7 @@ def test_the_http_client_takes_an_injected_transport() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v1/records/manifest/x":
-            return httpx.Response(200, json={"kind": "manifest", "id": "x", "version": "2"})
+            return httpx.Response(200, json={"kind": "manifest", "id": "x", "version": 2})
         if request.url.path == "/gone":
             return httpx.Response(410, json={"error": {"code": "expired", "message": "no"}})
         return httpx.Response(403, json={"error": {"code": "read_only", "message": "no"}})

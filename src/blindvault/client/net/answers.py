@@ -21,9 +21,12 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 def parse_model(data: object, model: type[M]) -> M:
-    """`data` (a parsed JSON answer) as a wire model, or `FormatError`."""
+    """`data` (a parsed JSON answer) as a wire model, or `FormatError`.
+
+    Strict: nothing is coerced (no "3" or 3.0 or true for 3), so what the client checks
+    next (KDF parameters, versions) is exactly what the server sent."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=True)
     except pydantic.ValidationError:
         raise FormatError(f"the server sent a malformed answer ({model.__name__})") from None
 
