@@ -14,6 +14,7 @@ import httpx
 from blindvault.client.account_keys import password_proof, recovery_proof
 from blindvault.client.kdf_policy import check_login_params
 from blindvault.client.local.state import AccountState, StateStore
+from blindvault.client.net.answers import parse_model
 from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.client.session import Session
 from blindvault.client.tree import now_ms
@@ -32,6 +33,7 @@ from blindvault.core.manifest import ManifestBody
 from blindvault.core.recovery import recovery_key_from_words, recovery_words
 from blindvault.errors import IntegrityError, PolicyError, RollbackError
 from blindvault.wire import accounts as wire
+from blindvault.wire.devices import DeviceList
 
 __all__ = ["check_bundle", "devices", "log_in", "log_out", "recover", "revoke_device", "sign_up"]
 
@@ -213,7 +215,9 @@ def log_out(session: Session) -> None:
 
 
 def devices(session: Session) -> list[dict[str, object]]:
-    return list(session.api.get_json("/v1/devices")["devices"])
+    answer = session.api.get_json("/v1/devices")
+    parse_model(answer, DeviceList)  # the shape checked; the items shown as sent
+    return list(answer["devices"])
 
 
 def revoke_device(session: Session, device_id: str) -> None:

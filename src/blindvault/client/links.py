@@ -16,11 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from blindvault.client.files import Files
 from blindvault.client.net import transfer
-from blindvault.client.net.answers import as_int
 from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.client.snapshot import take_snapshot
 from blindvault.client.tree.paths import split
@@ -39,6 +38,7 @@ from blindvault.core.links import (
 )
 from blindvault.core.manifest import FileEntry, FolderEntry, check_name, open_manifest_for_link
 from blindvault.errors import CredentialError, IntegrityError, NotFoundError, UsageError
+from blindvault.wire import links as wire
 
 __all__ = ["LinkInfo", "Links", "create_link", "list_links", "open_link", "revoke_link"]
 
@@ -123,7 +123,8 @@ class Links:
         return format_link(self.api.base_url, link_id, secret, password=password is not None)
 
     def listing(self) -> list[LinkInfo]:
-        return [LinkInfo(**item) for item in self.api.get_json("/v1/links")["links"]]
+        listed = self.api.get_as(wire.LinkList, "/v1/links").links
+        return [LinkInfo(**item.model_dump()) for item in listed]
 
     def revoke(self, link_id: str) -> None:
         self.api.request("DELETE", f"/v1/links/{link_id.strip()}")
@@ -167,14 +168,14 @@ class _Holder:
         self.id = b64url_encode(link_id)
         self.headers = {"X-Link-Token": b64url_encode(link_token(secret, link_id))}
 
-    def descriptor(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.api.get_json(f"/v1/l/{self.id}", headers=self.headers)
-        return result
+    def descriptor(self) -> wire.LinkOpened:
+        return self.api.get_as(wire.LinkOpened, f"/v1/l/{self.id}", headers=self.headers)
 
     def folder(self, node: bytes, key: FolderKey) -> list[FileEntry | FolderEntry]:
-        rec = self.api.get_json(f"/v1/l/{self.id}/manifest/{node.hex()}", headers=self.headers)
-        opened = open_manifest_for_link(b64d(rec["data"]), key, node)
-        if as_int(rec["version"]) != opened.version:  # mutant: links.record-version
+        where = f"/v1/l/{self.id}/manifest/{node.hex()}"
+        rec = self.api.get_as(wire.LinkManifest, where, headers=self.headers)
+        opened = open_manifest_for_link(b64d(rec.data), key, node)
+        if rec.version != opened.version:  # mutant: links.record-version
             raise IntegrityError
         return list(opened.body.entries)
 
@@ -225,7 +226,7 @@ def open_link(
         served = holder.descriptor()
         key = link_key(parsed.secret, parsed.link_id, password if parsed.needs_password else None)
         try:
-            desc = open_link_descriptor(b64d(served["descriptor"]), key, parsed.link_id)
+            desc = open_link_descriptor(b64d(served.descriptor), key, parsed.link_id)
         except IntegrityError:
             if parsed.needs_password:
                 raise CredentialError("wrong link password") from None

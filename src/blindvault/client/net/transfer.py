@@ -28,6 +28,7 @@ from blindvault.core.constants import SEALED_CHUNK_SIZE
 from blindvault.core.content import ContentDecryptor, ContentEncryptor, blob_id, sealed_size
 from blindvault.core.keys import FileKey, VaultKey
 from blindvault.errors import ConflictError, FormatError, LocalError, NotFoundError
+from blindvault.wire.uploads import UploadStarted, UploadStatus
 
 __all__ = ["Progress", "download", "pending_upload", "resume_upload", "upload", "verify_blob"]
 
@@ -216,12 +217,12 @@ def upload(
         api.request("PUT", f"/v1/blobs/{bid}", content=blob)
         progress(total)
         return size
-    start = api.post_json("/v1/uploads", {"blob_id": bid, "size": total})
-    resume = _Resume(resume_dir / f"{start['upload_id']}.json")
+    start = api.post_as(UploadStarted, "/v1/uploads", {"blob_id": bid, "size": total})
+    resume = _Resume(resume_dir / f"{start.upload_id}.json")
     salt = os.urandom(24)
     parts: dict[str, str] = {}
     record: dict[str, object] = {
-        "upload_id": start["upload_id"],
+        "upload_id": start.upload_id,
         "blob_id": bid,
         "salt": salt.hex(),
         "wrapped_key": wrap.wrap_file_key(vault, key, owner, node_id, version).hex(),
@@ -230,7 +231,7 @@ def upload(
         "source": str(src.resolve()),
         "size": size,
         "mtime_ns": src.stat().st_mtime_ns,
-        "part_size": int(start["part_size"]),
+        "part_size": start.part_size,
         "parts": parts,
     }
     resume.save(record)
@@ -241,8 +242,8 @@ def upload(
         node_id,
         version,
         salt,
-        start["upload_id"],
-        int(start["part_size"]),
+        start.upload_id,
+        start.part_size,
         set(),
         progress,
         PartGuard(key, parts, lambda: resume.save(record)),
@@ -310,18 +311,18 @@ def resume_upload(
     )
     upload_id = str(rec["upload_id"])
     try:
-        status = api.get_json(f"/v1/uploads/{upload_id}")
+        status = api.get_as(UploadStatus, f"/v1/uploads/{upload_id}")
     except NotFoundError:
         record.clear()
         return None
     parts = rec.get("parts")
-    if not isinstance(parts, dict) or rec.get("part_size") != int(status["part_size"]):
+    if not isinstance(parts, dict) or rec.get("part_size") != status.part_size:
         record.clear()  # no proof of what was sent (or parts cut differently): start over
         return None
     clean = {k: v for k, v in rec.items() if k != "_path"}
     guard = PartGuard(key, parts, lambda: record.save(clean))
-    have = {int(p["number"]) for p in status["received"]}
-    done = sum(int(p["size"]) for p in status["received"])
+    have = {p.number for p in status.received}
+    done = sum(p.size for p in status.received)
     progress(done)
     try:
         _send_parts(
@@ -332,7 +333,7 @@ def resume_upload(
             version,
             bytes.fromhex(str(rec["salt"])),
             upload_id,
-            int(status["part_size"]),
+            status.part_size,
             have,
             lambda n: None,
             guard,
@@ -340,7 +341,7 @@ def resume_upload(
     except (ConflictError, StaleResumeError):
         record.clear()  # a fresh key and salt for the new upload (P-NONCE)
         return None
-    progress(int(status["size"]) - done)
+    progress(status.size - done)
     record.clear()
     return node_id, key, version, int(str(rec["size"]))
 
