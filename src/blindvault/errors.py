@@ -18,9 +18,16 @@ httpx, SQLAlchemy, botocore) are translated at the edge where they occur.
      │    └── InsecureTransportError   plain HTTP to a host that is not loopback
      ├── RemoteError           the server answered with an error (status, code, message)
      │    ├── AuthError              401: not logged in, wrong password, revoked device
+     │    ├── ForbiddenError         403: logged in but not allowed (read-only share,
+     │    │                          missing proof of the current password)
      │    ├── NotFoundError          404
+     │    │    └── GoneError         410: an expired, revoked or used-up link
      │    ├── ConflictError          409: stale version, existing object, held lock
      │    └── UnavailableError       network failure, 429 or 5xx after retries
+     ├── PathNotFoundError     no such path, share or mount here: a fact of the verified
+     │                         tree or of this device, not an answer of the server
+     ├── CredentialError       not logged in on this device, or a link password that does
+     │                         not open the link (decided locally; like a 401)
      └── LocalError            a local file or folder cannot be read or written
 
 Messages never contain key material, passwords or plaintext.
@@ -32,12 +39,16 @@ __all__ = [
     "AuthError",
     "BlindvaultError",
     "ConflictError",
+    "CredentialError",
+    "ForbiddenError",
     "FormatError",
+    "GoneError",
     "InsecureTransportError",
     "IntegrityError",
     "KdfPolicyError",
     "LocalError",
     "NotFoundError",
+    "PathNotFoundError",
     "PolicyError",
     "RemoteError",
     "RollbackError",
@@ -122,6 +133,16 @@ class ConflictError(RemoteError):
 
 class UnavailableError(RemoteError):
     """The server could not be reached or is overloaded, even after retries."""
+
+
+class PathNotFoundError(BlindvaultError):
+    """A vault path, incoming share or mount name that does not exist (CLI exit 4, like a
+    404): decided from verified state, so it carries no HTTP status."""
+
+
+class CredentialError(BlindvaultError):
+    """Not logged in on this device, or a wrong link password (CLI exit 3, like a 401):
+    decided without the server, so it carries no HTTP status."""
 
 
 class LocalError(BlindvaultError):

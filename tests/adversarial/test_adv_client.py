@@ -6,6 +6,7 @@ and the smaller leaks."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 from pathlib import Path
@@ -268,9 +269,7 @@ def _fresh(proxy: Proxy, tmp: Path, tag: str) -> tuple[str, list[str], Path]:
 
 
 def _recover(bv: Runner, url: str, email: str, words: list[str], new: str) -> tuple[int, str]:
-    import blindvault.cli as cli
-
-    bv.monkeypatch.setattr(cli, "_STDIN", [[" ".join(words)]])
+    bv.monkeypatch.setattr("sys.stdin", io.StringIO(" ".join(words) + "\n"))
     bv.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", new)
     rc, _, err = bv("recover", "--server", url, "--email", email)
     return rc, err
@@ -328,9 +327,7 @@ def test_recovery_rotate_replaces_the_words(
     assert rc == 3, err  # the old words no longer log in
     rc, err = _recover(bv, proxy.url, email, new, "other password")
     assert rc == 0, err
-    import blindvault.cli as cli
-
-    monkeypatch.setattr(cli, "_STDIN", [["other password", "yet another password"]])
+    monkeypatch.setattr("sys.stdin", io.StringIO("other password\nyet another password\n"))
     rc, out, err = bv("passwd", "--new-recovery", "--json", "--password-stdin")
     assert rc == 0, err
     newer = json.loads(out)["recovery_words"]
@@ -391,7 +388,7 @@ def test_resume_after_a_same_size_same_mtime_change_starts_over(
     """An upload stops after parts 1 and 2; the file changes inside part 2 keeping size and
     mtime (`cp -p`); the server claims it lacks part 2. The client never sends two
     different part-2 bodies under one upload (one key and salt): it starts over."""
-    from blindvault.client import transfer
+    from blindvault.client.net import transfer
     from helpers.proxy import Exchange
 
     _, _, home = _fresh(proxy, tmp_path, "resume")

@@ -131,7 +131,7 @@ def test_interrupted_upload_resumes(cli: Cli, tmp_path: Path) -> None:
     """An interrupted put continues where it stopped when re-run."""
     import pytest
 
-    from blindvault.client import transfer
+    from blindvault.client.net import transfer
 
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(20 * 1024 * 1024))

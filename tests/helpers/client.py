@@ -53,9 +53,6 @@ class Cli:
             import io
             import sys
 
-            import blindvault.cli as cli_module
-
-            cli_module._STDIN.clear()
             self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         self.capsys.readouterr()
         code = main(list(args))

@@ -4,7 +4,6 @@ tests/client (the CLI, transfer limits, sockets)."""
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
@@ -18,12 +17,6 @@ from blindvault.errors import FormatError
 from helpers.inprocess import InProcess, InProcessTransport, inprocess
 
 __all__ = ["inprocess"]
-
-# The client takes an injectable transport from the issue-13 split (client/net) on.
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("blindvault.client.net") is None,
-    reason="needs the client's injectable transport (blindvault.client.net, issue 13)",
-)
 
 FAST = KdfParams.argon2id(19456, 2, 1)  # the floor: allowed, and keeps each test short
 

@@ -7,24 +7,20 @@ the current secret, so a stolen bearer token alone cannot replace the account's 
     "proof": {"recovery_auth_key": b64(recovery auth key)}  after a recovery-words login
     (plus "totp": "123456" inside proof when the account has TOTP)
 
-The proof lives in memory only (`Vault.proof`), set at login and replaced after a change;
+The proof lives in memory only (`Session.proof`), set at login and replaced after a change;
 it is never written to disk. A refusal (403 proof_required / proof_invalid) is a policy
 refusal, exit 8.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from blindvault.client.http import b64e
+from blindvault.client.net.http import b64e
+from blindvault.client.session import Session
 from blindvault.core.kdf import KdfParams, derive_account_keys, recovery_auth_key
 from blindvault.core.keybundle import OpenedBundle
 from blindvault.core.keys import AuthKey, RecoveryKey
 from blindvault.core.recovery import recovery_words
 from blindvault.errors import ForbiddenError, PolicyError, UsageError
-
-if TYPE_CHECKING:
-    from blindvault.client.vault import Vault
 
 __all__ = ["password_proof", "recovery_proof", "replace_keys"]
 
@@ -40,7 +36,7 @@ def recovery_proof(recovery: RecoveryKey) -> dict[str, str]:
 
 
 def replace_keys(
-    vault: Vault,
+    session: Session,
     password: str,
     *,
     params: KdfParams | None = None,
@@ -51,18 +47,18 @@ def replace_keys(
     words, whose hash replaces the old one on the server); returns the new words if any.
 
     Only the vault key's wraps change: one object is written whatever the number of files."""
-    if not vault.proof:
+    if not session.proof:
         raise UsageError("log in again: this session holds no proof of the current password")
-    email = vault.state.email
-    params = params or KdfParams.from_json(vault.state.kdf_pin or KdfParams.argon2id().to_json())
+    email = session.state.email
+    params = params or KdfParams.from_json(session.state.kdf_pin or KdfParams.argon2id().to_json())
     keys = derive_account_keys(password, email, params)
     recovery = RecoveryKey.generate() if new_recovery else None
-    bundle = vault.opened.bundle.rewrapped(vault.opened.vault, keys.master, recovery)
-    proof: dict[str, str] = dict(vault.proof)
+    bundle = session.opened.bundle.rewrapped(session.opened.vault, keys.master, recovery)
+    proof: dict[str, str] = dict(session.proof)
     if totp:
         proof["totp"] = totp
     body: dict[str, object] = {
-        "expected_version": vault.opened.bundle.version,
+        "expected_version": session.opened.bundle.version,
         "key_bundle": b64e(bundle.encode()),
         "kdf": params.to_json(),
         "auth_key": b64e(keys.auth.material),
@@ -71,7 +67,7 @@ def replace_keys(
     if recovery is not None:
         body["recovery_auth_key"] = b64e(recovery_auth_key(recovery).material)
     try:
-        vault.api.put_json("/v1/account/keys", body)
+        session.api.put_json("/v1/account/keys", body)
     except ForbiddenError as exc:
         if exc.code in PROOF_CODES:
             raise PolicyError(
@@ -79,10 +75,10 @@ def replace_keys(
                 f"({exc.code}); nothing was changed"
             ) from None
         raise
-    vault.opened = OpenedBundle(bundle, vault.opened.vault, vault.opened.identity,
-                                vault.opened.root_key)  # fmt: skip
-    vault.proof = password_proof(keys.auth)
-    vault.state.bundle_version = bundle.version
-    vault.state.kdf_pin = params.to_json()
-    vault.save()
+    session.opened = OpenedBundle(bundle, session.opened.vault, session.opened.identity,
+                                session.opened.root_key)  # fmt: skip
+    session.proof = password_proof(keys.auth)
+    session.state.bundle_version = bundle.version
+    session.state.kdf_pin = params.to_json()
+    session.save()
     return recovery_words(recovery) if recovery is not None else None

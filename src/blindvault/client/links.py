@@ -1,6 +1,6 @@
 """Share links from the client: create, list, revoke, and open one without an account.
 
-    url = create_link(vault, "/docs/report.pdf", expires_in=7 * 86400)
+    url = vault.links.create("/docs/report.pdf", expires_in=7 * 86400)
     open_link(url, Path("."))          # anyone with the URL; no account needed
 
 The secret stays in the URL fragment; the server gets the link token (from which the
@@ -16,11 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
-from blindvault.client import transfer
-from blindvault.client.http import ApiClient, b64d, b64e
+from blindvault.client.files import Files
+from blindvault.client.net import transfer
+from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.client.snapshot import take_snapshot
+from blindvault.client.tree.paths import split
 from blindvault.core.content import blob_id
 from blindvault.core.keys import FileKey, FolderKey
 from blindvault.core.links import (
@@ -35,12 +37,10 @@ from blindvault.core.links import (
     seal_link_descriptor,
 )
 from blindvault.core.manifest import FileEntry, FolderEntry, check_name, open_manifest_for_link
-from blindvault.errors import AuthError, IntegrityError, NotFoundError, UsageError
+from blindvault.errors import CredentialError, IntegrityError, NotFoundError, UsageError
+from blindvault.wire import links as wire
 
-if TYPE_CHECKING:
-    from blindvault.client.vault import Vault
-
-__all__ = ["LinkInfo", "create_link", "list_links", "open_link", "revoke_link"]
+__all__ = ["LinkInfo", "Links", "create_link", "list_links", "open_link", "revoke_link"]
 
 ROOT_NAME = "vault"
 
@@ -57,69 +57,106 @@ class LinkInfo:
     revoked: bool
 
 
+class Links:
+    """The owner's side: make, list and revoke links."""
+
+    def __init__(self, files: Files) -> None:
+        self.files = files
+        self.api = files.session.api
+
+    def create(
+        self,
+        remote: str,
+        *,
+        expires_in: float | None = None,
+        max_downloads: int | None = None,
+        password: str | None = None,
+    ) -> str:
+        """Make a link to a file or folder; returns the URL to hand out (it holds the
+        secret)."""
+        if expires_in is not None and expires_in <= 0:
+            raise UsageError("the expiry must be in the future")
+        if max_downloads is not None and max_downloads < 1:
+            raise UsageError("--max-downloads must be at least 1")
+        if password is not None and not password:
+            raise UsageError("an empty link password")
+        if remote.lstrip("/").startswith("@"):
+            raise UsageError("only the owner of a shared folder can make links into it")
+        entry = self.files.stat(remote)
+        snapshot: dict[str, str] = {}
+        blobs: list[str] = []
+        desc: LinkDescriptor
+        if isinstance(entry, FileEntry):
+            desc = LinkDescriptor(
+                entry.node_id,
+                entry.file_key,
+                entry.content_version,
+                entry.size,
+                entry.mtime_ms,
+                entry.name,
+            )
+            blobs.append(blob_id(entry.node_id, entry.content_version).hex())
+        else:
+            mtime, name = (0, ROOT_NAME) if entry is None else (entry.mtime_ms, entry.name)
+            spaces = self.files.spaces
+            at = spaces.locate(split(remote))
+            snap = take_snapshot(spaces, at.node_id, at.key, at.key_version, at.space)
+            snapshot = {rid: b64e(data) for rid, data in snap.records.items()}
+            blobs = snap.blobs
+            desc = LinkDescriptor(snap.node_id, snap.key, 1, 0, mtime, name)
+        link_id, secret = new_link()
+        sealed = seal_link_descriptor(desc, link_key(secret, link_id, password), link_id)
+        self.api.post_json(
+            "/v1/links",
+            {
+                "id": b64url_encode(link_id),
+                "token": b64url_encode(link_token(secret, link_id)),
+                "descriptor": b64e(sealed),
+                "kind": "file" if isinstance(entry, FileEntry) else "folder",
+                "password": password is not None,
+                "snapshot": snapshot,
+                "blobs": blobs,
+                "expires_at": time.time() + expires_in if expires_in is not None else None,
+                "max_downloads": max_downloads,
+            },
+        )
+        return format_link(self.api.base_url, link_id, secret, password=password is not None)
+
+    def listing(self) -> list[LinkInfo]:
+        listed = self.api.get_as(wire.LinkList, "/v1/links").links
+        return [LinkInfo(**item.model_dump()) for item in listed]
+
+    def revoke(self, link_id: str) -> None:
+        self.api.request("DELETE", f"/v1/links/{link_id.strip()}")
+
+
+class HasLinks(Protocol):
+    @property
+    def links(self) -> Links: ...
+
+
 def create_link(
-    vault: Vault,
+    vault: HasLinks,
     remote: str,
     *,
     expires_in: float | None = None,
     max_downloads: int | None = None,
     password: str | None = None,
 ) -> str:
-    """Make a link to a file or folder; returns the URL to hand out (it holds the secret)."""
-    if expires_in is not None and expires_in <= 0:
-        raise UsageError("the expiry must be in the future")
-    if max_downloads is not None and max_downloads < 1:
-        raise UsageError("--max-downloads must be at least 1")
-    if password is not None and not password:
-        raise UsageError("an empty link password")
-    if remote.lstrip("/").startswith("@"):
-        raise UsageError("only the owner of a shared folder can make links into it")
-    entry = vault.stat(remote)
-    snapshot: dict[str, str] = {}
-    blobs: list[str] = []
-    desc: LinkDescriptor
-    if isinstance(entry, FileEntry):
-        desc = LinkDescriptor(
-            entry.node_id,
-            entry.file_key,
-            entry.content_version,
-            entry.size,
-            entry.mtime_ms,
-            entry.name,
-        )
-        blobs.append(blob_id(entry.node_id, entry.content_version).hex())
-    else:
-        mtime, name = (0, ROOT_NAME) if entry is None else (entry.mtime_ms, entry.name)
-        parts = [p for p in remote.split("/") if p not in ("", ".")]
-        snap = take_snapshot(vault, *vault._locate(parts))
-        snapshot = {rid: b64e(data) for rid, data in snap.records.items()}
-        blobs = snap.blobs
-        desc = LinkDescriptor(snap.node_id, snap.key, 1, 0, mtime, name)
-    link_id, secret = new_link()
-    sealed = seal_link_descriptor(desc, link_key(secret, link_id, password), link_id)
-    vault.api.post_json(
-        "/v1/links",
-        {
-            "id": b64url_encode(link_id),
-            "token": b64url_encode(link_token(secret, link_id)),
-            "descriptor": b64e(sealed),
-            "kind": "file" if isinstance(entry, FileEntry) else "folder",
-            "password": password is not None,
-            "snapshot": snapshot,
-            "blobs": blobs,
-            "expires_at": time.time() + expires_in if expires_in is not None else None,
-            "max_downloads": max_downloads,
-        },
+    """`vault.links.create(...)` (kept for existing callers)."""
+    return vault.links.create(
+        remote, expires_in=expires_in, max_downloads=max_downloads, password=password
     )
-    return format_link(vault.api.base_url, link_id, secret, password=password is not None)
 
 
-def list_links(vault: Vault) -> list[LinkInfo]:
-    return [LinkInfo(**item) for item in vault.api.get_json("/v1/links")["links"]]
+def list_links(vault: HasLinks) -> list[LinkInfo]:
+    """`vault.links.listing()` (kept for existing callers)."""
+    return vault.links.listing()
 
 
-def revoke_link(vault: Vault, link_id: str) -> None:
-    vault.api.request("DELETE", f"/v1/links/{link_id.strip()}")
+def revoke_link(vault: HasLinks, link_id: str) -> None:
+    """`vault.links.revoke(...)` (kept for existing callers)."""
+    vault.links.revoke(link_id)
 
 
 # --- the holder's side -------------------------------------------------------------------
@@ -131,14 +168,14 @@ class _Holder:
         self.id = b64url_encode(link_id)
         self.headers = {"X-Link-Token": b64url_encode(link_token(secret, link_id))}
 
-    def descriptor(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.api.get_json(f"/v1/l/{self.id}", headers=self.headers)
-        return result
+    def descriptor(self) -> wire.LinkOpened:
+        return self.api.get_as(wire.LinkOpened, f"/v1/l/{self.id}", headers=self.headers)
 
     def folder(self, node: bytes, key: FolderKey) -> list[FileEntry | FolderEntry]:
-        rec = self.api.get_json(f"/v1/l/{self.id}/manifest/{node.hex()}", headers=self.headers)
-        opened = open_manifest_for_link(b64d(rec["data"]), key, node)
-        if int(rec["version"]) != opened.version:  # mutant: links.record-version
+        where = f"/v1/l/{self.id}/manifest/{node.hex()}"
+        rec = self.api.get_as(wire.LinkManifest, where, headers=self.headers)
+        opened = open_manifest_for_link(b64d(rec.data), key, node)
+        if rec.version != opened.version:  # mutant: links.record-version
             raise IntegrityError
         return list(opened.body.entries)
 
@@ -189,10 +226,10 @@ def open_link(
         served = holder.descriptor()
         key = link_key(parsed.secret, parsed.link_id, password if parsed.needs_password else None)
         try:
-            desc = open_link_descriptor(b64d(served["descriptor"]), key, parsed.link_id)
+            desc = open_link_descriptor(b64d(served.descriptor), key, parsed.link_id)
         except IntegrityError:
             if parsed.needs_password:
-                raise AuthError(0, "wrong_password", "wrong link password") from None
+                raise CredentialError("wrong link password") from None
             raise
         step = progress or (lambda n: None)
         dest = local / desc.name if local.is_dir() else local

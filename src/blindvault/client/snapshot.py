@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from blindvault.client.spaces import Spaces
 from blindvault.client.tree import Space
 from blindvault.core.constants import ID_SIZE
 from blindvault.core.content import blob_id
@@ -28,9 +28,6 @@ from blindvault.core.manifest import (
     seal_manifest,
 )
 from blindvault.errors import UsageError
-
-if TYPE_CHECKING:
-    from blindvault.client.vault import Vault
 
 __all__ = ["MAX_SNAPSHOT_BYTES", "Snapshot", "take_snapshot"]
 
@@ -47,31 +44,31 @@ class Snapshot:
 
 
 def take_snapshot(
-    vault: Vault, node: bytes, key: FolderKey, key_version: int, space: Space | None
+    spaces: Spaces, node: bytes, key: FolderKey, key_version: int, space: Space
 ) -> Snapshot:
     """Copy the subtree at `node` as it is now, under fresh keys; nothing is written."""
     snap = Snapshot(b"", FolderKey.generate())
-    snap.node_id = _copy(vault, snap, node, key, key_version, space, snap.key)
+    snap.node_id = _copy(spaces, snap, node, key, key_version, space, snap.key)
     return snap
 
 
 def _copy(
-    vault: Vault,
+    spaces: Spaces,
     snap: Snapshot,
     node: bytes,
     key: FolderKey,
     key_version: int,
-    space: Space | None,
+    space: Space,
     new_key: FolderKey,
 ) -> bytes:
-    folder, _ = vault.tree.read(node, key, key_version, space)
+    folder, _ = spaces.session.tree.read(node, key, key_version, space)
     new_node = os.urandom(ID_SIZE)
     entries: list[FileEntry | FolderEntry] = []
     for e in folder.body.entries:
         if isinstance(e, FolderEntry):
-            sub_space = space or vault.shares.own_space(e.node_id)
+            sub_space = spaces.below(space, e.node_id)
             sub_key = FolderKey.generate()
-            sub = _copy(vault, snap, e.node_id, e.folder_key, e.key_version, sub_space, sub_key)
+            sub = _copy(spaces, snap, e.node_id, e.folder_key, e.key_version, sub_space, sub_key)
             entries.append(FolderEntry(e.name, sub, sub_key, 1, e.mtime_ms))
         else:
             entries.append(e)
@@ -83,7 +80,7 @@ def _copy(
         version=1,
         key_version=1,
         prev_hash=ZERO_HASH,
-        writer=vault.opened.identity,
+        writer=spaces.session.identity,
     )
     snap.size += len(sealed)
     if snap.size > MAX_SNAPSHOT_BYTES:

@@ -7,15 +7,13 @@ and a blob that fails its chunked AEAD.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from blindvault.client import transfer
+from blindvault.client.net import transfer
+from blindvault.client.tree import Folder
 from blindvault.core.manifest import FolderEntry
 from blindvault.errors import BlindvaultError
-
-if TYPE_CHECKING:
-    from blindvault.client.vault import Vault
 
 __all__ = ["Problem", "verify_tree"]
 
@@ -26,15 +24,18 @@ class Problem:
     message: str
 
 
-def verify_tree(vault: Vault, parts: list[str]) -> tuple[int, int, list[Problem]]:
-    """(folders, files, problems) under the folder at `parts`."""
+def verify_tree(
+    folder_at: Callable[[list[str]], Folder], parts: list[str]
+) -> tuple[int, int, list[Problem]]:
+    """(folders, files, problems) under the folder at `parts` (`folder_at` reads and
+    verifies the folder at a path)."""
     problems: list[Problem] = []
     counts = [0, 0]
 
     def visit(parts: list[str]) -> None:
         here = "/" + "/".join(parts)
         try:
-            folder = vault._folder(parts)
+            folder = folder_at(parts)
         except BlindvaultError as exc:
             problems.append(Problem(here, f"folder fails verification: {exc}"))
             return
@@ -46,7 +47,7 @@ def verify_tree(vault: Vault, parts: list[str]) -> tuple[int, int, list[Problem]
             counts[1] += 1
             try:
                 transfer.verify_blob(
-                    vault._api(folder.space),
+                    folder.space.api,
                     key=e.file_key,
                     node_id=e.node_id,
                     version=e.content_version,

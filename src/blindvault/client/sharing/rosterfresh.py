@@ -10,7 +10,7 @@ naming the remembered one as its predecessor, is a rollback or fork: `RollbackEr
 
 from __future__ import annotations
 
-from blindvault.client.state import AccountState
+from blindvault.client.local.state import AccountState
 from blindvault.core.manifest import ManifestHead
 from blindvault.core.root import SignedRoot
 from blindvault.core.roster import Roster, check_roster_fresh

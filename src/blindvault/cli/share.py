@@ -7,41 +7,33 @@ import dataclasses
 import sys
 from collections.abc import Callable
 
-from blindvault.cli import _open, _print
-from blindvault.core.identity import safety_number
+from blindvault.cli.context import Context
+from blindvault.cli.prompts import confirm_key
+
+__all__ = ["register"]
 
 
-def _confirm(email: str, fingerprint: bytes) -> bool:
-    """On a terminal, show the safety number and ask; never asked without one."""
-    if not sys.stdin.isatty():
-        return False
-    sys.stderr.write(
-        f"{email} is not verified yet. Their safety number:\n  {safety_number(fingerprint)}\n"
-        "Compare it with what they see (`blindvault fingerprint`) over another channel.\n"
-    )
-    return input("Does it match? [y/N] ").strip().lower() == "y"
-
-
-def cmd_share(args: argparse.Namespace) -> int:
-    vault = _open(args)
+def cmd_share(ctx: Context) -> int:
+    args = ctx.args
+    vault = ctx.open()
     share_id = vault.shares.share(
         args.remote,
         args.with_,
         write=args.write,
         trust_on_first_use=args.trust_on_first_use,
-        confirm=_confirm,
+        confirm=confirm_key,
     )
     role = "read-write" if args.write else "read-only"
-    _print(
-        args,
+    ctx.show(
         {"id": share_id, "remote": args.remote, "with": args.with_, "role": role},
         f"Shared {args.remote} with {args.with_} ({role}); share id {share_id}",
     )
     return 0
 
 
-def cmd_shares(args: argparse.Namespace) -> int:
-    vault = _open(args)
+def cmd_shares(ctx: Context) -> int:
+    args = ctx.args
+    vault = ctx.open()
     incoming = vault.shares.incoming()
     outgoing = vault.shares.outgoing()
     lines = ["Incoming:"] if incoming else []
@@ -56,8 +48,7 @@ def cmd_shares(args: argparse.Namespace) -> int:
     for o in outgoing:
         state = "accepted" if o.accepted else "pending"
         lines.append(f"  {o.id}  to {o.member_email}  {o.role}  {state}")
-    _print(
-        args,
+    ctx.show(
         {
             "incoming": [dataclasses.asdict(s) for s in incoming],
             "outgoing": [dataclasses.asdict(o) for o in outgoing],
@@ -67,21 +58,23 @@ def cmd_shares(args: argparse.Namespace) -> int:
     return 1 if any(s.problem for s in incoming) and args.strict else 0
 
 
-def cmd_accept(args: argparse.Namespace) -> int:
-    vault = _open(args)
+def cmd_accept(ctx: Context) -> int:
+    args = ctx.args
+    vault = ctx.open()
     mount = vault.shares.accept(args.id, trust_on_first_use=args.trust_on_first_use)
-    _print(args, {"id": args.id, "path": mount}, f"Accepted: it is at {mount}")
+    ctx.show({"id": args.id, "path": mount}, f"Accepted: it is at {mount}")
     return 0
 
 
-def cmd_unshare(args: argparse.Namespace) -> int:
-    vault = _open(args)
+def cmd_unshare(ctx: Context) -> int:
+    args = ctx.args
+    vault = ctx.open()
     strangers = vault.shares.unshare(
         args.remote,
         args.with_,
         reencrypt=args.reencrypt,
         trust_on_first_use=args.trust_on_first_use,
-        confirm=_confirm,
+        confirm=confirm_key,
     )
     for email in strangers:
         sys.stderr.write(
@@ -89,8 +82,7 @@ def cmd_unshare(args: argparse.Namespace) -> int:
             "the signed member list; the new key was not sealed to them\n"
         )
     done = "keys rotated" + (", files re-encrypted" if args.reencrypt else "")
-    _print(
-        args,
+    ctx.show(
         {
             "remote": args.remote,
             "removed": args.with_,

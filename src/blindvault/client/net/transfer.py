@@ -14,26 +14,29 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from blindvault.client.http import ApiClient
-from blindvault.client.resume_proof import PartGuard, StaleResumeError
-from blindvault.client.state import atomic_write
+from blindvault.client.local.files import atomic_file, atomic_write
+from blindvault.client.net.http import ApiClient
+from blindvault.client.net.resume_proof import PartGuard, StaleResumeError
 from blindvault.core import wrap
+from blindvault.core.constants import SEALED_CHUNK_SIZE
 from blindvault.core.content import ContentDecryptor, ContentEncryptor, blob_id, sealed_size
 from blindvault.core.keys import FileKey, VaultKey
 from blindvault.errors import ConflictError, FormatError, LocalError, NotFoundError
+from blindvault.wire.uploads import UploadStarted, UploadStatus
 
 __all__ = ["Progress", "download", "pending_upload", "resume_upload", "upload", "verify_blob"]
 
 READ_SIZE = 1 << 20
 SMALL_BLOB = 8 << 20
 IN_FLIGHT = 2  # parts on the wire while the next one is encrypted
+# room for one more sealed chunk (16 KiB + tag) in every en/decryption output buffer
+SLACK = SEALED_CHUNK_SIZE
 
 Progress = Callable[[int], None]
 
@@ -63,7 +66,7 @@ class _Resume:
 def _stream_encrypted(src: Path, enc: ContentEncryptor, emit: Callable[[bytes], None]) -> None:
     buf = bytearray(READ_SIZE)
     view = memoryview(buf)
-    out = bytearray(enc.output_bound(READ_SIZE) + 16400)
+    out = bytearray(enc.output_bound(READ_SIZE) + SLACK)
     emit(enc.header)
     with src.open("rb") as f:
         while n := f.readinto(buf):
@@ -183,20 +186,11 @@ def write_verified(
 ) -> None:
     """Decrypt a whole small blob and write it; `dest` appears only if it all verified."""
     dec = ContentDecryptor(key, node_id, version, size)
-    out = bytearray(dec.output_bound(len(blob)) + 16400)
+    out = bytearray(dec.output_bound(len(blob)) + SLACK)
     n = dec.update_into(blob, out)
     plain = bytes(out[:n]) + dec.finalize()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".bv-", suffix=".partial", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(plain)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(dest) as f:
+        f.write(plain)
 
 
 def upload(
@@ -223,12 +217,12 @@ def upload(
         api.request("PUT", f"/v1/blobs/{bid}", content=blob)
         progress(total)
         return size
-    start = api.post_json("/v1/uploads", {"blob_id": bid, "size": total})
-    resume = _Resume(resume_dir / f"{start['upload_id']}.json")
+    start = api.post_as(UploadStarted, "/v1/uploads", {"blob_id": bid, "size": total})
+    resume = _Resume(resume_dir / f"{start.upload_id}.json")
     salt = os.urandom(24)
     parts: dict[str, str] = {}
     record: dict[str, object] = {
-        "upload_id": start["upload_id"],
+        "upload_id": start.upload_id,
         "blob_id": bid,
         "salt": salt.hex(),
         "wrapped_key": wrap.wrap_file_key(vault, key, owner, node_id, version).hex(),
@@ -237,7 +231,7 @@ def upload(
         "source": str(src.resolve()),
         "size": size,
         "mtime_ns": src.stat().st_mtime_ns,
-        "part_size": int(start["part_size"]),
+        "part_size": start.part_size,
         "parts": parts,
     }
     resume.save(record)
@@ -248,8 +242,8 @@ def upload(
         node_id,
         version,
         salt,
-        start["upload_id"],
-        int(start["part_size"]),
+        start.upload_id,
+        start.part_size,
         set(),
         progress,
         PartGuard(key, parts, lambda: resume.save(record)),
@@ -317,18 +311,18 @@ def resume_upload(
     )
     upload_id = str(rec["upload_id"])
     try:
-        status = api.get_json(f"/v1/uploads/{upload_id}")
+        status = api.get_as(UploadStatus, f"/v1/uploads/{upload_id}")
     except NotFoundError:
         record.clear()
         return None
     parts = rec.get("parts")
-    if not isinstance(parts, dict) or rec.get("part_size") != int(status["part_size"]):
+    if not isinstance(parts, dict) or rec.get("part_size") != status.part_size:
         record.clear()  # no proof of what was sent (or parts cut differently): start over
         return None
     clean = {k: v for k, v in rec.items() if k != "_path"}
     guard = PartGuard(key, parts, lambda: record.save(clean))
-    have = {int(p["number"]) for p in status["received"]}
-    done = sum(int(p["size"]) for p in status["received"])
+    have = {p.number for p in status.received}
+    done = sum(p.size for p in status.received)
     progress(done)
     try:
         _send_parts(
@@ -339,7 +333,7 @@ def resume_upload(
             version,
             bytes.fromhex(str(rec["salt"])),
             upload_id,
-            int(status["part_size"]),
+            status.part_size,
             have,
             lambda n: None,
             guard,
@@ -347,7 +341,7 @@ def resume_upload(
     except (ConflictError, StaleResumeError):
         record.clear()  # a fresh key and salt for the new upload (P-NONCE)
         return None
-    progress(int(status["size"]) - done)
+    progress(status.size - done)
     record.clear()
     return node_id, key, version, int(str(rec["size"]))
 
@@ -368,32 +362,22 @@ def download(
 
     `path` and `headers` fetch the blob another way (a share link's route and token)."""
     dec = ContentDecryptor(key, node_id, version, size)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    # a short temporary name: the final name may already be 255 bytes long
-    fd, tmp = tempfile.mkstemp(prefix=".bv-", suffix=".partial", dir=dest.parent)
-    try:
-        out = bytearray(dec.output_bound(1 << 20) + 16400)
-        with os.fdopen(fd, "wb") as f:
-            where = path or f"/v1/blobs/{blob_id(node_id, version).hex()}"
-            with api.stream(where, headers) as response:
-                for chunk in response.iter_bytes(1 << 20):
-                    n = dec.update_into(chunk, out)
-                    if n:
-                        f.write(memoryview(out)[:n])
-                    progress(len(chunk))
-            f.write(dec.finalize())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    out = bytearray(dec.output_bound(1 << 20) + SLACK)
+    with atomic_file(dest) as f:
+        where = path or f"/v1/blobs/{blob_id(node_id, version).hex()}"
+        with api.stream(where, headers) as response:
+            for chunk in response.iter_bytes(1 << 20):
+                n = dec.update_into(chunk, out)
+                if n:
+                    f.write(memoryview(out)[:n])
+                progress(len(chunk))
+        f.write(dec.finalize())
 
 
 def verify_blob(api: ApiClient, *, key: FileKey, node_id: bytes, version: int, size: int) -> None:
     """Download and authenticate a blob without writing it anywhere."""
     dec = ContentDecryptor(key, node_id, version, size)
-    out = bytearray(dec.output_bound(1 << 20) + 16400)
+    out = bytearray(dec.output_bound(1 << 20) + SLACK)
     with api.stream(f"/v1/blobs/{blob_id(node_id, version).hex()}") as response:
         for chunk in response.iter_bytes(1 << 20):
             dec.update_into(chunk, out)

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from blindvault.client.http import ApiClient, b64d, b64e
-from blindvault.client.state import AccountState
+from blindvault.client.local.state import AccountState
+from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import (
@@ -29,8 +29,9 @@ from blindvault.core.manifest import (
 )
 from blindvault.core.root import SignedRoot, check_root_fresh, open_root, seal_root
 from blindvault.errors import ConflictError, IntegrityError, NotFoundError, RollbackError
+from blindvault.wire.records import Record
 
-__all__ = ["Folder", "Space", "Tree", "now_ms"]
+__all__ = ["Edit", "Folder", "Space", "Tree", "now_ms"]
 
 MAX_RETRIES = 20
 
@@ -43,14 +44,18 @@ def now_ms() -> int:
 class Space:
     """Where a subtree's records and blobs live and who may have written them.
 
-    The private space is the account's own namespace, written by this identity only. A
-    shared folder's subtree lives in a shared space: requests carry the owner and space
-    (`api` is scoped), and `writers` are the owner and the read-write members of the
-    owner-signed roster (P-ROSTER)."""
+    The private space (`node_id` None) is the account's own namespace, written by this
+    identity only. A shared folder's subtree lives in a shared space: requests carry the
+    owner and space (`api` is scoped), and `writers` are the owner and the read-write
+    members of the owner-signed roster (P-ROSTER)."""
 
     api: ApiClient
     writers: dict[bytes, IdentityBundle]
     node_id: bytes | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.node_id is not None
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class Folder:
     key: FolderKey
     key_version: int
     manifest: OpenedManifest | None
-    space: Space | None = None
+    space: Space
 
     @property
     def body(self) -> ManifestBody:
@@ -70,6 +75,14 @@ class Folder:
     @property
     def version(self) -> int:
         return self.manifest.version if self.manifest else 0
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A folder's body before and after one written change."""
+
+    before: ManifestBody
+    after: ManifestBody
 
 
 class Tree:
@@ -89,16 +102,13 @@ class Tree:
         self.owner = owner
         self._root: SignedRoot | None = None
         self._root_version = 0
-
-    @property
-    def writers(self) -> dict[bytes, IdentityBundle]:
-        return {self.identity.bundle.fingerprint: self.identity.bundle}
+        self.private = Space(api, {identity.bundle.fingerprint: identity.bundle})
 
     # --- the signed root ------------------------------------------------------------
 
     def load_root(self) -> SignedRoot | None:
         try:
-            rec = self.api.get_json(f"/v1/records/root/{self.owner.hex()}")
+            rec = self.api.get_as(Record, f"/v1/records/root/{self.owner.hex()}")
         except NotFoundError:
             if self.state.root_sequence:  # mutant: tree.root-disappeared
                 raise RollbackError("the signed root disappeared") from None
@@ -106,10 +116,10 @@ class Tree:
             if not self._may_lack_root:  # mutant: tree.root-missing
                 raise IntegrityError("the account's signed root is missing") from None
             return None
-        root = open_root(b64d(rec["data"]), self.owner, self.identity.bundle)
+        root = open_root(b64d(rec.data), self.owner, self.identity.bundle)
         seen = self._seen_root()
         check_root_fresh(seen, root)  # mutant: tree.root-fresh
-        self._root, self._root_version = root, int(rec["version"])
+        self._root, self._root_version = root, rec.version
         self.state.root_sequence, self.state.root_hash = root.sequence, root.hash.hex()
         return root
 
@@ -176,8 +186,8 @@ class Tree:
         self,
         node_id: bytes,
         key: FolderKey,
-        key_version: int = 1,
-        space: Space | None = None,
+        key_version: int,
+        space: Space,
         *,
         create: bool = False,
     ) -> tuple[Folder, int]:
@@ -186,9 +196,8 @@ class Tree:
         A folder is read because something signed names it (its parent's manifest, the key
         bundle for the root), so a 404 is an integrity error (P-EXISTS); only `create` (a
         folder being made, not yet named by anything) reads as empty."""
-        api = space.api if space else self.api
         try:
-            rec = api.get_json(f"/v1/records/manifest/{node_id.hex()}")
+            rec = space.api.get_as(Record, f"/v1/records/manifest/{node_id.hex()}")
         except NotFoundError:
             known = self._root.head_of(node_id) if self._root else None
             # mutant: tree.folder-disappeared
@@ -197,9 +206,8 @@ class Tree:
             if not create:  # mutant: tree.folder-missing
                 raise IntegrityError("a folder named by its signed parent is missing") from None
             return Folder(node_id, key, key_version, None, space), 0
-        writers = space.writers if space else self.writers
-        opened = open_manifest(b64d(rec["data"]), key, node_id, writers)
-        if int(rec["version"]) != opened.version:  # mutant: tree.record-version
+        opened = open_manifest(b64d(rec.data), key, node_id, space.writers)
+        if rec.version != opened.version:  # mutant: tree.record-version
             raise IntegrityError
         seen = self.state.head(node_id)
         # mutant: tree.seen-head-fresh
@@ -215,17 +223,16 @@ class Tree:
         node_id: bytes,
         key: FolderKey,
         change: Callable[[ManifestBody], ManifestBody],
-        key_version: int = 1,
-        space: Space | None = None,
+        key_version: int,
+        space: Space,
         new_key: FolderKey | None = None,
         *,
         create: bool = False,
-    ) -> ManifestBody:
+    ) -> Edit:
         """Apply `change` to the folder's current body and write it; retry on a lost race.
 
         With `new_key`, the folder is re-sealed under a new key, one key version up (key
         rotation when a member leaves a shared folder)."""
-        api = space.api if space else self.api
         for _ in range(MAX_RETRIES):
             folder, version = self.read(node_id, key, key_version, space, create=create)
             body = change(folder.body)
@@ -240,7 +247,7 @@ class Tree:
                 writer=self.identity,
             )
             try:
-                api.put_json(
+                space.api.put_json(
                     f"/v1/records/manifest/{node_id.hex()}",
                     {"expected_version": version, "data": b64e(sealed)},
                 )
@@ -249,15 +256,14 @@ class Tree:
             digest = manifest_hash(sealed)
             self.state.remember_head(node_id, version + 1, digest)
             self._advance_root(ManifestHead(node_id, version + 1, digest))
-            return body
+            return Edit(folder.body, body)
         raise ConflictError(409, "stale_version", "the folder kept changing; try again")
 
-    def drop(self, node_id: bytes, space: Space | None = None) -> None:
+    def drop(self, node_id: bytes, space: Space) -> None:
         """Delete a folder's manifest record (after its entry got a tombstone)."""
-        api = space.api if space else self.api
         try:
-            rec = api.get_json(f"/v1/records/manifest/{node_id.hex()}")
-            api.request(
+            rec = space.api.get_json(f"/v1/records/manifest/{node_id.hex()}")
+            space.api.request(
                 "DELETE",
                 f"/v1/records/manifest/{node_id.hex()}",
                 params={"expected_version": rec["version"]},

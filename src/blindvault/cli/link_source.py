@@ -4,20 +4,19 @@
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 
+from blindvault.cli.context import Context
 from blindvault.errors import UsageError
 
 ENV = "BLINDVAULT_LINK_URL"
 
 
-def link_url(args: argparse.Namespace) -> tuple[str, str]:
+def link_url(ctx: Context) -> tuple[str, str]:
     """The link URL and the local destination for `open-link`."""
-    url, local = args.url, args.local
+    url, local = ctx.args.url, ctx.args.local
     if url == "-":
-        line = sys.stdin.readline().strip()
+        line = ctx.stdin_line().strip()
         if not line:
             raise UsageError("open-link -: expected the link on standard input")
         return line, local

@@ -1,0 +1,211 @@
+"""Account commands: signup, login, logout, whoami, recover, devices, passwd, recovery.
+
+`passwd` and `recovery rotate` send proof of the current password (or, after `recover`, of
+the recovery words) with the change (P-KEYPROOF); a refusal exits 8 and changes nothing."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from blindvault.cli.context import Context
+from blindvault.cli.prompts import ask_secret, when, words_block
+from blindvault.core.identity import safety_number
+from blindvault.errors import UsageError
+
+__all__ = ["register"]
+
+
+def _write_words(path: Path, words: list[str]) -> None:
+    """The recovery words into a new file readable by this user only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(" ".join(words) + "\n")
+
+
+def _show_words(args: argparse.Namespace, words: list[str], *, new: bool) -> str:
+    """Write the words to --recovery-file, or return them to show once."""
+    if args.recovery_file:
+        _write_words(args.recovery_file, words)
+        kind = "New recovery" if new else "Recovery"
+        return f"{kind} words written to {args.recovery_file} (keep them offline)."
+    if new:
+        return (
+            "Your NEW 24 recovery words (the old ones no longer work) — write them down now; "
+            "they are shown only once:\n\n  " + words_block(words)
+        )
+    return (
+        "Your 24 recovery words — write them down now; they are shown only once:\n\n  "
+        + words_block(words)
+    )
+
+
+def cmd_signup(ctx: Context) -> int:
+    args = ctx.args
+    if not args.server or not args.email:
+        raise UsageError("signup needs --server and --email")
+    from blindvault.client.vault import Vault
+
+    vault, words = Vault.signup(
+        args.server,
+        args.email,
+        ctx.password(new=True),
+        store=ctx.store(),
+        insecure=args.insecure,
+        post_quantum=args.pq,
+    )
+    ctx.keep(vault)
+    shown = _show_words(args, words, new=False)
+    ctx.show(
+        {
+            "email": vault.state.email,
+            "server": vault.state.server,
+            "fingerprint": vault.fingerprint.hex(),
+            "recovery_words": None if args.recovery_file else words,
+        },
+        f"Account {vault.state.email} created on {vault.state.server}.\n{shown}",
+    )
+    return 0
+
+
+def cmd_login(ctx: Context) -> int:
+    args = ctx.args
+    if not args.server or not args.email:
+        raise UsageError("login needs --server and --email")
+    store = ctx.store()
+    state = store.load(args.server.rstrip("/"), args.email)
+    state.token = ""  # a new device session
+    store.save(state)
+    from blindvault.client.vault import Vault
+
+    vault = Vault.open(
+        args.server,
+        args.email,
+        ctx.password(),
+        store=store,
+        insecure=args.insecure,
+        device_name=args.device_name,
+        totp=args.totp,
+    )
+    ctx.show(
+        {"email": vault.state.email, "device_id": vault.state.device_id},
+        f"Logged in as {vault.state.email} (device {vault.state.device_id}).",
+    )
+    return 0
+
+
+def cmd_logout(ctx: Context) -> int:
+    ctx.open().logout()
+    ctx.show({"logged_out": True}, "Logged out; this device's token is revoked.")
+    return 0
+
+
+def cmd_whoami(ctx: Context) -> int:
+    vault = ctx.open()
+    fp = vault.fingerprint
+    ctx.show(
+        {
+            "email": vault.state.email,
+            "server": vault.state.server,
+            "device_id": vault.state.device_id,
+            "fingerprint": fp.hex(),
+            "safety_number": safety_number(fp),
+        },
+        f"{vault.state.email} on {vault.state.server}\nsafety number: {safety_number(fp)}",
+    )
+    return 0
+
+
+def cmd_recover(ctx: Context) -> int:
+    args = ctx.args
+    if not args.server or not args.email:
+        raise UsageError("recover needs --server and --email")
+    words = ctx.stdin_line() if not sys.stdin.isatty() else ask_secret("Recovery words: ")
+    new = ctx.password(new=True)
+    from blindvault.client.vault import Vault
+
+    vault = Vault.recover(
+        args.server, args.email, words, new, store=ctx.store(), insecure=args.insecure,
+        totp=args.totp,
+    )  # fmt: skip
+    ctx.keep(vault)
+    ctx.show({"email": vault.state.email}, "Recovered; the new password is set.")
+    return 0
+
+
+def cmd_devices(ctx: Context) -> int:
+    args = ctx.args
+    vault = ctx.open()
+    if args.action == "revoke":
+        if not args.id:
+            raise UsageError("devices revoke needs a device ID")
+        vault.revoke_device(args.id)
+        ctx.show({"revoked": args.id}, f"Device {args.id} revoked.")
+        return 0
+    devices = vault.devices()
+    text = "\n".join(
+        f"{d['id']}  {d['name']:<20} last seen {when(float(str(d['last_seen'])))}"
+        f"{'  (this device)' if d['current'] else ''}{'  revoked' if d['revoked'] else ''}"
+        for d in devices
+    )
+    ctx.show(devices, text)
+    return 0
+
+
+def cmd_passwd(ctx: Context) -> int:
+    args = ctx.args
+    vault = ctx.open()
+    words = vault.change_password(
+        ctx.password(new=True), new_recovery=args.new_recovery, totp=args.totp
+    )
+    text = "Password changed (the vault key was re-wrapped; other devices are signed out)."
+    if words:
+        text += "\n" + _show_words(args, words, new=True)
+    data: dict[str, object] = {"objects_written": 1}
+    if args.new_recovery:
+        data["recovery_words"] = None if args.recovery_file else words
+    ctx.show(data, text)
+    return 0
+
+
+def cmd_recovery(ctx: Context) -> int:
+    args = ctx.args
+    vault = ctx.open()
+    secret = ctx.password()  # the same password: only the recovery wrap and hash change
+    words = vault.change_password(secret, new_recovery=True, totp=args.totp) or []
+    ctx.show(
+        {"recovery_words": None if args.recovery_file else words, "objects_written": 1},
+        _show_words(args, words, new=True),
+    )
+    return 0
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    s = add("signup", cmd_signup, "create an account; shows the 24 recovery words once")
+    s.add_argument("--recovery-file", type=Path, help="write the recovery words to this new file")
+    s.add_argument(
+        "--pq",
+        action="store_true",
+        help="post-quantum identity: shares to you are sealed with ML-KEM-768+X25519",
+    )
+    s = add("login", cmd_login, "log this device in")
+    s.add_argument("--device-name", default=os.uname().nodename)
+    s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
+    add("logout", cmd_logout, "revoke this device's session")
+    add("whoami", cmd_whoami, "show the account and its safety number")
+    s = add("recover", cmd_recover, "set a new password with the recovery words (read from stdin)")
+    s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
+    s = add("devices", cmd_devices, "list devices, or `devices revoke ID`")
+    s.add_argument("action", nargs="?", choices=["list", "revoke"], default="list")
+    s.add_argument("id", nargs="?")
+    s = add("passwd", cmd_passwd, "change the password (re-wraps one key)")
+    s.add_argument("--new-recovery", action="store_true", help="also make new recovery words")
+    s.add_argument("--recovery-file", type=Path, help="write the new words to this new file")
+    s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
+    s = add("recovery", cmd_recovery, "`recovery rotate`: new recovery words; old ones stop")
+    s.add_argument("action", choices=["rotate"])
+    s.add_argument("--recovery-file", type=Path, help="write the new words to this new file")
+    s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")

@@ -1,0 +1,71 @@
+"""The `blindvault` command line, on the SDK (`blindvault.client.vault.Vault`).
+
+Each command family registers its own arguments next to its handlers (`account`, `files`,
+`peers`, `share`, `link`); `server`, `admin` and `bench` have their own parsers (`server`).
+A handler gets the run's `Context`; `errors.report` turns whatever it raises into a
+message and an exit code (listed in `cli/errors.py` and `docs/guide.md`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from blindvault.cli import account, files, link, peers, share
+from blindvault.cli.context import Context
+from blindvault.cli.errors import report
+
+__all__ = ["build_parser", "main"]
+
+Handler = Callable[[Context], int]
+Add = Callable[[str, Handler, str], argparse.ArgumentParser]
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--server", help="server URL (default: the logged-in one)")
+    common.add_argument("--email", help="account email (default: the logged-in one)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument(
+        "--password-stdin", action="store_true", help="read the password(s) from stdin"
+    )
+    common.add_argument(
+        "--insecure", action="store_true", help="allow plain HTTP to a non-loopback host"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    p = argparse.ArgumentParser(
+        prog="blindvault",
+        description="End-to-end encrypted storage.",
+        epilog="Also: `blindvault server`, `blindvault bench`.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn: Handler, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, parents=[common], help=help_, description=help_)
+        sp.set_defaults(func=fn)
+        return sp
+
+    for family in (account, peers, files, link, share):
+        family.register(add)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(link.route(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    ctx = Context(args)
+    try:
+        return int(args.func(ctx))
+    except BaseException as exc:  # every failure is reported in one place
+        if isinstance(exc, SystemExit | GeneratorExit):
+            raise
+        return report(getattr(args, "shown_as", args.command), exc)
+    finally:
+        ctx.finish()

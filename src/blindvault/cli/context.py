@@ -1,0 +1,125 @@
+"""`Context`: what one CLI command run holds — its arguments, standard input (read once),
+and the vaults it opened (saved and closed when it ends). No module-level state."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from blindvault.cli.prompts import ask_secret
+from blindvault.client.local.state import StateStore
+from blindvault.core.kdf import AccountKeys, KdfParams, derive_account_keys, normalize_email
+from blindvault.errors import CredentialError, UsageError
+
+if TYPE_CHECKING:
+    from blindvault.client.vault import Vault
+
+__all__ = ["Context"]
+
+LINK_PASSWORD_ENV = "BLINDVAULT_LINK_PASSWORD"  # noqa: S105 (a variable name)
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    _stdin: list[str] | None = None
+    _opened: list[Vault] = field(default_factory=list)
+
+    # --- input ----------------------------------------------------------------------------
+
+    def stdin_line(self) -> str:
+        """The next line of standard input (read once: link, passwords, words)."""
+        if self._stdin is None:
+            self._stdin = sys.stdin.read().splitlines()
+        if not self._stdin:
+            raise UsageError("expected a line on standard input")
+        return self._stdin.pop(0)
+
+    def password(self, *, new: bool = False) -> str:
+        env = "BLINDVAULT_NEW_PASSWORD" if new else "BLINDVAULT_PASSWORD"
+        return self._secret(env, "New password: " if new else "Password: ", repeat=new)
+
+    def link_password(self, *, confirm: bool) -> str:
+        return self._secret(LINK_PASSWORD_ENV, "Link password: ", repeat=confirm, what="link ")
+
+    def _secret(self, env: str, prompt: str, *, repeat: bool, what: str = "") -> str:
+        """--password-stdin, else the environment variable, else a prompt on a terminal."""
+        if getattr(self.args, "password_stdin", False):
+            return self.stdin_line()
+        if os.environ.get(env):
+            return os.environ[env]
+        if sys.stdin.isatty():
+            return ask_secret(prompt, repeat=repeat)
+        raise UsageError(
+            f"no {what}password: set {env}, use --password-stdin, or run on a terminal"
+        )
+
+    # --- the vault --------------------------------------------------------------------------
+
+    def store(self) -> StateStore:
+        return StateStore()
+
+    def keep(self, vault: Vault) -> Vault:
+        """Save and close `vault` when the command ends, whatever happens."""
+        self._opened.append(vault)
+        return vault
+
+    def open(self) -> Vault:
+        """The logged-in (or --server/--email) account's vault, opened with the password."""
+        store = self.store()
+        current = store.current()
+        server = self.args.server or (current[0] if current else None)
+        email = self.args.email or (current[1] if current else None)
+        if not server or not email:
+            raise CredentialError("not logged in: run `blindvault login` first")
+        secret = self.password()
+        early = _derive_early(store, server, email, secret)
+        from blindvault.client.vault import Vault  # the HTTP stack loads after Argon2id ran
+
+        vault = Vault.open(
+            server, email, secret, store=store, insecure=self.args.insecure, derived=early
+        )
+        return self.keep(vault)
+
+    def finish(self) -> None:
+        """Keep what this command verified (high-water marks, roots, rosters) and close.
+
+        The state only ever holds verified facts (nothing is remembered before it checks
+        out), so it is saved after a failure too; a failed save is reported, never silent."""
+        while self._opened:
+            vault = self._opened.pop()
+            try:
+                if vault.state.token:
+                    vault.store.save(vault.state)
+            except OSError as exc:
+                sys.stderr.write(f"blindvault: could not save local state: {exc}\n")
+            finally:
+                vault.close()
+
+    # --- output ------------------------------------------------------------------------------
+
+    def show(self, data: Any, text: str) -> None:
+        """`data` as JSON with --json, else `text` (nothing when empty)."""
+        if self.args.json:
+            print(json.dumps(data, indent=1, default=str))
+        elif text:
+            print(text)
+
+
+def _derive_early(
+    store: StateStore, server: str, email: str, secret: str
+) -> tuple[KdfParams, AccountKeys] | None:
+    """Run Argon2id with this device's pinned parameters before anything else is loaded.
+
+    Its 64 MiB then come and go while the process is still small, which keeps the peak
+    memory of every command under 100 MiB; `Vault.open` re-derives only if the server's
+    parameters turn out to differ from the pin (and it checks them either way)."""
+    state = store.load(server.rstrip("/"), normalize_email(email))
+    if not state.kdf_pin or not state.token:
+        return None
+    params = KdfParams.from_json(state.kdf_pin)
+    return params, derive_account_keys(secret, normalize_email(email), params, params)

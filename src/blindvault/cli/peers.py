@@ -1,0 +1,69 @@
+"""Peer commands: fingerprint (yours or a peer's) and trust (pin a peer's key)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from blindvault.cli.context import Context
+from blindvault.cli.prompts import confirm_key
+from blindvault.core.identity import safety_number
+from blindvault.errors import UsageError
+
+__all__ = ["register"]
+
+
+def cmd_trust(ctx: Context) -> int:
+    args = ctx.args
+    vault = ctx.open()
+    shown = args.fingerprint
+    if shown is None and not args.trust_on_first_use:
+        if not sys.stdin.isatty():
+            raise UsageError("give --fingerprint (checked out of band) or --trust-on-first-use")
+        from blindvault.client.peers import fetch_bundle
+
+        seen = fetch_bundle(vault.api, args.peer)
+        if not confirm_key(args.peer, seen.fingerprint):
+            raise UsageError("not trusted")
+        shown = seen.fingerprint.hex()  # P-SHOWN: pin exactly this key, or refuse
+    bundle = vault.trust(args.peer, shown, replace=args.replace)
+    fp = bundle.fingerprint
+    ctx.show(
+        {"email": bundle.email, "fingerprint": fp.hex(), "safety_number": safety_number(fp)},
+        f"Trusted {bundle.email}: {safety_number(fp)}",
+    )
+    return 0
+
+
+def cmd_fingerprint(ctx: Context) -> int:
+    vault = ctx.open()
+    if ctx.args.peer:
+        bundle, pinned = vault.peer(ctx.args.peer)
+        fp = bundle.fingerprint
+        ctx.show(
+            {
+                "email": bundle.email,
+                "fingerprint": fp.hex(),
+                "safety_number": safety_number(fp),
+                "pinned": pinned,
+            },
+            f"{safety_number(fp)}\n{fp.hex()}{'' if pinned else '  (not pinned)'}",
+        )
+        return 0
+    fp = vault.fingerprint
+    ctx.show(
+        {"fingerprint": fp.hex(), "safety_number": safety_number(fp)},
+        f"{safety_number(fp)}\n{fp.hex()}",
+    )
+    return 0
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    s = add("fingerprint", cmd_fingerprint, "show your (or a peer's) safety number and fingerprint")
+    s.add_argument("peer", nargs="?", help="a peer's email")
+    s = add("trust", cmd_trust, "pin a peer's key after checking its safety number out of band")
+    s.add_argument("peer", help="the peer's email")
+    s.add_argument("--fingerprint", help="the fingerprint (hex) or safety number they read to you")
+    s.add_argument("--trust-on-first-use", action="store_true", help="pin without a check")
+    s.add_argument("--replace", action="store_true", help="re-pin a peer whose key changed")

@@ -1,0 +1,198 @@
+"""`Files`: the file tree by path — stat, ls, walk, mkdir, mv, rm and verify.
+
+Uploads (`uploads.py`) and downloads (`downloads.py`) build on it. Every read is verified
+(signatures, AEAD, freshness); every change is a pure edit (`tree/edits.py`) applied with
+compare-and-swap, after which the new high-water marks are saved at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+
+from blindvault.client.session import Session
+from blindvault.client.spaces import Spaces
+from blindvault.client.tree import Edit, Space, edits, now_ms
+from blindvault.client.tree.paths import display, no_mount_name, split
+from blindvault.client.verify import Problem, verify_tree
+from blindvault.core.content import blob_id
+from blindvault.core.keys import FolderKey
+from blindvault.core.manifest import Entry as ManifestEntry
+from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody, Tombstone
+from blindvault.errors import NotFoundError, PathNotFoundError, UsageError
+
+__all__ = ["Entry", "Files"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One listed item, with authenticated metadata only (P-META)."""
+
+    path: str
+    name: str
+    kind: str  # "file" or "folder"
+    size: int
+    mtime_ms: int
+
+
+def describe(path: str, e: ManifestEntry) -> Entry:
+    if isinstance(e, FileEntry):
+        return Entry(path, e.name, "file", e.size, e.mtime_ms)
+    return Entry(path, e.name, "folder", 0, e.mtime_ms)
+
+
+class Files:
+    def __init__(self, session: Session, spaces: Spaces) -> None:
+        self.session = session
+        self.spaces = spaces
+
+    # --- reading -------------------------------------------------------------------------
+
+    def stat(self, path: str) -> FileEntry | FolderEntry | None:
+        """The entry at `path` (None for the root)."""
+        parts = split(path)
+        if not parts:
+            return None
+        if len(parts) == 1 and parts[0].startswith("@"):
+            mount = self.spaces.mount(parts[0][1:])
+            return FolderEntry(parts[0], mount.node_id, mount.key, mount.key_version, 0)
+        entry = self.spaces.folder(parts[:-1]).body.find(parts[-1])
+        if entry is None:
+            raise PathNotFoundError(f"no such file or folder: {path}")
+        return entry
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.stat(path)
+        except PathNotFoundError:
+            return False
+        return True
+
+    def is_folder(self, path: str) -> bool:
+        try:
+            return not isinstance(self.stat(path), FileEntry)
+        except PathNotFoundError:
+            return False
+
+    def ls(self, path: str = "/") -> list[Entry]:
+        parts = split(path)
+        entry = self.stat(path)
+        if isinstance(entry, FileEntry):
+            return [describe(display(parts), entry)]
+        folder = self.spaces.folder(parts)
+        base = display(parts).rstrip("/")
+        own = [describe(f"{base}/{e.name}", e) for e in folder.body.entries]
+        if parts:
+            return own
+        return own + [
+            Entry(f"/@{n}", f"@{n}", "folder", 0, 0) for n in sorted(self.spaces.mounts())
+        ]
+
+    def walk(self, path: str = "/") -> Iterator[Entry]:
+        for e in self.ls(path):
+            yield e
+            if e.kind == "folder":
+                yield from self.walk(e.path)
+
+    def subtree(
+        self, node: bytes, key: FolderKey, key_version: int, space: Space
+    ) -> Iterator[bytes | FileEntry]:
+        """Every folder (as its node id) and file entry under a folder, the folder first."""
+        folder, _ = self.session.tree.read(node, key, key_version, space)
+        yield node
+        for e in folder.body.entries:
+            if isinstance(e, FolderEntry):
+                yield from self.subtree(e.node_id, e.folder_key, e.key_version, space)
+            else:
+                yield e
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def update(self, parts: list[str], change: Callable[[ManifestBody], ManifestBody]) -> Edit:
+        """Apply a pure edit to the folder at `parts`; keep the new high-water marks."""
+        at = self.spaces.locate(parts)
+        done = self.session.tree.update(at.node_id, at.key, change, at.key_version, at.space)
+        self.session.save()  # the new high-water marks, so a server cannot fork this write away
+        return done
+
+    def delete_blob(self, entry: FileEntry, space: Space) -> None:
+        with contextlib.suppress(NotFoundError):
+            space.api.request(
+                "DELETE", f"/v1/blobs/{blob_id(entry.node_id, entry.content_version).hex()}"
+            )
+
+    def mkdir(self, path: str, *, parents: bool = False) -> None:
+        parts = split(path)
+        if not parts:
+            raise UsageError("the root folder exists already")
+        for i in range(0 if parents else len(parts) - 1, len(parts)):
+            self._mkdir_one(parts[: i + 1], exist_ok=parents)
+
+    def _mkdir_one(self, parts: list[str], *, exist_ok: bool) -> None:
+        no_mount_name(parts)
+        node, key = os.urandom(16), FolderKey.generate()
+        entry = FolderEntry(parts[-1], node, key, 1, now_ms())
+        space = self.spaces.space(parts[:-1])
+        self.session.tree.update(node, key, _same, 1, space, create=True)  # before it is named
+        add = partial(edits.add_folder, entry=entry, where=display(parts[:-1]), exist_ok=exist_ok)
+        done = self.update(parts[:-1], add)
+        if done.before.find(parts[-1]) is not None:  # it existed: ours is named by nothing
+            self.session.tree.drop(node, space)
+
+    def mv(self, src: str, dst: str) -> None:
+        s, d = split(src), split(dst)
+        if not s:
+            raise UsageError("cannot move the root folder")
+        entry = self.stat(src)
+        if entry is None:
+            raise UsageError("cannot move the root folder")
+        if self.is_folder(dst) or not d:
+            d = [*d, s[-1]]
+        if d[: len(s)] == s:
+            raise UsageError("cannot move a folder into itself")
+        no_mount_name(d)
+        if self.spaces.space(s[:-1]).node_id != self.spaces.space(d[:-1]).node_id:
+            raise UsageError("moving into or out of a shared folder: copy it (get, put) instead")
+        where = display(d[:-1])
+        if s[:-1] == d[:-1]:
+            self.update(s[:-1], partial(edits.move, entry=entry, new_name=d[-1], where=where))
+        else:  # add first, then remove: a crash in between leaves a copy, never a loss
+            moved = edits.renamed(entry, d[-1])
+            self.update(d[:-1], partial(edits.add, entry=moved, where=where))
+            self.update(s[:-1], partial(edits.remove, name=s[-1], node_id=entry.node_id))
+
+    def rm(self, path: str, *, recursive: bool = False) -> None:
+        parts = split(path)
+        entry = self.stat(path)
+        if entry is None:
+            raise UsageError("cannot remove the root folder")
+        if isinstance(entry, FolderEntry):
+            children = self.ls(path)
+            if children and not recursive:
+                raise UsageError(f"{path} is a folder that is not empty (use -r)")
+            for child in children:
+                self.rm(child.path, recursive=True)
+        tomb = Tombstone(entry.node_id, now_ms())
+        self.update(parts[:-1], partial(edits.delete, name=parts[-1], tomb=tomb))
+        space = self.spaces.space(parts[:-1])
+        if isinstance(entry, FileEntry):
+            self.delete_blob(entry, space)
+        else:
+            self.session.tree.drop(entry.node_id, space)
+            self.spaces.end_grants(entry.node_id)
+            self.session.save()
+
+    # --- verification ----------------------------------------------------------------------
+
+    def verify(self, path: str = "/") -> tuple[int, int, list[Problem]]:
+        """Download and authenticate every manifest and blob; returns (folders, files, problems)."""
+        result = verify_tree(self.spaces.folder, split(path))
+        self.session.save()
+        return result
+
+
+def _same(body: ManifestBody) -> ManifestBody:
+    return body

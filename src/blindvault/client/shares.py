@@ -1,0 +1,277 @@
+"""Sharing folders with people: share, accept, list, unshare (with key rotation).
+
+    vault.shares.share("/team", "bob@example.org", write=True)   # Bob must be pinned (trust)
+    bob.shares.accept(share_id)                                    # then `@team/...` paths work
+    vault.shares.unshare("/team", "bob@example.org")               # new keys; Bob reads nothing new
+
+Who trusts what (P-PEERKEY, P-ROSTER, P-NOINJECT) is in `client/sharing/`: envelopes are
+sealed to pinned keys and opened with pinned keys, the owner-signed roster names members,
+roles and key version, and members accept manifests only from the writers it names. The
+server holds the grant (member, role) and refuses writes by read-only members; a forced
+write is still refused by every client, because its writer is not in the roster.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from blindvault.client.downloads import Downloads
+from blindvault.client.files import Files
+from blindvault.client.peers import peer, trust
+from blindvault.client.sharing.grants import Mount, open_incoming, seal_grant
+from blindvault.client.sharing.mounts import bind_name, bound_name
+from blindvault.client.sharing.recipients import Confirm, choose_recipients
+from blindvault.client.sharing.rosters import load_roster, served_bundle, write_roster
+from blindvault.client.tree import Space, edits
+from blindvault.client.uploads import Uploads
+from blindvault.core.constants import ROLE_READ, ROLE_WRITE
+from blindvault.core.content import blob_id
+from blindvault.core.identity import IdentityBundle
+from blindvault.core.kdf import normalize_email
+from blindvault.core.keys import FolderKey
+from blindvault.core.manifest import FileEntry, FolderEntry
+from blindvault.core.roster import Member
+from blindvault.errors import BlindvaultError, PathNotFoundError, PolicyError, UsageError
+from blindvault.wire.accounts import Identity
+
+__all__ = ["IncomingShare", "OutgoingShare", "Shares"]
+
+
+@dataclass(frozen=True)
+class IncomingShare:
+    id: str
+    owner_email: str
+    role: str
+    accepted: bool
+    name: str  # "" when it does not verify
+    problem: str  # "" when it verifies
+
+
+@dataclass(frozen=True)
+class OutgoingShare:
+    id: str
+    member_email: str
+    role: str
+    accepted: bool
+    node: str
+
+
+class Shares:
+    """The sharing side of one open vault."""
+
+    def __init__(self, files: Files, uploads: Uploads, downloads: Downloads) -> None:
+        self.session = files.session
+        self.spaces = files.spaces
+        self.files = files
+        self.uploads = uploads
+        self.downloads = downloads
+
+    # --- incoming -------------------------------------------------------------------------
+
+    def incoming(self) -> list[IncomingShare]:
+        out = []
+        for item in self.spaces.listing(fresh=True)["incoming"]:
+            try:
+                mount, name = open_incoming(self.session, item)
+                owner = normalize_email(str(item["owner_email"]))
+                name = bound_name(self.session.state.mounts, owner, mount.node_id.hex()) or name
+                problem = ""
+            except BlindvaultError as exc:
+                name, problem = "", str(exc)
+            out.append(
+                IncomingShare(
+                    item["id"], item["owner_email"], item["role"], item["accepted"], name, problem
+                )
+            )
+        self.session.save()
+        return out
+
+    def outgoing(self) -> list[OutgoingShare]:
+        return [
+            OutgoingShare(g["id"], g["member_email"], g["role"], g["accepted"], g["space"])
+            for g in self.spaces.listing(fresh=True)["outgoing"]
+        ]
+
+    def accept(self, share_id: str, *, trust_on_first_use: bool = False) -> str:
+        """Verify and accept an incoming share; returns the `@name` it mounts as."""
+        for item in self.spaces.listing(fresh=True)["incoming"]:
+            if item["id"] == share_id:
+                mount, name = open_incoming(self.session, item, pin=trust_on_first_use)
+                self.session.api.post_json(f"/v1/shares/{share_id}/accept", {})
+                owner = normalize_email(str(item["owner_email"]))
+                bound = bind_name(self.session.state.mounts, name, owner, mount.node_id.hex())
+                self.spaces.listing(fresh=True)
+                self.session.save()
+                return "@" + bound
+        raise PathNotFoundError(f"no incoming share {share_id}")
+
+    def mounts(self) -> dict[str, Mount]:
+        return self.spaces.mounts()
+
+    def mount(self, name: str) -> Mount:
+        return self.spaces.mount(name)
+
+    # --- sharing and unsharing ---------------------------------------------------------------
+
+    def _owned_folder(self, remote: str) -> tuple[list[str], FolderEntry]:
+        parts = [p for p in remote.split("/") if p not in ("", ".")]
+        if not parts or parts[0].startswith("@"):
+            raise UsageError("share one of your own folders (not the root, not a share)")
+        entry = self.files.stat(remote)
+        if not isinstance(entry, FolderEntry):
+            raise UsageError("only folders can be shared with people (use a link for a file)")
+        if self.spaces.space(parts[:-1]).shared:
+            raise UsageError("this folder is inside a shared folder; share that one instead")
+        return parts, entry
+
+    def _peer_for_share(
+        self, email: str, trust_on_first_use: bool, confirm: Confirm | None
+    ) -> IdentityBundle:
+        bundle, pinned = peer(self.session, email)  # a changed pinned key raises PolicyError
+        if pinned:
+            return bundle
+        if trust_on_first_use or (confirm is not None and confirm(email, bundle.fingerprint)):
+            return trust(self.session, email, bundle.fingerprint.hex())
+        raise PolicyError(
+            f"{email} is not verified yet: compare safety numbers (`blindvault fingerprint "
+            f"{email}`), then `blindvault trust {email} --fingerprint ...`, or pass "
+            "--trust-on-first-use"
+        )
+
+    def _server_id(self, email: str) -> str:
+        return self.session.api.get_as(Identity, f"/v1/identities/{email}").account_id
+
+    def _write_roster(
+        self, entry: FolderEntry, key: FolderKey, kv: int, email: str, role: Member | None
+    ) -> None:
+        write_roster(self.session, entry, key, kv, email, role)
+        self.spaces.forget_roster(entry.node_id)
+
+    def share(
+        self,
+        remote: str,
+        email: str,
+        *,
+        write: bool = False,
+        trust_on_first_use: bool = False,
+        confirm: Confirm | None = None,
+    ) -> str:
+        """Share a folder with a user; returns the share id."""
+        email = normalize_email(email)
+        if email == self.session.state.email:
+            raise UsageError("you own this folder already")
+        _, entry = self._owned_folder(remote)
+        member = self._peer_for_share(email, trust_on_first_use, confirm)
+        role = ROLE_WRITE if write else ROLE_READ
+        node, key, kv = entry.node_id, entry.folder_key, entry.key_version
+        if not self.spaces.own(node).shared:  # first share: the subtree joins the space
+            self._adopt(entry)
+        self._write_roster(entry, key, kv, email, Member(member.fingerprint, role, email))
+        share_id = seal_grant(
+            self.session, os.urandom(16), node, self._server_id(email), role, key, kv, member
+        )
+        self.spaces.listing(fresh=True)
+        self.session.save()
+        return share_id
+
+    def _adopt(self, entry: FolderEntry) -> None:
+        """Move a folder's subtree (manifests and blobs) into its new shared space."""
+        node = entry.node_id
+        items = list(self.files.subtree(node, entry.folder_key, entry.key_version,
+                                        self.spaces.private))  # fmt: skip
+        if any(isinstance(i, bytes) and i != node and self.spaces.is_shared(i) for i in items):
+            raise UsageError("a folder inside this one is shared already")
+        self.session.api.post_json(
+            f"/v1/spaces/{node.hex()}/adopt",
+            {
+                "records": [
+                    {"kind": "manifest", "id": i.hex()} for i in items if isinstance(i, bytes)
+                ],
+                "blobs": [
+                    blob_id(i.node_id, i.content_version).hex()
+                    for i in items
+                    if isinstance(i, FileEntry)
+                ],
+            },
+        )
+
+    def unshare(
+        self,
+        remote: str,
+        email: str,
+        *,
+        reencrypt: bool = False,
+        trust_on_first_use: bool = False,
+        confirm: Confirm | None = None,
+    ) -> list[str]:
+        """Remove a member, then rotate every folder key of the subtree so that nothing
+        written afterwards is readable with keys the member had; `reencrypt` also gives
+        every existing file a new key and a new ciphertext.
+
+        The new key is sealed only to the other members of the owner-signed roster whose
+        key this device pinned (P-RESEAL); returns the emails of grants the server listed
+        that the roster does not name (never sealed to)."""
+        email = normalize_email(email)
+        parts, entry = self._owned_folder(remote)
+        node, me, session = entry.node_id, self.session.identity.bundle, self.session
+        roster, _ = load_roster(session, session.api, session.owner, node, me)
+        listed = self.spaces.listing(fresh=True)["outgoing"]
+        grants = [g for g in listed if g["space"] == node.hex()]
+        grant = next((g for g in grants if g["member_email"] == email), None)
+        if roster is None or (grant is None and not any(m.email == email for m in roster.members)):
+            raise PathNotFoundError(f"{remote} is not shared with {email}")
+        keep = choose_recipients(  # decided before anything changes: a refusal changes nothing
+            roster,
+            session.state.peers,
+            grants,
+            partial(served_bundle, session),
+            drop=email,
+            trust_on_first_use=trust_on_first_use,
+            confirm=confirm,
+        )
+        if grant is not None:
+            session.api.request("DELETE", f"/v1/shares/{grant['id']}")  # access ends now
+        self.spaces.listing(fresh=True)
+        space = self.spaces.own(node)
+        new_key, new_kv = self._rekey(node, entry.folder_key, entry.key_version, space)
+        self.files.update(parts[:-1], partial(edits.rekey, fresh={node: (new_key, new_kv)}))
+        self._write_roster(entry, new_key, new_kv, email, None)
+        session.state.peers.update(keep.newly_pinned)
+        for r in keep.chosen:
+            g = r.grant
+            share_id = bytes.fromhex(str(g["id"])) if g else os.urandom(16)
+            member_id = str(g["member"]) if g else self._server_id(r.member.email)
+            seal_grant(session, share_id, node, member_id, r.member.role, new_key, new_kv,
+                       r.bundle)  # fmt: skip
+        self.spaces.listing(fresh=True)
+        session.save()
+        if reencrypt:
+            self._reencrypt("/" + "/".join(parts))
+        return keep.strangers
+
+    def _rekey(self, node: bytes, key: FolderKey, kv: int, space: Space) -> tuple[FolderKey, int]:
+        """New keys for a folder and, first, for every folder below it."""
+        folder, _ = self.session.tree.read(node, key, kv, space)
+        fresh: dict[bytes, tuple[FolderKey, int]] = {}
+        for e in folder.body.entries:
+            if isinstance(e, FolderEntry):
+                fresh[e.node_id] = self._rekey(e.node_id, e.folder_key, e.key_version, space)
+        new_key = FolderKey.generate()
+        change = partial(edits.rekey, fresh=fresh)
+        self.session.tree.update(node, key, change, kv, space, new_key=new_key)
+        return new_key, folder.key_version + 1
+
+    def _reencrypt(self, remote: str) -> None:
+        """Every file again, with a new key and a new content version."""
+        files = [e for e in self.files.walk(remote) if e.kind == "file"]
+        with tempfile.TemporaryDirectory(prefix="bv-reencrypt-") as tmp:
+            for f in files:
+                local = Path(tmp) / "f"
+                self.downloads.get(f.path, local)
+                os.utime(local, ns=(f.mtime_ms * 1_000_000, f.mtime_ms * 1_000_000))
+                self.uploads.put(local, f.path)
+                local.unlink()

@@ -1,0 +1,186 @@
+"""`put`: files and folders up, with `cp -r` semantics.
+
+Small files of one folder go up together (the tiniest in batches, the rest in parallel),
+then one manifest write names them all; a large file goes alone, resumable. Whatever the
+path, the tail is the same: the folder's manifest is edited with `edits.upsert`; if another
+device wrote a newer version meanwhile, what was sent is deleted again (nothing names it),
+else the blobs of the replaced versions are deleted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from blindvault.client.files import Files
+from blindvault.client.net import transfer
+from blindvault.client.net.batching import BATCH_ITEM, PARALLEL, groups
+from blindvault.client.tree import Space, edits
+from blindvault.client.tree.paths import display, no_mount_name, split
+from blindvault.core.content import blob_id, sealed_size
+from blindvault.core.keys import FileKey
+from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody, check_name
+from blindvault.errors import ConflictError, LocalError, UsageError
+
+__all__ = ["Progress", "Uploads"]
+
+Progress = Callable[[int], None]
+
+
+def _quiet(_: int) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One file to send: where its blob goes and under which key."""
+
+    path: Path
+    node: bytes
+    version: int
+    key: FileKey
+
+    def entry(self, size: int) -> FileEntry:
+        mtime = int(self.path.stat().st_mtime * 1000)
+        return FileEntry(self.path.name, self.node, self.key, self.version, size, mtime)
+
+
+def _job(body: ManifestBody, path: Path, name: str, where: list[str]) -> _Job:
+    """A new version of the file `name` (a new file if there is none)."""
+    found = body.find(name)
+    if isinstance(found, FolderEntry):
+        raise UsageError(f"{display([*where, name])} is a folder")
+    node = found.node_id if found else os.urandom(16)
+    version = found.content_version + 1 if found else 1
+    return _Job(path, node, version, FileKey.generate())  # a fresh key per version (P-NONCE)
+
+
+class Uploads:
+    def __init__(self, files: Files) -> None:
+        self.files = files
+        self.session = files.session
+
+    @property
+    def _resume_dir(self) -> Path:
+        return self.session.store.home / "uploads" / self.session.owner.hex()
+
+    def put(self, local: Path, remote: str, *, progress: Progress | None = None) -> list[str]:
+        """Upload a file or a folder (recursively) with `cp -r` semantics; returns paths made."""
+        if not local.exists():
+            raise LocalError(f"no such local file or folder: {local}")
+        target = split(remote)
+        if self.files.is_folder(remote) or not target:
+            target = [*target, local.name]
+        made: list[str] = []
+        step = progress or _quiet
+        if local.is_dir():
+            self._put_tree(local, target, made, step)
+        else:
+            self._put_file(local, target, step)
+            made.append(display(target))
+        return made
+
+    def _put_tree(self, local: Path, target: list[str], made: list[str], step: Progress) -> None:
+        self.files.mkdir(display(target), parents=True)
+        made.append(display(target))
+        children = [c for c in sorted(local.iterdir()) if not c.is_symlink()]
+        small: list[tuple[Path, int]] = []  # with the size of their blob
+        large: list[Path] = []
+        for child in children:
+            if child.is_file():
+                blob = sealed_size(child.stat().st_size)
+                if blob <= transfer.SMALL_BLOB:
+                    small.append((child, blob))
+                else:
+                    large.append(child)
+        if small:
+            self._put_files(small, target, step)
+        for child in large:  # one by one, each resumable
+            self._put_file(child, [*target, child.name], step)
+        made += [display([*target, c.name]) for c in [f for f, _ in small] + large]
+        for child in children:
+            if child.is_dir():
+                self._put_tree(child, [*target, child.name], made, step)
+
+    def _put_files(self, files: list[tuple[Path, int]], target: list[str], step: Progress) -> None:
+        """Small files (with their blob sizes) into one folder: the tiniest in batches, the
+        rest in parallel, then one manifest write."""
+        parent = self.files.spaces.folder(target)
+        tiny: list[tuple[_Job, int]] = []
+        rest: list[_Job] = []
+        for f, blob_size in files:
+            check_name(f.name)
+            job = _job(parent.body, f, f.name, target)
+            if blob_size <= BATCH_ITEM:
+                tiny.append((job, blob_size))
+            else:
+                rest.append(job)
+        send = partial(self._send, parent.space, step)
+        send_group = partial(_send_group, parent.space, step)
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            entries = [e for made in pool.map(send_group, groups(tiny)) for e in made]
+            entries += pool.map(send, rest)
+        self._name(target, entries, parent.space)
+
+    def _put_file(self, local: Path, target: list[str], step: Progress) -> None:
+        check_name(target[-1])
+        no_mount_name(target)
+        parent = self.files.spaces.folder(target[:-1])
+        done = None
+        for rec in transfer.pending_upload(self._resume_dir, local):
+            done = transfer.resume_upload(
+                parent.space.api, rec, local, vault=self.session.opened.vault,
+                owner=self.session.owner, progress=step,
+            )  # fmt: skip
+            if done is not None:
+                break
+        if done is None:
+            found = parent.body.find(target[-1])
+            existing = found if isinstance(found, FileEntry) else None
+            node = existing.node_id if existing else os.urandom(16)
+            version = existing.content_version + 1 if existing else 1
+            job = _Job(local, node, version, FileKey.generate())  # fresh key (P-NONCE)
+            entry = self._send(parent.space, step, job)
+        else:
+            node, key, version, size = done
+            entry = _Job(local, node, version, key).entry(size)
+        self._name(target[:-1], [dataclasses.replace(entry, name=target[-1])], parent.space)
+
+    def _send(self, space: Space, step: Progress, job: _Job) -> FileEntry:
+        size = transfer.upload(
+            space.api, job.path, key=job.key, node_id=job.node, version=job.version,
+            vault=self.session.opened.vault, owner=self.session.owner,
+            resume_dir=self._resume_dir, progress=step,
+        )  # fmt: skip
+        return job.entry(size)
+
+    def _name(self, target: list[str], entries: list[FileEntry], space: Space) -> None:
+        """Name what was sent in the folder's manifest; then delete what it replaced."""
+        try:
+            done = self.files.update(target, partial(edits.upsert, files=entries,
+                                                     where=display(target)))  # fmt: skip
+        except ConflictError as exc:
+            if exc.code == edits.NEWER:  # nothing names what we sent: do not leave it behind
+                for e in entries:
+                    self.files.delete_blob(e, space)
+            raise
+        for old in edits.replaced_files(done.before, entries):
+            self.files.delete_blob(old, space)
+
+
+def _send_group(space: Space, step: Progress, group: list[_Job]) -> list[FileEntry]:
+    """Tiny files sealed in memory and sent in one batch request."""
+    sealed, made = [], []
+    for job in group:
+        blob, size = transfer.seal_small(job.path, key=job.key, node_id=job.node,
+                                         version=job.version)  # fmt: skip
+        sealed.append((blob_id(job.node, job.version), blob))
+        made.append(job.entry(size))
+    transfer.send_batch(space.api, sealed)
+    step(sum(len(b) for _, b in sealed))
+    return made
