@@ -23,6 +23,7 @@ from blindvault.server.api import (
     audit,
     blob_batch,
     blobs,
+    changes,
     devices,
     health,
     identities,
@@ -47,7 +48,7 @@ from blindvault.wire.common import ErrorAnswer
 
 # one router per resource; the batch routes before `/blobs/{blob_id}`
 ROUTERS = (
-    health, accounts, sessions, totp, devices, identities, audit, records, locks,
+    health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
     blob_batch, blobs, uploads, links, link_access, shares, spaces, page,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")

@@ -9,6 +9,7 @@ ApiError
  ├── 409 stale_version       compare-and-swap lost; body has the current version
  ├── 409 conflict            the object exists already, or a lock is held
  ├── 410 link_*              a share link that no longer works
+ ├── 410 feed_reset          the change feed was compacted past `since`
  ├── 413 too_large           body over the limit
  ├── 416 bad_range           unsatisfiable Range header
  ├── 422 invalid_request     the body does not match its schema

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from blindvault.server.codec import b64decode, b64encode, check_id, check_kind
 from blindvault.server.deps import Ctx, InScope, Kind, RecordId
+from blindvault.server.domain.changes import note
 from blindvault.server.domain.quota import release, reserve
 from blindvault.server.domain.scopes import Scope, visible
 from blindvault.server.errors import ApiError
@@ -64,6 +65,7 @@ def _create(conn: Connection, scope: Scope, kind: str, record_id: str, data: byt
     if insert_if_absent(conn, records, row) != 1:
         _raise_stale(conn, scope, _key(scope, kind, record_id))
     reserve(conn, scope.owner, len(data))  # 507 rolls the insert back
+    note(conn, scope.owner, scope.space, kind, record_id, 1)
 
 
 def _replace(
@@ -76,16 +78,20 @@ def _replace(
     where = [*key, records.c.version == expected]
     if not scope.own:
         where.append(records.c.space == scope.space)
-    old = conn.execute(select(func.length(records.c.data)).where(*where).with_for_update()).scalar()
+    old = conn.execute(
+        select(func.length(records.c.data), records.c.space).where(*where).with_for_update()
+    ).first()
     done = 0
     if old is not None:
         done = conn.execute(update(records).where(*where).values(**values)).rowcount
     if old is None or done != 1:
         _raise_stale(conn, scope, key)
-    if len(data) > int(old):
-        reserve(conn, scope.owner, len(data) - int(old))
+    size = int(old[0])
+    if len(data) > size:
+        reserve(conn, scope.owner, len(data) - size)
     else:
-        release(conn, scope.owner, int(old) - len(data))
+        release(conn, scope.owner, size - len(data))
+    note(conn, scope.owner, scope.space or old.space, kind, record_id, expected + 1)
 
 
 @router.put("/records/{kind}/{record_id}", response_model=RecordWritten)
@@ -122,11 +128,12 @@ def delete_record(
         if not scope.own:
             where.append(records.c.space == scope.space)
         gone = conn.execute(
-            delete(records).where(*where).returning(func.length(records.c.data))
-        ).scalar()
+            delete(records).where(*where).returning(func.length(records.c.data), records.c.space)
+        ).first()
         if gone is None:
             _raise_stale(conn, scope, key)
-        release(conn, scope.owner, int(gone))
+        release(conn, scope.owner, int(gone[0]))
+        note(conn, scope.owner, gone.space, kind, record_id, expected_version, deleted=True)
     return Response(status_code=204)
 
 

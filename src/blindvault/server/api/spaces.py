@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import update
+from sqlalchemy import Connection, select, update
 
 from blindvault.server.codec import check_id, check_kind
 from blindvault.server.deps import Ctx, SpaceId, Who
+from blindvault.server.domain.changes import note
 from blindvault.server.storage.db import transaction
 from blindvault.server.storage.schema import blobs, records
 from blindvault.wire.shares import Adopt, Adopted
@@ -17,6 +18,16 @@ from blindvault.wire.shares import Adopt, Adopted
 router = APIRouter(prefix="/v1", tags=["shares"])
 
 ADOPT_CHUNK = 500
+
+
+def _adopt_records(conn: Connection, owner: str, space: str, kind: str, ids: list[str]) -> int:
+    """Move records into `space`; each move is a change-feed entry (members now see it)."""
+    where = (records.c.owner == owner, records.c.kind == kind, records.c.id.in_(ids))
+    rows = conn.execute(select(records.c.id, records.c.version).where(*where)).all()
+    moved = conn.execute(update(records).where(*where).values(space=space)).rowcount
+    for row in rows:
+        note(conn, owner, space, kind, row.id, row.version)
+    return int(moved)
 
 
 @router.post("/spaces/{space}/adopt", response_model=Adopted)
@@ -47,15 +58,7 @@ def adopt(
             by_kind.setdefault(kind, []).append(rid)
         with transaction(ctx.engine) as conn:
             for kind, ids in by_kind.items():
-                moved += conn.execute(
-                    update(records)
-                    .where(
-                        records.c.owner == who.account_id,
-                        records.c.kind == kind,
-                        records.c.id.in_(ids),
-                    )
-                    .values(space=space)
-                ).rowcount
+                moved += _adopt_records(conn, who.account_id, space, kind, ids)
     ids = sorted(set(body.blobs))
     for at in range(0, len(ids), ADOPT_CHUNK):
         with transaction(ctx.engine) as conn:

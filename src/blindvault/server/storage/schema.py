@@ -228,3 +228,31 @@ link_records = Table(
 uploads.append_column(Column("state", String(12), nullable=False, server_default="open"))
 uploads.append_column(Column("claimed_at", Float, nullable=True))
 link_items.append_column(Column("served", BigInteger, nullable=False, server_default="0"))
+
+# --- revision 0006 (issue 14): the blind change feed ----------------------------------
+# One row per record write or delete, written in the same transaction as the write: the
+# record's kind, id, new version and space, in write order (`seq`). Nothing else: no size,
+# no device, no time. `feed_horizons` holds, per owner, the highest seq compaction may have
+# dropped an entry at or below; a reader asking from before it must walk everything again.
+changes = Table(
+    "changes",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("owner", String(32), nullable=False),
+    Column("space", String(32), nullable=False, server_default=""),
+    Column("kind", String(32), nullable=False),
+    Column("id", String(32), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    sqlite_autoincrement=True,  # a seq is never reused, even after compaction
+)
+Index("ix_changes_owner_seq", changes.c.owner, changes.c.seq)
+
+feed_horizons = Table(
+    "feed_horizons",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("horizon", BigInteger, nullable=False),
+)
