@@ -14,14 +14,15 @@ done by `Session` (account, state, pins), `Spaces` (where a path lives), `Files`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
 
-from blindvault.client import account, peers
+from blindvault.client import account, feed, peers
 from blindvault.client.account_keys import replace_keys
 from blindvault.client.downloads import Downloads
+from blindvault.client.feed import FeedResult
 from blindvault.client.files import Entry, Files
 from blindvault.client.links import Links
 from blindvault.client.local.state import AccountState, StateStore
@@ -264,3 +265,8 @@ class Vault:
     def verify(self, path: str = "/") -> tuple[int, int, list[Problem]]:
         """Download and authenticate every manifest and blob; returns (folders, files, problems)."""
         return self.files.verify(path)
+
+    def changes(self, since: int, base: Mapping[bytes, int] | None = None) -> FeedResult:
+        """Folders to re-read since feed position `since` (`base`: node id → the version the
+        local index last synced); a hint checked against the signed root (client/feed.py)."""
+        return feed.changes(self.tree, self.api, since, base or {})

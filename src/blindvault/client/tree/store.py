@@ -116,10 +116,14 @@ class Tree:
             if not self._may_lack_root:  # mutant: tree.root-missing
                 raise IntegrityError("the account's signed root is missing") from None
             return None
-        root = open_root(b64d(rec.data), self.owner, self.identity.bundle)
+        return self.accept_root(b64d(rec.data), rec.version)
+
+    def accept_root(self, data: bytes, record_version: int) -> SignedRoot:
+        """Verify a signed root record (however it arrived) and make it the current one."""
+        root = open_root(data, self.owner, self.identity.bundle)
         seen = self._seen_root()
         check_root_fresh(seen, root)  # mutant: tree.root-fresh
-        self._root, self._root_version = root, rec.version
+        self._root, self._root_version = root, record_version
         self.state.root_sequence, self.state.root_hash = root.sequence, root.hash.hex()
         return root
 

@@ -1,0 +1,44 @@
+"""Reading the server's change feed (`GET /v1/changes`), page by page.
+
+The feed is a hint: its pages are checked only for shape and order here (every seq after
+`since`, strictly increasing, `next` = the last one), and whatever they say is confirmed
+by the caller through signed state (`client/feed.py`). A page that breaks the order is a
+server that replays or reorders: an integrity error, not something to guess around.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from blindvault.client.net.http import ApiClient
+from blindvault.errors import GoneError, IntegrityError
+from blindvault.wire.changes import ChangePage
+
+MAX_PAGES = 10_000  # 10 M entries: far beyond any account; a server that never ends is refused
+
+
+class FeedResetError(Exception):
+    """The server compacted its feed past `since` (410 `feed_reset`): walk everything."""
+
+
+def pages(api: ApiClient, since: int) -> Iterator[ChangePage]:
+    """Every page after `since`; raises `FeedResetError` or `IntegrityError`."""
+    for _ in range(MAX_PAGES):
+        try:
+            page = api.get_as(ChangePage, "/v1/changes", params={"since": since})
+        except GoneError as exc:
+            if exc.code != "feed_reset":
+                raise
+            raise FeedResetError from None
+        last = since
+        for entry in page.changes:
+            if entry.seq <= last:  # mutant: feed.order
+                raise IntegrityError("the change feed went backwards (replayed or reordered)")
+            last = entry.seq
+        if page.next != last or (page.more and not page.changes):
+            raise IntegrityError("the change feed's next position does not match its entries")
+        yield page
+        if not page.more:
+            return
+        since = last
+    raise IntegrityError("the change feed does not end")
