@@ -78,7 +78,8 @@ def test_the_owner_gets_its_signed_root_in_the_same_answer(real: Real) -> None:
     with acct.client() as c:
         body = {"expected_version": 0, "data": base64.b64encode(b"signed-root").decode()}
         assert c.put(f"/v1/records/root/{acct.id}", json=body).status_code == 200
-        page = _feed(c)
+        assert _feed(c)["root"] is None  # not asked for
+        page = _feed(c, root=acct.id)
         assert page["root"] == {"version": 1, "data": base64.b64encode(b"signed-root").decode()}
 
 
@@ -141,7 +142,7 @@ def test_a_member_sees_its_space_only_and_a_stranger_nothing(real: Real) -> None
         assert _put(m, shared, 1, owner=owner.id, space=space) == 200
         seen, _, _ = _all(m, owner=owner.id, space=space)
         assert [(e["id"], e["version"]) for e in seen] == [(shared, 1), (shared, 2)]
-        assert _feed(m, owner=owner.id, space=space)["root"] is None
+        assert _feed(m, owner=owner.id, space=space, root=owner.id)["root"] is None
         assert _all(m)[0] == []  # its own feed holds none of the owner's writes
     with stranger.client() as s:
         for q in ({"owner": owner.id, "space": space}, {"owner": owner.id}):

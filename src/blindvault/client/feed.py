@@ -47,7 +47,7 @@ def changes(tree: Tree, api: ApiClient, since: int, base: Mapping[bytes, int]) -
     candidates: set[bytes] = set()
     seq, requests, root_data = since, 0, None
     try:
-        for page in pages(api, since):
+        for page in pages(api, since, tree.owner.hex()):
             requests += 1
             seq = page.next
             if page.root is not None:

@@ -21,11 +21,12 @@ class FeedResetError(Exception):
     """The server compacted its feed past `since` (410 `feed_reset`): walk everything."""
 
 
-def pages(api: ApiClient, since: int) -> Iterator[ChangePage]:
-    """Every page after `since`; raises `FeedResetError` or `IntegrityError`."""
+def pages(api: ApiClient, since: int, root: str) -> Iterator[ChangePage]:
+    """Every page after `since` (with the root record `root`); raises `FeedResetError` or
+    `IntegrityError`."""
     for _ in range(MAX_PAGES):
         try:
-            page = api.get_as(ChangePage, "/v1/changes", params={"since": since})
+            page = api.get_as(ChangePage, "/v1/changes", params={"since": since, "root": root})
         except GoneError as exc:
             if exc.code != "feed_reset":
                 raise

@@ -11,7 +11,7 @@ from blindvault.server.deps import Ctx, InScope
 from blindvault.server.domain import changes
 from blindvault.server.storage.db import transaction
 from blindvault.wire.changes import ChangePage
-from blindvault.wire.common import MAX_VERSION
+from blindvault.wire.common import ID_PATTERN, MAX_VERSION
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -21,13 +21,17 @@ def list_changes(
     scope: InScope,
     ctx: Ctx,
     since: Annotated[int, Query(ge=0, le=MAX_VERSION, description="the last seq seen")] = 0,
+    root: Annotated[
+        str | None, Query(pattern=ID_PATTERN, description="the id of the owner's root record")
+    ] = None,
 ) -> dict[str, Any]:
     """Entries after `since` in write order, at most one page; the owner also gets its
-    signed root, so an unchanged tree costs one request. `space` (with no `owner`) narrows
-    the owner's feed to one space; a member (`owner` + `space`) sees that space only."""
+    signed root record (kind "root", id `root`), so an unchanged tree costs one request.
+    `space` (with no `owner`) narrows the owner's feed to one space; a member (`owner` +
+    `space`) sees that space only."""
     with transaction(ctx.engine) as conn:
         rows, more = changes.page(conn, scope, since)
-        root = changes.root_of(conn, scope.owner) if scope.own else None
+        signed = changes.root_of(conn, scope.owner, root) if scope.own and root else None
     return {
         "changes": [
             {"seq": r.seq, "kind": r.kind, "id": r.id, "version": r.version, "deleted": r.deleted}
@@ -35,5 +39,5 @@ def list_changes(
         ],
         "next": rows[-1].seq if rows else since,
         "more": more,
-        "root": {"version": root.version, "data": b64encode(root.data)} if root else None,
+        "root": {"version": signed.version, "data": b64encode(signed.data)} if signed else None,
     }

@@ -65,11 +65,11 @@ def page(conn: Connection, scope: Scope, since: int, limit: int = PAGE) -> Any:
     return rows[:limit], len(rows) > limit
 
 
-def root_of(conn: Connection, owner: str) -> Any:
-    """The owner's signed root record (kind "root", id = the account id), if any."""
+def root_of(conn: Connection, owner: str, root_id: str) -> Any:
+    """The owner's signed root record (kind "root", the id its client names), if any."""
     return conn.execute(
         select(records.c.version, records.c.data).where(
-            records.c.owner == owner, records.c.kind == "root", records.c.id == owner
+            records.c.owner == owner, records.c.kind == "root", records.c.id == root_id
         )
     ).first()
 
