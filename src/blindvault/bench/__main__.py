@@ -1,7 +1,8 @@
 """`blindvault bench [SUITE]` (also `python -m blindvault.bench`): measure, side by side in
 one run, and write a Markdown report, `results.json` and PNG plots.
 
-Suites: core (format vs bare AES-GCM, in memory), kdf, sizes, e2e, peers, server, memory;
+Suites: core (format vs bare AES-GCM, in memory), kdf, sizes, e2e, peers, server, memory,
+feed (the change feed of a 100k-record account);
 `all` (the default) runs every one and writes to `--out` (default docs/bench). A single
 suite prints its report and writes files only when `--out` is given. `--quick` uses tiny
 sizes and short durations (a smoke run of seconds, as in CI); the full run is manual.
@@ -23,7 +24,7 @@ from typing import Any
 
 from blindvault.bench.core import run_core
 
-SUITES = ("core", "kdf", "sizes", "e2e", "peers", "server", "memory")
+SUITES = ("core", "kdf", "sizes", "e2e", "peers", "server", "memory", "feed")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +53,7 @@ def _core(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
     """Run the chosen suites in one process; returns the results and the core's Markdown."""
-    from blindvault.bench import e2e, kdf, memory, peers, server_load, sizes, util
+    from blindvault.bench import e2e, feed, kdf, memory, peers, server_load, sizes, util
 
     chosen = SUITES if args.suite == "all" else (args.suite,)
     if "peers" in chosen:
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
                 "peers": lambda: peers.run_peers(scratch / "peers", quick=q, s3=s3, data=data),
                 "server": lambda: server_load.run_server_load(scratch / "server", quick=q),
                 "memory": lambda: memory.run_memory(scratch / "memory", quick=q),
+                "feed": lambda: feed.run_feed(scratch / "feed", quick=q),
             }
             for name in chosen:
                 sys.stderr.write(f"bench: {name}…\n")
