@@ -5,8 +5,8 @@ transaction, so a write that rolls back (a lost compare-and-swap, a full quota) 
 entry, and an entry always names a version that was committed. `page` reads entries after
 a sequence number as one scope sees them (the owner: all of its spaces, or one; a member:
 the one space it holds a grant for). `compact` drops entries a newer entry of the same
-record supersedes, and deletion entries, at or below a horizon: a reader asking from
-before the horizon gets 410 `feed_reset` and walks everything again.
+record supersedes (always safe) and deletion entries at or below a horizon: a reader
+asking from before the horizon gets 410 `feed_reset` and walks everything again.
 
 The server learns nothing from the feed it did not already see in the record writes.
 """
@@ -75,7 +75,9 @@ def root_of(conn: Connection, owner: str, root_id: str) -> Any:
 
 
 def compact(conn: Connection, owner: str, upto: int) -> int:
-    """Drop superseded entries and deletion entries with seq <= `upto`; returns how many."""
+    """Drop, at or below `upto`, entries a newer entry of the same record supersedes (a
+    reader from any point still sees the newer one: no horizon needed) and deletion entries
+    (a reader from before them would miss the delete: the horizon rises to `upto`)."""
     newer = aliased(changes)
     superseded = exists().where(
         newer.c.owner == changes.c.owner,
@@ -84,14 +86,10 @@ def compact(conn: Connection, owner: str, upto: int) -> int:
         newer.c.id == changes.c.id,
         newer.c.seq > changes.c.seq,
     )
-    dropped = conn.execute(
-        delete(changes).where(
-            changes.c.owner == owner,
-            changes.c.seq <= upto,
-            superseded | changes.c.deleted,
-        )
-    ).rowcount
-    if dropped:
+    mine = (changes.c.owner == owner, changes.c.seq <= upto)
+    dropped = conn.execute(delete(changes).where(*mine, superseded)).rowcount
+    deletes = conn.execute(delete(changes).where(*mine, changes.c.deleted)).rowcount
+    if deletes:
         done = conn.execute(
             update(feed_horizons)
             .where(and_(feed_horizons.c.owner == owner, feed_horizons.c.horizon < upto))
@@ -99,4 +97,4 @@ def compact(conn: Connection, owner: str, upto: int) -> int:
         ).rowcount
         if not done:
             insert_if_absent(conn, feed_horizons, {"owner": owner, "horizon": upto})
-    return int(dropped)
+    return int(dropped) + int(deletes)

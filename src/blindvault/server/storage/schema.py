@@ -249,6 +249,7 @@ changes = Table(
     sqlite_autoincrement=True,  # a seq is never reused, even after compaction
 )
 Index("ix_changes_owner_seq", changes.c.owner, changes.c.seq)
+Index("ix_changes_record", changes.c.owner, changes.c.kind, changes.c.id)
 
 feed_horizons = Table(
     "feed_horizons",
