@@ -18,7 +18,7 @@ from blindvault.client.feed import FeedResult
 from blindvault.client.vault import Vault
 from blindvault.errors import IntegrityError, RollbackError
 from helpers.adversarial import make_account
-from helpers.proxy import Exchange, Proxy
+from helpers.proxy import Exchange, Proxy, on_json
 
 FEED = "/v1/changes"
 
@@ -139,3 +139,23 @@ def test_a_compacted_feed_asks_for_a_full_walk(device: tuple[Vault, Path], proxy
 
 def _feed_answer(v: Vault, since: int) -> dict[str, Any]:
     return dict(v.api.get_json(FEED, params={"since": since, "root": v.owner.hex()}))
+
+
+def test_second_device_refuses_an_older_folder_the_signed_root_names_newer(
+    proxy: Proxy, tmp_path: Path
+) -> None:
+    """The feed hides a change from a second device and the server serves it the older
+    manifest: the folder still comes back (signed root), and reading it is refused."""
+    email = f"feed{secrets.token_hex(4)}@example.org"
+    acc = make_account(proxy, tmp_path / "a", email, {"/d/a.txt": b"a"}, [])
+    with acc.vault(proxy.url) as a, acc.vault(proxy.url, tmp_path / "b") as b:
+        seq, base = b.changes(0).seq, _base(b)
+        d = _node(b, "/d")
+        old = a.api.get_json(f"/v1/records/manifest/{d.hex()}")
+        _write(a, tmp_path, "/d/b.txt", b"new")
+        proxy.add(feed_rule(_drop_all))
+        proxy.add(on_json("GET", f"/v1/records/manifest/{d.hex()}", lambda _: old))
+        got = b.changes(seq, base)
+        assert d in got.changed
+        with pytest.raises(RollbackError):
+            b.ls("/d")
