@@ -6,6 +6,8 @@ no entry)."""
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -208,3 +210,33 @@ def test_compacting_superseded_entries_only_needs_no_reset(real: Real) -> None:
             engine.dispose()
         for since in (0, got[0]["seq"]):  # any old reader: still served, sees the newest
             assert [(e["id"], e["version"]) for e in _feed(c, since)["changes"]] == [(a, 3)]
+
+
+def _admin(real: Real, *args: str) -> subprocess.CompletedProcess[str]:
+    db = ["--db", real.db_url] if real.db_url else []
+    return subprocess.run(
+        [sys.executable, "-m", "blindvault", "admin", "--data", str(real.data), *db, *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_admin_compact_feed_keeps_the_newest_and_resets_older_readers(real: Real) -> None:
+    acct = real.account()
+    a, b = new_id(), new_id()
+    with acct.client() as c:
+        assert _put(c, b, 0) == 200
+        assert (
+            c.delete(f"/v1/records/manifest/{b}", params={"expected_version": 1}).status_code == 204
+        )
+        for v in range(3):
+            assert _put(c, a, v) == 200
+        got, last, _ = _all(c)
+        assert _admin(real, "compact-feed", "--keep", "-1").returncode == 2
+        done = _admin(real, "compact-feed", "--keep", "1")
+        assert done.returncode == 0, done.stderr
+        assert "entries dropped" in done.stdout
+        r = c.get("/v1/changes", params={"since": 0})
+        assert r.status_code == 410 and r.json()["error"]["code"] == "feed_reset"
+        horizon = got[-2]["seq"]  # the newest entry is kept whole, everything else compacted
+        assert [(e["id"], e["version"]) for e in _feed(c, horizon)["changes"]] == [(a, 3)]
+        assert _feed(c, last)["changes"] == []

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from blindvault.server.cli import default_data
 from blindvault.server.domain import audit as audit_log
+from blindvault.server.domain.changes import compact_all
 from blindvault.server.domain.emails import normalize_email
 from blindvault.server.domain.invites import new_invite
 from blindvault.server.domain.keyhistory import NothingToRestoreError, restore
@@ -60,6 +61,10 @@ def parser() -> argparse.ArgumentParser:
         "restore-keys", help="put back an account's previous key bundle (signs all devices out)"
     )
     keys.add_argument("email")
+    feed = sub.add_parser(
+        "compact-feed", help="compact every account's change feed (older readers re-walk)"
+    )
+    feed.add_argument("--keep", type=int, default=10_000, help="newest entries kept whole")
     return p
 
 
@@ -89,6 +94,14 @@ def _run(args: argparse.Namespace, engine: Engine) -> int:
         with engine.begin() as conn:
             code = new_invite(conn, args.valid_days * 86400)
         sys.stdout.write(code + "\n")
+        return 0
+    if args.command == "compact-feed":
+        if args.keep < 0:
+            sys.stderr.write("blindvault admin: --keep must be 0 or more\n")
+            return 2
+        with engine.begin() as conn:
+            dropped = compact_all(conn, args.keep)
+        sys.stdout.write(f"change feed: {dropped} entries dropped\n")
         return 0
     try:
         email = normalize_email(args.email)

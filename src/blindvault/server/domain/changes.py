@@ -98,3 +98,20 @@ def compact(conn: Connection, owner: str, upto: int) -> int:
         if not done:
             insert_if_absent(conn, feed_horizons, {"owner": owner, "horizon": upto})
     return int(dropped) + int(deletes)
+
+
+def compact_all(conn: Connection, keep: int) -> int:
+    """`compact` every owner's feed, leaving each owner's newest `keep` entries whole."""
+    owners = conn.execute(select(changes.c.owner).distinct()).scalars().all()
+    dropped = 0
+    for owner in owners:
+        upto = conn.execute(
+            select(changes.c.seq)
+            .where(changes.c.owner == owner)
+            .order_by(changes.c.seq.desc())
+            .offset(keep)
+            .limit(1)
+        ).scalar()
+        if upto is not None:
+            dropped += compact(conn, owner, int(upto))
+    return dropped
