@@ -5,12 +5,12 @@ import pytest
 from blindvault.core.identity import Identity
 from blindvault.core.keys import FileKey, FolderKey
 from blindvault.core.manifest import (
+    MAX_HISTORY,
     ZERO_HASH,
     FileEntry,
+    FileVersion,
     FolderEntry,
     ManifestBody,
-    MAX_HISTORY,
-    FileVersion,
     ManifestHead,
     Tombstone,
     check_fresh,
@@ -177,12 +177,16 @@ def test_version_1_bodies_are_refused_and_entries_carry_no_author() -> None:
 
 
 def _history(*versions: int) -> tuple[FileVersion, ...]:
-    return tuple(FileVersion(v, FileKey.generate(), v * 10, v, v + 1, b"\x05" * 32) for v in versions)
+    return tuple(
+        FileVersion(v, FileKey.generate(), v * 10, v, v + 1, b"\x05" * 32) for v in versions
+    )
 
 
 def test_file_history_round_trips_inside_the_signed_body() -> None:
     """Issue 14: earlier versions (key, size, times, writer) live in the signed body."""
-    e = FileEntry("a", b"\x01" * 16, FileKey.generate(), 5, 50, 5, 6, b"\x07" * 32, _history(4, 2, 1))
+    e = FileEntry(
+        "a", b"\x01" * 16, FileKey.generate(), 5, 50, 5, 6, b"\x07" * 32, _history(4, 2, 1)
+    )
     got = ManifestBody.decode(ManifestBody((e,)).encode()).entries[0]
     assert isinstance(got, FileEntry)
     assert got.writer == b"\x07" * 32 and got.written_ms == 6

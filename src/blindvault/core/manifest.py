@@ -63,8 +63,8 @@ from blindvault.core.padme import pad_block, unpad_block
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
 __all__ = [
-    "FileEntry",
     "MAX_HISTORY",
+    "FileEntry",
     "FileVersion",
     "FolderEntry",
     "ManifestBody",
@@ -185,12 +185,7 @@ class ManifestBody:
             node_id = r.take(ID_SIZE)
             key = r.take(KEY_SIZE)
             if kind == NODE_FILE:
-                cv, size, mtime, written = r.u64(), r.u64(), r.u64(), r.u64()
-                writer = r.take(FINGERPRINT_SIZE)
-                history = _read_history(r, cv)
-                entries.append(
-                    FileEntry(name, node_id, FileKey(key), cv, size, mtime, written, writer, history)
-                )
+                entries.append(_read_file(r, name, node_id, FileKey(key)))
             elif kind == NODE_FOLDER:
                 kv = r.u64()
                 entries.append(FolderEntry(name, node_id, FolderKey(key), kv, r.u64()))
@@ -230,6 +225,12 @@ def _write_history(w: Writer, e: FileEntry) -> None:
     for h in e.history:
         w.u64(h.content_version).fixed(h.file_key.material, KEY_SIZE).u64(h.size)
         w.u64(h.mtime_ms).u64(h.written_ms).fixed(h.writer, FINGERPRINT_SIZE)
+
+
+def _read_file(r: Reader, name: str, node_id: bytes, key: FileKey) -> FileEntry:
+    cv, size, mtime, written = r.u64(), r.u64(), r.u64(), r.u64()
+    writer = r.take(FINGERPRINT_SIZE)
+    return FileEntry(name, node_id, key, cv, size, mtime, written, writer, _read_history(r, cv))
 
 
 def _read_history(r: Reader, live: int) -> tuple[FileVersion, ...]:

@@ -24,8 +24,8 @@ from blindvault.errors import ConflictError, UsageError
 __all__ = [
     "NEWER",
     "add",
-    "all_versions",
     "add_folder",
+    "all_versions",
     "delete",
     "move",
     "newer_meanwhile",
