@@ -259,13 +259,23 @@ def manifest_cases() -> Iterator[Case]:
         (
             FileEntry("report.pdf", det("n1", 16), FileKey(det("k1")), 1, 1050, 1_700_000_000_123),
             FileEntry(
-                "Ünïcödé ✓.txt", det("n2", 16), FileKey(det("k2")), 3, 0, 1_700_000_000_456,
-                1_700_000_000_500, fp,
+                "Ünïcödé ✓.txt",
+                det("n2", 16),
+                FileKey(det("k2")),
+                3,
+                0,
+                1_700_000_000_456,
+                1_700_000_000_500,
+                fp,
                 (
-                    FileVersion(2, FileKey(det("k2v2")), 17, 1_700_000_000_300, 1_700_000_000_301, fp),
-                    FileVersion(1, FileKey(det("k2v1")), 9, 1_700_000_000_200, 1_700_000_000_201, fp),
+                    FileVersion(
+                        2, FileKey(det("k2v2")), 17, 1_700_000_000_300, 1_700_000_000_301, fp
+                    ),
+                    FileVersion(
+                        1, FileKey(det("k2v1")), 9, 1_700_000_000_200, 1_700_000_000_201, fp
+                    ),
                 ),
-            ),  # fmt: skip
+            ),
             FolderEntry("photos", det("n3", 16), FolderKey(det("k3")), 1, 1_700_000_000_789),
         ),
         (Tombstone(det("n4", 16), 1_700_000_001_000),),
