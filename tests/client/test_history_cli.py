@@ -33,9 +33,7 @@ def test_versions_lists_every_version_from_the_signed_manifest(cli: Cli, tmp_pat
     assert cli("verify")[0] == 0  # every kept version's blob is still there and authentic
 
 
-def test_restore_writes_a_new_version_a_second_device_accepts(
-    cli: Cli, tmp_path: Path
-) -> None:
+def test_restore_writes_a_new_version_a_second_device_accepts(cli: Cli, tmp_path: Path) -> None:
     _put(cli, tmp_path, "first")
     _put(cli, tmp_path, "second")
     # a second device of the same account reads the folder now (its high-water mark: v2)
