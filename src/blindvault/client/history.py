@@ -20,7 +20,7 @@ from blindvault.client.net import transfer
 from blindvault.client.tree.paths import split
 from blindvault.client.uploads import Uploads
 from blindvault.core.manifest import FileEntry, FileVersion
-from blindvault.errors import PathNotFoundError, UsageError
+from blindvault.errors import IntegrityError, NotFoundError, PathNotFoundError, UsageError
 
 __all__ = ["History", "Version", "parse_time"]
 
@@ -90,10 +90,13 @@ class History:
         all of it verified), with the version's own mtime."""
         e = self._file(path)
         space = self.files.spaces.space(split(path)[:-1])
-        transfer.download(
-            space.api, dest, key=picked.file_key, node_id=e.node_id,
-            version=picked.content_version, size=picked.size, progress=lambda n: None,
-        )  # fmt: skip
+        try:
+            transfer.download(
+                space.api, dest, key=picked.file_key, node_id=e.node_id,
+                version=picked.content_version, size=picked.size, progress=lambda n: None,
+            )  # fmt: skip
+        except NotFoundError:  # the signed manifest keeps it: a server that lost it lies
+            raise IntegrityError from None  # mutant: history.version-missing
         os.utime(dest, ns=(picked.mtime_ms * 1_000_000, picked.mtime_ms * 1_000_000))
         return dest
 
