@@ -53,6 +53,8 @@ def test_versions_of_a_replayed_manifest_and_a_lost_version(
         args = ["restore", "/doc.txt", "--version", str(version), "--to", str(out_dir / "x")]
         attack(bv, proxy, args, 10, out_dir=out_dir)
         attack(bv, proxy, ["restore", "/doc.txt", "--version", str(version)], 10)
+        attack(bv, proxy, ["verify"], 10)  # verify checks every kept version too
+        assert f"/doc.txt (kept version {version})" in bv("verify")[1]
     proxy.reset()
     assert bv("restore", "/doc.txt", "--version", "1")[0] == 0  # honest again: it works
     code, out, _ = bv("versions", "/doc.txt", "--json")
