@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from blindvault.client import links
+from blindvault.core.keys import FolderKey
+from blindvault.core.manifest import FileEntry, FolderEntry
 from helpers.client import Cli
 
 
@@ -68,3 +71,29 @@ def test_restore_writes_a_new_version_a_second_device_accepts(cli: Cli, tmp_path
     assert cli("restore", "/doc.txt", "--version", "9")[0] == 4
     assert cli("restore", "/doc.txt", "--version", "3")[0] == 2  # the current one already
     assert cli("restore", "/doc.txt", "--at", "not a time")[0] == 2
+
+
+def test_a_folder_link_carries_the_live_version_only(cli: Cli, tmp_path: Path) -> None:
+    """A link snapshot names no earlier version: no old keys, sizes, times or writers."""
+    assert cli("mkdir", "/d")[0] == 0
+    f = tmp_path / "doc.txt"
+    for text in ("old secret", "new"):
+        f.write_text(text)
+        assert cli("put", str(f), "/d/doc.txt")[0] == 0
+    code, out, err = cli("link", "/d", "--json")
+    assert code == 0, err
+    seen: list[FileEntry | FolderEntry] = []
+    real = links._Holder.folder
+
+    def spy(self: links._Holder, node: bytes, key: FolderKey) -> list[FileEntry | FolderEntry]:
+        got = real(self, node, key)
+        seen.extend(got)
+        return got
+
+    cli.monkeypatch.setattr(links._Holder, "folder", spy)
+    code, _, err = cli("open-link", json.loads(out)["url"], str(tmp_path / "copy"))
+    assert code == 0, err
+    assert (tmp_path / "copy" / "doc.txt").read_text() == "new"
+    (entry,) = seen
+    assert isinstance(entry, FileEntry) and entry.content_version == 2
+    assert entry.history == () and entry.writer == bytes(32) and entry.written_ms == 0
