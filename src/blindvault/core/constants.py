@@ -64,7 +64,7 @@ CONTENT_HEADER_SIZE: Final = CONTENT_PREFIX_SIZE + C2SP_HEADER_SIZE
 
 PAD_MIN_SIZE: Final = 4096
 # Padmé floors for sealed metadata (plaintext bytes, before the AEAD tag)
-PAD_MANIFEST_MIN: Final = 512
+PAD_MANIFEST_MIN: Final = 1024  # 512 before issue 14: file entries grew by 41 bytes
 PAD_DESCRIPTOR_MIN: Final = 512
 PAD_ROSTER_NAME: Final = 2 + 255 + 1  # u16 length + longest name + the 0x80 marker
 

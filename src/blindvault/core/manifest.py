@@ -11,7 +11,7 @@
     folder = 0x02 || name || node_id[16] || folder_key[32] || key_version u64
              || mtime_ms u64
     tomb   = node_id[16] || deleted_ms u64
-    pad(x) = x || 0x80 || 0x00... to Padmé(max(len(x) + 1, 512)) bytes (padme.pad_block)
+    pad(x) = x || 0x80 || 0x00... to Padmé(max(len(x) + 1, 1024)) bytes (padme.pad_block)
     name   = u16 length || UTF-8 (NFC, 1..255 bytes, no "/", no NUL, not "." or "..")
 
     sealed = head || u32 length || AES-256-GCM(manifest key, nonce, body, aad = head)
