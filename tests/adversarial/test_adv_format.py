@@ -250,7 +250,7 @@ def test_sealed_metadata_is_padded_on_the_server(
     proxy: Proxy, upstream: Upstream, tmp_path: Path
 ) -> None:
     """Item 13: what the server stores does not show entry counts or name lengths: a folder of
-    one 1-byte name and one of three 60-byte names store the same size (Padmé, 512-byte
+    one 1-byte name and one of three 60-byte names store the same size (Padmé, 1024-byte
     floor; larger manifests show only their Padmé bucket)."""
     files = {"/x/a": b"1"} | {f"/{'y' * 120}/{'n' * 59}{i}": b"2" for i in range(3)}
     alice = _acc(proxy, tmp_path, "alice", files, [])

@@ -1,7 +1,8 @@
 """A benign race must not look like an attack. Device B starts writing a new version of a
-file; device A writes two versions meanwhile (the second deletes the first one's blob, so
-B's blob id is free again). B's write must then be retried or refused as a conflict
-(exit 5) — not reported as tampering (exit 10) — and must not leave an orphan blob."""
+file; device A writes two versions meanwhile (before issue 14 the second deleted the first
+one's blob, so B's blob id was free again; now A's version 2 is kept in the history). B's
+write must then be retried or refused as a conflict (exit 5) — not reported as tampering
+(exit 10) — must not leave an orphan blob, and must not replace a version A keeps."""
 
 from __future__ import annotations
 
@@ -67,8 +68,12 @@ def test_a_lost_race_is_a_conflict_not_an_integrity_failure(proxy: Proxy, tmp_pa
     assert exc is None or isinstance(exc, ConflictError)
     final = a.stat("/f.txt")
     assert isinstance(final, FileEntry)
-    referenced = {blob_id(final.node_id, final.content_version).hex()}
+    every = (final.as_version(), *final.history)  # issue 14: earlier versions are kept
+    referenced = {blob_id(final.node_id, v.content_version).hex() for v in every}
     stored = {x["id"] for x in a.api.get_json("/v1/blobs")["blobs"]}
     assert stored == referenced, "orphan blobs left behind"
+    for v in every:  # and B's lost write replaced none of A's kept versions
+        got = a.history.fetch("/f.txt", v, tmp_path / f"v{v.content_version}")
+        assert got.read_bytes() in (b"v1", b"from A 2", b"from A 3")
     a.close()
     b.close()

@@ -37,6 +37,7 @@ from blindvault.core.links import (
 from blindvault.core.manifest import (
     ZERO_HASH,
     FileEntry,
+    FileVersion,
     FolderEntry,
     ManifestBody,
     Tombstone,
@@ -77,7 +78,17 @@ RECOVERY = RecoveryKey.generate()
 LKEY = link_key(b"s" * 32, LINK_ID, None)
 BODY = ManifestBody(
     (
-        FileEntry("a.txt", b"\x04" * 16, FileKey.generate(), 3, 10, 1),
+        FileEntry(
+            "a.txt",
+            b"\x04" * 16,
+            FileKey.generate(),
+            3,
+            10,
+            1,
+            5,
+            b"\x07" * 32,
+            (FileVersion(2, FileKey.generate(), 9, 1, 4, b"\x08" * 32),),  # issue 14: history
+        ),
         FolderEntry("docs", b"\x05" * 16, FolderKey.generate(), 1, 2),
     ),
     (Tombstone(b"\x06" * 16, 7),),

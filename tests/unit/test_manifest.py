@@ -5,8 +5,10 @@ import pytest
 from blindvault.core.identity import Identity
 from blindvault.core.keys import FileKey, FolderKey
 from blindvault.core.manifest import (
+    MAX_HISTORY,
     ZERO_HASH,
     FileEntry,
+    FileVersion,
     FolderEntry,
     ManifestBody,
     ManifestHead,
@@ -167,7 +169,41 @@ def test_version_1_bodies_are_refused_and_entries_carry_no_author() -> None:
     """Issue 11, item 9: the body version moved to 2 when the unauthenticated `author` was
     removed; a version-1 body is a FormatError (no silent reading of the old layout)."""
     enc = body(b"", 1).encode()
-    assert enc[:5] == b"BVMB\x02"
-    with pytest.raises(FormatError):
-        ManifestBody.decode(enc[:4] + b"\x01" + enc[5:])
+    assert enc[:5] == b"BVMB\x03"
+    for old in (b"\x01", b"\x02"):  # issue 14: version-2 bodies (no history) are refused too
+        with pytest.raises(FormatError):
+            ManifestBody.decode(enc[:4] + old + enc[5:])
     assert "author" not in FileEntry.__slots__ and "author" not in Tombstone.__slots__
+
+
+def _history(*versions: int) -> tuple[FileVersion, ...]:
+    return tuple(
+        FileVersion(v, FileKey.generate(), v * 10, v, v + 1, b"\x05" * 32) for v in versions
+    )
+
+
+def test_file_history_round_trips_inside_the_signed_body() -> None:
+    """Issue 14: earlier versions (key, size, times, writer) live in the signed body."""
+    e = FileEntry(
+        "a", b"\x01" * 16, FileKey.generate(), 5, 50, 5, 6, b"\x07" * 32, _history(4, 2, 1)
+    )
+    got = ManifestBody.decode(ManifestBody((e,)).encode()).entries[0]
+    assert isinstance(got, FileEntry)
+    assert got.writer == b"\x07" * 32 and got.written_ms == 6
+    assert [h.content_version for h in got.history] == [4, 2, 1]
+    assert [h.file_key.material for h in got.history] == [h.file_key.material for h in e.history]
+
+
+@pytest.mark.parametrize("versions", [(2, 4), (5,), (4, 4), tuple(range(MAX_HISTORY + 1, 0, -1))])
+def test_file_history_out_of_order_or_too_long_is_refused(versions: tuple[int, ...]) -> None:
+    """Newest first, strictly below the live version, bounded; anything else is refused on
+    write (UsageError) and on read (FormatError: a writer cannot smuggle a second order)."""
+    live = max(versions) if len(versions) > MAX_HISTORY else 5
+    e = FileEntry("a", b"\x01" * 16, FileKey.generate(), live, 1, 1, history=_history(*versions))
+    with pytest.raises(UsageError):
+        ManifestBody((e,)).encode()
+    good = FileEntry("a", b"\x01" * 16, FileKey.generate(), 5, 1, 1, history=_history(4, 3))
+    enc = ManifestBody((good,)).encode()
+    swapped = enc.replace(b"\x00" * 7 + b"\x04", b"\x00" * 7 + b"\x09", 1)  # version 4 -> 9
+    with pytest.raises(FormatError):
+        ManifestBody.decode(swapped)

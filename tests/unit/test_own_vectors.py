@@ -84,7 +84,14 @@ def apply_manifest(v: dict[str, Any], data: bytes) -> dict[str, Any]:
         if isinstance(e, FileEntry):
             entries.append(
                 {**common, "kind": "file", "key": e.file_key.material.hex(),
-                 "content_version": e.content_version, "size": e.size}
+                 "content_version": e.content_version, "size": e.size,
+                 "written_ms": e.written_ms, "writer": e.writer.hex(),
+                 "history": [
+                     {"content_version": x.content_version, "key": x.file_key.material.hex(),
+                      "mtime_ms": x.mtime_ms, "size": x.size, "writer": x.writer.hex(),
+                      "written_ms": x.written_ms}
+                     for x in e.history
+                 ]}
             )  # fmt: skip
         else:
             entries.append(

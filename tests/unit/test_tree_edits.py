@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
 
 from blindvault.client.tree import edits
 from blindvault.core.keys import FileKey, FolderKey
-from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody, Tombstone
+from blindvault.core.manifest import (
+    MAX_HISTORY,
+    FileEntry,
+    FolderEntry,
+    ManifestBody,
+    Tombstone,
+)
 from blindvault.errors import ConflictError, UsageError
 
 
@@ -26,9 +33,27 @@ def test_upsert_adds_and_replaces_and_reports_what_it_replaced() -> None:
     new = _file("a.txt", 2, old.node_id)
     after = edits.upsert(body, [new, _file("c.txt")], where="/")
     assert sorted(e.name for e in after.entries) == ["a.txt", "b.txt", "c.txt"]
-    assert after.find("a.txt") == new
-    assert edits.replaced_files(body, [new]) == [old]
+    kept = after.find("a.txt")
+    assert isinstance(kept, FileEntry)
+    assert dataclasses.replace(kept, history=()) == new
+    assert kept.history == (old.as_version(),)  # issue 14: the replaced version is kept
+    assert edits.replaced_files(body, [new]) == []  # so no blob of it goes
+    other = _file("a.txt", 1)  # a different node under the name: all of the old one goes
+    assert edits.replaced_files(body, [other]) == [(old.node_id, 1)]
     assert body.find("a.txt") == old  # the input is not changed
+
+
+def test_history_is_bounded_and_the_versions_that_fall_out_are_reported() -> None:
+    entry = _file("a.txt")
+    body = ManifestBody((entry,))
+    for v in range(2, MAX_HISTORY + 4):
+        new = _file("a.txt", v, entry.node_id)
+        dropped = edits.replaced_files(body, [new])
+        body = edits.upsert(body, [new], where="/")
+        assert dropped == ([(entry.node_id, v - 1 - MAX_HISTORY)] if v > MAX_HISTORY + 1 else [])
+    last = body.find("a.txt")
+    assert isinstance(last, FileEntry) and len(last.history) == MAX_HISTORY
+    assert ManifestBody.decode(body.encode()) == body
 
 
 def test_upsert_refuses_a_folder_name_and_a_newer_version_written_meanwhile() -> None:

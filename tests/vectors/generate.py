@@ -40,6 +40,7 @@ from blindvault.core.links import (
 from blindvault.core.manifest import (
     ZERO_HASH,
     FileEntry,
+    FileVersion,
     FolderEntry,
     ManifestBody,
     Tombstone,
@@ -257,7 +258,24 @@ def manifest_cases() -> Iterator[Case]:
     body = ManifestBody(
         (
             FileEntry("report.pdf", det("n1", 16), FileKey(det("k1")), 1, 1050, 1_700_000_000_123),
-            FileEntry("Ünïcödé ✓.txt", det("n2", 16), FileKey(det("k2")), 3, 0, 1_700_000_000_456),
+            FileEntry(
+                "Ünïcödé ✓.txt",
+                det("n2", 16),
+                FileKey(det("k2")),
+                3,
+                0,
+                1_700_000_000_456,
+                1_700_000_000_500,
+                fp,
+                (
+                    FileVersion(
+                        2, FileKey(det("k2v2")), 17, 1_700_000_000_300, 1_700_000_000_301, fp
+                    ),
+                    FileVersion(
+                        1, FileKey(det("k2v1")), 9, 1_700_000_000_200, 1_700_000_000_201, fp
+                    ),
+                ),
+            ),
             FolderEntry("photos", det("n3", 16), FolderKey(det("k3")), 1, 1_700_000_000_789),
         ),
         (Tombstone(det("n4", 16), 1_700_000_001_000),),
@@ -286,6 +304,19 @@ def manifest_cases() -> Iterator[Case]:
                         "content_version": e.content_version,
                         "size": e.size,
                         "mtime_ms": e.mtime_ms,
+                        "written_ms": e.written_ms,
+                        "writer": hexd(e.writer),
+                        "history": [
+                            {
+                                "content_version": h.content_version,
+                                "key": hexd(h.file_key.material),
+                                "mtime_ms": h.mtime_ms,
+                                "size": h.size,
+                                "writer": hexd(h.writer),
+                                "written_ms": h.written_ms,
+                            }
+                            for h in e.history
+                        ],
                     }
                 )
             else:

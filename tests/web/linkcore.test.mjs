@@ -109,24 +109,29 @@ function padmeRaw(n) {
 const pad = (x, floor = 512) =>
   core.concat(x, u8(0x80), new Uint8Array(padmeRaw(Math.max(x.length + 1, floor)) - x.length - 1));
 
-const fileEntry = (name, nodeId) =>
-  core.concat(u8(1), text16(name), nodeId, rand(32), u64(1), u64(10), u64(1700000000000));
+const fileEntry = (name, nodeId, history = [], live = history.length + 1) =>
+  core.concat(u8(1), text16(name), nodeId, rand(32), u64(live), u64(10), u64(1700000000000),
+    u64(1700000000001), rand(32), u8(history.length), ...history);
+const earlier = (version) => core.concat(u64(version), rand(32), u64(3), u64(1), u64(2), rand(32));
 const folderEntry = (name, nodeId) => core.concat(u8(2), text16(name), nodeId, rand(32), u64(1), u64(1700000000000));
 const tomb = (nodeId) => core.concat(nodeId, u64(5));
 const rawBody = (entries, tombs = []) =>
-  core.concat(utf8.encode("BVMB"), u8(2), u32(entries.length), ...entries, u32(tombs.length), ...tombs);
-const body = (entries, tombs = []) => pad(rawBody(entries, tombs));
+  core.concat(utf8.encode("BVMB"), u8(3), u32(entries.length), ...entries, u32(tombs.length), ...tombs);
+const body = (entries, tombs = []) => pad(rawBody(entries, tombs), 1024);
 
 test("manifest: a canonical body opens with the folder key", async () => {
   const key = rand(32);
   const node = rand(16);
-  const ids = [rand(16), rand(16)];
-  const sealed = await sealManifest(key, node, body([folderEntry("a", ids[0]), fileEntry("b", ids[1])]));
+  const ids = [rand(16), rand(16), rand(16)];
+  const sealed = await sealManifest(
+    key, node, body([folderEntry("a", ids[0]), fileEntry("b", ids[1]), fileEntry("c", ids[2], [earlier(2), earlier(1)])]),
+  );
   const m = await core.openManifest(sealed, key, node);
   assert.deepEqual(
     m.entries.map((e) => [e.kind, e.name]),
-    [["folder", "a"], ["file", "b"]],
+    [["folder", "a"], ["file", "b"], ["file", "c"]],
   );
+  assert.deepEqual(m.entries[2].history.map((h) => h.contentVersion), [2, 1]);
   await assert.rejects(core.openManifest(sealed, rand(32), node), core.IntegrityError);
   await assert.rejects(core.openManifest(sealed, key, rand(16)), core.IntegrityError);
 });
@@ -149,12 +154,15 @@ test("manifest: every non-canonical body is an integrity failure", async () => {
     "name not NFC": body([fileEntry("e\u0301", a)]),
     "name too long": body([fileEntry("x".repeat(256), a)]),
     "unknown kind": body([core.concat(u8(3), fileEntry("a", a).subarray(1))]),
-    "trailing byte": pad(core.concat(rawBody([fileEntry("a", a)]), u8(0))),
-    "wrong magic": pad(core.concat(utf8.encode("BVMX"), rawBody([]).subarray(4))),
-    "version 1 body (with authors)": pad(core.concat(utf8.encode("BVMB"), u8(1), rawBody([]).subarray(5))),
-    "count beyond the data": pad(core.concat(utf8.encode("BVMB"), u8(2), u32(5), u32(0))),
+    "trailing byte": pad(core.concat(rawBody([fileEntry("a", a)]), u8(0)), 1024),
+    "wrong magic": pad(core.concat(utf8.encode("BVMX"), rawBody([]).subarray(4)), 1024),
+    "version 1 body (with authors)": pad(core.concat(utf8.encode("BVMB"), u8(1), rawBody([]).subarray(5)), 1024),
+    "count beyond the data": pad(core.concat(utf8.encode("BVMB"), u8(3), u32(5), u32(0)), 1024),
+    "version 2 body (no history)": pad(core.concat(utf8.encode("BVMB"), u8(2), rawBody([]).subarray(5)), 1024),
+    "history not below the live version": body([fileEntry("a", a, [earlier(2)], 2)]),
+    "history out of order": body([fileEntry("a", a, [earlier(1), earlier(2)])]),
     "no padding": rawBody([fileEntry("a", a)]),
-    "padding one byte short": body([]).subarray(0, 511),
+    "padding one byte short": body([]).subarray(0, 1023),
     "padding not zero": core.concat(body([]).subarray(0, 511), u8(1)),
     "invalid UTF-8": body([core.concat(u8(1), new Uint8Array([0, 1, 0xff]), fileEntry("a", a).subarray(4))]),
   };

@@ -135,7 +135,22 @@ function entryOut(core, e) {
   const common = { name: e.name, node_id: core.toHex(e.nodeId), mtime_ms: e.mtimeMs };
   const more =
     e.kind === "file"
-      ? { kind: "file", key: core.toHex(e.key), content_version: e.contentVersion, size: e.size }
+      ? {
+          kind: "file",
+          key: core.toHex(e.key),
+          content_version: e.contentVersion,
+          size: e.size,
+          written_ms: e.writtenMs,
+          writer: core.toHex(e.writer),
+          history: e.history.map((h) => ({
+            content_version: h.contentVersion,
+            key: core.toHex(h.key),
+            mtime_ms: h.mtimeMs,
+            size: h.size,
+            writer: core.toHex(h.writer),
+            written_ms: h.writtenMs,
+          })),
+        }
       : { kind: "folder", key: core.toHex(e.key), key_version: e.keyVersion };
   return sortKeys({ ...common, ...more });
 }

@@ -119,10 +119,13 @@ class Files:
         return done
 
     def delete_blob(self, entry: FileEntry, space: Space) -> None:
+        """The blobs of a file: its live version and every kept earlier one."""
+        for node, version in edits.all_versions(entry):
+            self.delete_version(node, version, space)
+
+    def delete_version(self, node: bytes, version: int, space: Space) -> None:
         with contextlib.suppress(NotFoundError):
-            space.api.request(
-                "DELETE", f"/v1/blobs/{blob_id(entry.node_id, entry.content_version).hex()}"
-            )
+            space.api.request("DELETE", f"/v1/blobs/{blob_id(node, version).hex()}")
 
     def mkdir(self, path: str, *, parents: bool = False) -> None:
         parts = split(path)

@@ -12,6 +12,7 @@ the link, so nothing written after the link was made is either.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 
@@ -52,6 +53,9 @@ def take_snapshot(
     return snap
 
 
+NO_WRITER = bytes(32)  # a link holder learns no writer's fingerprint
+
+
 def _copy(
     spaces: Spaces,
     snap: Snapshot,
@@ -70,8 +74,9 @@ def _copy(
             sub_key = FolderKey.generate()
             sub = _copy(spaces, snap, e.node_id, e.folder_key, e.key_version, sub_space, sub_key)
             entries.append(FolderEntry(e.name, sub, sub_key, 1, e.mtime_ms))
-        else:
-            entries.append(e)
+        else:  # the live version only: no earlier keys, writers or times (issue 14)
+            # mutant: snapshot.live-version-only
+            entries.append(dataclasses.replace(e, history=(), written_ms=0, writer=NO_WRITER))
             snap.blobs.append(blob_id(e.node_id, e.content_version).hex())
     sealed = seal_manifest(
         ManifestBody(tuple(entries)),

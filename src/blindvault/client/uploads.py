@@ -20,7 +20,7 @@ from pathlib import Path
 from blindvault.client.files import Files
 from blindvault.client.net import transfer
 from blindvault.client.net.batching import BATCH_ITEM, PARALLEL, groups
-from blindvault.client.tree import Space, edits
+from blindvault.client.tree import Space, edits, now_ms
 from blindvault.client.tree.paths import display, no_mount_name, split
 from blindvault.core.content import blob_id, sealed_size
 from blindvault.core.keys import FileKey
@@ -161,6 +161,8 @@ class Uploads:
 
     def _name(self, target: list[str], entries: list[FileEntry], space: Space) -> None:
         """Name what was sent in the folder's manifest; then delete what it replaced."""
+        at, me = now_ms(), self.session.fingerprint  # who wrote these versions, and when
+        entries = [dataclasses.replace(e, written_ms=at, writer=me) for e in entries]
         try:
             done = self.files.update(target, partial(edits.upsert, files=entries,
                                                      where=display(target)))  # fmt: skip
@@ -169,8 +171,8 @@ class Uploads:
                 for e in entries:
                     self.files.delete_blob(e, space)
             raise
-        for old in edits.replaced_files(done.before, entries):
-            self.files.delete_blob(old, space)
+        for node, version in edits.replaced_files(done.before, entries):
+            self.files.delete_version(node, version, space)
 
 
 def _send_group(space: Space, step: Progress, group: list[_Job]) -> list[FileEntry]:

@@ -24,6 +24,7 @@ from blindvault.client.account_keys import replace_keys
 from blindvault.client.downloads import Downloads
 from blindvault.client.feed import FeedResult
 from blindvault.client.files import Entry, Files
+from blindvault.client.history import History
 from blindvault.client.links import Links
 from blindvault.client.local.state import AccountState, StateStore
 from blindvault.client.net.http import ApiClient
@@ -51,6 +52,7 @@ class Vault:
         self.files = Files(session, self.spaces)
         self.uploads = Uploads(self.files)
         self.downloads = Downloads(self.files)
+        self.history = History(self.files, self.uploads)  # versions and restore (issue 14)
         self.shares = Shares(self.files, self.uploads, self.downloads)
         self.links = Links(self.files)
 

@@ -2,7 +2,8 @@
 
 Every problem is reported with its path instead of stopping at the first: a folder that
 fails (tampered, rolled back, or missing although its signed parent names it: P-EXISTS)
-and a blob that fails its chunked AEAD.
+and a blob (of the live version or of any earlier version the manifest keeps, issue 14)
+that fails its chunked AEAD or is missing.
 """
 
 from __future__ import annotations
@@ -45,17 +46,20 @@ def verify_tree(
                 visit([*parts, e.name])
                 continue
             counts[1] += 1
-            try:
-                transfer.verify_blob(
-                    folder.space.api,
-                    key=e.file_key,
-                    node_id=e.node_id,
-                    version=e.content_version,
-                    size=e.size,
-                )
-            except BlindvaultError as exc:
-                path = f"{here.rstrip('/')}/{e.name}"
-                problems.append(Problem(path, f"content fails verification: {exc}"))
+            path = f"{here.rstrip('/')}/{e.name}"
+            for v in (e.as_version(), *e.history):  # every version the manifest keeps
+                try:
+                    transfer.verify_blob(
+                        folder.space.api,
+                        key=v.file_key,
+                        node_id=e.node_id,
+                        version=v.content_version,
+                        size=v.size,
+                    )
+                except BlindvaultError as exc:
+                    live = v.content_version == e.content_version
+                    at = path if live else f"{path} (kept version {v.content_version})"
+                    problems.append(Problem(at, f"content fails verification: {exc}"))
 
     visit(parts)
     return counts[0], counts[1], problems

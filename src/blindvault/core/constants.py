@@ -25,9 +25,10 @@ MAGIC_ROSTER: Final = b"BVRS"
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
 # pad the folder name; roots carry roster heads; link descriptors pad and name a snapshot.
+# Manifest bodies 3 (issue 14): file entries carry their earlier versions (history).
 # Objects with any other version byte are refused (no migration: pre-1.0).
 OBJECT_VERSIONS: Final = {
-    MAGIC_MANIFEST_BODY: 2,
+    MAGIC_MANIFEST_BODY: 3,
     MAGIC_ROSTER: 2,
     MAGIC_ROOT: 2,
     MAGIC_LINK: 2,
@@ -63,7 +64,7 @@ CONTENT_HEADER_SIZE: Final = CONTENT_PREFIX_SIZE + C2SP_HEADER_SIZE
 
 PAD_MIN_SIZE: Final = 4096
 # Padmé floors for sealed metadata (plaintext bytes, before the AEAD tag)
-PAD_MANIFEST_MIN: Final = 512
+PAD_MANIFEST_MIN: Final = 1024  # 512 before issue 14: file entries grew by 41 bytes
 PAD_DESCRIPTOR_MIN: Final = 512
 PAD_ROSTER_NAME: Final = 2 + 255 + 1  # u16 length + longest name + the 0x80 marker
 

@@ -1,13 +1,17 @@
 """Folder manifests: a folder's children, sealed, signed, versioned and hash-chained.
 
-    body   = pad("BVMB" || 0x02 || n u32 || n entries (strictly ascending UTF-8 name)
+    body   = pad("BVMB" || 0x03 || n u32 || n entries (strictly ascending UTF-8 name)
                  || m u32 || m tombstones (strictly ascending node id))
     file   = 0x01 || name || node_id[16] || file_key[32] || content_version u64
-             || size u64 || mtime_ms u64
+             || size u64 || mtime_ms u64 || written_ms u64 || writer fingerprint[32]
+             || h u8 || h earlier versions
+                (strictly descending content_version, all below the live one)
+    earlier = content_version u64 || file_key[32] || size u64 || mtime_ms u64
+             || written_ms u64 || writer fingerprint[32]
     folder = 0x02 || name || node_id[16] || folder_key[32] || key_version u64
              || mtime_ms u64
     tomb   = node_id[16] || deleted_ms u64
-    pad(x) = x || 0x80 || 0x00... to Padmé(max(len(x) + 1, 512)) bytes (padme.pad_block)
+    pad(x) = x || 0x80 || 0x00... to Padmé(max(len(x) + 1, 1024)) bytes (padme.pad_block)
     name   = u16 length || UTF-8 (NFC, 1..255 bytes, no "/", no NUL, not "." or "..")
 
     sealed = head || u32 length || AES-256-GCM(manifest key, nonce, body, aad = head)
@@ -23,6 +27,9 @@ Deletions are tombstones inside a signed manifest (P-TOMBSTONE); sizes and times
 to users come only from here (P-META). Body version 1 carried a per-entry `author` that
 nothing authenticated (any writer could name anybody); version 2 drops it: who wrote a
 listing is the manifest's signed `writer`. Version-1 bodies are refused.
+Version 3 (issue 14) keeps each file's earlier content versions inside the signed body
+(at most MAX_HISTORY; the blob of version v is blob_id(node_id, v) as for the live one),
+so a server that drops a version is caught by the signed chain. Version-2 bodies are refused.
 """
 
 from __future__ import annotations
@@ -56,7 +63,9 @@ from blindvault.core.padme import pad_block, unpad_block
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
 __all__ = [
+    "MAX_HISTORY",
     "FileEntry",
+    "FileVersion",
     "FolderEntry",
     "ManifestBody",
     "ManifestHead",
@@ -70,6 +79,7 @@ __all__ = [
 ]
 
 ZERO_HASH = bytes(HASH_SIZE)
+MAX_HISTORY = 64  # earlier versions kept per file entry (bounded: a u8 count)
 _MAX_BODY = 512 * 1024 * 1024
 
 
@@ -82,6 +92,18 @@ def check_name(name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class FileVersion:
+    """An earlier content version of a file, kept in the signed manifest (issue 14)."""
+
+    content_version: int
+    file_key: FileKey
+    size: int
+    mtime_ms: int
+    written_ms: int
+    writer: bytes  # fingerprint of the identity that wrote this version
+
+
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     name: str
     node_id: bytes
@@ -89,6 +111,16 @@ class FileEntry:
     content_version: int
     size: int
     mtime_ms: int
+    written_ms: int = 0  # when this version was written (the writing device's clock)
+    writer: bytes = bytes(FINGERPRINT_SIZE)  # fingerprint of the identity that wrote it
+    history: tuple[FileVersion, ...] = ()  # newest first, all older than content_version
+
+    def as_version(self) -> FileVersion:
+        """The live version as a history item (when a newer one replaces it)."""
+        return FileVersion(
+            self.content_version, self.file_key, self.size, self.mtime_ms, self.written_ms,
+            self.writer,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +157,12 @@ class ManifestBody:
             if isinstance(e, FileEntry):
                 w.u8(NODE_FILE).text16(e.name).fixed(e.node_id, ID_SIZE)
                 w.fixed(e.file_key.material, KEY_SIZE).u64(e.content_version).u64(e.size)
+                w.u64(e.mtime_ms).u64(e.written_ms).fixed(e.writer, FINGERPRINT_SIZE)
+                _write_history(w, e)
             else:
                 w.u8(NODE_FOLDER).text16(e.name).fixed(e.node_id, ID_SIZE)
                 w.fixed(e.folder_key.material, KEY_SIZE).u64(e.key_version)
-            w.u64(e.mtime_ms)
+                w.u64(e.mtime_ms)
         w.u32(len(tombs))
         for t in tombs:
             w.fixed(t.node_id, ID_SIZE).u64(t.deleted_ms)
@@ -151,8 +185,7 @@ class ManifestBody:
             node_id = r.take(ID_SIZE)
             key = r.take(KEY_SIZE)
             if kind == NODE_FILE:
-                cv, size = r.u64(), r.u64()
-                entries.append(FileEntry(name, node_id, FileKey(key), cv, size, r.u64()))
+                entries.append(_read_file(r, name, node_id, FileKey(key)))
             elif kind == NODE_FOLDER:
                 kv = r.u64()
                 entries.append(FolderEntry(name, node_id, FolderKey(key), kv, r.u64()))
@@ -177,6 +210,39 @@ class ManifestBody:
             if e.name == name:
                 return e
         return None
+
+
+def _check_history(live: int, history: tuple[FileVersion, ...]) -> bool:
+    """Newest first, strictly descending, all below the live version, at most MAX_HISTORY."""
+    versions = [live, *(h.content_version for h in history)]
+    return len(history) <= MAX_HISTORY and all(a > b for a, b in pairwise(versions))
+
+
+def _write_history(w: Writer, e: FileEntry) -> None:
+    if not _check_history(e.content_version, e.history):
+        raise UsageError("file history out of order or too long")
+    w.u8(len(e.history))
+    for h in e.history:
+        w.u64(h.content_version).fixed(h.file_key.material, KEY_SIZE).u64(h.size)
+        w.u64(h.mtime_ms).u64(h.written_ms).fixed(h.writer, FINGERPRINT_SIZE)
+
+
+def _read_file(r: Reader, name: str, node_id: bytes, key: FileKey) -> FileEntry:
+    cv, size, mtime, written = r.u64(), r.u64(), r.u64(), r.u64()
+    writer = r.take(FINGERPRINT_SIZE)
+    return FileEntry(name, node_id, key, cv, size, mtime, written, writer, _read_history(r, cv))
+
+
+def _read_history(r: Reader, live: int) -> tuple[FileVersion, ...]:
+    out = []
+    for _ in range(r.u8()):
+        cv, key, size = r.u64(), FileKey(r.take(KEY_SIZE)), r.u64()
+        mtime, written = r.u64(), r.u64()
+        out.append(FileVersion(cv, key, size, mtime, written, r.take(FINGERPRINT_SIZE)))
+    history = tuple(out)
+    if not _check_history(live, history):  # mutant: core.manifest-history-order
+        raise FormatError("file history not in canonical order")
+    return history
 
 
 def _count(r: Reader) -> int:

@@ -37,8 +37,10 @@ const VERSION = 1;
 // Objects whose version moved to 2 (issue 11): padded descriptors naming a snapshot, and
 // padded manifest bodies without the unauthenticated `author` (spec §7, §10).
 const VERSION_LINK = 2;
-const VERSION_MANIFEST_BODY = 2;
-const PAD_MANIFEST_MIN = 512;
+const VERSION_MANIFEST_BODY = 3;
+const MAX_HISTORY = 64; // manifest.py MAX_HISTORY
+const FINGERPRINT_SIZE = 32;
+const PAD_MANIFEST_MIN = 1024;
 const PAD_DESCRIPTOR_MIN = 512;
 const ID_SIZE = 16;
 const KEY_SIZE = 32;
@@ -434,6 +436,25 @@ function readCount(r) {
   return n;
 }
 
+/** A file's earlier versions (issue 14): newest first, strictly below the live one, bounded. */
+function readHistory(r, live) {
+  const history = [];
+  let last = live;
+  for (let i = r.u8(); i > 0; i--) {
+    const contentVersion = r.u64();
+    const key = r.take(KEY_SIZE).slice();
+    const size = r.u64();
+    const mtimeMs = r.u64();
+    const writtenMs = r.u64();
+    const writer = r.take(FINGERPRINT_SIZE).slice();
+    if (contentVersion >= last) throw new FormatError("file history not in canonical order");
+    last = contentVersion;
+    history.push({ contentVersion, key, size, mtimeMs, writtenMs, writer });
+  }
+  if (history.length > MAX_HISTORY) throw new FormatError("file history too long");
+  return history;
+}
+
 /** BVMB body -> {entries, tombstones}; every canonical-form rule of manifest.py. */
 export function decodeManifestBody(data) {
   new Reader(data).header(MAGIC_MANIFEST_BODY, VERSION_MANIFEST_BODY);
@@ -449,7 +470,10 @@ export function decodeManifestBody(data) {
       const contentVersion = r.u64();
       const size = r.u64();
       const mtimeMs = r.u64();
-      entries.push({ kind: "file", name, nodeId, key, contentVersion, size, mtimeMs });
+      const writtenMs = r.u64();
+      const writer = r.take(FINGERPRINT_SIZE).slice();
+      const history = readHistory(r, contentVersion);
+      entries.push({ kind: "file", name, nodeId, key, contentVersion, size, mtimeMs, writtenMs, writer, history });
     } else if (kind === NODE_FOLDER) {
       const keyVersion = r.u64();
       const mtimeMs = r.u64();

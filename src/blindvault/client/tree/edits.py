@@ -11,13 +11,21 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from blindvault.core.keys import FolderKey
-from blindvault.core.manifest import Entry, FileEntry, FolderEntry, ManifestBody, Tombstone
+from blindvault.core.manifest import (
+    MAX_HISTORY,
+    Entry,
+    FileEntry,
+    FolderEntry,
+    ManifestBody,
+    Tombstone,
+)
 from blindvault.errors import ConflictError, UsageError
 
 __all__ = [
     "NEWER",
     "add",
     "add_folder",
+    "all_versions",
     "delete",
     "move",
     "newer_meanwhile",
@@ -26,6 +34,7 @@ __all__ = [
     "renamed",
     "replaced_files",
     "upsert",
+    "with_history",
 ]
 
 NEWER = "newer_version"
@@ -53,17 +62,35 @@ def upsert(body: ManifestBody, files: Sequence[FileEntry], *, where: str) -> Man
             raise newer_meanwhile()
     names = {f.name for f in files}
     others = tuple(e for e in body.entries if e.name not in names)
-    return dataclasses.replace(body, entries=(*others, *files))
+    kept = tuple(with_history(f, body.find(f.name)) for f in files)
+    return dataclasses.replace(body, entries=(*others, *kept))
 
 
-def replaced_files(before: ManifestBody, files: Sequence[FileEntry]) -> list[FileEntry]:
-    """The files of `before` that an `upsert` of `files` replaced (their blobs go)."""
-    out = []
+def with_history(new: FileEntry, current: Entry | None) -> FileEntry:
+    """`new` carrying the versions of `current` (same node) as its history (issue 14):
+    the replaced version first, at most MAX_HISTORY, the oldest dropped."""
+    if not isinstance(current, FileEntry) or current.node_id != new.node_id:
+        return new
+    history = (current.as_version(), *current.history)[:MAX_HISTORY]
+    return dataclasses.replace(new, history=history)
+
+
+def replaced_files(before: ManifestBody, files: Sequence[FileEntry]) -> list[tuple[bytes, int]]:
+    """What an `upsert` of `files` dropped from `before` (their blobs go): a whole file
+    replaced under another node, or the versions that fell out of a file's history."""
+    out: list[tuple[bytes, int]] = []
     for f in files:
         current = before.find(f.name)
-        if isinstance(current, FileEntry):
-            out.append(current)
+        if not isinstance(current, FileEntry):
+            continue
+        every = all_versions(current)
+        out.extend(every[MAX_HISTORY:] if current.node_id == f.node_id else every)
     return out
+
+
+def all_versions(entry: FileEntry) -> list[tuple[bytes, int]]:
+    """(node id, content version) of the live version and every kept one: their blobs."""
+    return [(entry.node_id, v.content_version) for v in (entry.as_version(), *entry.history)]
 
 
 def add(body: ManifestBody, entry: Entry, *, where: str) -> ManifestBody:
