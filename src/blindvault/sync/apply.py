@@ -1,0 +1,223 @@
+"""Running the merge's actions through the public `Vault` API, one at a time.
+
+Crash safety: a download goes to a temporary file in the target folder, is fsynced and
+renamed over the target; an upload sends a private snapshot of the file whose hash was
+checked against the scan (a file changing meanwhile is skipped, never sent half-read);
+the index row of a path is written only after its action completed on both sides. So a
+SIGKILL at any point, then `sync` again, redoes at most the interrupted action: its
+outcome is then found already in place (same content = no conflict) and just recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from blindvault.client.vault import Vault
+from blindvault.core.manifest import FileEntry
+from blindvault.errors import ForbiddenError, IntegrityError
+from blindvault.sync.index import Index, Pair, Stat
+from blindvault.sync.plan import Action, Kind, conflict_name
+from blindvault.sync.remote import join
+from blindvault.sync.scan import Scan, hash_file
+
+__all__ = ["Applier", "Outcome"]
+
+TMP = ".blindvault-tmp-"
+
+
+@dataclass
+class Outcome:
+    done: list[Action] = field(default_factory=list)
+    conflicts: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _fsync_replace(tmp: Path, dest: Path) -> None:
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, dest)
+    folder = os.open(dest.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+@dataclass
+class Applier:
+    vault: Vault
+    index: Index
+    pair: Pair
+    scan: Scan
+    device: str
+    out: Outcome = field(default_factory=Outcome)
+
+    @property
+    def root(self) -> Path:
+        return Path(self.pair.local)
+
+    def remote(self, rel: str) -> str:
+        return join(self.pair.remote, rel)
+
+    def run(self, actions: list[Action]) -> Outcome:
+        steps: dict[Kind, Callable[[Action], None]] = {
+            Kind.UPLOAD: self.upload,
+            Kind.DOWNLOAD: self.download,
+            Kind.DELETE_LOCAL: self.delete_local,
+            Kind.DELETE_REMOTE: self.delete_remote,
+            Kind.MOVE_LOCAL: self.move_local,
+            Kind.MOVE_REMOTE: self.move_remote,
+            Kind.CONFLICT: self.conflict,
+            Kind.FORGET: lambda a: self.index.forget(self.pair, a.path),
+        }
+        for act in actions:
+            try:
+                steps[act.kind](act)
+            except ForbiddenError:
+                self.out.warnings.append(
+                    f"{act.path}: the remote folder is read-only for you; "
+                    "the local change is kept here and not uploaded"
+                )
+                continue
+            except IntegrityError:
+                raise
+            self.out.done.append(act)
+        return self.out
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _record(self, rel: str, stat: Stat) -> None:
+        entry = self.vault.stat(self.remote(rel))
+        if not isinstance(entry, FileEntry):
+            raise IntegrityError(f"{self.remote(rel)} is missing right after it was written")
+        self.index.record(self.pair, rel, stat, entry.node_id, entry.content_version)
+
+    def _unchanged(self, rel: str) -> bool:
+        """Whether the local file is still what the scan saw (or still absent)."""
+        path = self.root / rel
+        seen = self.scan.stats.get(rel)
+        if seen is None:
+            return not path.exists()
+        try:
+            s = path.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return (s.st_size, s.st_mtime_ns, s.st_ino) == (seen.size, seen.mtime_ns, seen.inode)
+
+    def _fetch(self, rel: str) -> Path:
+        """The remote file downloaded, verified and fsynced next to its target."""
+        dest = self.root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=TMP, dir=dest.parent)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            self.vault.get(self.remote(rel), tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
+    def _ensure_parent(self, rel: str) -> None:
+        parent = self.remote(rel).rsplit("/", 1)[0] or "/"
+        if not self.vault.exists(parent):
+            self.vault.mkdir(parent, parents=True)
+
+    def _send(self, rel: str, seen: Stat) -> None:
+        """Upload a snapshot of the local file, if it still has the scanned content."""
+        with tempfile.TemporaryDirectory(prefix=TMP) as folder:
+            snap = Path(folder) / rel.rsplit("/", 1)[-1]
+            shutil.copy2(self.root / rel, snap)
+            copied = hash_file(snap)
+            if copied is None or copied.hash != seen.hash:
+                raise _ChangedError(rel)
+            self._ensure_parent(rel)
+            self.vault.put(snap, self.remote(rel))
+        self._record(rel, seen)
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def upload(self, act: Action) -> None:
+        try:
+            self._send(act.path, self.scan.stats[act.path])
+        except _ChangedError:
+            self.out.warnings.append(f"skipped, changed while read: {act.path}")
+
+    def download(self, act: Action) -> None:
+        tmp = self._fetch(act.path)
+        if not self._unchanged(act.path):
+            tmp.unlink(missing_ok=True)
+            self.out.warnings.append(f"skipped, changed locally during sync: {act.path}")
+            return
+        _fsync_replace(tmp, self.root / act.path)
+        self._finish_download(act.path)
+
+    def _finish_download(self, rel: str) -> None:
+        got = hash_file(self.root / rel)
+        if got is None:
+            self.out.warnings.append(f"changed locally right after download: {rel}")
+            return
+        self._record(rel, got)
+
+    def delete_local(self, act: Action) -> None:
+        if not self._unchanged(act.path):
+            self.out.warnings.append(f"kept, changed locally during sync: {act.path}")
+            return
+        (self.root / act.path).unlink(missing_ok=True)
+        self.index.forget(self.pair, act.path)
+
+    def delete_remote(self, act: Action) -> None:
+        self.vault.rm(self.remote(act.path))
+        self.index.forget(self.pair, act.path)
+
+    def move_local(self, act: Action) -> None:
+        src, dst = self.root / act.path, self.root / act.to
+        if dst.exists() or not self._unchanged(act.path):
+            self.out.warnings.append(f"kept, changed locally during sync: {act.path}")
+            return
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+        self.index.forget(self.pair, act.path)
+        self._finish_download(act.to)
+
+    def move_remote(self, act: Action) -> None:
+        old = self.index.bases(self.pair).get(act.path)
+        self._ensure_parent(act.to)
+        self.vault.mv(self.remote(act.path), self.remote(act.to))
+        seen = self.scan.stats[act.to]
+        if old is not None and old.hash == seen.hash:
+            self._record(act.to, seen)
+        else:  # moved and edited: the new content follows the move
+            self._send(act.to, seen)
+        self.index.forget(self.pair, act.path)
+
+    def conflict(self, act: Action) -> None:
+        """Both sides changed: the same content is no conflict; otherwise the remote keeps
+        the name and the local version becomes the conflict copy, on both sides."""
+        tmp = self._fetch(act.path)
+        theirs = hash_file(tmp)
+        seen = self.scan.stats[act.path]
+        if theirs is not None and theirs.hash == seen.hash:
+            tmp.unlink(missing_ok=True)
+            self._record(act.path, seen)
+            return
+        copy = conflict_name(act.path, self.device, datetime.now(UTC))
+        if not self._unchanged(act.path) or (self.root / copy).exists():
+            tmp.unlink(missing_ok=True)
+            self.out.warnings.append(f"skipped, changed locally during sync: {act.path}")
+            return
+        os.replace(self.root / act.path, self.root / copy)
+        _fsync_replace(tmp, self.root / act.path)
+        self._finish_download(act.path)
+        self.out.conflicts.append({"path": act.path, "copy": copy})
+        self._send(copy, self.scan.stats[act.path])
+
+
+class _ChangedError(Exception):
+    """The local file changed between the scan and its upload."""
