@@ -1,0 +1,149 @@
+"""`blindvault sync` (issue 14) as users run it: two devices of one account, each with its
+own state dir and local folder, against a real server process on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers.client import Cli
+
+
+class Device:
+    """One device: its BLINDVAULT_HOME, its name in conflict copies, its synced folder."""
+
+    def __init__(self, cli: Cli, home: Path, name: str, folder: Path) -> None:
+        self.cli, self.home, self.name, self.folder = cli, home, name, folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.cli.monkeypatch.setenv("BLINDVAULT_HOME", str(self.home))
+        self.cli.monkeypatch.setenv("BLINDVAULT_DEVICE_NAME", self.name)
+        return self.cli(*args)
+
+    def sync(self, *extra: str) -> dict[str, object]:
+        code, out, err = self("sync", str(self.folder), "/Sync", "--json", *extra)
+        assert code == 0, err
+        (report,) = json.loads(out)
+        return report  # type: ignore[no-any-return]
+
+    def files(self) -> dict[str, bytes]:
+        root = self.folder
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != ".blindvaultignore"
+        }
+
+
+@pytest.fixture
+def two(cli: Cli, tmp_path: Path) -> tuple[Device, Device]:
+    laptop = Device(cli, Path(cli.monkeypatch_home), "laptop", tmp_path / "laptop")
+    home = tmp_path / "phone-home"
+    home.mkdir()
+    phone = Device(cli, home, "phone", tmp_path / "phone")
+    code, _, err = phone("login", "--server", cli.server.url, "--email", cli.email)
+    assert code == 0, err
+    return laptop, phone
+
+
+def test_both_ways_and_tombstone_delete(two: tuple[Device, Device]) -> None:
+    laptop, phone = two
+    (laptop.folder / "a.txt").write_text("from laptop")
+    (laptop.folder / "d" / "e").mkdir(parents=True)
+    (laptop.folder / "d" / "e" / "deep.bin").write_bytes(b"\x00" * 70_000)
+    laptop.sync()
+    (phone.folder / "p.txt").write_text("from phone")
+    phone.sync()
+    laptop.sync()
+    assert laptop.files() == phone.files()
+    assert set(laptop.files()) == {"a.txt", "d/e/deep.bin", "p.txt"}
+    # unchanged: nothing to do, nothing re-hashed
+    again = laptop.sync()
+    assert again["actions"] == [] and again["hashed"] == 0
+    # a delete travels as a tombstone: an entry synced before and gone now
+    (phone.folder / "a.txt").unlink()
+    report = phone.sync()
+    assert report["actions"] == [{"action": "delete-remote", "path": "a.txt", "to": ""}]
+    laptop.sync()
+    assert "a.txt" not in laptop.files()
+    assert laptop.files() == phone.files()
+
+
+def test_conflict_keeps_both_versions_on_both_sides(two: tuple[Device, Device]) -> None:
+    laptop, phone = two
+    (laptop.folder / "notes.md").write_text("v1")
+    laptop.sync()
+    phone.sync()
+    (laptop.folder / "notes.md").write_text("laptop edit")
+    (phone.folder / "notes.md").write_text("phone edit")
+    laptop.sync()
+    report = phone.sync()
+    (conflict,) = report["conflicts"]  # type: ignore[misc]
+    assert conflict["path"] == "notes.md"
+    assert conflict["copy"].startswith("notes (conflict phone ")
+    assert conflict["copy"].endswith(").md")
+    laptop.sync()
+    for dev in (laptop, phone):
+        assert dev.files() == {"notes.md": b"laptop edit", conflict["copy"]: b"phone edit"}
+
+
+def test_identical_edits_and_edit_beats_delete(two: tuple[Device, Device]) -> None:
+    laptop, phone = two
+    (laptop.folder / "x.txt").write_text("v1")
+    (laptop.folder / "y.txt").write_text("v1")
+    laptop.sync()
+    phone.sync()
+    (laptop.folder / "x.txt").write_text("same")
+    (phone.folder / "x.txt").write_text("same")
+    (laptop.folder / "y.txt").unlink()
+    (phone.folder / "y.txt").write_text("edited")
+    laptop.sync()
+    report = phone.sync()
+    assert report["conflicts"] == []
+    laptop.sync()
+    for dev in (laptop, phone):
+        assert dev.files() == {"x.txt": b"same", "y.txt": b"edited"}
+
+
+def test_renames_are_moves_both_ways(two: tuple[Device, Device]) -> None:
+    laptop, phone = two
+    (laptop.folder / "big.bin").write_bytes(b"\x07" * 100_000)
+    laptop.sync()
+    phone.sync()
+    (laptop.folder / "sub").mkdir()
+    (laptop.folder / "big.bin").rename(laptop.folder / "sub" / "moved.bin")
+    report = laptop.sync()
+    assert report["actions"] == [
+        {"action": "move-remote", "path": "big.bin", "to": "sub/moved.bin"}
+    ]
+    report = phone.sync()
+    assert report["actions"] == [{"action": "move-local", "path": "big.bin", "to": "sub/moved.bin"}]
+    assert phone.files() == {"sub/moved.bin": b"\x07" * 100_000}
+
+
+def test_ignore_file_dry_run_list_and_remove(two: tuple[Device, Device]) -> None:
+    laptop, phone = two
+    (laptop.folder / ".blindvaultignore").write_text("*.tmp\nbuild/\n")
+    (laptop.folder / "keep.txt").write_text("k")
+    (laptop.folder / "junk.tmp").write_text("j")
+    (laptop.folder / "build").mkdir()
+    (laptop.folder / "build" / "out.o").write_text("o")
+    (laptop.folder / "link").symlink_to(laptop.folder / "keep.txt")
+    dry = laptop.sync("--dry-run")
+    assert dry["dry_run"] is True
+    code, out, _ = laptop("ls", "/")
+    assert "Sync" not in out  # a dry run changes nothing
+    report = laptop.sync()
+    assert {a["path"] for a in report["actions"]} == {".blindvaultignore", "keep.txt"}  # type: ignore[attr-defined]
+    assert "skipped symlink: link" in report["warnings"]  # type: ignore[operator]
+    phone.sync()
+    assert phone.files() == {"keep.txt": b"k"}
+    code, out, _ = laptop("sync", "list", "--json")
+    assert json.loads(out) == [{"local": str(laptop.folder.resolve()), "remote": "/Sync"}]
+    code, _, err = laptop("sync", str(laptop.folder), "/Other")
+    assert code != 0 and "sync remove" in err
+    assert laptop("sync", "remove", str(laptop.folder))[0] == 0
+    assert json.loads(laptop("sync", "list", "--json")[1]) == []
