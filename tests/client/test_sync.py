@@ -4,6 +4,7 @@ own state dir and local folder, against a real server process on loopback."""
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,26 @@ def test_ignore_file_dry_run_list_and_remove(two: tuple[Device, Device]) -> None
     assert code != 0 and "sync remove" in err
     assert laptop("sync", "remove", str(laptop.folder))[0] == 0
     assert json.loads(laptop("sync", "list", "--json")[1]) == []
+
+
+def test_integrity_error_stops_sync_and_changes_nothing_locally(
+    two: tuple[Device, Device],
+) -> None:
+    laptop, phone = two
+    (laptop.folder / "a-first.txt").write_text("fine")
+    (laptop.folder / "z-tampered.bin").write_bytes(b"\x05" * 300_000)
+    laptop.sync()
+    with closing(laptop.cli.server.db()) as db:
+        rows = db.execute(
+            "select b.storage_key, b.size from blobs b join accounts a on a.id = b.owner "
+            "where a.email = ? order by b.size desc",
+            (laptop.cli.email,),
+        ).fetchall()
+    key = rows[0][0]  # the biggest blob: the 300 kB file
+    blob = laptop.cli.server.data / "blobstore" / "blobs" / key[:2] / key[2:4] / key
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 1
+    blob.write_bytes(bytes(data))
+    code, _, err = phone("sync", str(phone.folder), "/Sync")
+    assert code == 10, err
+    assert list(phone.folder.iterdir()) == []  # not even the good file, no temporary file

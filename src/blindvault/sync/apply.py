@@ -39,6 +39,7 @@ class Outcome:
 
 
 def _fsync_replace(tmp: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
     with tmp.open("rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, dest)
@@ -57,6 +58,7 @@ class Applier:
     scan: Scan
     device: str
     out: Outcome = field(default_factory=Outcome)
+    fetched: dict[str, Path] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -76,19 +78,34 @@ class Applier:
             Kind.CONFLICT: self.conflict,
             Kind.FORGET: lambda a: self.index.forget(self.pair, a.path),
         }
-        for act in actions:
-            try:
-                steps[act.kind](act)
-            except ForbiddenError:
-                self.out.warnings.append(
-                    f"{act.path}: the remote folder is read-only for you; "
-                    "the local change is kept here and not uploaded"
-                )
-                continue
-            except IntegrityError:
-                raise
-            self.out.done.append(act)
+        self._prefetch(actions)
+        try:
+            for act in actions:
+                try:
+                    steps[act.kind](act)
+                except ForbiddenError:
+                    self.out.warnings.append(
+                        f"{act.path}: the remote folder is read-only for you; "
+                        "the local change is kept here and not uploaded"
+                    )
+                    continue
+                self.out.done.append(act)
+        finally:
+            for tmp in self.fetched.values():
+                tmp.unlink(missing_ok=True)
         return self.out
+
+    def _prefetch(self, actions: list[Action]) -> None:
+        """Download (and verify) every remote file the actions need BEFORE changing
+        anything: an integrity error then stops the sync with nothing changed locally."""
+        try:
+            for act in actions:
+                if act.kind in (Kind.DOWNLOAD, Kind.CONFLICT):
+                    self.fetched[act.path] = self._download_tmp(act.path)
+        except BaseException:
+            for tmp in self.fetched.values():
+                tmp.unlink(missing_ok=True)
+            raise
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -111,10 +128,11 @@ class Applier:
         return (s.st_size, s.st_mtime_ns, s.st_ino) == (seen.size, seen.mtime_ns, seen.inode)
 
     def _fetch(self, rel: str) -> Path:
-        """The remote file downloaded, verified and fsynced next to its target."""
-        dest = self.root / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=TMP, dir=dest.parent)
+        return self.fetched.pop(rel, None) or self._download_tmp(rel)
+
+    def _download_tmp(self, rel: str) -> Path:
+        """The remote file downloaded and verified into a temporary file by its target."""
+        fd, name = tempfile.mkstemp(prefix=TMP, dir=self.root)
         os.close(fd)
         tmp = Path(name)
         try:
