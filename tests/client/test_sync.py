@@ -4,6 +4,12 @@ own state dir and local folder, against a real server process on loopback."""
 from __future__ import annotations
 
 import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -171,3 +177,53 @@ def test_integrity_error_stops_sync_and_changes_nothing_locally(
     code, _, err = phone("sync", str(phone.folder), "/Sync")
     assert code == 10, err
     assert list(phone.folder.iterdir()) == []  # not even the good file, no temporary file
+
+
+def _killed_sync(dev: Device, delay: float) -> bool:
+    """`blindvault sync` in its own process, SIGKILLed after `delay` s; whether it was
+    still running (killed mid-sync) rather than already done."""
+    env = {
+        **os.environ,
+        "BLINDVAULT_HOME": str(dev.home),
+        "BLINDVAULT_PASSWORD": "pw-1",
+        "BLINDVAULT_DEVICE_NAME": dev.name,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "blindvault", "sync", str(dev.folder), "/Sync"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(delay)
+    running = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    _, err = proc.communicate()
+    assert running or proc.returncode == 0, err
+    return running
+
+
+def test_sigkill_during_upload_and_download_loses_and_duplicates_nothing(
+    two: tuple[Device, Device], record_property: pytest.RecordProperty
+) -> None:
+    laptop, phone = two
+    rng = random.Random(14)
+    rounds = int(os.environ.get("BLINDVAULT_SIGKILL_ROUNDS", "4"))
+    killed = 0
+    for n in range(rounds):
+        (laptop.folder / f"big{n}.bin").write_bytes(rng.randbytes(6_000_000))
+        for i in range(5):
+            (laptop.folder / f"small{n}-{i}.txt").write_text(f"{n}-{i}")
+        if n:
+            (laptop.folder / f"big{n - 1}.bin").write_bytes(rng.randbytes(3_000_000))
+        killed += _killed_sync(laptop, rng.uniform(0.5, 3.0))  # during the upload
+        laptop.sync()
+        killed += _killed_sync(phone, rng.uniform(0.5, 3.0))  # during the download
+        phone.sync()
+        assert phone.files() == laptop.files()  # nothing lost ...
+        assert not any("conflict" in p for p in phone.files())  # ... nothing duplicated
+        assert not [p for p in phone.folder.iterdir() if p.name.startswith(".blindvault-tmp")]
+        assert laptop.sync()["actions"] == []
+    record_property("sigkill_rounds", rounds)
+    record_property("killed_mid_sync", killed)
+    print(f"sigkill rounds={rounds} processes killed mid-sync={killed} of {2 * rounds}")
+    assert killed > 0

@@ -38,11 +38,26 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
 
 
+def _drop(tmp: Path) -> None:
+    """Remove a download's private staging folder (and the file if still there)."""
+    shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+def clean_stale(root: Path) -> None:
+    """Staging folders a killed sync left behind (only ours: `.blindvault-tmp-*`)."""
+    for p in root.glob(TMP + "*"):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
 def _fsync_replace(tmp: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tmp.open("rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, dest)
+    _drop(tmp)
     folder = os.open(dest.parent, os.O_RDONLY)
     try:
         os.fsync(folder)
@@ -78,6 +93,7 @@ class Applier:
             Kind.CONFLICT: self.conflict,
             Kind.FORGET: lambda a: self.index.forget(self.pair, a.path),
         }
+        clean_stale(self.root)
         self._prefetch(actions)
         try:
             for act in actions:
@@ -92,7 +108,7 @@ class Applier:
                 self.out.done.append(act)
         finally:
             for tmp in self.fetched.values():
-                tmp.unlink(missing_ok=True)
+                _drop(tmp)
         return self.out
 
     def _prefetch(self, actions: list[Action]) -> None:
@@ -104,7 +120,7 @@ class Applier:
                     self.fetched[act.path] = self._download_tmp(act.path)
         except BaseException:
             for tmp in self.fetched.values():
-                tmp.unlink(missing_ok=True)
+                _drop(tmp)
             raise
 
     # --- helpers ---------------------------------------------------------------------------
@@ -132,13 +148,11 @@ class Applier:
 
     def _download_tmp(self, rel: str) -> Path:
         """The remote file downloaded and verified into a temporary file by its target."""
-        fd, name = tempfile.mkstemp(prefix=TMP, dir=self.root)
-        os.close(fd)
-        tmp = Path(name)
+        tmp = Path(tempfile.mkdtemp(prefix=TMP, dir=self.root)) / "content"
         try:
             self.vault.get(self.remote(rel), tmp)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            _drop(tmp)
             raise
         return tmp
 
@@ -149,7 +163,7 @@ class Applier:
 
     def _send(self, rel: str, seen: Stat) -> None:
         """Upload a snapshot of the local file, if it still has the scanned content."""
-        with tempfile.TemporaryDirectory(prefix=TMP) as folder:
+        with tempfile.TemporaryDirectory(prefix=TMP, dir=self.root) as folder:
             snap = Path(folder) / rel.rsplit("/", 1)[-1]
             shutil.copy2(self.root / rel, snap)
             copied = hash_file(snap)
@@ -170,7 +184,7 @@ class Applier:
     def download(self, act: Action) -> None:
         tmp = self._fetch(act.path)
         if not self._unchanged(act.path):
-            tmp.unlink(missing_ok=True)
+            _drop(tmp)
             self.out.warnings.append(f"skipped, changed locally during sync: {act.path}")
             return
         _fsync_replace(tmp, self.root / act.path)
@@ -222,12 +236,12 @@ class Applier:
         theirs = hash_file(tmp)
         seen = self.scan.stats[act.path]
         if theirs is not None and theirs.hash == seen.hash:
-            tmp.unlink(missing_ok=True)
+            _drop(tmp)
             self._record(act.path, seen)
             return
         copy = conflict_name(act.path, self.device, datetime.now(UTC))
         if not self._unchanged(act.path) or (self.root / copy).exists():
-            tmp.unlink(missing_ok=True)
+            _drop(tmp)
             self.out.warnings.append(f"skipped, changed locally during sync: {act.path}")
             return
         os.replace(self.root / act.path, self.root / copy)

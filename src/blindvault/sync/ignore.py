@@ -10,7 +10,7 @@ import pathspec
 __all__ = ["IGNORE_FILE", "Ignore"]
 
 IGNORE_FILE = ".blindvaultignore"
-ALWAYS = [".blindvault-tmp-*", "*.blindvault-part"]  # our own temporary files
+ALWAYS = [".blindvault-tmp-*"]  # our own staging folders (sync.apply.TMP)
 
 
 class Ignore:
