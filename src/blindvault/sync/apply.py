@@ -156,6 +156,15 @@ class Applier:
             raise
         return tmp
 
+    def _free_name(self, name: str) -> str:
+        """The conflict copy's name, numbered (" 2", " 3"…) if taken on either side."""
+        stem, dot, ext = name.rpartition(")")
+        n, made = 1, name
+        while (self.root / made).exists() or self.vault.exists(self.remote(made)):
+            n += 1
+            made = f"{stem} {n}{dot}{ext}"  # "a (conflict D 2026-12-03 2215 2).txt"
+        return made
+
     def _ensure_parent(self, rel: str) -> None:
         parent = self.remote(rel).rsplit("/", 1)[0] or "/"
         if not self.vault.exists(parent):
@@ -239,8 +248,8 @@ class Applier:
             _drop(tmp)
             self._record(act.path, seen)
             return
-        copy = conflict_name(act.path, self.device, datetime.now(UTC))
-        if not self._unchanged(act.path) or (self.root / copy).exists():
+        copy = self._free_name(conflict_name(act.path, self.device, datetime.now(UTC)))
+        if not self._unchanged(act.path):
             _drop(tmp)
             self.out.warnings.append(f"skipped, changed locally during sync: {act.path}")
             return
