@@ -154,8 +154,8 @@ def test_integrity_error_stops_sync_and_changes_nothing_locally(
 
 
 def _killed_sync(dev: Device, delay: float) -> bool:
-    """`blindvault sync` in its own process, SIGKILLed after `delay` s; whether it was
-    still running (killed mid-sync) rather than already done."""
+    """`blindvault sync` in its own process, SIGKILLed `delay` s after a transfer began;
+    whether it was still running (killed mid-sync) rather than already done."""
     env = {
         **os.environ,
         "BLINDVAULT_HOME": str(dev.home),
@@ -168,6 +168,11 @@ def _killed_sync(dev: Device, delay: float) -> bool:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    deadline = time.monotonic() + 30  # until a transfer is under way (its staging folder)
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(dev.folder.glob(".blindvault-tmp-*")):
+            break
+        time.sleep(0.005)
     time.sleep(delay)
     running = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
@@ -189,9 +194,9 @@ def test_sigkill_during_upload_and_download_loses_and_duplicates_nothing(
             (laptop.folder / f"small{n}-{i}.txt").write_text(f"{n}-{i}")
         if n:
             (laptop.folder / f"big{n - 1}.bin").write_bytes(rng.randbytes(3_000_000))
-        killed += _killed_sync(laptop, rng.uniform(0.5, 3.0))  # during the upload
+        killed += _killed_sync(laptop, rng.uniform(0.0, 0.4))  # during the upload
         laptop.sync()
-        killed += _killed_sync(phone, rng.uniform(0.5, 3.0))  # during the download
+        killed += _killed_sync(phone, rng.uniform(0.0, 0.4))  # during the download
         phone.sync()
         assert phone.files() == laptop.files()  # nothing lost ...
         assert not any("conflict" in p for p in phone.files())  # ... nothing duplicated
