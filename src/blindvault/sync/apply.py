@@ -94,7 +94,7 @@ class Applier:
             Kind.FORGET: lambda a: self.index.forget(self.pair, a.path),
         }
         clean_stale(self.root)
-        self._prefetch(actions)
+        self._prefetch(actions)  # mutant: sync.verify-before-local-change
         try:
             for act in actions:
                 try:
