@@ -206,3 +206,38 @@ def test_sigkill_during_upload_and_download_loses_and_duplicates_nothing(
     record_property("killed_mid_sync", killed)
     print(f"sigkill rounds={rounds} processes killed mid-sync={killed} of {2 * rounds}")
     assert killed > 0
+
+
+def test_read_only_member_keeps_local_edits_with_a_clear_message(cli: Cli, tmp_path: Path) -> None:
+    alice = Device(cli, Path(cli.monkeypatch_home), "alice", tmp_path / "alice")
+    bob_home = tmp_path / "bob-home"
+    bob_home.mkdir()
+    bob = Device(cli, bob_home, "bob", tmp_path / "bob")
+    bob_email = f"bob{os.getpid()}{time.time_ns()}@example.org"
+    cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "pw-1")
+    assert bob("signup", "--server", cli.server.url, "--email", bob_email,
+               "--recovery-file", str(bob_home / "words"))[0] == 0  # fmt: skip
+
+    def fingerprint(dev: Device) -> str:
+        return str(json.loads(dev("fingerprint", "--json")[1])["safety_number"])
+
+    (alice.folder / "plan.txt").write_text("v1")
+    assert alice("sync", str(alice.folder), "/team")[0] == 0
+    assert alice("trust", bob_email, "--fingerprint", fingerprint(bob))[0] == 0
+    assert alice("share", "/team", "--with", bob_email)[0] == 0
+    assert bob("trust", cli.email, "--fingerprint", fingerprint(alice))[0] == 0
+    (pending,) = json.loads(bob("shares", "--json")[1])["incoming"]
+    assert bob("accept", str(pending["id"]))[0] == 0
+    code, _, err = bob("sync", str(bob.folder), "@team")
+    assert code == 0, err
+    assert (bob.folder / "plan.txt").read_text() == "v1"  # remote changes arrive
+    (bob.folder / "plan.txt").write_text("bob's edit")
+    (bob.folder / "new.txt").write_text("bob's file")
+    code, out, err = bob("sync", str(bob.folder), "@team", "--json")
+    assert code == 0, err
+    assert "read-only" in err
+    (report,) = json.loads(out)
+    assert len([w for w in report["warnings"] if "read-only" in w]) == 2
+    assert (bob.folder / "plan.txt").read_text() == "bob's edit"  # kept locally
+    assert (bob.folder / "new.txt").read_text() == "bob's file"
+    assert {e["name"] for e in json.loads(alice("ls", "/team", "--json")[1])} == {"plan.txt"}

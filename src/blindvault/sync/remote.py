@@ -36,12 +36,13 @@ def listing(vault: Vault, root: str) -> Listing:
     out = Listing()
     if not vault.exists(root):
         return out
-    prefix = root.rstrip("/") + "/"
+    top = root.strip("/")  # listed paths are absolute: "/@team/a.txt" under "@team"
+    prefix = top + "/" if top else ""
     folded: dict[str, str] = {}
     for e in vault.walk(root):
         if e.kind != "file":
             continue
-        rel = e.path[len(prefix) :]
+        rel = e.path.lstrip("/")[len(prefix) :]
         bad = next((r for part in rel.split("/") if (r := unsafe_reason(part))), None)
         if bad is not None:
             out.warnings.append(f"skipped {e.path}: the name {bad}, not safe on this OS")
