@@ -5,6 +5,7 @@ local event the OS dropped). Our own temporary files do not trigger a run."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,13 +16,19 @@ from blindvault.sync.apply import TMP
 
 __all__ = ["watch"]
 
+TICK = 0.2  # how often the loop looks at `stop` and the rescan clock (s)
+
 
 class _Poke(FileSystemEventHandler):
     def __init__(self, changed: threading.Event) -> None:
         self.changed = changed
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if TMP not in str(event.src_path):
+        if event.is_directory and event.event_type == "modified":
+            return  # a folder's own mtime: its child's event says what changed
+        if event.event_type in ("opened", "closed_no_write"):
+            return  # reads (ours too) change nothing
+        if TMP not in str(event.src_path) + str(event.dest_path):
             self.changed.set()
 
 
@@ -43,14 +50,19 @@ def watch(
     observer.start()
     try:
         run()
+        last = time.monotonic()
         while not stop.is_set():
-            if changed.wait(rescan):
+            if changed.wait(TICK):
                 while changed.is_set() and not stop.is_set():  # quiet for `debounce`
                     changed.clear()
                     stop.wait(debounce)
-            if not stop.is_set():
-                run()
-                changed.clear()
+            elif time.monotonic() - last < rescan:
+                continue
+            if stop.is_set():
+                break
+            run()
+            changed.clear()  # what that run itself wrote
+            last = time.monotonic()
     finally:
         observer.stop()
         observer.join()
