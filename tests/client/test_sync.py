@@ -122,6 +122,11 @@ def test_ignore_file_dry_run_list_and_remove(two: tuple[Device, Device]) -> None
     assert "skipped symlink: link" in report["warnings"]  # type: ignore[operator]
     phone.sync()
     assert phone.files() == {"keep.txt": b"k"}
+    code, out, _ = laptop("sync", str(laptop.folder))  # the pair is remembered
+    assert code == 0 and "up to date" in out
+    (laptop.folder / "keep.txt").write_text("k2")
+    code, out, _ = laptop("sync")  # every pair
+    assert code == 0 and "upload" in out and "keep.txt" in out
     code, out, _ = laptop("sync", "list", "--json")
     assert json.loads(out) == [{"local": str(laptop.folder.resolve()), "remote": "/Sync"}]
     code, _, err = laptop("sync", str(laptop.folder), "/Other")

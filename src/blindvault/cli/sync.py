@@ -17,14 +17,14 @@ __all__ = ["register"]
 
 
 def _text(report: Report) -> str:
-    data = report.as_json()
+    acts = report.planned if report.dry_run else report.outcome.done
     lines = [f"{'would ' if report.dry_run else ''}sync {report.local} <-> {report.remote}"]
-    for a in data["actions"]:  # type: ignore[attr-defined]
-        arrow = f" -> {a['to']}" if a["to"] else ""
-        lines.append(f"  {a['action']:<14} {a['path']}{arrow}")
+    for a in acts:
+        arrow = f" -> {a.to}" if a.to else ""
+        lines.append(f"  {a.kind:<14} {a.path}{arrow}")
     for c in report.outcome.conflicts:
         lines.append(f"  conflict: {c['path']} (your version kept as {c['copy']})")
-    if not data["actions"]:
+    if not acts:
         lines.append("  up to date")
     return "\n".join(lines)
 
