@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac as _hmac
 import secrets
+from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, hpke
@@ -56,6 +57,7 @@ __all__ = [
     "pbkdf2_sha256",
     "random_bytes",
     "sha256",
+    "sha256_chunks",
     "sha512",
     "x25519_public_key",
     "x25519_shared_secret",
@@ -83,6 +85,14 @@ def constant_time_equal(a: bytes, b: bytes) -> bool:
 def sha256(data: bytes) -> bytes:
     h = hashes.Hash(hashes.SHA256())
     h.update(data)
+    return h.finalize()
+
+
+def sha256_chunks(chunks: Iterable[bytes]) -> bytes:
+    """SHA-256 of the concatenation of `chunks` (a file read piece by piece)."""
+    h = hashes.Hash(hashes.SHA256())
+    for chunk in chunks:
+        h.update(chunk)
     return h.finalize()
 
 

@@ -1,0 +1,26 @@
+"""`.blindvaultignore`: gitignore syntax (the `pathspec` library), one per synced folder,
+read at its top. The index folder names below are always ignored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pathspec
+
+__all__ = ["IGNORE_FILE", "Ignore"]
+
+IGNORE_FILE = ".blindvaultignore"
+ALWAYS = [".blindvault-tmp-*"]  # our own staging folders (sync.apply.TMP)
+
+
+class Ignore:
+    def __init__(self, root: Path) -> None:
+        lines = list(ALWAYS)
+        rules = root / IGNORE_FILE
+        if rules.is_file():
+            lines += rules.read_text(encoding="utf-8").splitlines()
+        self.spec = pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def __call__(self, rel: str, *, folder: bool = False) -> bool:
+        """Whether the relative POSIX path `rel` is ignored."""
+        return self.spec.match_file(rel + "/" if folder else rel)
