@@ -20,6 +20,7 @@ from blindvault import __version__
 from blindvault.server import maintenance
 from blindvault.server.api import (
     accounts,
+    apps,
     audit,
     blob_batch,
     blobs,
@@ -49,7 +50,7 @@ from blindvault.wire.common import ErrorAnswer
 # one router per resource; the batch routes before `/blobs/{blob_id}`
 ROUTERS = (
     health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
-    blob_batch, blobs, uploads, links, link_access, shares, spaces, page,
+    blob_batch, blobs, uploads, links, link_access, shares, spaces, apps, page,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")
 

@@ -52,3 +52,5 @@ class ServerContext:
 class Principal:
     account_id: str
     device_id: str
+    app_space: str | None = None  # an app credential: confined to this container (issue 16)
+    app_id: str | None = None

@@ -2,7 +2,9 @@
 
     def route(item: BlobId, ctx: Ctx, who: Who) -> ...
 
-`Ctx` is the server's context, `Who` the authenticated caller (401 otherwise), `InScope`
+`Ctx` is the server's context, `Who` the authenticated caller (401 otherwise; an app
+credential's token gets 403 there: it reaches record, blob, upload and change routes only,
+through `InScope`), `AnyWho` any authenticated caller, app tokens included, `InScope`
 whose objects the request acts on (the caller's own, or a shared space it holds a grant
 for; see `domain.scopes`). A path id that does not match its pattern is refused with
 400 `invalid_request` before the route runs (see `app.validation_error`).
@@ -17,9 +19,10 @@ from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy import select, update
 
 from blindvault.server.context import Principal, ServerContext
+from blindvault.server.domain.apps import granted_spaces
 from blindvault.server.domain.credentials import token_hash
-from blindvault.server.domain.scopes import ROLE_WRITE, Scope
-from blindvault.server.errors import not_found, unauthorized
+from blindvault.server.domain.scopes import ROLE_WRITE, Scope, app_scope
+from blindvault.server.errors import ApiError, not_found, unauthorized
 from blindvault.server.storage.db import transaction
 from blindvault.server.storage.schema import devices, grants
 from blindvault.wire.common import ID_PATTERN, KIND_PATTERN
@@ -33,7 +36,8 @@ def get_context(request: Request) -> ServerContext:
 Ctx = Annotated[ServerContext, Depends(get_context)]
 
 
-def authenticate(request: Request, ctx: Ctx) -> Principal:
+def authenticate_any(request: Request, ctx: Ctx) -> Principal:
+    """The caller behind the bearer token: a device of an account, or an app credential."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -48,6 +52,8 @@ def authenticate(request: Request, ctx: Ctx) -> Principal:
                 devices.c.revoked,
                 devices.c.last_seen,
                 devices.c.created_at,
+                devices.c.app_id,
+                devices.c.app_space,
             ).where(devices.c.token_hash == digest)
         ).first()
         if row is None or row.revoked:
@@ -56,7 +62,18 @@ def authenticate(request: Request, ctx: Ctx) -> Principal:
             raise unauthorized("this device's sign-in has expired; sign in again")
         if now - row.last_seen > 60:
             conn.execute(update(devices).where(devices.c.id == row.id).values(last_seen=now))
-    return Principal(row.account_id, row.id)
+    return Principal(row.account_id, row.id, row.app_space, row.app_id)
+
+
+AnyWho = Annotated[Principal, Depends(authenticate_any)]
+
+
+def authenticate(who: AnyWho) -> Principal:
+    """An account's own device: app credentials never reach account, device, share, link,
+    lock or TOTP routes (issue 16)."""
+    if who.app_space is not None:  # mutant: apps.token-account-routes
+        raise ApiError(403, "forbidden", "an app credential cannot use this route")
+    return who
 
 
 Who = Annotated[Principal, Depends(authenticate)]
@@ -79,7 +96,7 @@ LinkToken = Annotated[str | None, Header(description="the link's token (never in
 
 
 def resolve_scope(
-    who: Who,
+    who: AnyWho,
     ctx: Ctx,
     owner: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="another account's id (shared space)")
@@ -89,7 +106,16 @@ def resolve_scope(
     ] = None,
 ) -> Scope:
     """Whose objects the request acts on; 404 for a space the caller holds no grant for
-    (the same answer as a missing object: no existence oracle)."""
+    (the same answer as a missing object: no existence oracle). An app token is confined
+    to its container and the containers granted to its app (`scopes.app_scope`)."""
+    if who.app_space is not None:
+        if owner is not None and owner != who.account_id:
+            raise not_found("object")
+        granted = {}
+        if space is not None and space != who.app_space:
+            with transaction(ctx.engine) as conn:
+                granted = granted_spaces(conn, who.account_id, who.app_id or "")
+        return app_scope(who.account_id, who.app_space, space, granted)
     if owner is None or owner == who.account_id:
         return Scope(who.account_id, space or "", who.account_id, True)
     if space is None:

@@ -7,6 +7,10 @@ sees only that owner's objects *in that space*, and may write them only with a
 read-write grant. Anything else answers exactly like a missing object (404), so a
 non-member learns nothing about what exists (no existence oracle).
 
+An app credential's token (issue 16) is *confined*: it acts on its own account's objects
+of one space only (its app container, or a container another app granted it), never on
+the private tree or another app's container; anything else is the same 404.
+
 The dependency that resolves a request's scope is `deps.resolve_scope` (`deps.InScope`).
 """
 
@@ -28,10 +32,12 @@ class Scope:
     space: str
     caller: str
     can_write: bool
+    confined: bool = False  # an app credential: one space of its own account only
 
     @property
     def own(self) -> bool:
-        return self.owner == self.caller
+        """Unrestricted access to the owner's whole namespace (never for an app)."""
+        return self.owner == self.caller and not self.confined
 
     def sees(self, row_space: str) -> bool:
         """Whether a stored object in `row_space` is visible through this scope."""
@@ -57,3 +63,15 @@ def visible(scope: Scope, row: Any, what: str) -> Any:
     if row is None or not scope.sees(row.space):
         raise not_found(what if scope.own else "object")  # members: one answer for all
     return row
+
+
+def app_scope(caller: str, container: str, space: str | None, granted: dict[str, str]) -> Scope:
+    """The scope of an app token on `space` (its own `container` by default); 404 for
+    anything else: the private tree, another app's container (unless granted), any space."""
+    wanted = space or container
+    if wanted == container:
+        return Scope(caller, container, caller, True, confined=True)
+    role = granted.get(wanted)
+    if role is None:  # mutant: apps.scope-confined
+        raise not_found("object")
+    return Scope(caller, wanted, caller, role == ROLE_WRITE, confined=True)

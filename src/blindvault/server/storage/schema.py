@@ -56,6 +56,9 @@ devices = Table(
     Column("created_at", Float, nullable=False),
     Column("last_seen", Float, nullable=False),
     Column("revoked", Boolean, nullable=False),
+    # an app credential's token (issue 16): confined to one app container (its space)
+    Column("app_id", String(253), nullable=True),
+    Column("app_space", String(32), nullable=True),
 )
 
 records = Table(
@@ -256,4 +259,34 @@ feed_horizons = Table(
     metadata,
     Column("owner", String(32), primary_key=True),
     Column("horizon", BigInteger, nullable=False),
+)
+
+# Per-app containers (issue 16). One row per (account, app): the app's reverse-DNS id,
+# the container's space id (random-looking, derived by the client from a secret), the app
+# credential's public identity bundle and the account identity's signature over it (the
+# server cannot verify it and need not: the user's devices do).
+apps = Table(
+    "apps",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("app_id", String(253), primary_key=True),
+    Column("space", String(32), nullable=False),
+    Column("bundle", LargeBinary, nullable=False),
+    Column("attestation", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("ux_apps_owner_space", apps.c.owner, apps.c.space, unique=True)
+
+# A grant of app `to_app`'s container to app `from_app` (same account), read or write. The
+# envelope (the container key sealed to from_app's credential key, signed by the account
+# identity) is opaque here: a grant row the server makes up opens nothing.
+app_grants = Table(
+    "app_grants",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("from_app", String(253), primary_key=True),
+    Column("to_app", String(253), primary_key=True),
+    Column("role", String(8), nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
 )
