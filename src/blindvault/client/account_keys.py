@@ -53,12 +53,12 @@ def replace_keys(
     params = params or KdfParams.from_json(session.state.kdf_pin or KdfParams.argon2id().to_json())
     keys = derive_account_keys(password, email, params)
     recovery = RecoveryKey.generate() if new_recovery else None
-    bundle = session.opened.bundle.rewrapped(session.opened.vault, keys.master, recovery)
+    bundle = session.keys().bundle.rewrapped(session.keys().vault, keys.master, recovery)
     proof: dict[str, str] = dict(session.proof)
     if totp:
         proof["totp"] = totp
     body: dict[str, object] = {
-        "expected_version": session.opened.bundle.version,
+        "expected_version": session.keys().bundle.version,
         "key_bundle": b64e(bundle.encode()),
         "kdf": params.to_json(),
         "auth_key": b64e(keys.auth.material),
@@ -75,8 +75,8 @@ def replace_keys(
                 f"({exc.code}); nothing was changed"
             ) from None
         raise
-    session.opened = OpenedBundle(bundle, session.opened.vault, session.opened.identity,
-                                session.opened.root_key)  # fmt: skip
+    session.opened = OpenedBundle(bundle, session.keys().vault, session.keys().identity,
+                                session.keys().root_key)  # fmt: skip
     session.proof = password_proof(keys.auth)
     session.state.bundle_version = bundle.version
     session.state.kdf_pin = params.to_json()

@@ -136,7 +136,7 @@ class Spaces:
             m = self.mount(parts[0][1:])
             here, skip = Location(m.node_id, m.key, m.key_version, m.space), 1
         else:
-            opened = self.session.opened
+            opened = self.session.keys()
             here, skip = Location(opened.bundle.root_node, opened.root_key, 1, self.private), 0
         for i in range(skip, len(parts)):
             folder, _ = tree.read(here.node_id, here.key, here.key_version, here.space)

@@ -134,7 +134,7 @@ class Uploads:
         done = None
         for rec in transfer.pending_upload(self._resume_dir, local):
             done = transfer.resume_upload(
-                parent.space.api, rec, local, vault=self.session.opened.vault,
+                parent.space.api, rec, local, vault=self.session.local_key,
                 owner=self.session.owner, progress=step,
             )  # fmt: skip
             if done is not None:
@@ -154,7 +154,7 @@ class Uploads:
     def _send(self, space: Space, step: Progress, job: _Job) -> FileEntry:
         size = transfer.upload(
             space.api, job.path, key=job.key, node_id=job.node, version=job.version,
-            vault=self.session.opened.vault, owner=self.session.owner,
+            vault=self.session.local_key, owner=self.session.owner,
             resume_dir=self._resume_dir, progress=step,
         )  # fmt: skip
         return job.entry(size)

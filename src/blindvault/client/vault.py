@@ -190,7 +190,7 @@ class Vault:
 
     @property
     def opened(self) -> OpenedBundle:
-        return self.session.opened
+        return self.session.keys()
 
     @property
     def proof(self) -> dict[str, str]:

@@ -146,3 +146,10 @@ LINK_PASSWORD_MARK: Final = ".p"  # noqa: S105 - a marker, not a password
 RECOVERY_WORDS: Final = 24
 SLIP39_ITERATION_EXPONENT: Final = 1
 SLIP39_MAX_SHARES: Final = 16
+
+# per-app containers (issue 16, spec apps.md)
+LABEL_APP_NODE: Final = b"blindvault/v1/app-container-node"
+LABEL_APP_KEY: Final = b"blindvault/v1/app-container-key"
+LABEL_APP_ATTEST: Final = b"blindvault/v1/app-attestation"
+LABEL_APP_LOCAL: Final = b"blindvault/v1/app-local-key"
+APP_EMAIL_DOMAIN: Final = "app.invalid"

@@ -40,6 +40,11 @@ class AppAuthorize(Model):
     space: str = Field(description="the container's space id (32 hex)")
     bundle: str = Field(description="base64 of the app credential's identity bundle")
     attestation: str = Field(description="base64: the account identity's signature over it")
+    envelope: str = Field(description="base64: the container key sealed to the app's key")
+
+
+class AppEnvelope(Model):
+    envelope: str = Field(description="base64: the container key sealed to the app's key")
 
 
 class AppAuthorized(Model):
@@ -54,6 +59,7 @@ class App(Model):
     space: str
     bundle: str
     attestation: str
+    envelope: str
     created_at: float
     credentials: int = Field(description="tokens of this app not revoked")
 
@@ -81,3 +87,14 @@ class AppGrant(Model):
 
 class AppGrantList(Model):
     grants: list[AppGrant]
+
+
+class AppSelf(Model):
+    """What an app credential's token sees of its account: its own container, the grants
+    made to it, and every app's attested key (to check who wrote a granted container)."""
+
+    app_id: str
+    space: str
+    envelope: str
+    grants: list[AppGrant]
+    apps: list[App]

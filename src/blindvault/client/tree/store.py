@@ -94,8 +94,12 @@ class Tree:
         owner: bytes,
         *,
         new_account: bool = False,
+        rootless: bool = False,
     ) -> None:
         self.api = api
+        # an app credential (issue 16) neither reads nor writes the account's signed root:
+        # its freshness is its own high-water marks (state.heads) only
+        self.rootless = rootless
         self._may_lack_root = new_account  # only while signup writes the first root
         self.state = state
         self.identity = identity
@@ -107,6 +111,8 @@ class Tree:
     # --- the signed root ------------------------------------------------------------
 
     def load_root(self) -> SignedRoot | None:
+        if self.rootless:
+            return None
         try:
             rec = self.api.get_as(Record, f"/v1/records/root/{self.owner.hex()}")
         except NotFoundError:
@@ -145,6 +151,8 @@ class Tree:
         removed: bytes | None = None,
         roster: ManifestHead | None = None,
     ) -> None:
+        if self.rootless:
+            return
         for _ in range(MAX_RETRIES):
             root = self.load_root()
             heads = {h.node_id: h for h in (root.heads if root else ())}

@@ -10,7 +10,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from blindvault.server.codec import b64decode, b64encode
 from blindvault.server.deps import AnyWho, Ctx, Who
@@ -27,9 +27,11 @@ from blindvault.wire.apps import (
     MAX_APP_ID,
     AppAuthorize,
     AppAuthorized,
+    AppEnvelope,
     AppGrantList,
     AppGrantWrite,
     AppList,
+    AppSelf,
 )
 
 router = APIRouter(prefix="/v1", tags=["apps"])
@@ -48,13 +50,33 @@ def authorize_app(body: AppAuthorize, who: Who, ctx: Ctx) -> dict[str, Any]:
             "token": token}  # fmt: skip
 
 
+def _apps(conn: Any, owner: str) -> list[dict[str, Any]]:
+    rows = domain.listing(conn, owner)
+    for r in rows:
+        for field in ("bundle", "attestation", "envelope"):
+            r[field] = b64encode(r[field])
+    return rows
+
+
 @router.get("/apps", response_model=AppList)
 def list_apps(who: Who, ctx: Ctx) -> dict[str, Any]:
     with transaction(ctx.engine) as conn:
-        rows = domain.listing(conn, who.account_id)
-    for r in rows:
-        r["bundle"], r["attestation"] = b64encode(r["bundle"]), b64encode(r["attestation"])
-    return {"apps": rows}
+        return {"apps": _apps(conn, who.account_id)}
+
+
+@router.put("/apps/{app_id}/envelope", status_code=204)
+def replace_envelope(app_id: AppIdPath, body: AppEnvelope, who: Who, ctx: Ctx) -> Response:
+    """The container key after a rotation (ungrant), sealed to the app's key."""
+    envelope = b64decode(body.envelope, "envelope", max_size=domain.MAX_BUNDLE)
+    with transaction(ctx.engine) as conn:
+        done = conn.execute(
+            update(apps)
+            .where(apps.c.owner == who.account_id, apps.c.app_id == app_id)
+            .values(envelope=envelope)
+        ).rowcount
+        if done != 1:
+            raise not_found("app")
+    return Response(status_code=204)
 
 
 @router.delete("/apps/{app_id}", status_code=204)
@@ -137,13 +159,26 @@ def list_grants(who: Who, ctx: Ctx) -> dict[str, Any]:
         return {"grants": _grants(conn, who.account_id, None)}
 
 
-@router.get("/app/grants", response_model=AppGrantList)
-def my_grants(who: AnyWho, ctx: Ctx) -> dict[str, Any]:
-    """An app's view: the grants made to it (their envelopes open with its key only)."""
+@router.get("/app", response_model=AppSelf)
+def this_app(who: AnyWho, ctx: Ctx) -> dict[str, Any]:
+    """An app's view: its container, the grants made to it (their envelopes open with its
+    key only) and every app's attested key (to check who wrote what)."""
     if who.app_id is None:
-        raise ApiError(403, "forbidden", "only an app credential has grants")
+        raise ApiError(403, "forbidden", "only an app credential can use this route")
     with transaction(ctx.engine) as conn:
-        return {"grants": _grants(conn, who.account_id, who.app_id)}
+        every = _apps(conn, who.account_id)
+        everything = _grants(conn, who.account_id, None)
+    mine = next((a for a in every if a["app_id"] == who.app_id), None)
+    if mine is None:
+        raise not_found("app")
+    grants = [g for g in everything if g["from_app"] == who.app_id]
+    # only the apps it deals with: itself, the containers granted to it, and the apps that
+    # may write its own container (another app's envelope is never shown to it)
+    related = {who.app_id} | {g["to_app"] for g in grants}
+    related |= {g["from_app"] for g in everything if g["to_app"] == who.app_id}
+    shown = [{**a, "envelope": ""} for a in every if a["app_id"] in related]
+    return {"app_id": who.app_id, "space": mine["space"], "envelope": mine["envelope"],
+            "grants": grants, "apps": shown}  # fmt: skip
 
 
 @router.delete("/apps/grants/{from_app}/{to_app}", status_code=204)

@@ -35,6 +35,7 @@ def authorize(conn: Connection, owner: str, body: AppAuthorize) -> tuple[str, st
     check_id(body.space, "space")
     bundle = b64decode(body.bundle, "bundle", max_size=MAX_BUNDLE)
     attestation = b64decode(body.attestation, "attestation", max_size=MAX_BUNDLE)
+    envelope = b64decode(body.envelope, "envelope", max_size=MAX_BUNDLE)
     row = conn.execute(
         select(apps.c.space).where(apps.c.owner == owner, apps.c.app_id == body.app_id)
     ).first()
@@ -50,14 +51,14 @@ def authorize(conn: Connection, owner: str, body: AppAuthorize) -> tuple[str, st
         conn.execute(
             insert(apps).values(
                 owner=owner, app_id=body.app_id, space=body.space, bundle=bundle,
-                attestation=attestation, created_at=now,
+                attestation=attestation, envelope=envelope, created_at=now,
             )
         )  # fmt: skip
     else:
         conn.execute(
             update(apps)
             .where(apps.c.owner == owner, apps.c.app_id == body.app_id)
-            .values(bundle=bundle, attestation=attestation)
+            .values(bundle=bundle, attestation=attestation, envelope=envelope)
         )
     token, device_id = new_token(), new_id()
     conn.execute(
@@ -80,7 +81,8 @@ def listing(conn: Connection, owner: str) -> list[dict[str, Any]]:
     rows = conn.execute(select(apps).where(apps.c.owner == owner).order_by(apps.c.app_id))
     return [
         {"app_id": r.app_id, "space": r.space, "bundle": r.bundle, "attestation": r.attestation,
-         "created_at": r.created_at, "credentials": counts.get(r.app_id, 0)}
+         "envelope": r.envelope, "created_at": r.created_at,
+         "credentials": counts.get(r.app_id, 0)}
         for r in rows
     ]  # fmt: skip
 

@@ -263,8 +263,8 @@ feed_horizons = Table(
 
 # Per-app containers (issue 16). One row per (account, app): the app's reverse-DNS id,
 # the container's space id (random-looking, derived by the client from a secret), the app
-# credential's public identity bundle and the account identity's signature over it (the
-# server cannot verify it and need not: the user's devices do).
+# credential's public identity bundle and the account identity's signature over it, and
+# the container key sealed to that key (the server can verify and open none of them).
 apps = Table(
     "apps",
     metadata,
@@ -273,6 +273,8 @@ apps = Table(
     Column("space", String(32), nullable=False),
     Column("bundle", LargeBinary, nullable=False),
     Column("attestation", LargeBinary, nullable=False),
+    # the container key (current key version) sealed to the app's key, signed by the account
+    Column("envelope", LargeBinary, nullable=False),
     Column("created_at", Float, nullable=False),
 )
 Index("ux_apps_owner_space", apps.c.owner, apps.c.space, unique=True)

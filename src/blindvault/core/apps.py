@@ -1,0 +1,84 @@
+"""Per-app containers (issue 16; docs/spec/apps.md): where a container lives, its keys,
+and the account's signature that makes an app credential's key one the user authorized.
+
+    node_id(app)     = HKDF-SHA-256(Kvault, salt="", info=LABEL_APP_NODE || 0x00 || app, 16)
+    key(app, v)      = HKDF-SHA-256(Kvault, salt="", info=LABEL_APP_KEY || 0x00 || app
+                                    || 0x00 || u64 v, 32)                (v = key version)
+    attestation      = Ed25519(account seed, LABEL_APP_ATTEST || 0x00 || owner[16]
+                               || text16(app) || app identity bundle)
+    local(app seed)  = HKDF-SHA-256(app identity secret, info=LABEL_APP_LOCAL, 32)
+
+The container's space id is its root node id (hex). Both derive from the vault key, so
+every device of the account finds the container without asking the server, the server
+cannot link a space id to an app id by itself (it learns the pair at authorization), and
+nothing about a container is lost with a device. An app credential's identity is a fresh
+key pair whose bundle names `<app id>@app.invalid`; the account identity signs it
+(`attest`) so the account's other devices accept the app's manifests (`check_attestation`).
+"""
+
+from __future__ import annotations
+
+from blindvault.core import primitives
+from blindvault.core.constants import (
+    APP_EMAIL_DOMAIN,
+    ID_SIZE,
+    KEY_SIZE,
+    LABEL_APP_ATTEST,
+    LABEL_APP_KEY,
+    LABEL_APP_LOCAL,
+    LABEL_APP_NODE,
+)
+from blindvault.core.encoding import Writer
+from blindvault.core.identity import Identity, IdentityBundle
+from blindvault.core.keys import FolderKey, VaultKey
+from blindvault.errors import IntegrityError
+
+__all__ = [
+    "app_email",
+    "attest",
+    "check_attestation",
+    "container_key",
+    "container_node",
+    "local_key",
+]
+
+
+def app_email(app_id: str) -> str:
+    """The name in an app credential's identity bundle."""
+    return f"{app_id}@{APP_EMAIL_DOMAIN}"
+
+
+def container_node(vault: VaultKey, app_id: str) -> bytes:
+    info = LABEL_APP_NODE + b"\x00" + app_id.encode("ascii")
+    return primitives.hkdf_sha256(vault.material, salt=b"", info=info, length=ID_SIZE)
+
+
+def container_key(vault: VaultKey, app_id: str, key_version: int) -> FolderKey:
+    info = Writer(LABEL_APP_KEY + b"\x00" + app_id.encode("ascii") + b"\x00").u64(key_version)
+    raw = primitives.hkdf_sha256(vault.material, salt=b"", info=info.bytes(), length=KEY_SIZE)
+    return FolderKey(raw)
+
+
+def local_key(app: Identity) -> VaultKey:
+    raw = primitives.hkdf_sha256(app.secret, salt=b"", info=LABEL_APP_LOCAL, length=KEY_SIZE)
+    return VaultKey(raw)
+
+
+def _attested(owner: bytes, app_id: str, bundle: IdentityBundle) -> bytes:
+    w = Writer(LABEL_APP_ATTEST + b"\x00").fixed(owner, ID_SIZE).text16(app_id)
+    return w.raw(bundle.encode()).bytes()
+
+
+def attest(account: Identity, owner: bytes, app_id: str, bundle: IdentityBundle) -> bytes:
+    """The account identity's signature: `bundle` is app `app_id`'s credential key."""
+    return account.sign(_attested(owner, app_id, bundle))
+
+
+def check_attestation(
+    account: IdentityBundle, owner: bytes, app_id: str, bundle: IdentityBundle, signature: bytes
+) -> None:
+    """IntegrityError unless the account signed `bundle` as app `app_id`'s key."""
+    if bundle.email != app_email(app_id):  # mutant: core.app-attestation-name
+        raise IntegrityError
+    # mutant: core.app-attestation
+    account.verify(_attested(owner, app_id, bundle), signature)
