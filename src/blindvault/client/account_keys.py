@@ -14,6 +14,10 @@ refusal, exit 8.
 
 from __future__ import annotations
 
+import base64
+import os
+from urllib.parse import quote
+
 from blindvault.client.net.http import b64e
 from blindvault.client.session import Session
 from blindvault.core.kdf import KdfParams, derive_account_keys, recovery_auth_key
@@ -22,7 +26,15 @@ from blindvault.core.keys import AuthKey, RecoveryKey
 from blindvault.core.recovery import recovery_words
 from blindvault.errors import ForbiddenError, PolicyError, UsageError
 
-__all__ = ["password_proof", "recovery_proof", "replace_keys"]
+__all__ = [
+    "new_totp_secret",
+    "otpauth_uri",
+    "password_proof",
+    "recovery_proof",
+    "replace_keys",
+    "totp_disable",
+    "totp_enable",
+]
 
 PROOF_CODES = ("proof_required", "proof_invalid")
 
@@ -82,3 +94,51 @@ def replace_keys(
     session.state.kdf_pin = params.to_json()
     session.save()
     return recovery_words(recovery) if recovery is not None else None
+
+
+# --- TOTP (issue 16): a second factor the account turns on and off with proof ----------------
+
+
+def new_totp_secret() -> str:
+    """A fresh 160-bit TOTP secret, base32 without padding (RFC 4226/6238)."""
+    return base64.b32encode(os.urandom(20)).decode("ascii")
+
+
+def otpauth_uri(secret: str, email: str, issuer: str = "blindvault") -> str:
+    label = quote(f"{issuer}:{email}", safe=":@")
+    return f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}&digits=6&period=30"
+
+
+def _proof_or_policy(session: Session, totp: str | None) -> dict[str, str]:
+    if not session.proof:
+        raise UsageError("log in again: this session holds no proof of the current password")
+    proof = dict(session.proof)
+    if totp:
+        proof["totp"] = totp
+    return proof
+
+
+def totp_enable(session: Session, secret: str, code: str, *, current: str | None = None) -> None:
+    """Turn TOTP on with `secret` once `code` (from it) checks; `current`: a code of the old
+    secret when one is on already."""
+    body: dict[str, object] = {
+        "secret": secret,
+        "code": code,
+        "proof": _proof_or_policy(session, current),
+    }
+    _proof_request(session, "PUT", body)
+
+
+def totp_disable(session: Session, code: str) -> None:
+    _proof_request(session, "DELETE", {"proof": _proof_or_policy(session, code)})
+
+
+def _proof_request(session: Session, method: str, body: dict[str, object]) -> None:
+    try:
+        session.api.request(method, "/v1/account/totp", json=body)
+    except ForbiddenError as exc:
+        if exc.code in PROOF_CODES:
+            raise PolicyError(
+                f"the server refused the proof or the TOTP code ({exc.code}); nothing changed"
+            ) from None
+        raise

@@ -20,7 +20,15 @@ from pathlib import Path
 import httpx
 
 from blindvault.client import account, feed, peers
-from blindvault.client.account_keys import replace_keys
+from blindvault.client.account_keys import replace_keys, totp_disable, totp_enable
+from blindvault.client.apps import (
+    AppCredential,
+    Apps,
+    ContainerSpaces,
+    granted_container,
+    open_app_session,
+    own_container,
+)
 from blindvault.client.downloads import Downloads
 from blindvault.client.feed import FeedResult
 from blindvault.client.files import Entry, Files
@@ -46,9 +54,16 @@ Progress = Callable[[int], None]
 
 
 class Vault:
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self,
+        session: Session,
+        spaces: Spaces | None = None,
+        credential: AppCredential | None = None,
+    ) -> None:
+        """`spaces` other than the account's own: an app container (see `app`)."""
         self.session = session
-        self.spaces = Spaces(session)
+        self.credential = credential  # an app process's credential (issue 16), else None
+        self.spaces = spaces or Spaces(session)
         self.files = Files(session, self.spaces)
         self.uploads = Uploads(self.files)
         self.downloads = Downloads(self.files)
@@ -147,6 +162,47 @@ class Vault:
         return replace_keys(
             self.session, new_password, params=params, new_recovery=new_recovery, totp=totp
         )
+
+    def totp_enable(self, secret: str, code: str, *, current: str | None = None) -> None:
+        """Turn TOTP on (needs this session's proof of the password, and `code` of `secret`)."""
+        totp_enable(self.session, secret, code, current=current)
+
+    def totp_disable(self, code: str) -> None:
+        totp_disable(self.session, code)
+
+    # --- app containers (issue 16) -----------------------------------------------------------
+
+    @classmethod
+    def open_app(
+        cls,
+        credential: AppCredential | Path,
+        *,
+        store: StateStore | None = None,
+        insecure: bool = False,
+        transport: httpx.BaseTransport | None = None,
+    ) -> Vault:
+        """Run as an app: the app's own container, with the same file API ("/" is the
+        container's root). The credential never opens the account's own tree."""
+        cred = (
+            credential if isinstance(credential, AppCredential) else AppCredential.load(credential)
+        )
+        session = open_app_session(cred, store=store, insecure=insecure, transport=transport)
+        return cls(session, ContainerSpaces(session, own_container(session, cred)), cred)
+
+    def app(self, app_id: str) -> Vault:
+        """App `app_id`'s container with the same file API: for the account, any authorized
+        app's; for an app, its own or one granted to it (checked against the account's
+        signed envelope: a grant the server made up is `IntegrityError`)."""
+        if self.credential is not None:
+            c = granted_container(self.session, self.credential, app_id)
+        else:
+            c = Apps(self.session).container(app_id)
+        return Vault(self.session, ContainerSpaces(self.session, c), self.credential)
+
+    @property
+    def apps(self) -> Apps:
+        """Authorize, list, revoke apps; grant and ungrant (the account's side)."""
+        return Apps(self.session)
 
     def close(self) -> None:
         """Close the HTTP session (the vault key is only ever in memory)."""

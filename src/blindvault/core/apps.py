@@ -27,8 +27,9 @@ from blindvault.core.constants import (
     LABEL_APP_KEY,
     LABEL_APP_LOCAL,
     LABEL_APP_NODE,
+    MAGIC_MANIFEST,
 )
-from blindvault.core.encoding import Writer
+from blindvault.core.encoding import Reader, Writer, check_header
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey, VaultKey
 from blindvault.errors import IntegrityError
@@ -40,6 +41,7 @@ __all__ = [
     "container_key",
     "container_node",
     "local_key",
+    "manifest_key_version",
 ]
 
 
@@ -82,3 +84,15 @@ def check_attestation(
         raise IntegrityError
     # mutant: core.app-attestation
     account.verify(_attested(owner, app_id, bundle), signature)
+
+
+def manifest_key_version(sealed: bytes) -> int:
+    """The key version a sealed manifest names in its head (spec manifest: "BVMF" 0x01
+    node_id version key_version …), read *before* opening it to pick the key to derive.
+    It is a hint until `open_manifest` verifies the signature over the head and the AEAD
+    under the key derived for it; a wrong value only makes the open fail."""
+    r = Reader(sealed)
+    check_header(r, MAGIC_MANIFEST)
+    r.take(ID_SIZE)
+    r.u64()
+    return r.u64()

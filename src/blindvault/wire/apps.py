@@ -98,3 +98,4 @@ class AppSelf(Model):
     envelope: str
     grants: list[AppGrant]
     apps: list[App]
+    writers: list[str] = Field(description="apps holding a write grant to this container")

@@ -174,11 +174,13 @@ def this_app(who: AnyWho, ctx: Ctx) -> dict[str, Any]:
     grants = [g for g in everything if g["from_app"] == who.app_id]
     # only the apps it deals with: itself, the containers granted to it, and the apps that
     # may write its own container (another app's envelope is never shown to it)
-    related = {who.app_id} | {g["to_app"] for g in grants}
-    related |= {g["from_app"] for g in everything if g["to_app"] == who.app_id}
+    writers = sorted(
+        g["from_app"] for g in everything if g["to_app"] == who.app_id and g["role"] == "write"
+    )
+    related = {who.app_id} | {g["to_app"] for g in grants} | set(writers)
     shown = [{**a, "envelope": ""} for a in every if a["app_id"] in related]
     return {"app_id": who.app_id, "space": mine["space"], "envelope": mine["envelope"],
-            "grants": grants, "apps": shown}  # fmt: skip
+            "grants": grants, "apps": shown, "writers": writers}  # fmt: skip
 
 
 @router.delete("/apps/grants/{from_app}/{to_app}", status_code=204)

@@ -46,6 +46,13 @@ def authorize(conn: Connection, owner: str, body: AppAuthorize) -> tuple[str, st
     ).first()
     if clash is not None and clash.app_id != body.app_id:  # mutant: apps.space-collision
         raise ApiError(409, "conflict", "another app already has this container")
+    live = conn.execute(
+        select(func.count())
+        .select_from(devices)
+        .where(devices.c.account_id == owner, devices.c.app_id == body.app_id, ~devices.c.revoked)
+    ).scalar()
+    if live:
+        raise ApiError(409, "conflict", "this app has a credential: revoke it first")
     now = time.time()
     if row is None:
         conn.execute(
