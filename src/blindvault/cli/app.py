@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from blindvault.cli import account, files, history, link, peers, share, sync
+from blindvault.cli import account, apps, files, history, link, peers, share, sync, totp
 from blindvault.cli.context import Context
 from blindvault.cli.errors import report
 
@@ -32,6 +32,11 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument(
         "--insecure", action="store_true", help="allow plain HTTP to a non-loopback host"
     )
+    common.add_argument(
+        "--app-credential",
+        metavar="FILE",
+        help="run as an app: its container only (see `apps authorize`)",
+    )
     return common
 
 
@@ -49,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=fn)
         return sp
 
-    for family in (account, peers, files, history, link, share, sync):
+    for family in (account, peers, files, history, link, share, sync, apps, totp):
         family.register(add)
     return p
 

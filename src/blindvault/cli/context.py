@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blindvault.cli.prompts import ask_secret
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["Context"]
 
 LINK_PASSWORD_ENV = "BLINDVAULT_LINK_PASSWORD"  # noqa: S105 (a variable name)
+APP_PREFIX = "app:"  # `app:com.example.notes/path`: a path in an app container (issue 16)
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Context:
     args: argparse.Namespace
     _stdin: list[str] | None = None
     _opened: list[Vault] = field(default_factory=list)
+    _vault: Vault | None = None
 
     # --- input ----------------------------------------------------------------------------
 
@@ -69,7 +72,17 @@ class Context:
         return vault
 
     def open(self) -> Vault:
-        """The logged-in (or --server/--email) account's vault, opened with the password."""
+        """The logged-in (or --server/--email) account's vault, opened with the password;
+        with --app-credential, the app's own container (no password: the credential)."""
+        if self._vault is not None:
+            return self._vault
+        credential = getattr(self.args, "app_credential", None)
+        if credential:
+            from blindvault.client.vault import Vault
+
+            app = Vault.open_app(Path(credential), store=self.store(), insecure=self.args.insecure)
+            self._vault = self.keep(app)
+            return app
         store = self.store()
         current = store.current()
         server = self.args.server or (current[0] if current else None)
@@ -83,7 +96,17 @@ class Context:
         vault = Vault.open(
             server, email, secret, store=store, insecure=self.args.insecure, derived=early
         )
-        return self.keep(vault)
+        self._vault = self.keep(vault)
+        return vault
+
+    def at(self, path: str) -> tuple[Vault, str]:
+        """The vault and path a command argument names: `app:ID/path` is app ID's container
+        (the account's view, or with --app-credential a container granted to the app)."""
+        vault = self.open()
+        if not path.startswith(APP_PREFIX):
+            return vault, path
+        app_id, _, rest = path[len(APP_PREFIX) :].partition("/")
+        return vault.app(app_id), "/" + rest
 
     def finish(self) -> None:
         """Keep what this command verified (high-water marks, roots, rosters) and close.
@@ -93,7 +116,7 @@ class Context:
         while self._opened:
             vault = self._opened.pop()
             try:
-                if vault.state.token:
+                if vault.state.token or vault.credential is not None:
                     vault.store.save(vault.state)
             except OSError as exc:
                 sys.stderr.write(f"blindvault: could not save local state: {exc}\n")

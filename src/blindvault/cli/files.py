@@ -47,7 +47,8 @@ def _two_ends(ctx: Context) -> None:
 
 
 def cmd_ls(ctx: Context) -> int:
-    entries = ctx.open().ls(ctx.args.remote)
+    vault, remote = ctx.at(ctx.args.remote)
+    entries = vault.ls(remote)
     if ctx.args.long:
         text = "\n".join(
             f"{'d' if e.kind == 'folder' else '-'} {e.size:>12} {when(e.mtime_ms / 1000)} {e.name}"
@@ -60,7 +61,8 @@ def cmd_ls(ctx: Context) -> int:
 
 
 def cmd_tree(ctx: Context) -> int:
-    entries = list(ctx.open().walk(ctx.args.remote))
+    vault, remote = ctx.at(ctx.args.remote)
+    entries = list(vault.walk(remote))
     lines = []
     for e in entries:
         depth = e.path.count("/") - 1
@@ -70,15 +72,15 @@ def cmd_tree(ctx: Context) -> int:
 
 
 def cmd_mkdir(ctx: Context) -> int:
-    ctx.open().mkdir(ctx.args.remote, parents=ctx.args.parents)
+    vault, remote = ctx.at(ctx.args.remote)
+    vault.mkdir(remote, parents=ctx.args.parents)
     return 0
 
 
 def cmd_put(ctx: Context) -> int:
     _two_ends(ctx)
-    vault = ctx.open()
+    vault, remote = ctx.at(ctx.args.paths[-1])
     locals_ = [Path(p) for p in ctx.args.paths[:-1]]
-    remote = ctx.args.paths[-1]
     if len(locals_) > 1 and not vault.is_folder(remote):
         raise UsageError(f"{remote} must be an existing folder when putting several items")
     made: list[str] = []
@@ -91,12 +93,12 @@ def cmd_put(ctx: Context) -> int:
 
 def cmd_get(ctx: Context) -> int:
     _two_ends(ctx)
-    vault = ctx.open()
     remotes, local = ctx.args.paths[:-1], Path(ctx.args.paths[-1])
     if len(remotes) > 1 and not local.is_dir():
         raise UsageError(f"{local} must be an existing folder when getting several items")
     written: list[str] = []
-    for remote in remotes:
+    for named in remotes:
+        vault, remote = ctx.at(named)
         total = (
             sum(e.size for e in vault.walk(remote))
             if vault.is_folder(remote)
@@ -110,19 +112,27 @@ def cmd_get(ctx: Context) -> int:
 
 
 def cmd_mv(ctx: Context) -> int:
-    ctx.open().mv(ctx.args.src, ctx.args.dst)
+    def container(path: str) -> str:
+        return path.partition("/")[0] if path.startswith("app:") else ""
+
+    if container(ctx.args.src) != container(ctx.args.dst):
+        raise UsageError("moving between containers: copy it (get, put) instead")
+    vault, src = ctx.at(ctx.args.src)
+    _, dst = ctx.at(ctx.args.dst)
+    vault.mv(src, dst)
     return 0
 
 
 def cmd_rm(ctx: Context) -> int:
-    vault = ctx.open()
-    for remote in ctx.args.remote:
+    for named in ctx.args.remote:
+        vault, remote = ctx.at(named)
         vault.rm(remote, recursive=ctx.args.recursive)
     return 0
 
 
 def cmd_verify(ctx: Context) -> int:
-    folders, files, problems = ctx.open().verify(ctx.args.remote)
+    vault, remote = ctx.at(ctx.args.remote)
+    folders, files, problems = vault.verify(remote)
     text = "\n".join(f"PROBLEM {p.path}: {p.message}" for p in problems)
     text += f"\nverified {folders} folders and {files} files: {len(problems)} problem(s)"
     ctx.show(
