@@ -1,7 +1,10 @@
 """The authorization matrix: every operation of the published OpenAPI, called with no
 token, a garbage token, a signed-out token and a revoked device's token (401 each), and with
 another user's token on the first user's real objects versus on ids that do not exist — the
-answers must be identical (status and body, ids aside): no existence oracle, no access.
+answers must be identical (status and body, ids aside): no existence oracle, no access. The
+same holds for an app credential's token (issue 16) on its own account's objects outside its
+container (the private tree, another app's container): they look missing, and the account,
+device, share, link, lock and TOTP routes refuse it.
 Runs on the ASGI app (SQLite + local disk); new endpoints are picked up from the schema."""
 
 from __future__ import annotations
@@ -134,12 +137,28 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         assert r.status_code == 201, r.text
         ids["link_id"] = link_id
         ids["space"] = ids["record_id"]  # adopt into a space named after the victim's folder
+        app_tokens = {}
+        for app_id in ("com.alice.notes", "com.alice.photos"):
+            space = secrets.token_hex(16)
+            r = c.post("/v1/apps", json=_app_body(app_id, space), headers=alice.h)
+            assert r.status_code == 201, r.text
+            app_tokens[app_id] = r.json()["token"]
+            ids.setdefault("app_space", space)
+        # the photos app keeps a record in its own container (notes must not reach it)
+        photos = {"Authorization": f"Bearer {app_tokens['com.alice.photos']}"}
+        ids["photo_record"] = secrets.token_hex(16)
+        r = c.put(f"/v1/records/manifest/{ids['photo_record']}",
+                  json={"expected_version": 0, "data": b64(b"p")}, headers=photos)  # fmt: skip
+        assert r.status_code in (200, 201), r.text
+        ids["app_id"] = ids["to_app"] = "com.alice.photos"
+        ids["from_app"] = "com.alice.notes"
         yield {
             "client": c,
             "app": app,
             "alice": alice,
             "bob": bob,
             "ids": ids,
+            "app_tokens": app_tokens,
             "bad_tokens": {
                 "none": None,
                 "garbage": "x" * 43,
@@ -148,6 +167,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             },
         }
     app.state.ctx.engine.dispose()
+
+
+def _app_body(app_id: str, space: str) -> dict[str, str]:
+    return {"app_id": app_id, "space": space, "bundle": b64(b"bundle"),
+            "attestation": b64(b"sig"), "envelope": b64(b"env")}  # fmt: skip
 
 
 def _operations() -> list[str]:
@@ -186,6 +210,11 @@ def _random_ids() -> dict[str, str]:
         "link_id": b64u(os.urandom(16)),
         "space": secrets.token_hex(16),
         "share_id": secrets.token_hex(16),
+        "app_id": f"org.nobody.x{secrets.token_hex(4)}",
+        "from_app": f"org.nobody.y{secrets.token_hex(4)}",
+        "to_app": f"org.nobody.z{secrets.token_hex(4)}",
+        "app_space": secrets.token_hex(16),
+        "photo_record": secrets.token_hex(16),
     }
 
 
@@ -214,6 +243,15 @@ def _json_body(template: str, ids: dict[str, str]) -> Any:
             "member": secrets.token_hex(16),
             "role": "read",
             "envelope": b64(b"e" * 200),
+        },
+        "/v1/apps": _app_body(ids.get("app_id", "org.nobody.app"), ids.get("app_space", "0" * 32)),
+        "/v1/apps/{app_id}/envelope": {"envelope": b64(b"e" * 64)},
+        "/v1/apps/grants": {
+            "from_app": ids.get("from_app", "org.a.b"),
+            "to_app": ids.get("to_app", "org.c.d"),
+            "role": "read",
+            "envelope": b64(b"e" * 64),
+            "totp": "123456",
         },
         "/v1/spaces/{space}/adopt": {
             "records": [{"kind": "manifest", "id": ids["record_id"]}],
@@ -296,3 +334,68 @@ def test_another_users_objects_look_missing(world: dict[str, Any], op: str) -> N
         d["id"] == alice.device and not d["revoked"]
         for d in c.get("/v1/devices", headers=alice.h).json()["devices"]
     )
+
+
+# an app token reaches records, blobs, uploads and the change feed (its container only)
+# creating a blob (or an upload) at an id the account already uses elsewhere answers 409:
+# blob ids are one namespace per account, so an app — like a read-write share member —
+# learns whether a 128-bit id it names is taken; it cannot list, read or replace it
+# (docs/threat-model.md, "App containers")
+ID_TAKEN = {"POST /v1/blobs/batch", "POST /v1/uploads", "PUT /v1/blobs/{blob_id}"}
+APP_ROUTES = re.compile(r"^\w+ /v1/(records|blobs|uploads|changes)\b|^GET /v1/app$")
+
+
+@pytest.mark.parametrize("op", PROTECTED)
+def test_app_token_outside_its_container(world: dict[str, Any], op: str) -> None:
+    """The notes app's token on the account's private objects and on the photos app's
+    container answers exactly as on ids that exist nowhere; the account's own routes refuse
+    it with 403; nothing of the account's or of the photos app's changes."""
+    c, alice, ids = world["client"], world["alice"], world["ids"]
+    token = world["app_tokens"]["com.alice.notes"]
+    missing = _random_ids()
+    fake = _call(c, op, missing, token)
+    for target in (ids, {**ids, "record_id": ids["photo_record"]}):
+        real = _call(c, op, target, token)
+        assert real.status_code < 500 and fake.status_code < 500
+        assert real.status_code != 401, "the app's token works"
+        if op in ID_TAKEN and target["blob_id"] == ids["blob_id"]:
+            assert real.status_code == 409 and real.json()["error"]["code"] == "conflict"
+            continue
+        assert _normal(real, target) == _normal(fake, missing), f"{real.text} / {fake.text}"
+        if not APP_ROUTES.match(op):
+            assert real.status_code == 403, f"{op}: {real.status_code} {real.text}"
+    # in the photos container, by space id: missing too
+    r = c.get(f"/v1/records/manifest/{ids['photo_record']}",
+              params={"space": _space_of(c, alice, "com.alice.photos")},
+              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert r.status_code == 404 and r.json()["error"]["message"] == _missing_message(c, token)
+    r = c.get(f"/v1/records/manifest/{ids['record_id']}", headers=alice.h)
+    assert r.status_code == 200 and base64.b64decode(r.json()["data"]) == b"m"
+    photos = {"Authorization": f"Bearer {world['app_tokens']['com.alice.photos']}"}
+    r = c.get(f"/v1/records/manifest/{ids['photo_record']}", headers=photos)
+    assert r.status_code == 200 and base64.b64decode(r.json()["data"]) == b"p"
+    assert c.get(f"/v1/blobs/{ids['blob_id']}", headers=alice.h).content == b"b" * 64
+
+
+def _space_of(c: TestClient, alice: User, app_id: str) -> str:
+    apps = c.get("/v1/apps", headers=alice.h).json()["apps"]
+    return next(str(a["space"]) for a in apps if a["app_id"] == app_id)
+
+
+def _missing_message(c: TestClient, token: str) -> str:
+    r = c.get(f"/v1/records/manifest/{secrets.token_hex(16)}",
+              params={"space": secrets.token_hex(16)},
+              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert r.status_code == 404
+    return str(r.json()["error"]["message"])
+
+
+def test_revoked_app_token_is_401_everywhere(world: dict[str, Any]) -> None:
+    c, alice = world["client"], world["alice"]
+    space = secrets.token_hex(16)
+    r = c.post("/v1/apps", json=_app_body("com.alice.gone", space), headers=alice.h)
+    token = r.json()["token"]
+    assert c.delete("/v1/apps/com.alice.gone", headers=alice.h).status_code == 204
+    for op in PROTECTED:
+        r = _call(c, op, _random_ids(), token)
+        assert r.status_code == 401, f"{op}: {r.status_code}"
