@@ -21,10 +21,12 @@ from blindvault.core.kdf import KdfParams
 from blindvault.core.keys import FolderKey
 from blindvault.errors import (
     AuthError,
+    ConflictError,
     ForbiddenError,
     IntegrityError,
     NotFoundError,
     PathNotFoundError,
+    RemoteError,
     UsageError,
 )
 from blindvault.server.domain.credentials import totp
@@ -191,3 +193,47 @@ def test_revoked_credential_is_401_everywhere(inprocess: InProcess, tmp_path: Pa
     assert [e.name for e in user.app("com.example.a").ls("/")] == ["a.txt"]
     again = _app(inprocess, user.apps.authorize("com.example.a"), tmp_path / "a3")
     assert [e.name for e in again.ls("/")] == ["a.txt"]
+
+
+def _enable_totp(user: Vault) -> str:
+    secret = base64.b32encode(b"0123456789abcdef0123").decode()
+    user.totp_enable(secret, totp(secret))
+    return secret
+
+
+def test_grant_envelope_filed_under_another_app_is_refused(
+    inprocess: InProcess, tmp_path: Path
+) -> None:
+    """The server moves A's (genuine) grant of C's container under B's name: the envelope
+    names the app whose container it opens, so A refuses it instead of showing C as B."""
+    user = _signup(inprocess, tmp_path / "user")
+    a = _app(inprocess, user.apps.authorize("com.example.a"), tmp_path / "a")
+    user.apps.authorize("com.example.b")
+    user.apps.authorize("com.example.c")
+    secret = _enable_totp(user)
+    user.apps.grant("com.example.a", "com.example.c", write=False,
+                    totp=totp(secret, time.time() + 30))  # fmt: skip
+    assert a.app("com.example.c").ls("/") == []
+    db = sqlite3.connect(inprocess.data / "blindvault.sqlite3")
+    db.execute("UPDATE app_grants SET to_app = 'com.example.b'")
+    db.commit()
+    db.close()
+    with pytest.raises(IntegrityError, match="unverified"):
+        a.app("com.example.b")
+
+
+def test_server_refuses_bad_app_ids_and_colliding_containers(
+    inprocess: InProcess, tmp_path: Path
+) -> None:
+    """What the client checks, the server checks again (a script may call it directly)."""
+    user = _signup(inprocess, tmp_path / "user")
+    body = {"space": "ab" * 16, "bundle": "AA==", "attestation": "AA==", "envelope": "AA=="}
+    for bad in ("../etc.passwd", "Com.Example", "c\u043em.example", "com.example-", "notes"):
+        with pytest.raises(RemoteError) as info:
+            user.api.post_json("/v1/apps", {**body, "app_id": bad})
+        assert info.value.status in (400, 422), bad
+    user.api.post_json("/v1/apps", {**body, "app_id": "com.example.one"})
+    with pytest.raises(ConflictError):  # another app on the same container
+        user.api.post_json("/v1/apps", {**body, "app_id": "com.example.two"})
+    with pytest.raises(ConflictError):  # a second live credential: revoke first
+        user.api.post_json("/v1/apps", {**body, "app_id": "com.example.one"})

@@ -7,6 +7,12 @@ and the account's signature that makes an app credential's key one the user auth
     attestation      = Ed25519(account seed, LABEL_APP_ATTEST || 0x00 || owner[16]
                                || text16(app) || app identity bundle)
     local(app seed)  = HKDF-SHA-256(app identity secret, info=LABEL_APP_LOCAL, 32)
+    envelope_id(app) = SHA-256(LABEL_APP_ENVELOPE || 0x00 || app)[:16]
+
+An app's container key reaches an app in a share envelope (spec §envelopes) whose share id
+is `envelope_id(container's app)`, node id the container root, signed by the account and
+sealed to the receiving app's key: the envelope itself says *which* app's container it
+opens, so a server that files one grant's envelope under another app's name is caught.
 
 The container's space id is its root node id (hex). Both derive from the vault key, so
 every device of the account finds the container without asking the server, the server
@@ -24,6 +30,7 @@ from blindvault.core.constants import (
     ID_SIZE,
     KEY_SIZE,
     LABEL_APP_ATTEST,
+    LABEL_APP_ENVELOPE,
     LABEL_APP_KEY,
     LABEL_APP_LOCAL,
     LABEL_APP_NODE,
@@ -40,6 +47,7 @@ __all__ = [
     "check_attestation",
     "container_key",
     "container_node",
+    "envelope_id",
     "local_key",
     "manifest_key_version",
 ]
@@ -59,6 +67,11 @@ def container_key(vault: VaultKey, app_id: str, key_version: int) -> FolderKey:
     info = Writer(LABEL_APP_KEY + b"\x00" + app_id.encode("ascii") + b"\x00").u64(key_version)
     raw = primitives.hkdf_sha256(vault.material, salt=b"", info=info.bytes(), length=KEY_SIZE)
     return FolderKey(raw)
+
+
+def envelope_id(app_id: str) -> bytes:
+    """The share id of every envelope carrying app `app_id`'s container key."""
+    return primitives.sha256(LABEL_APP_ENVELOPE + b"\x00" + app_id.encode("ascii"))[:ID_SIZE]
 
 
 def local_key(app: Identity) -> VaultKey:

@@ -23,6 +23,7 @@ from blindvault.core.apps import (
     check_attestation,
     container_key,
     container_node,
+    envelope_id,
     manifest_key_version,
 )
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
@@ -114,7 +115,7 @@ class Apps:
             s.save()
             kv = 1
         app = Identity.generate(app_email(app_id), now_ms())
-        envelope = seal_envelope(key, share_id=node, node_id=node, key_version=kv,
+        envelope = seal_envelope(key, share_id=envelope_id(app_id), node_id=node, key_version=kv,
                                  role=ROLE_WRITE, sender=me, recipient=app.bundle)  # fmt: skip
         body = {"app_id": app_id, "space": node.hex(), "bundle": b64e(app.bundle.encode()),
                 "attestation": b64e(attest(me, s.owner, app_id, app.bundle)),
@@ -144,7 +145,7 @@ class Apps:
         target = self.container(check_app_id(to_app), apps)
         grantee = _verified_key(apps, check_app_id(from_app))
         envelope = seal_envelope(
-            target.key, share_id=target.node_id, node_id=target.node_id,
+            target.key, share_id=envelope_id(to_app), node_id=target.node_id,
             key_version=target.key_version, role=ROLE_WRITE if write else ROLE_READ,
             sender=self.session.identity, recipient=grantee,
         )  # fmt: skip
@@ -198,9 +199,10 @@ class Apps:
     def _hand_over(self, c: Container, key: FolderKey, kv: int, apps: list[dict[str, Any]]) -> None:
         """The new container key to the container's own app (its envelope on the server)."""
         owner = _verified_key(apps, c.app_id)
-        envelope = seal_envelope(key, share_id=c.node_id, node_id=c.node_id, key_version=kv,
-                                 role=ROLE_WRITE, sender=self.session.identity,
-                                 recipient=owner)  # fmt: skip
+        envelope = seal_envelope(
+            key, share_id=envelope_id(c.app_id), node_id=c.node_id, key_version=kv,
+            role=ROLE_WRITE, sender=self.session.identity, recipient=owner,
+        )  # fmt: skip
         self.session.api.request("PUT", f"/v1/apps/{c.app_id}/envelope",
                                  json={"envelope": b64e(envelope)})  # fmt: skip
 

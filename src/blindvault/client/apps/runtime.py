@@ -17,7 +17,7 @@ from blindvault.client.local.state import StateStore
 from blindvault.client.net.http import ApiClient, b64d
 from blindvault.client.session import AppKeys, Session
 from blindvault.client.tree import Tree
-from blindvault.core.apps import check_attestation, local_key
+from blindvault.core.apps import check_attestation, envelope_id, local_key
 from blindvault.core.constants import ROLE_WRITE
 from blindvault.core.envelope import Envelope, open_envelope
 from blindvault.core.identity import IdentityBundle
@@ -49,11 +49,14 @@ def open_app_session(
     return Session(api, state, store, None, tree, app=keys)
 
 
-def _open(session: Session, cred: AppCredential, data: bytes, node: bytes) -> Envelope:
-    """An envelope for `node`, signed by the account and sealed to this app, or IntegrityError."""
+def _open(session: Session, cred: AppCredential, data: bytes, app_id: str) -> Envelope:
+    """An envelope of app `app_id`'s container key, signed by the account and sealed to this
+    app, or IntegrityError (the signature is checked by `open_envelope`)."""
     env = open_envelope(data, cred.identity, cred.account_bundle)
-    if env.node_id != node or not isinstance(env.key, FolderKey):  # mutant: apps.envelope-node
-        raise IntegrityError("an app key envelope names another container")
+    if env.share_id != envelope_id(app_id):  # mutant: apps.envelope-app
+        raise IntegrityError(f"this key envelope is not the one of app {app_id}'s container")
+    if not isinstance(env.key, FolderKey):
+        raise IntegrityError("an app key envelope holds no folder key")
     return env
 
 
@@ -89,9 +92,11 @@ def _attested(cred: AppCredential, me: AppSelf, app_id: str) -> IdentityBundle |
 def own_container(session: Session, cred: AppCredential) -> Container:
     """This app's own container, under the newest key the account sealed to it."""
     me = session.api.get_as(AppSelf, "/v1/app")
-    envelopes = [_open(session, cred, cred.envelope, cred.node_id)]
+    envelopes = [_open(session, cred, cred.envelope, cred.app_id)]
     if me.envelope:
-        envelopes.append(_open(session, cred, b64d(me.envelope), cred.node_id))
+        envelopes.append(_open(session, cred, b64d(me.envelope), cred.app_id))
+    if any(e.node_id != cred.node_id for e in envelopes):
+        raise IntegrityError("an envelope of this app's key names another container")
     env = _fresh(session, max(envelopes, key=lambda e: e.key_version))
     account = cred.account_bundle
     writers = {account.fingerprint: account, cred.identity.bundle.fingerprint: cred.identity.bundle}
@@ -112,7 +117,7 @@ def granted_container(session: Session, cred: AppCredential, app_id: str) -> Con
     if grant is None:
         raise PathNotFoundError(f"no grant of app container {app_id} to this app")
     try:
-        env = _open(session, cred, b64d(grant.envelope), bytes.fromhex(grant.space))
+        env = _open(session, cred, b64d(grant.envelope), app_id)
     except (IntegrityError, FormatError, ValueError):
         raise IntegrityError(
             f"the grant of {app_id} is unverified: not sealed and signed by the account"

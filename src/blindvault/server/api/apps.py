@@ -105,9 +105,9 @@ def _check_grant_totp(ctx: Ctx, request: Request, owner: str, code: str) -> None
     attempt = ratelimit.record(ctx.engine, buckets)
     with transaction(ctx.engine) as conn:
         ok = consume_totp(conn, owner, row.totp_secret, code)
-        if not ok:  # mutant: apps.grant-totp
+        if not ok:
             audit_log.record(conn, owner, "app_grant_refused", reason="totp")
-    if not ok:
+    if not ok:  # mutant: apps.grant-totp
         raise ApiError(403, "proof_invalid", "the TOTP code is wrong or was used already")
     ratelimit.forget(ctx.engine, attempt)
 
