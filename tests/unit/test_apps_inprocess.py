@@ -26,6 +26,7 @@ from blindvault.errors import (
     IntegrityError,
     NotFoundError,
     PathNotFoundError,
+    PolicyError,
     RemoteError,
     UsageError,
 )
@@ -124,15 +125,15 @@ def test_grant_read_with_totp_then_ungrant(inprocess: InProcess, tmp_path: Path)
     a = _app(inprocess, user.apps.authorize("com.example.a"), tmp_path / "a")
     b = _app(inprocess, user.apps.authorize("com.example.b"), tmp_path / "b")
     b.put(_note(tmp_path, "b1.txt", "one"), "/")
-    with pytest.raises(ForbiddenError):  # TOTP is off: no grant
+    with pytest.raises(PolicyError):  # TOTP is off: no grant
         user.apps.grant("com.example.a", "com.example.b", write=False, totp="000000")
     secret = base64.b32encode(b"0123456789abcdef0123").decode()
     user.totp_enable(secret, totp(secret))
-    with pytest.raises(ForbiddenError):  # wrong code
+    with pytest.raises(PolicyError):  # wrong code
         user.apps.grant("com.example.a", "com.example.b", write=False, totp="000000")
     code = totp(secret, time.time() + 30)
     user.apps.grant("com.example.a", "com.example.b", write=False, totp=code)
-    with pytest.raises(ForbiddenError):  # replayed code
+    with pytest.raises(PolicyError):  # replayed code
         user.apps.grant("com.example.a", "com.example.b", write=False, totp=code)
     seen = a.app("com.example.b")
     seen.get("/b1.txt", tmp_path / "got.txt")

@@ -32,12 +32,17 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument(
         "--insecure", action="store_true", help="allow plain HTTP to a non-loopback host"
     )
-    common.add_argument(
+    _app_credential(common, argparse.SUPPRESS)  # also after the command name
+    return common
+
+
+def _app_credential(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
         "--app-credential",
         metavar="FILE",
+        default=default,
         help="run as an app: its container only (see `apps authorize`)",
     )
-    return common
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="End-to-end encrypted storage.",
         epilog="Also: `blindvault server`, `blindvault bench`.",
     )
+    _app_credential(p, None)  # `blindvault --app-credential FILE ls …`
     sub = p.add_subparsers(dest="command", required=True)
 
     def add(name: str, fn: Handler, help_: str) -> argparse.ArgumentParser:

@@ -34,26 +34,36 @@ def _names(ctx: Context) -> list[str]:
     return names
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """A new file readable by this user only; an existing one is never overwritten."""
+def _reserve(path: Path) -> int:
+    """A new, empty file readable by this user only; an existing one is never overwritten."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise LocalError(f"{path} exists already: choose another --out") from None
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+    except OSError as exc:
+        raise LocalError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _authorize(ctx: Context, app_id: str) -> int:
-    cred = ctx.open().apps.authorize(app_id)
-    data = json.dumps(cred.to_json(), indent=1).encode("utf-8") + b"\n"
     out: Path | None = ctx.args.out
-    if out is None:
+    vault = ctx.open()
+    # the file first: a credential is never issued that could not be written
+    fd = _reserve(out) if out is not None else None
+    try:
+        cred = vault.apps.authorize(app_id)
+    except BaseException:
+        if out is not None and fd is not None:
+            os.close(fd)
+            out.unlink(missing_ok=True)
+        raise
+    data = json.dumps(cred.to_json(), indent=1).encode("utf-8") + b"\n"
+    if out is None or fd is None:
         if sys.stdout.isatty():
             sys.stderr.write("blindvault: this credential is a secret: prefer --out FILE\n")
         sys.stdout.write(data.decode("utf-8"))
         return 0
-    _write_new(out, data)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
     ctx.show({"app_id": app_id, "credential": str(out), "space": cred.node_id.hex()},
              f"App {app_id} authorized; its credential is in {out} (keep it secret).")  # fmt: skip
     return 0

@@ -82,4 +82,5 @@ class Session:
     def save(self) -> None:
         """Keep this device's state (pins, high-water marks) and make it the current one."""
         self.store.save(self.state)
-        self.store.set_current(self.state.server, self.state.email)
+        if self.app is None:  # an app's state never becomes the logged-in account
+            self.store.set_current(self.state.server, self.state.email)

@@ -31,7 +31,14 @@ from blindvault.core.envelope import seal_envelope
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import FolderEntry, ManifestBody
-from blindvault.errors import BlindvaultError, NotFoundError, PathNotFoundError, UsageError
+from blindvault.errors import (
+    BlindvaultError,
+    ForbiddenError,
+    NotFoundError,
+    PathNotFoundError,
+    PolicyError,
+    UsageError,
+)
 from blindvault.wire.records import Record
 
 __all__ = ["Apps"]
@@ -149,10 +156,14 @@ class Apps:
             key_version=target.key_version, role=ROLE_WRITE if write else ROLE_READ,
             sender=self.session.identity, recipient=grantee,
         )  # fmt: skip
-        self.session.api.request("PUT", "/v1/apps/grants", json={
-            "from_app": from_app, "to_app": to_app, "role": "write" if write else "read",
-            "envelope": b64e(envelope), "totp": totp,
-        })  # fmt: skip
+        body = {"from_app": from_app, "to_app": to_app, "role": "write" if write else "read",
+                "envelope": b64e(envelope), "totp": totp}  # fmt: skip
+        try:
+            self.session.api.request("PUT", "/v1/apps/grants", json=body)
+        except ForbiddenError as exc:
+            if exc.code in ("proof_invalid", "totp_required"):
+                raise PolicyError(f"grant refused: {exc}; nothing was granted") from None
+            raise
 
     def grants(self) -> list[dict[str, Any]]:
         return [dict(g) for g in self.session.api.get_json("/v1/apps/grants")["grants"]]

@@ -1,0 +1,172 @@
+"""Issue 16's "done when", as a user runs it, against a real server process on both backends
+(SQLite + local disk, PostgreSQL + SeaweedFS): authorize two apps, A cannot list B, grant A
+read access to B with a TOTP code, A reads B's files and cannot write them, ungrant, A is
+locked out and B's new files do not open with A's old key; the example app runs on the SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from blindvault.client.apps import AppCredential
+from blindvault.client.net.http import ApiClient, b64d
+from blindvault.core.manifest import open_manifest
+from blindvault.errors import IntegrityError
+from blindvault.server.domain.credentials import totp
+from helpers.client import Cli, Server
+from helpers.servers import s3_spec, start_server, stop
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "notes_app.py"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres+seaweedfs"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("apps") / "data"
+    extra: list[str] = []
+    if request.param != "sqlite":
+        extra = ["--db", request.getfixturevalue("pg_url"),
+                 "--blobs", s3_spec(request.getfixturevalue("weed"))]  # fmt: skip
+    proc, url = start_server(data, *extra)
+    try:
+        yield Server(url, data)
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def user(backend: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+         capsys: pytest.CaptureFixture[str]) -> Cli:  # fmt: skip
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("BLINDVAULT_HOME", str(home))
+    c = Cli(backend, f"apps{secrets.token_hex(5)}@example.org", monkeypatch, capsys, str(home))
+    c.signup()
+    return c
+
+
+def _ok(result: tuple[int, str, str]) -> str:
+    code, out, err = result
+    assert code == 0, err
+    return out
+
+
+def test_two_apps_grant_read_with_totp_then_ungrant(user: Cli, tmp_path: Path) -> None:
+    a_cred, b_cred = tmp_path / "a.cred", tmp_path / "b.cred"
+    _ok(user("apps", "authorize", "com.example.a", "--out", str(a_cred)))
+    _ok(user("apps", "authorize", "com.example.b", "--out", str(b_cred)))
+    assert a_cred.stat().st_mode & 0o077 == 0
+    assert user("apps", "authorize", "com.example.c", "--out", str(a_cred))[0] != 0  # no clobber
+    listed = json.loads(_ok(user("apps", "list", "--json")))
+    assert [x["app_id"] for x in listed] == ["com.example.a", "com.example.b"]
+    assert all(x["verified"] for x in listed)
+    note = tmp_path / "b1.txt"
+    note.write_text("B's first note")
+    _ok(user("--app-credential", str(b_cred), "put", str(note), "/"))
+    # A cannot list B (nor the user's own tree: its "/" is its own container)
+    code, _, err = user("--app-credential", str(a_cred), "ls", "app:com.example.b/")
+    assert code == 4, err
+    assert json.loads(_ok(user("--app-credential", str(a_cred), "ls", "/", "--json"))) == []
+    # the account lists every container
+    assert "b1.txt" in _ok(user("ls", "app:com.example.b/"))
+    # TOTP: setup (nothing enforced yet), enable with a code, then grant with another code
+    setup = json.loads(_ok(user("totp", "setup", "--json")))
+    assert setup["uri"].startswith("otpauth://totp/") and not setup["enabled"]
+    secret = setup["secret"]
+    code, _, err = user("apps", "grant", "com.example.a", "com.example.b", "--read",
+                        "--totp", "000000")  # fmt: skip
+    assert code != 0  # TOTP is not on yet: refused
+    _ok(user("totp", "enable", "--code", totp(secret)))
+    code, _, err = user("apps", "grant", "com.example.a", "com.example.b", "--read",
+                        "--totp", "000000")  # fmt: skip
+    assert code == 8, err  # wrong code: a policy refusal
+    grant_code = totp(secret, time.time() + 30)
+    _ok(user("apps", "grant", "com.example.a", "com.example.b", "--read", "--totp", grant_code))
+    code, _, _ = user("apps", "grant", "com.example.a", "com.example.b", "--read",
+                      "--totp", grant_code)  # fmt: skip
+    assert code == 8  # replayed
+    grants = json.loads(_ok(user("apps", "grants", "--json")))
+    assert [(g["from_app"], g["to_app"], g["role"]) for g in grants] == [
+        ("com.example.a", "com.example.b", "read")
+    ]
+    _granted_read(user, tmp_path, a_cred, b_cred)
+
+
+def _granted_read(user: Cli, tmp_path: Path, a_cred: Path, b_cred: Path) -> None:
+    """A reads B's files and cannot write them; after ungrant A is out and B's new files do
+    not open with A's old key; revoke is 401 at once; the audit log names every step."""
+    note = tmp_path / "b1.txt"
+    got = tmp_path / "got.txt"
+    _ok(user("--app-credential", str(a_cred), "get", "app:com.example.b/b1.txt", str(got)))
+    assert got.read_text() == "B's first note"
+    code, _, err = user("--app-credential", str(a_cred), "put", str(note), "app:com.example.b/x")
+    assert code != 0 and "read-only" in err.lower() + "forbidden", err
+    held = AppCredential.load(a_cred)
+    a_api = ApiClient(held.server, held.token)
+    old_key = _a_key_for_b(a_api, held)
+    # ungrant: A is locked out; B's new files do not open with A's old key
+    _ok(user("apps", "ungrant", "com.example.a", "com.example.b"))
+    assert user("--app-credential", str(a_cred), "ls", "app:com.example.b/")[0] == 4
+    note2 = tmp_path / "b2.txt"
+    note2.write_text("B's second note")
+    _ok(user("--app-credential", str(b_cred), "put", str(note2), "/"))
+    assert "b2.txt" in _ok(user("--app-credential", str(b_cred), "ls", "/"))
+    b = AppCredential.load(b_cred)
+    root = _raw_root(user, b)  # what a server (colluding with A) holds now
+    with pytest.raises(IntegrityError):
+        open_manifest(root, old_key, b.node_id, {})  # any writer: the AEAD fails first
+    # revoke: every request of B's credential is 401 at once
+    _ok(user("apps", "revoke", "com.example.b"))
+    assert user("--app-credential", str(b_cred), "ls", "/")[0] == 3
+    # the account's audit log names every step
+    events = {e["event"] for e in _account_api(user).get_json("/v1/audit")["entries"]}
+    assert {"app_authorized", "app_granted", "app_grant_refused", "app_ungranted",
+            "app_revoked"} <= events  # fmt: skip
+
+
+def _account_api(user: Cli) -> ApiClient:
+    state = json.loads(next((user.home / "accounts").glob("*.json")).read_text())
+    return ApiClient(state["server"], state["token"])
+
+
+def _a_key_for_b(api: ApiClient, cred: AppCredential) -> object:
+    from blindvault.client.vault import Vault
+
+    vault = Vault.open_app(cred)
+    try:
+        return vault.app("com.example.b").spaces.locate([]).key
+    finally:
+        vault.close()
+
+
+def _raw_root(user: Cli, b: AppCredential) -> bytes:
+    api = ApiClient(b.server, b.token)
+    rec = api.get_json(f"/v1/records/manifest/{b.node_id.hex()}")
+    return b64d(rec["data"])
+
+
+def test_example_app_runs_on_its_credential(user: Cli, tmp_path: Path) -> None:
+    cred = tmp_path / "notes.cred"
+    _ok(user("apps", "authorize", "com.example.notes", "--out", str(cred)))
+    env = {**os.environ, "BLINDVAULT_HOME": str(tmp_path / "app-home")}
+    env.pop("BLINDVAULT_PASSWORD", None)  # the app never knows the password
+    run = [sys.executable, str(EXAMPLE), "--credential", str(cred)]
+    done = subprocess.run([*run, "add", "groceries", "milk, eggs"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([*run, "list"], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0 and "groceries" in done.stdout, done.stderr
+    done = subprocess.run([*run, "show", "groceries"], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert done.stdout.strip() == "milk, eggs", done.stderr
+    assert "groceries.txt" in _ok(user("ls", "app:com.example.notes/notes"))
