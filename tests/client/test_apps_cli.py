@@ -12,14 +12,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy
 
 from blindvault.client.apps import AppCredential
 from blindvault.client.net.http import ApiClient, b64d
 from blindvault.core.manifest import open_manifest
-from blindvault.errors import IntegrityError
+from blindvault.errors import ForbiddenError, IntegrityError, NotFoundError
 from blindvault.server.domain.credentials import totp
 from helpers.client import Cli, Server
 from helpers.servers import s3_spec, start_server, stop
@@ -27,18 +30,33 @@ from helpers.servers import s3_spec, start_server, stop
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "notes_app.py"
 
 
+@dataclass
+class AppServer(Server):
+    db_url: str = ""
+
+    def sql(self, query: str, **params: object) -> list[Any]:
+        engine = sqlalchemy.create_engine(self.db_url)
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(sqlalchemy.text(query), params)
+                return list(result) if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres+seaweedfs"])
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
+) -> Iterator[AppServer]:
     data = tmp_path_factory.mktemp("apps") / "data"
     extra: list[str] = []
+    db_url = f"sqlite:///{data / 'blindvault.sqlite3'}"
     if request.param != "sqlite":
-        extra = ["--db", request.getfixturevalue("pg_url"),
-                 "--blobs", s3_spec(request.getfixturevalue("weed"))]  # fmt: skip
+        db_url = request.getfixturevalue("pg_url")
+        extra = ["--db", db_url, "--blobs", s3_spec(request.getfixturevalue("weed"))]
     proc, url = start_server(data, *extra)
     try:
-        yield Server(url, data)
+        yield AppServer(url, data, db_url)
     finally:
         stop(proc)
 
@@ -170,3 +188,40 @@ def test_example_app_runs_on_its_credential(user: Cli, tmp_path: Path) -> None:
                           timeout=120, check=False)  # fmt: skip
     assert done.stdout.strip() == "milk, eggs", done.stderr
     assert "groceries.txt" in _ok(user("ls", "app:com.example.notes/notes"))
+
+
+def test_attacks_on_apps_against_the_real_server(
+    user: Cli, backend: AppServer, tmp_path: Path
+) -> None:
+    """The issue's attacks, on each backend: path tricks and look-alike ids refused with
+    nothing made; the app token on the private tree and on account routes; a grant row the
+    server writes on its own (no account-signed envelope) opens nothing."""
+    for bad in ("../com.example", "com.example/../x", "Com.Example", "c\u043em.example"):
+        code, _, err = user("apps", "authorize", bad, "--out", str(tmp_path / "bad.cred"))
+        assert code == 2, err
+        assert not (tmp_path / "bad.cred").exists()
+    a_cred, b_cred = tmp_path / "a.cred", tmp_path / "b.cred"
+    _ok(user("apps", "authorize", "com.example.a", "--out", str(a_cred)))
+    _ok(user("apps", "authorize", "com.example.b", "--out", str(b_cred)))
+    a = AppCredential.load(a_cred)
+    raw = ApiClient(a.server, a.token)
+    account = _account_api(user)
+    me = account.get_json("/v1/account")
+    for path in ("/v1/account", "/v1/devices", "/v1/shares", "/v1/apps", "/v1/links"):
+        with pytest.raises(ForbiddenError):
+            raw.get_json(path)
+    listed = account.get_json("/v1/records/manifest")["records"]
+    private = [r["id"] for r in listed if r["id"] != a.node_id.hex()]
+    assert private
+    for rid in private:  # the user's own tree answers like a missing object
+        with pytest.raises(NotFoundError):
+            raw.get_json(f"/v1/records/manifest/{rid}")
+    owner = backend.sql("SELECT owner FROM apps WHERE app_id = 'com.example.b'")[0][0]
+    backend.sql(
+        "INSERT INTO app_grants (owner, from_app, to_app, role, envelope, created_at) "
+        "VALUES (:o, 'com.example.a', 'com.example.b', 'read', :e, 0)",
+        o=owner, e=b"BVSE forged by the server",
+    )  # fmt: skip
+    code, _, err = user("--app-credential", str(a_cred), "ls", "app:com.example.b/")
+    assert code == 10 and "unverified" in err, err
+    assert me  # the account itself is untouched
