@@ -9,6 +9,7 @@ envelope this device sealed and signed.
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from typing import Any
 
@@ -174,7 +175,9 @@ class Apps:
         what is written afterwards."""
         check_app_id(from_app)
         check_app_id(to_app)
-        self.session.api.request("DELETE", f"/v1/apps/grants/{from_app}/{to_app}")
+        # already gone (a retry after a failed rotation): rotate all the same
+        with contextlib.suppress(NotFoundError):
+            self.session.api.request("DELETE", f"/v1/apps/grants/{from_app}/{to_app}")
         apps = self.listing()
         self._rotate(self.container(to_app, apps), envelope_for=to_app, apps=apps)
 
