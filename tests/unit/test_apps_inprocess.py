@@ -238,3 +238,16 @@ def test_server_refuses_bad_app_ids_and_colliding_containers(
         user.api.post_json("/v1/apps", {**body, "app_id": "com.example.two"})
     with pytest.raises(ConflictError):  # a second live credential: revoke first
         user.api.post_json("/v1/apps", {**body, "app_id": "com.example.one"})
+
+
+def test_container_keeps_versions(inprocess: InProcess, tmp_path: Path) -> None:
+    """Versions exist in containers as in the vault (the same signed manifests)."""
+    user = _signup(inprocess, tmp_path / "user")
+    app = _app(inprocess, user.apps.authorize("com.example.notes"), tmp_path / "app")
+    note = tmp_path / "n.txt"
+    for text in ("one", "two"):
+        note.write_text(text)
+        app.put(note, "/")
+    assert sorted(v.version for v in app.history.versions("/n.txt")) == [1, 2]
+    seen = user.app("com.example.notes").history.versions("/n.txt")
+    assert len(seen) == 2
