@@ -251,3 +251,18 @@ def test_container_keeps_versions(inprocess: InProcess, tmp_path: Path) -> None:
     assert sorted(v.version for v in app.history.versions("/n.txt")) == [1, 2]
     seen = user.app("com.example.notes").history.versions("/n.txt")
     assert len(seen) == 2
+
+
+def test_totp_disable_needs_a_code_and_ends_grants_needing_it(
+    inprocess: InProcess, tmp_path: Path
+) -> None:
+    user = _signup(inprocess, tmp_path / "user")
+    user.apps.authorize("com.example.a")
+    user.apps.authorize("com.example.b")
+    secret = _enable_totp(user)
+    with pytest.raises(PolicyError):  # a wrong code: TOTP stays on
+        user.totp_disable("000000")
+    user.totp_disable(totp(secret, time.time() + 30))
+    with pytest.raises(PolicyError, match="totp_required"):
+        user.apps.grant("com.example.a", "com.example.b", write=False,
+                        totp=totp(secret, time.time() + 60))  # fmt: skip
