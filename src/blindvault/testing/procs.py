@@ -25,14 +25,15 @@ def free_port() -> int:
 
 
 def wait_http(url: str, timeout: float = 60.0) -> None:
-    """Return once `url` answers anything over HTTP; RuntimeError after `timeout` seconds."""
+    """Return once `url` answers anything over HTTP; RuntimeError after `timeout` seconds.
+    Polls every 50 ms: a server that is up is used at once (tests start many)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             httpx.get(url, timeout=2.0)
             return
         except httpx.HTTPError:
-            time.sleep(0.2)
+            time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
