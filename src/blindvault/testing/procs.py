@@ -69,7 +69,9 @@ def start_server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + "/v1/health", timeout=60)
+        # a bounded wait that returns as soon as the server answers: generous, because on a
+        # busy 2-core machine (two test workers, other jobs) its imports alone took > 60 s
+        wait_http(url + "/v1/health", timeout=180)
     except RuntimeError:
         stop(proc)
         raise
