@@ -2,7 +2,7 @@
 disk: for every operation, generated requests (valid and invalid, with a real user's token)
 never get a 5xx, and every answer matches the schema the server publishes.
 
-Bounded by `API_EXAMPLES` per operation (BLINDVAULT_FUZZ=long for a long run)."""
+Bounded by `API_EXAMPLES` per operation (BLINDVAULT_LONG_TESTS=1 for a long run)."""
 
 from __future__ import annotations
 

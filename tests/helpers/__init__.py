@@ -10,7 +10,7 @@
 - proxy: the lying reverse proxy (the malicious server of ATTACKS.md)
 - adversarial: the attack harness over that proxy (victim account, `attack`, no-oracle check)
 - faults: a server and SeaweedFS a test can kill and restart, behind the proxy
-- budgets: how long fuzz, load and fault runs are (BLINDVAULT_FUZZ=long)
+- budgets: how long fuzz, load, race and fault runs are (BLINDVAULT_LONG_TESTS=1)
 - writers: concurrent writers of one folder and the tally of what won (load tests)
 - memory: resident memory of a process
 - vectors: the external test-vector files

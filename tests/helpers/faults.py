@@ -2,7 +2,7 @@
 SIGKILL and restart, a SeaweedFS of its own that a test can stop and start again on the same
 data and ports, and the adversarial proxy in front so a fault can be fired at an exact request.
 
-BLINDVAULT_FUZZ=long repeats each kill at more moments (see ROUNDS)."""
+BLINDVAULT_LONG_TESTS=1 repeats each kill at more moments (see ROUNDS)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Issue 12 item 8: a lock has exactly one holder, whatever races; its token never goes in a
-URL. Real server processes, SQLite and PostgreSQL; many rounds, counts printed."""
+URL. Real server processes, SQLite and PostgreSQL; many rounds, counts printed.
+40 rounds in the normal run, 100 with BLINDVAULT_LONG_TESTS=1: with the acquire put back
+to read-then-write (the bug 5be7dcb fixed), PostgreSQL gave two holders in 9 of 40 rounds
+(SQLite's serialised writers hide that bug on any round count)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from helpers.budgets import rounds
 from helpers.real_server import Real, new_id, real_server
 
-ROUNDS = 100
+ROUNDS = rounds(40, 100)
 RACERS = 8
 
 

@@ -25,14 +25,15 @@ def free_port() -> int:
 
 
 def wait_http(url: str, timeout: float = 60.0) -> None:
-    """Return once `url` answers anything over HTTP; RuntimeError after `timeout` seconds."""
+    """Return once `url` answers anything over HTTP; RuntimeError after `timeout` seconds.
+    Polls every 50 ms: a server that is up is used at once (tests start many)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             httpx.get(url, timeout=2.0)
             return
         except httpx.HTTPError:
-            time.sleep(0.2)
+            time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
@@ -68,7 +69,9 @@ def start_server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + "/v1/health", timeout=60)
+        # a bounded wait that returns as soon as the server answers: generous, because on a
+        # busy 2-core machine (two test workers, other jobs) its imports alone took > 60 s
+        wait_http(url + "/v1/health", timeout=180)
     except RuntimeError:
         stop(proc)
         raise
