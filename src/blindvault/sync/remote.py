@@ -103,7 +103,7 @@ class _Walk:
         if (
             prev is not None
             and prev.folders.get(rel) == at.node_id
-            and at.node_id not in self.changed  # mutant: sync.feed-changed-folder
+            and at.node_id not in self.changed
             and rel not in self.above
         ):
             self._reuse(prev, rel)
@@ -163,7 +163,7 @@ def listing(
         return _walked(vault, root, None, None)
     result = vault.changes(prev.seq, prev.heads) if prev is not None else None
     if prev is not None and result is not None and not result.reset:
-        if not result.changed:  # mutant: sync.feed-unchanged
+        if not result.changed:  # mutant: sync.feed-changed-reread [accept]
             return _safe(prev.files, root), prev
         return _walked(vault, root, prev, result)
     # no snapshot, or the feed was compacted: the position and heads BEFORE a full walk
