@@ -190,6 +190,7 @@ def test_compaction_keeps_the_newest_and_older_readers_get_feed_reset(real: Real
         assert dropped == 4 and left == 1  # a@1, a@2 superseded; b's entries end in a delete
         r = c.get("/v1/changes", params={"since": before[0]["seq"]})
         assert r.status_code == 410 and r.json()["error"]["code"] == "feed_reset"
+        assert r.json()["error"]["horizon"] == last  # where to ask from after a full walk
         assert _feed(c, last)["changes"] == []
         assert _put(c, a, 3) == 200
         assert [(e["id"], e["version"]) for e in _feed(c, last)["changes"]] == [(a, 4)]

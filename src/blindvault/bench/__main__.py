@@ -2,7 +2,8 @@
 one run, and write a Markdown report, `results.json` and PNG plots.
 
 Suites: core (format vs bare AES-GCM, in memory), kdf, sizes, e2e, peers, server, memory,
-and, only when named, feed (the change feed of a 100k-record account);
+and, only when named, feed (the change feed of a 100k-record account) and sync (folder
+sync: a rescan of 100k unchanged files beside restic, 1,000 changed files, one 1 GiB file);
 `all` (the default) runs every one and writes to `--out` (default docs/bench). A single
 suite prints its report and writes files only when `--out` is given. `--quick` uses tiny
 sizes and short durations (a smoke run of seconds, as in CI); the full run is manual.
@@ -25,7 +26,7 @@ from typing import Any
 from blindvault.bench.core import run_core
 
 SUITES = ("core", "kdf", "sizes", "e2e", "peers", "server", "memory")
-EXTRA = ("feed",)  # run only when named (not part of `all` and its report yet)
+EXTRA = ("feed", "sync")  # run only when named (not part of `all` and its report yet)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--size", type=int, default=None, help="core: bytes to encrypt (default 1 GiB; quick 8 MiB)"
     )
+    p.add_argument("--sync-files", type=int, default=None, help="sync: files in the rescan tree")
+    p.add_argument("--sync-scan-files", type=int, default=None, help="sync: files, local rescan")
+    p.add_argument("--sync-changed", type=int, default=None, help="sync: changed small files")
+    p.add_argument("--sync-big", type=int, default=None, help="sync: bytes of the big file")
     return p
 
 
@@ -55,6 +60,7 @@ def _core(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
     """Run the chosen suites in one process; returns the results and the core's Markdown."""
     from blindvault.bench import e2e, feed, kdf, memory, peers, server_load, sizes, util
+    from blindvault.bench import sync as sync_bench
 
     chosen = SUITES if args.suite == "all" else (args.suite,)
     if "peers" in chosen:
@@ -83,6 +89,16 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
                 "server": lambda: server_load.run_server_load(scratch / "server", quick=q),
                 "memory": lambda: memory.run_memory(scratch / "memory", quick=q),
                 "feed": lambda: feed.run_feed(scratch / "feed", quick=q),
+                "sync": lambda: sync_bench.run_sync(
+                    scratch / "sync",
+                    quick=q,
+                    sizes={
+                        "files": args.sync_files,
+                        "scan_files": args.sync_scan_files,
+                        "changed": args.sync_changed,
+                        "big": args.sync_big,
+                    },
+                ),
             }
             for name in chosen:
                 sys.stderr.write(f"bench: {name}…\n")

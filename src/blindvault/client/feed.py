@@ -12,7 +12,8 @@ returns the folder node ids the caller should re-read. The feed is never authori
   verified path (`tree/store.Tree.read`: signature, freshness, signed root heads), so an
   invented or replayed entry costs a read, never a wrong answer.
 
-A compacted feed (410 `feed_reset`) gives `reset=True`: the caller walks the whole tree.
+A compacted feed (410 `feed_reset`) gives `reset=True` and `seq` = the server's horizon:
+the caller walks the whole tree and asks again from there.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class FeedResult:
     changed: frozenset[bytes] = field(default_factory=frozenset)  # folder node ids to re-read
     reset: bool = False  # the feed was compacted past `since`: walk everything
     requests: int = 0
+    heads: Mapping[bytes, int] = field(
+        default_factory=dict, compare=False
+    )  # the verified root's folders
 
 
 def _root_changes(root: SignedRoot, base: Mapping[bytes, int]) -> set[bytes]:
@@ -55,15 +59,18 @@ def changes(tree: Tree, api: ApiClient, since: int, base: Mapping[bytes, int]) -
             for entry in page.changes:
                 if entry.kind == MANIFEST and entry.version != base.get(_node(entry.id), -1):
                     candidates.add(_node(entry.id))
-    except FeedResetError:
-        return FeedResult(since, reset=True, requests=requests + 1)
+    except FeedResetError as exc:
+        return FeedResult(
+            since if exc.horizon is None else exc.horizon, reset=True, requests=requests + 1
+        )
     if root_data is None:  # mutant: feed.root-missing
         if tree.state.root_sequence:
             raise RollbackError("the change feed carried no signed root")
         raise IntegrityError("the account's signed root is missing")
     root = tree.accept_root(*root_data)  # signature and freshness (P-FRESH)
     candidates |= _root_changes(root, base)  # mutant: feed.root-heads
-    return FeedResult(seq, frozenset(candidates), requests=requests)
+    heads = {h.node_id: h.version for h in root.heads}
+    return FeedResult(seq, frozenset(candidates), requests=requests, heads=heads)
 
 
 def _node(record_id: str) -> bytes:

@@ -32,6 +32,9 @@ __all__ = ["Progress", "Uploads"]
 Progress = Callable[[int], None]
 
 
+FREE_VERSIONS = 8  # versions tried past the next one when orphan blobs hold the ids
+
+
 def _quiet(_: int) -> None:
     return None
 
@@ -144,12 +147,27 @@ class Uploads:
             existing = found if isinstance(found, FileEntry) else None
             node = existing.node_id if existing else os.urandom(16)
             version = existing.content_version + 1 if existing else 1
-            job = _Job(local, node, version, FileKey.generate())  # fresh key (P-NONCE)
-            entry = self._send(parent.space, step, job)
+            entry = self._send_free(parent.space, step, local, node, version)
         else:
             node, key, version, size = done
             entry = _Job(local, node, version, key).entry(size)
         self._name(target[:-1], [dataclasses.replace(entry, name=target[-1])], parent.space)
+
+    def _send_free(
+        self, space: Space, step: Progress, local: Path, node: bytes, version: int
+    ) -> FileEntry:
+        """Send as `version`, or the next free one: a blob left by an upload killed between
+        its blob and its manifest write holds the id (nothing signed names it; it is left
+        alone, for it may be a concurrent writer's). Versions may skip numbers."""
+        for _ in range(FREE_VERSIONS):
+            job = _Job(local, node, version, FileKey.generate())  # fresh key (P-NONCE)
+            try:
+                return self._send(space, step, job)
+            except ConflictError as exc:
+                if exc.code != "conflict":  # a blob with this id exists
+                    raise
+                version += 1
+        raise ConflictError(409, "conflict", "no free version for this file; try again")
 
     def _send(self, space: Space, step: Progress, job: _Job) -> FileEntry:
         size = transfer.upload(

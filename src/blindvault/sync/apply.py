@@ -176,7 +176,7 @@ class Applier:
             snap = Path(folder) / rel.rsplit("/", 1)[-1]
             shutil.copy2(self.root / rel, snap)
             copied = hash_file(snap)
-            if copied is None or copied.hash != seen.hash:
+            if copied is None or copied.hash != seen.hash:  # mutant: sync.upload-whole-snapshot
                 raise _ChangedError(rel)
             self._ensure_parent(rel)
             self.vault.put(snap, self.remote(rel))

@@ -12,7 +12,7 @@ from blindvault.errors import UsageError
 from blindvault.sync.apply import Applier, Outcome
 from blindvault.sync.index import Index, Pair
 from blindvault.sync.plan import Action, plan
-from blindvault.sync.remote import listing
+from blindvault.sync.remote import Snapshot, listing
 from blindvault.sync.scan import scan
 
 __all__ = ["DEVICE_ENV", "Report", "device_name", "index_path", "sync_once"]
@@ -37,6 +37,7 @@ class Report:
     planned: list[Action] = field(default_factory=list)
     outcome: Outcome = field(default_factory=Outcome)
     hashed: int = 0
+    read_folders: int = 0  # remote folders read (an unchanged remote: 0, one feed request)
     dry_run: bool = False
 
     def as_json(self) -> dict[str, object]:
@@ -49,19 +50,25 @@ class Report:
             "conflicts": self.outcome.conflicts,
             "warnings": self.outcome.warnings,
             "hashed": self.hashed,
+            "read_folders": self.read_folders,
         }
 
 
 def sync_once(vault: Vault, index: Index, pair: Pair, *, dry_run: bool = False) -> Report:
     """List the remote first (verified, complete — an integrity error stops here, before
-    anything local changes), then scan, merge and apply."""
+    anything local changes; cheap through the change feed, see `sync.remote`), then scan,
+    merge and apply."""
     root = Path(pair.local)
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder")
-    remote = listing(vault, pair.remote)
+    kept = index.snapshot(pair)
+    remote, snap = listing(vault, pair.remote, Snapshot.loads(kept) if kept else None)
+    if not dry_run:  # the remote as of the feed position: our own writes show up next time
+        index.keep(pair, snap.dumps() if snap is not None else None)
     local = scan(root, index.stats(pair))
     actions = plan(index.bases(pair), local.files, remote.files)
     report = Report(pair.local, pair.remote, actions, hashed=local.hashed, dry_run=dry_run)
+    report.read_folders = remote.reads
     report.outcome.warnings += remote.warnings + local.warnings
     if dry_run:
         return report

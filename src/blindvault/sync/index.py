@@ -1,6 +1,8 @@
 """The per-device sync index: one SQLite file in the state dir, holding the sync pairs
 (local folder ↔ remote folder) and, per pair, the base of every synced path (the content
-hash, size, mtime and inode the scan saw, and the remote node and version it matched).
+hash, size, mtime and inode the scan saw, and the remote node and version it matched),
+and per pair the last remote listing with its change-feed position (`sync.remote.Snapshot`,
+as JSON: node ids, versions and names, no key).
 
 A row is written only after its action completed on both sides, in its own transaction,
 so a crash between actions loses nothing and redoes at most the interrupted action."""
@@ -25,6 +27,9 @@ CREATE TABLE IF NOT EXISTS entries (
   path TEXT NOT NULL, hash BLOB NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
   inode INTEGER NOT NULL, node BLOB NOT NULL, version INTEGER NOT NULL,
   PRIMARY KEY (pair, path)
+);
+CREATE TABLE IF NOT EXISTS feeds (
+  pair INTEGER PRIMARY KEY REFERENCES pairs(id) ON DELETE CASCADE, snapshot TEXT NOT NULL
 );
 """
 
@@ -103,3 +108,16 @@ class Index:
 
     def forget(self, pair: Pair, path: str) -> None:
         self.db.execute("DELETE FROM entries WHERE pair = ? AND path = ?", (pair.id, path))
+
+    # --- the remote listing and its feed position ------------------------------------------
+
+    def snapshot(self, pair: Pair) -> str | None:
+        row = self.db.execute("SELECT snapshot FROM feeds WHERE pair = ?", (pair.id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def keep(self, pair: Pair, snapshot: str | None) -> None:
+        """Keep (or, with None, drop) the pair's remote snapshot."""
+        if snapshot is None:
+            self.db.execute("DELETE FROM feeds WHERE pair = ?", (pair.id,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (pair.id, snapshot))

@@ -18,7 +18,12 @@ MAX_PAGES = 10_000  # 10 M entries: far beyond any account; a server that never 
 
 
 class FeedResetError(Exception):
-    """The server compacted its feed past `since` (410 `feed_reset`): walk everything."""
+    """The server compacted its feed past `since` (410 `feed_reset`): walk everything, then
+    follow the feed from `horizon` (a hint like the rest; None if the server gave none)."""
+
+    def __init__(self, horizon: int | None = None) -> None:
+        super().__init__("the change feed was compacted")
+        self.horizon = horizon
 
 
 def pages(api: ApiClient, since: int, root: str) -> Iterator[ChangePage]:
@@ -30,7 +35,8 @@ def pages(api: ApiClient, since: int, root: str) -> Iterator[ChangePage]:
         except GoneError as exc:
             if exc.code != "feed_reset":
                 raise
-            raise FeedResetError from None
+            given = exc.extra.get("horizon")
+            raise FeedResetError(given if isinstance(given, int) and given >= 0 else None) from None
         last = since
         for entry in page.changes:
             if entry.seq <= last:  # mutant: feed.order

@@ -49,9 +49,13 @@ def page(conn: Connection, scope: Scope, since: int, limit: int = PAGE) -> Any:
 
     Raises 410 `feed_reset` when `since` is older than the owner's compaction horizon.
     """
-    if since < horizon(conn, scope.owner):
+    oldest = horizon(conn, scope.owner)
+    if since < oldest:
         raise ApiError(
-            410, "feed_reset", "the change feed was compacted past this point: read everything"
+            410,
+            "feed_reset",
+            "the change feed was compacted past this point: read everything",
+            extra={"horizon": oldest},  # where to start again after the full read
         )
     where = [changes.c.owner == scope.owner, changes.c.seq > since]
     if not scope.own or scope.space:  # a member: its space; the owner: all, or the one named
