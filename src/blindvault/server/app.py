@@ -32,6 +32,7 @@ from blindvault.server.api import (
     locks,
     page,
     records,
+    recovery,
     sessions,
     shares,
     spaces,
@@ -49,7 +50,7 @@ from blindvault.wire.common import ErrorAnswer
 # one router per resource; the batch routes before `/blobs/{blob_id}`
 ROUTERS = (
     health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
-    blob_batch, blobs, uploads, links, link_access, shares, spaces, page,
+    blob_batch, blobs, uploads, links, link_access, shares, spaces, recovery, page,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")
 
