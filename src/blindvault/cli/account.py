@@ -1,4 +1,5 @@
-"""Account commands: signup, login, logout, whoami, recover, devices, passwd, recovery.
+"""Account commands: signup, login, logout, whoami, recover, devices, passwd (`recovery`:
+cli/recovery.py).
 
 `passwd` and `recovery rotate` send proof of the current password (or, after `recover`, of
 the recovery words) with the change (P-KEYPROOF); a refusal exits 8 and changes nothing."""
@@ -16,7 +17,7 @@ from blindvault.cli.prompts import ask_secret, when, words_block
 from blindvault.core.identity import safety_number
 from blindvault.errors import UsageError
 
-__all__ = ["register"]
+__all__ = ["register", "show_words"]
 
 
 def _write_words(path: Path, words: list[str]) -> None:
@@ -26,7 +27,7 @@ def _write_words(path: Path, words: list[str]) -> None:
         f.write(" ".join(words) + "\n")
 
 
-def _show_words(args: argparse.Namespace, words: list[str], *, new: bool) -> str:
+def show_words(args: argparse.Namespace, words: list[str], *, new: bool) -> str:
     """Write the words to --recovery-file, or return them to show once."""
     if args.recovery_file:
         _write_words(args.recovery_file, words)
@@ -58,7 +59,7 @@ def cmd_signup(ctx: Context) -> int:
         post_quantum=args.pq,
     )
     ctx.keep(vault)
-    shown = _show_words(args, words, new=False)
+    shown = show_words(args, words, new=False)
     ctx.show(
         {
             "email": vault.state.email,
@@ -163,23 +164,11 @@ def cmd_passwd(ctx: Context) -> int:
     )
     text = "Password changed (the vault key was re-wrapped; other devices are signed out)."
     if words:
-        text += "\n" + _show_words(args, words, new=True)
+        text += "\n" + show_words(args, words, new=True)
     data: dict[str, object] = {"objects_written": 1}
     if args.new_recovery:
         data["recovery_words"] = None if args.recovery_file else words
     ctx.show(data, text)
-    return 0
-
-
-def cmd_recovery(ctx: Context) -> int:
-    args = ctx.args
-    vault = ctx.open()
-    secret = ctx.password()  # the same password: only the recovery wrap and hash change
-    words = vault.change_password(secret, new_recovery=True, totp=args.totp) or []
-    ctx.show(
-        {"recovery_words": None if args.recovery_file else words, "objects_written": 1},
-        _show_words(args, words, new=True),
-    )
     return 0
 
 
@@ -203,9 +192,5 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument("id", nargs="?")
     s = add("passwd", cmd_passwd, "change the password (re-wraps one key)")
     s.add_argument("--new-recovery", action="store_true", help="also make new recovery words")
-    s.add_argument("--recovery-file", type=Path, help="write the new words to this new file")
-    s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
-    s = add("recovery", cmd_recovery, "`recovery rotate`: new recovery words; old ones stop")
-    s.add_argument("action", choices=["rotate"])
     s.add_argument("--recovery-file", type=Path, help="write the new words to this new file")
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")

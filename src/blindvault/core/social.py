@@ -2,7 +2,7 @@
 code, shares re-sealed to a recovering device, vetoes, and the waiting-period policy.
 
     setup    = "BVSR" || 0x01 || setup_id[16] || owner email (text16) || owner fingerprint[32]
-               || threshold u8 || count u8 || wait_s u64 || created_ms u64
+               || threshold u8 || count u8 || printed u8 || wait_s u64 || created_ms u64
                || count x (contact email (text16) || contact fingerprint[32]) || signature[64]
                signature = Ed25519(owner, LABEL_SOCIAL_SETUP_SIG || 0x00 || all before it)
     setup hash = SHA-256(LABEL_SOCIAL_SETUP_HASH || 0x00 || setup)
@@ -18,8 +18,10 @@ code, shares re-sealed to a recovering device, vetoes, and the waiting-period po
                head = "BVSA" || 0x01 || request_id[16] || owner email (text16)
                || device key[32] || contact fingerprint[32]; info = LABEL_SOCIAL_APPROVAL
                || 0x00 || head
-    veto     = "BVSV" || 0x01 || request_id[16] || owner email (text16) || device key[32]
+    veto     = "BVSV" || 0x01 || request_id[16] || owner email (text16)
                || signature[64] by the owner (LABEL_SOCIAL_VETO_SIG || 0x00 || body)
+               (not bound to the device key: a server that showed the owner another key
+               for the request cannot make the veto miss the request the contacts see)
 
 The threshold and the waiting period are the owner's, inside the signed setup; the server
 relays these objects and can read none of the shares. The wait is measured by each
@@ -90,6 +92,7 @@ class Setup:
     owner_email: str
     owner_fingerprint: bytes
     threshold: int
+    printed: int
     wait_s: int
     created_ms: int
     contacts: tuple[Contact, ...]
@@ -109,23 +112,26 @@ class Setup:
         check_header(r, MAGIC_SOCIAL_SETUP)
         setup_id, email = r.take(ID_SIZE), r.text16(max_size=320)
         owner_fp = r.take(FINGERPRINT_SIZE)
-        threshold, count, wait_s, created_ms = r.u8(), r.u8(), r.u64(), r.u64()
+        threshold, count, printed = r.u8(), r.u8(), r.u8()
+        wait_s, created_ms = r.u64(), r.u64()
         contacts = tuple(
             Contact(r.text16(max_size=320), r.take(FINGERPRINT_SIZE)) for _ in range(count)
         )
         signed = r.position
         signature = r.take(ED25519_SIGNATURE_SIZE)
         r.finish()
-        _check_policy(threshold, count, wait_s)
+        _check_policy(threshold, count + printed, wait_s)
         if owner_fp != owner.fingerprint or email != owner.email:
             raise IntegrityError("the recovery setup is not this owner's")
         owner.verify(LABEL_SOCIAL_SETUP_SIG + b"\x00" + data[:signed], signature)
-        return cls(setup_id, email, owner_fp, threshold, wait_s, created_ms, contacts, data)
+        return cls(
+            setup_id, email, owner_fp, threshold, printed, wait_s, created_ms, contacts, data
+        )
 
 
 def _check_policy(threshold: int, count: int, wait_s: int) -> None:
     if not 1 <= threshold <= count <= SLIP39_MAX_SHARES:
-        raise FormatError(f"need 1 <= threshold <= contacts <= {SLIP39_MAX_SHARES}")
+        raise FormatError(f"need 1 <= threshold <= shares <= {SLIP39_MAX_SHARES}")
     if wait_s > SOCIAL_MAX_WAIT_S:
         raise FormatError("the waiting period is too long")
 
@@ -135,6 +141,7 @@ def sign_setup(
     contacts: list[IdentityBundle],
     *,
     threshold: int,
+    printed: int,
     wait_s: int,
     created_ms: int,
     setup_id: bytes,
@@ -143,12 +150,12 @@ def sign_setup(
     if len({c.fingerprint for c in contacts}) != len(contacts):
         raise UsageError("a contact is named twice")
     try:
-        _check_policy(threshold, len(contacts), wait_s)
+        _check_policy(threshold, len(contacts) + printed, wait_s)
     except FormatError as exc:
         raise UsageError(str(exc)) from None
     w = Writer(header(MAGIC_SOCIAL_SETUP)).fixed(setup_id, ID_SIZE).text16(owner.bundle.email)
     w.fixed(owner.bundle.fingerprint, FINGERPRINT_SIZE)
-    w.u8(threshold).u8(len(contacts)).u64(wait_s).u64(created_ms)
+    w.u8(threshold).u8(len(contacts)).u8(printed).u64(wait_s).u64(created_ms)
     for c in contacts:
         w.text16(c.email).fixed(c.fingerprint, FINGERPRINT_SIZE)
     body = w.bytes()
@@ -248,19 +255,18 @@ def open_approval(
     return contact_fp, _share_text(plain)
 
 
-def _veto_body(request_id: bytes, owner_email: str, device_key: bytes) -> bytes:
-    w = Writer(header(MAGIC_SOCIAL_VETO)).fixed(request_id, ID_SIZE).text16(owner_email)
-    return w.fixed(device_key, X25519_KEY_SIZE).bytes()
+def _veto_body(request_id: bytes, owner_email: str) -> bytes:
+    return Writer(header(MAGIC_SOCIAL_VETO)).fixed(request_id, ID_SIZE).text16(owner_email).bytes()
 
 
-def sign_veto(owner: Identity, request_id: bytes, device_key: bytes) -> bytes:
-    body = _veto_body(request_id, owner.bundle.email, device_key)
+def sign_veto(owner: Identity, request_id: bytes) -> bytes:
+    body = _veto_body(request_id, owner.bundle.email)
     return body + owner.sign(LABEL_SOCIAL_VETO_SIG + b"\x00" + body)
 
 
-def check_veto(data: bytes, owner: IdentityBundle, request_id: bytes, device_key: bytes) -> bool:
+def check_veto(data: bytes, owner: IdentityBundle, request_id: bytes) -> bool:
     """True if `data` is the owner's valid veto of this very request; False otherwise."""
-    body = _veto_body(request_id, owner.email, device_key)
+    body = _veto_body(request_id, owner.email)
     if len(data) != len(body) + ED25519_SIGNATURE_SIZE or data[: len(body)] != body:
         return False
     try:
