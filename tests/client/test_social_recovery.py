@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from blindvault.client.local.state import StateStore
 from helpers.client import Server
 from helpers.social import Person, World, social_setup
 
@@ -80,9 +81,7 @@ def audit(p: Person) -> list[dict[str, object]]:
         vault.close()
 
 
-def _store(p: Person):  # type: ignore[no-untyped-def]
-    from blindvault.client.local.state import StateStore
-
+def _store(p: Person) -> StateStore:
     return StateStore(p.home)
 
 
@@ -101,7 +100,7 @@ def test_wait_is_counted_by_the_contacts_clock(world: World) -> None:
 
 
 def test_veto_by_an_owner_device_stops_the_contacts(world: World) -> None:
-    owner, (a, b) = social_setup(world, 2, 2)
+    owner, (a, _b) = social_setup(world, 2, 2)
     new = world.device(owner)
     rid, code = start(new, world)
     assert owner("recovery", "veto", rid)[0] == 0
