@@ -3,8 +3,10 @@ in-process (social recovery tests, issue 17)."""
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,8 @@ class Person:
     password: str
     world: World
 
-    def __call__(self, *args: str, **env: str) -> tuple[int, str, str]:
-        return self.world.run(self, list(args), env)
+    def __call__(self, *args: str, stdin: str | None = None, **env: str) -> tuple[int, str, str]:
+        return self.world.run(self, list(args), env, stdin)
 
     def json(self, *args: str, **env: str) -> Any:
         code, out, err = self(*args, "--json", **env)
@@ -44,12 +46,16 @@ class World:
     monkeypatch: pytest.MonkeyPatch
     capsys: pytest.CaptureFixture[str]
 
-    def run(self, who: Person, argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    def run(
+        self, who: Person, argv: list[str], env: dict[str, str], stdin: str | None = None
+    ) -> tuple[int, str, str]:
         self.monkeypatch.setenv("BLINDVAULT_HOME", str(who.home))
         self.monkeypatch.setenv("BLINDVAULT_PASSWORD", who.password)
         self.monkeypatch.delenv("BLINDVAULT_NEW_PASSWORD", raising=False)
         for name, value in env.items():
             self.monkeypatch.setenv(name, value)
+        if stdin is not None:
+            self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         self.capsys.readouterr()
         code = main(argv)
         out, err = self.capsys.readouterr()

@@ -15,7 +15,7 @@ from pathlib import Path
 from blindvault.cli.context import Context
 from blindvault.cli.prompts import ask_secret, when, words_block
 from blindvault.core.identity import safety_number
-from blindvault.errors import UsageError
+from blindvault.errors import PolicyError, UsageError
 
 __all__ = ["register", "show_words"]
 
@@ -48,8 +48,20 @@ def cmd_signup(ctx: Context) -> int:
     args = ctx.args
     if not args.server or not args.email:
         raise UsageError("signup needs --server and --email")
+    from blindvault.client import orgrecovery
+    from blindvault.client.net.http import ApiClient
     from blindvault.client.vault import Vault
 
+    api = ApiClient(args.server, insecure=args.insecure)
+    try:  # the user is told before anything is made
+        org = orgrecovery.served(api)
+    finally:
+        api.close()
+    if org is not None and not args.accept_org_recovery:
+        raise PolicyError(
+            orgrecovery.warning(org) + "\nTo consent, run signup again with "
+            "--accept-org-recovery; nothing was created."
+        )
     vault, words = Vault.signup(
         args.server,
         args.email,
@@ -59,6 +71,8 @@ def cmd_signup(ctx: Context) -> int:
         post_quantum=args.pq,
     )
     ctx.keep(vault)
+    if org is not None:
+        orgrecovery.consent(vault.session, org)  # exactly the key shown above (P-SHOWN)
     shown = show_words(args, words, new=False)
     ctx.show(
         {
@@ -66,8 +80,10 @@ def cmd_signup(ctx: Context) -> int:
             "server": vault.state.server,
             "fingerprint": vault.fingerprint.hex(),
             "recovery_words": None if args.recovery_file else words,
+            "org_recovery": None if org is None else org.key_id,
         },
-        f"Account {vault.state.email} created on {vault.state.server}.\n{shown}",
+        f"Account {vault.state.email} created on {vault.state.server}.\n{shown}"
+        + ("" if org is None else "\n" + orgrecovery.warning(org)),
     )
     return 0
 
@@ -105,8 +121,11 @@ def cmd_logout(ctx: Context) -> int:
 
 
 def cmd_whoami(ctx: Context) -> int:
+    from blindvault.client import orgrecovery
+
     vault = ctx.open()
     fp = vault.fingerprint
+    org = orgrecovery.check(vault.session)  # a swapped or added key: exit 8, warned
     ctx.show(
         {
             "email": vault.state.email,
@@ -114,8 +133,10 @@ def cmd_whoami(ctx: Context) -> int:
             "device_id": vault.state.device_id,
             "fingerprint": fp.hex(),
             "safety_number": safety_number(fp),
+            "org_recovery": None if org is None else {"key_id": org.key_id, "name": org.name},
         },
-        f"{vault.state.email} on {vault.state.server}\nsafety number: {safety_number(fp)}",
+        f"{vault.state.email} on {vault.state.server}\nsafety number: {safety_number(fp)}"
+        + ("" if org is None else "\n" + orgrecovery.warning(org)),
     )
     return 0
 
@@ -179,6 +200,11 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         "--pq",
         action="store_true",
         help="post-quantum identity: shares to you are sealed with ML-KEM-768+X25519",
+    )
+    s.add_argument(
+        "--accept-org-recovery",
+        action="store_true",
+        help="consent to the server's organisation recovery key (its operator can recover you)",
     )
     s = add("login", cmd_login, "log this device in")
     s.add_argument("--device-name", default=os.uname().nodename)
