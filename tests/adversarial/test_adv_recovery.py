@@ -17,10 +17,13 @@ from typing import Any
 
 import pytest
 
-from blindvault.client import requester, social
+from blindvault.client import orgrecovery, requester, social
 from blindvault.client.state import StateStore
 from blindvault.client.vault import Vault
 from blindvault.core import recovery as core_recovery
+from blindvault.core.identity import Identity
+from blindvault.core.keys import RecoveryKey, VaultKey
+from blindvault.core.orgkey import OrgKey, OrgPublic, seal_escrow
 from blindvault.errors import IntegrityError, NotFoundError, PolicyError
 from helpers.adversarial import FAST_KDF, PASSWORD, Upstream
 from helpers.proxy import Exchange, Proxy, on_json
@@ -217,3 +220,58 @@ def test_the_server_learns_no_share(
     with pytest.raises(NotFoundError):  # a stranger cannot ask for an account without setup
         requester.start(g.url, f"nobody{secrets.token_hex(3)}@example.org",
                         store=StateStore(tmp_path / "x"), insecure=False)  # fmt: skip
+
+
+# --- the organisation recovery key (part 2): the server adds or swaps one ------------------
+
+
+def _org_doc(name: str = "evil corp") -> tuple[OrgKey, OrgPublic]:
+    key = OrgKey.from_recovery(RecoveryKey.generate())
+    return key, key.public(name, 1)
+
+
+def _serve_org(public: OrgPublic) -> Any:
+    doc = base64.b64encode(public.document).decode()
+    return on_json("GET", "/v1/org-key", lambda _: {"org_key": public.key_id, "document": doc})
+
+
+def test_an_organisation_key_added_by_the_server_is_refused(proxy: Proxy, tmp_path: Path) -> None:
+    user = _vault(proxy.url, tmp_path / "u", "u")
+    before = user.state.org_key_pin
+    _, public = _org_doc()
+    proxy.add(_serve_org(public))
+    with pytest.raises(PolicyError, match="added after"):
+        orgrecovery.check(user.session)
+    assert changes_after_lie(proxy) == []  # nothing sealed, nothing written
+    assert user.state.org_key_pin == before == ""
+    user.close()
+
+
+def test_a_forged_consent_does_not_pin_a_key(proxy: Proxy, tmp_path: Path) -> None:
+    """A device with no pin looks for the account's signed consent: an escrow the server made
+    up (signed by another identity) is refused and nothing is pinned."""
+    user = _vault(proxy.url, tmp_path / "u", "u")
+    _, public = _org_doc()
+    forger = Identity.generate(user.state.email, 1)
+    forged = seal_escrow(VaultKey.generate(), public, user.owner, user.state.email, forger)
+    proxy.add(_serve_org(public))
+    proxy.add(lambda ex: _answer_escrow(ex, public, forged))
+    with pytest.raises(IntegrityError):
+        orgrecovery.check(user.session)
+    assert user.state.org_key_pin == ""
+    # a document whose self-signature is broken is an integrity failure too
+    proxy.reset()
+    broken = public.document[:-1] + bytes([public.document[-1] ^ 1])
+    proxy.add(on_json("GET", "/v1/org-key", lambda _: {
+        "org_key": public.key_id, "document": base64.b64encode(broken).decode()}))  # fmt: skip
+    with pytest.raises(IntegrityError):
+        orgrecovery.check(user.session)
+    user.close()
+
+
+def _answer_escrow(ex: Exchange, public: OrgPublic, forged: bytes) -> None:
+    """The upstream has no escrow (404): answer one anyway."""
+    if ex.method == "GET" and ex.path == "/v1/account/escrow":
+        ex.status = 200
+        ex.set_json({"org_key": public.key_id, "escrow": base64.b64encode(forged).decode()})
+        ex.mutated = True

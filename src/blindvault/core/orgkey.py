@@ -135,7 +135,7 @@ def consented_key(data: bytes, user: IdentityBundle, owner: bytes) -> bytes:
     signed = r.position
     signature = r.take(ED25519_SIGNATURE_SIZE)
     r.finish()
-    user.verify(LABEL_ORG_ESCROW + b"\x00" + data[:signed], signature)
+    user.verify(LABEL_ORG_ESCROW + b"\x00" + data[:signed], signature)  # mutant: org.consent
     if escrow_owner != owner or email != user.email:
         raise IntegrityError("the escrow is another account's")
     return org_fp
