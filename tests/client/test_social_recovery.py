@@ -169,3 +169,33 @@ def test_cancel_and_printed_shares(world: World, tmp_path: Path) -> None:
     code_, _, err = new("recovery", "finish", "--shares-file", str(shares),
                         BLINDVAULT_NEW_PASSWORD="p")  # fmt: skip
     assert code_ == 0, err
+
+
+def test_bad_input_is_refused_with_its_exit_code_and_changes_nothing(world: World) -> None:
+    owner = world.person("o")
+    a = world.person("a")
+    owner.trust(a)
+    words = (owner.home / "words.txt").read_text()
+    assert owner("recovery", "setup", "--to", a.email)[0] == 2  # no --threshold
+    assert owner("recovery", "setup", "--threshold", "1", "--to", a.email, "--wait", "5x")[0] == 2
+    code, _, err = owner("recovery", "setup", "--threshold", "3", "--to", a.email)
+    assert code == 2 and "threshold" in err
+    assert owner("recovery", "setup", "--threshold", "1", "--to", owner.email)[0] in (2, 8)
+    assert owner.json("recovery", "status")["setup"] is None  # nothing was set up
+    assert (owner.home / "words.txt").read_text() == words
+    # a new device asks for an account without setup; finish or cancel without a request
+    stranger = world.device(a)
+    assert stranger("recovery", "start", "--server", world.url, "--email", a.email)[0] == 4
+    assert stranger("recovery", "start")[0] == 2
+    assert stranger("recovery", "finish", BLINDVAULT_NEW_PASSWORD="x")[0] == 2
+    assert stranger("recovery", "cancel")[0] == 2
+    # unknown or malformed request ids
+    assert a("recovery", "approve", "ab" * 16, "--code", "1")[0] == 4
+    assert a("recovery", "approve", "not-an-id", "--code", "1")[0] in (2, 4)
+    assert owner("recovery", "veto", "ab" * 16)[0] == 4
+    assert owner("recovery", "veto", "XYZ")[0] == 2
+    # the old words still open the account: no key changed
+    new = world.device(owner)
+    code, _, err = new("recover", "--server", world.url, "--email", owner.email, stdin=words,
+                       BLINDVAULT_NEW_PASSWORD=owner.password)  # fmt: skip
+    assert code == 0, err
