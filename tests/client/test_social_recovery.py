@@ -42,6 +42,7 @@ def test_two_of_three_after_the_wait(world: World, tmp_path: Path) -> None:
     assert "code" in listed[0] and listed[0]["vetoed"] is False
     # every device of the account is told
     assert [r["request_id"] for r in owner.json("recovery", "status")["requests"]] == [rid]
+    assert owner.json("whoami")["recovery_requests"] == [rid]
 
     assert a.json("recovery", "approve", rid, "--code", code)["released"] is True
     # one approval is not enough: refused, nothing changed

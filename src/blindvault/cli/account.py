@@ -122,10 +122,16 @@ def cmd_logout(ctx: Context) -> int:
 
 def cmd_whoami(ctx: Context) -> int:
     from blindvault.client import orgrecovery
+    from blindvault.wire.recovery import PendingList
 
     vault = ctx.open()
     fp = vault.fingerprint
     org = orgrecovery.check(vault.session)  # a swapped or added key: exit 8, warned
+    asked = [
+        p.request_id
+        for p in vault.api.get_as(PendingList, "/v1/recovery/pending").requests
+        if p.state == "open"
+    ]
     ctx.show(
         {
             "email": vault.state.email,
@@ -134,9 +140,15 @@ def cmd_whoami(ctx: Context) -> int:
             "fingerprint": fp.hex(),
             "safety_number": safety_number(fp),
             "org_recovery": None if org is None else {"key_id": org.key_id, "name": org.name},
+            "recovery_requests": asked,
         },
         f"{vault.state.email} on {vault.state.server}\nsafety number: {safety_number(fp)}"
-        + ("" if org is None else "\n" + orgrecovery.warning(org)),
+        + ("" if org is None else "\n" + orgrecovery.warning(org))
+        + "".join(
+            f"\nWARNING: recovery request {r} is open against this account; not you? "
+            f"`blindvault recovery veto {r}`"
+            for r in asked
+        ),
     )
     return 0
 
