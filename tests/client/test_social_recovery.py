@@ -200,3 +200,17 @@ def test_bad_input_is_refused_with_its_exit_code_and_changes_nothing(world: Worl
     code, _, err = new("recover", "--server", world.url, "--email", owner.email, stdin=words,
                        BLINDVAULT_NEW_PASSWORD=owner.password)  # fmt: skip
     assert code == 0, err
+
+
+def test_printed_shares_only(world: World, tmp_path: Path) -> None:
+    owner = world.person("o")
+    data = owner.json("recovery", "setup", "--threshold", "2", "--print", "3", "--wait", "0s",
+                      "--recovery-file", str(owner.home / "w"))  # fmt: skip
+    assert owner.json("recovery", "status")["setup"]["printed"] == 3
+    new = world.device(owner)
+    start(new, world)
+    shares = tmp_path / "printed.txt"
+    shares.write_text("\n".join(data["printed_shares"][1:]) + "\n")
+    code, _, err = new("recovery", "finish", "--shares-file", str(shares),
+                       BLINDVAULT_NEW_PASSWORD="p")  # fmt: skip
+    assert code == 0, err

@@ -102,9 +102,8 @@ def setup(
     proof = dict(session.proof)
     if totp:
         proof["totp"] = totp
-    if sealed:
-        body = {"setup": b64e(signed.encoded), "shares": sealed, "proof": proof}
-        session.api.request("PUT", "/v1/recovery/setup", json=body)
+    body = {"setup": b64e(signed.encoded), "shares": sealed, "proof": proof}
+    session.api.request("PUT", "/v1/recovery/setup", json=body)
     return SetupResult(recovery_words(recovery), shares[len(bundles) :], signed)
 
 

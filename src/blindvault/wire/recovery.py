@@ -21,7 +21,7 @@ class SealedShare(Model):
 
 class SetupBody(Model):
     setup: str = B64
-    shares: list[SealedShare] = Field(min_length=1, max_length=16)
+    shares: list[SealedShare] = Field(max_length=16, description="empty: printed shares only")
     proof: Proof | None = None
 
 
