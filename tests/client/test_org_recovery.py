@@ -63,6 +63,8 @@ def test_org_key_consent_recovery_and_pin(
     # added after signup: refused, and the user is warned
     code, _, err = early("whoami")
     assert code == 8 and "added after" in err
+    code, out, err = early("login", "--server", world.url, "--email", early.email)
+    assert code == 8 and "Logged in" in out and "added after" in err
 
     # told plainly before signup; without consent nothing is created
     user = world.person("user", signup=False)
@@ -91,6 +93,8 @@ def test_org_key_consent_recovery_and_pin(
     got.mkdir()
     assert new("get", "/doc.txt", str(got))[0] == 0
     assert (got / "doc.txt").read_text() == "contract"
+    # the recovered device pins the key from the account's signed consent
+    assert new.json("whoami")["org_recovery"]["key_id"] == shown["key_id"]
     events = [e["event"] for e in new.json("audit")]
     assert "org_escrow_created" in events and "org_recovery_used" in events
 
@@ -102,4 +106,10 @@ def test_org_key_consent_recovery_and_pin(
     # the server swaps the organisation key: refused (8), warned, nothing sealed to it
     assert admin(world, data, "recovery-key", "create")[0] == 0
     code, _, err = new("whoami")
+    assert code == 8 and "changed" in err
+    # another device of the user logs in: it pins the key from the signed consent, then
+    # refuses the swapped one too
+    other = world.device(user)
+    other.password = "brand-new"
+    code, _, err = other("login", "--server", world.url, "--email", user.email)
     assert code == 8 and "changed" in err

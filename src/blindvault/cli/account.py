@@ -107,10 +107,14 @@ def cmd_login(ctx: Context) -> int:
         device_name=args.device_name,
         totp=args.totp,
     )
+    ctx.keep(vault)
     ctx.show(
         {"email": vault.state.email, "device_id": vault.state.device_id},
         f"Logged in as {vault.state.email} (device {vault.state.device_id}).",
     )
+    from blindvault.client import orgrecovery
+
+    orgrecovery.check(vault.session)  # pinned here from the signed consent; else exit 8
     return 0
 
 
