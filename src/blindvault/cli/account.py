@@ -1,4 +1,5 @@
-"""Account commands: signup, login, logout, whoami, recover, devices, passwd, recovery.
+"""Account commands: signup, login, logout, whoami, recover, devices, passwd (`recovery`:
+cli/recovery.py).
 
 `passwd` and `recovery rotate` send proof of the current password (or, after `recover`, of
 the recovery words) with the change (P-KEYPROOF); a refusal exits 8 and changes nothing."""
@@ -14,9 +15,9 @@ from pathlib import Path
 from blindvault.cli.context import Context
 from blindvault.cli.prompts import ask_secret, when, words_block
 from blindvault.core.identity import safety_number
-from blindvault.errors import UsageError
+from blindvault.errors import PolicyError, UsageError
 
-__all__ = ["register"]
+__all__ = ["register", "show_words"]
 
 
 def _write_words(path: Path, words: list[str]) -> None:
@@ -26,7 +27,7 @@ def _write_words(path: Path, words: list[str]) -> None:
         f.write(" ".join(words) + "\n")
 
 
-def _show_words(args: argparse.Namespace, words: list[str], *, new: bool) -> str:
+def show_words(args: argparse.Namespace, words: list[str], *, new: bool) -> str:
     """Write the words to --recovery-file, or return them to show once."""
     if args.recovery_file:
         _write_words(args.recovery_file, words)
@@ -47,8 +48,20 @@ def cmd_signup(ctx: Context) -> int:
     args = ctx.args
     if not args.server or not args.email:
         raise UsageError("signup needs --server and --email")
+    from blindvault.client import orgrecovery
+    from blindvault.client.net.http import ApiClient
     from blindvault.client.vault import Vault
 
+    api = ApiClient(args.server, insecure=args.insecure)
+    try:  # the user is told before anything is made
+        org = orgrecovery.served(api)
+    finally:
+        api.close()
+    if org is not None and not args.accept_org_recovery:
+        raise PolicyError(
+            orgrecovery.warning(org) + "\nTo consent, run signup again with "
+            "--accept-org-recovery; nothing was created."
+        )
     vault, words = Vault.signup(
         args.server,
         args.email,
@@ -58,15 +71,19 @@ def cmd_signup(ctx: Context) -> int:
         post_quantum=args.pq,
     )
     ctx.keep(vault)
-    shown = _show_words(args, words, new=False)
+    if org is not None:
+        orgrecovery.consent(vault.session, org)  # exactly the key shown above (P-SHOWN)
+    shown = show_words(args, words, new=False)
     ctx.show(
         {
             "email": vault.state.email,
             "server": vault.state.server,
             "fingerprint": vault.fingerprint.hex(),
             "recovery_words": None if args.recovery_file else words,
+            "org_recovery": None if org is None else org.key_id,
         },
-        f"Account {vault.state.email} created on {vault.state.server}.\n{shown}",
+        f"Account {vault.state.email} created on {vault.state.server}.\n{shown}"
+        + ("" if org is None else "\n" + orgrecovery.warning(org)),
     )
     return 0
 
@@ -90,10 +107,14 @@ def cmd_login(ctx: Context) -> int:
         device_name=args.device_name,
         totp=args.totp,
     )
+    ctx.keep(vault)
     ctx.show(
         {"email": vault.state.email, "device_id": vault.state.device_id},
         f"Logged in as {vault.state.email} (device {vault.state.device_id}).",
     )
+    from blindvault.client import orgrecovery
+
+    orgrecovery.check(vault.session)  # pinned here from the signed consent; else exit 8
     return 0
 
 
@@ -104,8 +125,17 @@ def cmd_logout(ctx: Context) -> int:
 
 
 def cmd_whoami(ctx: Context) -> int:
+    from blindvault.client import orgrecovery
+    from blindvault.wire.recovery import PendingList
+
     vault = ctx.open()
     fp = vault.fingerprint
+    org = orgrecovery.check(vault.session)  # a swapped or added key: exit 8, warned
+    asked = [
+        p.request_id
+        for p in vault.api.get_as(PendingList, "/v1/recovery/pending").requests
+        if p.state == "open"
+    ]
     ctx.show(
         {
             "email": vault.state.email,
@@ -113,8 +143,16 @@ def cmd_whoami(ctx: Context) -> int:
             "device_id": vault.state.device_id,
             "fingerprint": fp.hex(),
             "safety_number": safety_number(fp),
+            "org_recovery": None if org is None else {"key_id": org.key_id, "name": org.name},
+            "recovery_requests": asked,
         },
-        f"{vault.state.email} on {vault.state.server}\nsafety number: {safety_number(fp)}",
+        f"{vault.state.email} on {vault.state.server}\nsafety number: {safety_number(fp)}"
+        + ("" if org is None else "\n" + orgrecovery.warning(org))
+        + "".join(
+            f"\nWARNING: recovery request {r} is open against this account; not you? "
+            f"`blindvault recovery veto {r}`"
+            for r in asked
+        ),
     )
     return 0
 
@@ -163,23 +201,11 @@ def cmd_passwd(ctx: Context) -> int:
     )
     text = "Password changed (the vault key was re-wrapped; other devices are signed out)."
     if words:
-        text += "\n" + _show_words(args, words, new=True)
+        text += "\n" + show_words(args, words, new=True)
     data: dict[str, object] = {"objects_written": 1}
     if args.new_recovery:
         data["recovery_words"] = None if args.recovery_file else words
     ctx.show(data, text)
-    return 0
-
-
-def cmd_recovery(ctx: Context) -> int:
-    args = ctx.args
-    vault = ctx.open()
-    secret = ctx.password()  # the same password: only the recovery wrap and hash change
-    words = vault.change_password(secret, new_recovery=True, totp=args.totp) or []
-    ctx.show(
-        {"recovery_words": None if args.recovery_file else words, "objects_written": 1},
-        _show_words(args, words, new=True),
-    )
     return 0
 
 
@@ -190,6 +216,11 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         "--pq",
         action="store_true",
         help="post-quantum identity: shares to you are sealed with ML-KEM-768+X25519",
+    )
+    s.add_argument(
+        "--accept-org-recovery",
+        action="store_true",
+        help="consent to the server's organisation recovery key (its operator can recover you)",
     )
     s = add("login", cmd_login, "log this device in")
     s.add_argument("--device-name", default=os.uname().nodename)
@@ -203,9 +234,5 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument("id", nargs="?")
     s = add("passwd", cmd_passwd, "change the password (re-wraps one key)")
     s.add_argument("--new-recovery", action="store_true", help="also make new recovery words")
-    s.add_argument("--recovery-file", type=Path, help="write the new words to this new file")
-    s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
-    s = add("recovery", cmd_recovery, "`recovery rotate`: new recovery words; old ones stop")
-    s.add_argument("action", choices=["rotate"])
     s.add_argument("--recovery-file", type=Path, help="write the new words to this new file")
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")

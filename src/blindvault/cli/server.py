@@ -16,6 +16,10 @@ def _server(argv: list[str]) -> int:
 
 
 def _admin(argv: list[str]) -> int:
+    from blindvault.cli import org_admin
+
+    if org_admin.handles(argv):  # the organisation recovery key needs the crypto core
+        return org_admin.main(argv)
     from blindvault.server.admin import main
 
     return main(argv)

@@ -35,7 +35,16 @@ from blindvault.errors import IntegrityError, PolicyError, RollbackError
 from blindvault.wire import accounts as wire
 from blindvault.wire.devices import DeviceList
 
-__all__ = ["check_bundle", "devices", "log_in", "log_out", "recover", "revoke_device", "sign_up"]
+__all__ = [
+    "check_bundle",
+    "devices",
+    "log_in",
+    "log_out",
+    "recover",
+    "recover_with_key",
+    "revoke_device",
+    "sign_up",
+]
 
 Transport = httpx.BaseTransport | None
 
@@ -151,8 +160,25 @@ def recover(
     transport: Transport = None,
 ) -> Session:
     """Forgotten password: the 24 words open the vault key (set a new password next)."""
+    return recover_with_key(
+        server, email, recovery_key_from_words(words), store=store, insecure=insecure,
+        transport=transport,
+    )  # fmt: skip
+
+
+def recover_with_key(
+    server: str,
+    email: str,
+    recovery: RecoveryKey,
+    *,
+    store: StateStore,
+    insecure: bool,
+    transport: Transport = None,
+    device_name: str = "recovery",
+) -> Session:
+    """The recovery key (from the words, or combined from social recovery shares) opens the
+    vault key; the caller sets a new password next."""
     email = normalize_email(email)
-    recovery = recovery_key_from_words(words)
     api = ApiClient(server, insecure=insecure, transport=transport)
     state = store.load(api.base_url, email)
     answer = api.post_as(
@@ -161,7 +187,7 @@ def recover(
         {
             "email": email,
             "recovery_auth_key": b64e(recovery_auth_key(recovery).material),
-            "device_name": "recovery",
+            "device_name": device_name,
         },
     )
     api.token = state.token = answer.token

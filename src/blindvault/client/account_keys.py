@@ -54,17 +54,20 @@ def replace_keys(
     params: KdfParams | None = None,
     new_recovery: bool = False,
     totp: str | None = None,
+    recovery_key: RecoveryKey | None = None,
 ) -> list[str] | None:
     """Re-wrap the vault key under `password` (and, with `new_recovery`, under new recovery
     words, whose hash replaces the old one on the server); returns the new words if any.
 
-    Only the vault key's wraps change: one object is written whatever the number of files."""
+    Only the vault key's wraps change: one object is written whatever the number of files.
+    `recovery_key`: use this new recovery key (social recovery splits it) instead of a
+    random one; implies `new_recovery`."""
     if not session.proof:
         raise UsageError("log in again: this session holds no proof of the current password")
     email = session.state.email
     params = params or KdfParams.from_json(session.state.kdf_pin or KdfParams.argon2id().to_json())
     keys = derive_account_keys(password, email, params)
-    recovery = RecoveryKey.generate() if new_recovery else None
+    recovery = recovery_key or (RecoveryKey.generate() if new_recovery else None)
     bundle = session.keys().bundle.rewrapped(session.keys().vault, keys.master, recovery)
     proof: dict[str, str] = dict(session.proof)
     if totp:

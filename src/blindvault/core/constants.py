@@ -21,6 +21,14 @@ MAGIC_KDF_PARAMS: Final = b"BVKP"
 MAGIC_LINK: Final = b"BVLK"
 MAGIC_KEY_BUNDLE: Final = b"BVKB"
 MAGIC_ROSTER: Final = b"BVRS"
+# social recovery (issue 17): the owner's signed setup, a contact's sealed share, a share
+# re-sealed to a recovering device, an owner device's veto; the organisation recovery key
+MAGIC_SOCIAL_SETUP: Final = b"BVSR"
+MAGIC_SOCIAL_SHARE: Final = b"BVSH"
+MAGIC_SOCIAL_APPROVAL: Final = b"BVSA"
+MAGIC_SOCIAL_VETO: Final = b"BVSV"
+MAGIC_ORG_KEY: Final = b"BVOK"
+MAGIC_ORG_ESCROW: Final = b"BVOE"
 
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
@@ -95,6 +103,15 @@ LABEL_ROSTER_HASH: Final = b"blindvault/v1/roster-hash"
 LABEL_ROSTER_SIG: Final = b"blindvault/v1/roster-sig"
 LABEL_ROSTER_NAME: Final = b"blindvault/v1/roster-name"
 MAX_ROSTER_MEMBERS: Final = 1000
+LABEL_SOCIAL_SETUP_SIG: Final = b"blindvault/v1/social-setup-sig"
+LABEL_SOCIAL_SETUP_HASH: Final = b"blindvault/v1/social-setup-hash"
+LABEL_SOCIAL_SHARE: Final = b"blindvault/v1/social-share"
+LABEL_SOCIAL_SHARE_SIG: Final = b"blindvault/v1/social-share-sig"
+LABEL_SOCIAL_CODE: Final = b"blindvault/v1/social-code"
+LABEL_SOCIAL_APPROVAL: Final = b"blindvault/v1/social-approval"
+LABEL_SOCIAL_VETO_SIG: Final = b"blindvault/v1/social-veto-sig"
+LABEL_ORG_KEY_SIG: Final = b"blindvault/v1/org-key-sig"
+LABEL_ORG_ESCROW: Final = b"blindvault/v1/org-escrow"
 
 # --- key-wrap kinds (one byte in every wrapped key; also selects the wrapping subkey) ---
 WRAP_VAULT_BY_MASTER: Final = 1
@@ -154,3 +171,5 @@ LABEL_APP_ATTEST: Final = b"blindvault/v1/app-attestation"
 LABEL_APP_LOCAL: Final = b"blindvault/v1/app-local-key"
 LABEL_APP_ENVELOPE: Final = b"blindvault/v1/app-envelope-id"
 APP_EMAIL_DOMAIN: Final = "app.invalid"
+SOCIAL_MAX_WAIT_S: Final = 90 * 24 * 3600  # the longest waiting period a setup may name
+SOCIAL_CODE_GROUPS: Final = 4  # the request code: 4 groups of 5 digits (~66 bits)

@@ -116,6 +116,24 @@ class KeyBundle:
             self.root_key_by_vault,
         )
 
+    def with_new_recovery(self, vault: VaultKey, recovery: RecoveryKey) -> KeyBundle:
+        """The next version with only a new recovery wrap (organisation recovery: the
+        password is unknown). The master-key wrap is carried over and no longer opens (its
+        AAD names the old version): the new recovery words, then a new password, follow."""
+        version = self.version + 1
+        return KeyBundle(
+            self.owner,
+            version,
+            version,
+            self.identity_id,
+            self.identity_created_ms,
+            self.root_node,
+            self.vault_by_master,
+            wrap.wrap_vault_key_for_recovery(recovery, vault, self.owner, version),
+            self.identity_by_vault,
+            self.root_key_by_vault,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OpenedBundle:

@@ -33,6 +33,7 @@ __all__ = [
     "combine_recovery_shares",
     "recovery_key_from_words",
     "recovery_words",
+    "share_info",
     "split_recovery_key",
 ]
 
@@ -86,6 +87,15 @@ def split_recovery_key(key: RecoveryKey, threshold: int, shares: int) -> list[st
         iteration_exponent=SLIP39_ITERATION_EXPONENT,
     )
     return [str(share) for share in groups[0]]
+
+
+def share_info(share: str) -> tuple[int, int, int]:
+    """(split identifier, member index, member threshold) of one SLIP-39 share."""
+    try:
+        parsed = shamir_mnemonic.Share.from_mnemonic(" ".join(_normalize(share)))
+    except (shamir_mnemonic.MnemonicError, ValueError, IndexError, KeyError):
+        raise FormatError("not a valid SLIP-39 share") from None
+    return parsed.identifier, parsed.index, parsed.member_threshold
 
 
 def combine_recovery_shares(shares: Sequence[str]) -> RecoveryKey:

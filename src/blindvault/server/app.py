@@ -31,8 +31,10 @@ from blindvault.server.api import (
     link_access,
     links,
     locks,
+    orgkey,
     page,
     records,
+    recovery,
     sessions,
     shares,
     spaces,
@@ -50,7 +52,8 @@ from blindvault.wire.common import ErrorAnswer
 # one router per resource; the batch routes before `/blobs/{blob_id}`
 ROUTERS = (
     health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
-    blob_batch, blobs, uploads, links, link_access, shares, spaces, apps, page,
+    blob_batch, blobs, uploads, links, link_access, shares, spaces, apps, recovery, orgkey,
+    page,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")
 

@@ -51,6 +51,12 @@ class AccountState:
     roster_heads: dict[str, list[Any]] = field(default_factory=dict)  # node -> [ver, hash]
     key_versions: dict[str, int] = field(default_factory=dict)  # share node hex -> key version
     mounts: dict[str, list[str]] = field(default_factory=dict)  # @name -> [owner email, node]
+    # social recovery, as a contact (issue 17): request id hex -> when this device first saw
+    # it (ms, its own clock), the device key whose code the user confirmed, whether released
+    recovery_seen: dict[str, int] = field(default_factory=dict)
+    recovery_approved: dict[str, str] = field(default_factory=dict)
+    recovery_released: list[str] = field(default_factory=list)
+    org_key_pin: str = ""  # the organisation recovery key this account consented to (hex id)
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:
         """Advance the high-water mark of a folder; never move it backwards."""

@@ -292,3 +292,64 @@ app_grants = Table(
     Column("envelope", LargeBinary, nullable=False),
     Column("created_at", Float, nullable=False),
 )
+
+# --- issue 17 (recovery): social recovery and the organisation recovery key -----------
+# All payloads are opaque to the server: the owner-signed setup, each contact's share sealed
+# to that contact, each approval sealed to the requesting device, the owner-signed veto.
+# The server learns who are whose contacts, and when a recovery is asked for and approved.
+recovery_setups = Table(
+    "recovery_setups",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("setup", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+recovery_shares = Table(
+    "recovery_shares",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("contact", String(32), primary_key=True),
+    Column("share", LargeBinary, nullable=False),
+)
+Index("ix_recovery_shares_contact", recovery_shares.c.contact)
+
+recovery_requests = Table(
+    "recovery_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(32), nullable=False, index=True),
+    Column("device_key", LargeBinary, nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # open, vetoed, cancelled, finished
+    Column("veto", LargeBinary, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+recovery_approvals = Table(
+    "recovery_approvals",
+    metadata,
+    Column("request", String(32), primary_key=True),
+    Column("contact", String(32), primary_key=True),
+    Column("approval", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# The organisation recovery key: at most one active row (the newest); its public key
+# document is signed by itself. Escrows: an account's vault key sealed to that key.
+org_keys = Table(
+    "org_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("document", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+org_escrows = Table(
+    "org_escrows",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("org_key", String(32), nullable=False),
+    Column("escrow", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
