@@ -1,12 +1,12 @@
 """The entries of a folder manifest body: files (with their history), folders, tombstones.
 
-    file   = 0x01 || name || node_id[16] || file_key[32] || content_version u64
-             || size u64 || mtime_ms u64 || written_ms u64 || writer fingerprint[32]
-             || history (core/history.py)
-    folder = 0x02 || name || node_id[16] || folder_key[32] || key_version u64
-             || mtime_ms u64
-    tomb   = node_id[16] || deleted_ms u64
-    name   = u16 length || UTF-8 (NFC, 1..255 bytes, no "/", no NUL, not "." or "..")
+file   = 0x01 || name || node_id[16] || file_key[32] || content_version u64
+         || size u64 || mtime_ms u64 || written_ms u64 || writer fingerprint[32]
+         || history (core/history.py)
+folder = 0x02 || name || node_id[16] || folder_key[32] || key_version u64
+         || mtime_ms u64
+tomb   = node_id[16] || deleted_ms u64
+name   = u16 length || UTF-8 (NFC, 1..255 bytes, no "/", no NUL, not "." or "..")
 """
 
 from __future__ import annotations
