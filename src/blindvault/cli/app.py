@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from blindvault.cli import account, files, history, link, peers, share, sync
+from blindvault.cli import account, files, history, link, peers, share, sync, trash
 from blindvault.cli.context import Context
 from blindvault.cli.errors import report
 
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=fn)
         return sp
 
-    for family in (account, peers, files, history, link, share, sync):
+    for family in (account, peers, files, history, trash, link, share, sync):
         family.register(add)
     return p
 
