@@ -133,7 +133,7 @@ class Refund:
 
 
 def in_live_link(conn: Connection, owner: str, blob_id: str) -> bool:
-    """Whether a live link (not revoked, not expired) of `owner` lists `blob_id`: the server
+    """Whether a live link (not revoked, expired or used up) of `owner` lists `blob_id`: the server
     knows this already (it serves the link's blobs), so refusing the delete teaches it
     nothing new about which file a blob belongs to."""
     now = time.time()
@@ -144,6 +144,7 @@ def in_live_link(conn: Connection, owner: str, blob_id: str) -> bool:
             links.c.owner == owner,
             links.c.revoked.is_(False),
             (links.c.expires_at.is_(None)) | (links.c.expires_at > now),
+            (links.c.max_downloads.is_(None)) | (links.c.downloads < links.c.max_downloads),
             link_items.c.kind == "blob",
             link_items.c.item == blob_id,
         )
