@@ -78,17 +78,25 @@ class Pruner:
 
     def run(self, *, dry_run: bool = False) -> PruneResult:
         api = self.trash.files.session.api
-        try:
-            lock = api.post_as(Lock, f"/v1/locks/{PRUNE_LOCK}", {"lease_seconds": LEASE_SECONDS})
-        except ConflictError as exc:  # mutant: prune.lease
+        held = self._lease()
+        if held is None:  # mutant: prune.lease
             raise ConflictError(
                 409, "prune_running", "prune already running on another device of this account"
-            ) from exc
+            )
         try:
-            lease_start = lock.expires_at - LEASE_SECONDS
-            return self._sweep(lease_start, dry_run=dry_run)
+            return self._sweep(held.expires_at - LEASE_SECONDS, dry_run=dry_run)
         finally:
-            api.request("DELETE", f"/v1/locks/{PRUNE_LOCK}", headers={"X-Lock-Token": lock.token})
+            api.request("DELETE", f"/v1/locks/{PRUNE_LOCK}", headers={"X-Lock-Token": held.token})
+
+    def _lease(self) -> Lock | None:
+        """The account's prune lease, or None while another device holds it."""
+        api = self.trash.files.session.api
+        try:
+            return api.post_as(Lock, f"/v1/locks/{PRUNE_LOCK}", {"lease_seconds": LEASE_SECONDS})
+        except ConflictError as exc:
+            if exc.status != 409:
+                raise
+            return None
 
     def _sweep(self, lease_start: float, *, dry_run: bool) -> PruneResult:
         api = self.trash.files.session.api

@@ -150,7 +150,7 @@ def _check_unique(
     live = {e.node_id for e in entries}
     if len(set(names)) != len(names) or len(set(ids)) != len(ids):
         raise UsageError("duplicate name or node id in manifest")
-    if any(t.entry.node_id in live for t in trash):
+    if any(t.entry.node_id in live for t in trash):  # mutant: core.trash-apart
         raise UsageError("a live entry is also in the trash")
 
 

@@ -60,6 +60,6 @@ def read_trash(r: Reader, count: int) -> tuple[TrashItem, ...]:
             raise FormatError("invalid trash path")
         out.append(TrashItem(deleted, path, read_entry(r)))
     ids = [t.entry.node_id for t in out]
-    if any(a >= b for a, b in pairwise(ids)):
+    if any(a >= b for a, b in pairwise(ids)):  # mutant: core.trash-order
         raise FormatError("trash not in canonical order")
     return tuple(out)
