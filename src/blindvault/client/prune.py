@@ -70,6 +70,7 @@ class Pruner:
         if isinstance(entry, FileEntry):
             refs |= _versions(entry)
             return
+        space = self.trash.files.spaces.below(space, entry.node_id)  # its own, if shared
         folder, _ = self.trash.files.session.tree.read(
             entry.node_id, entry.folder_key, entry.key_version, space
         )

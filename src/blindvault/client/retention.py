@@ -107,8 +107,8 @@ class Retention:
                 self.trash.files.update(parts, partial(_forget_versions, policy=policy, now=now))
         if dry_run:
             cutoff = now - policy.keep_within_ms
-            expired = [i for _, i in self.trash.items() if i.deleted_ms <= cutoff]
-            trash = [dataclasses.asdict(describe(i)) for i in expired]
+            expired = [(p, i) for p, i in self.trash.items() if i.deleted_ms <= cutoff]
+            trash = [dataclasses.asdict(describe(i, p)) for p, i in expired]
         else:
             trash = [
                 dataclasses.asdict(t) for t in self.trash.empty(older_than_ms=policy.keep_within_ms)

@@ -81,10 +81,12 @@ def _drop_items(body: ManifestBody, nodes: frozenset[bytes]) -> ManifestBody:
     )
 
 
-def describe(item: TrashItem) -> TrashEntry:
+def describe(item: TrashItem, parts: list[str]) -> TrashEntry:
+    """`path` is where it was deleted from as seen from this device now (the folder holding
+    the trash item, which may have moved since, or be a share mounted as `@name`)."""
     e = item.entry
     size, kind = (e.size, "file") if isinstance(e, FileEntry) else (0, "folder")
-    return TrashEntry(item.path, item.deleted_ms, size, kind, e.node_id.hex())
+    return TrashEntry(display([*parts, e.name]), item.deleted_ms, size, kind, e.node_id.hex())
 
 
 class Trash:
@@ -107,7 +109,7 @@ class Trash:
 
     def listing(self) -> list[TrashEntry]:
         """Everything in the trash, the most recently deleted first."""
-        found = [describe(item) for _, item in self.items()]
+        found = [describe(item, parts) for parts, item in self.items()]
         return sorted(found, key=lambda t: (-t.deleted_at, t.path))
 
     def move_in(self, path: str, entry: Entry) -> None:
@@ -117,12 +119,15 @@ class Trash:
         self.files.update(parts[:-1], partial(to_trash, name=parts[-1], item=item))
 
     def _find(self, path: str) -> tuple[list[str], TrashItem]:
-        """The trash item deleted from `path` (the latest one), or with the node id `path`."""
-        wanted = display(split(path)) if path.startswith("/") else None
+        """The trash item deleted from `path` (the latest one; the path it had then or the
+        one its folder has now), or with the node id `path`."""
+        is_id = len(path) == 32 and all(c in "0123456789abcdef" for c in path)
+        wanted = None if is_id else display(split(path))
         found = [
             (parts, item)
             for parts, item in self.items()
-            if item.path == wanted or item.entry.node_id.hex() == path
+            if wanted in (item.path, display([*parts, item.entry.name]))
+            or item.entry.node_id.hex() == path
         ]
         if not found:
             raise PathNotFoundError(f"not in the trash: {path} (see `blindvault trash`)")
@@ -134,7 +139,7 @@ class Trash:
         A name that is taken meanwhile is a clear error (nothing changes): restore `--to`
         another path. Restoring into another space is refused, as `mv` refuses it."""
         parts, item = self._find(path)
-        dest = split(to) if to is not None else split(item.path)
+        dest = split(to) if to is not None else [*parts, item.entry.name]
         if self.files.is_folder(display(dest)) and to is not None:
             dest = [*dest, item.entry.name]
         if not dest:
@@ -168,7 +173,7 @@ class Trash:
             space = self.files.spaces.space(parts)
             for item in items:
                 self.destroy(item.entry, space)
-                gone.append(describe(item))
+                gone.append(describe(item, parts))
         return gone
 
     def remove(self, path: str, *, recursive: bool = False) -> None:
@@ -179,6 +184,15 @@ class Trash:
         if isinstance(entry, FolderEntry) and not recursive and self.files.ls(path):
             raise UsageError(f"{path} is a folder that is not empty (use -r)")
         self.move_in(path, entry)
+        if isinstance(entry, FolderEntry):  # a shared folder in the trash is shared no more
+            space = self.files.spaces.below(
+                self.files.spaces.space(split(path)[:-1]), entry.node_id
+            )
+            for node in list(
+                self.files.subtree(entry.node_id, entry.folder_key, entry.key_version, space)
+            ):
+                if isinstance(node, bytes):
+                    self.files.spaces.end_grants(node)
 
     def destroy(self, entry: Entry, space: Space) -> None:
         """The server objects of an entry no signed listing names any more: every version's
@@ -186,6 +200,7 @@ class Trash:
         if isinstance(entry, FileEntry):
             self.files.delete_blob(entry, space)
             return
+        space = self.files.spaces.below(space, entry.node_id)  # its own, if it was shared
         folder, _ = self.files.session.tree.read(
             entry.node_id, entry.folder_key, entry.key_version, space
         )
