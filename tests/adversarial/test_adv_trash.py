@@ -1,7 +1,7 @@
 """Issue 14, the trash under a lying server: a trash item lives in the folder's signed,
 hash-chained manifest, so a server that drops it (serving the older manifest, from before
 the delete) is caught (exit 10) by every device that saw the delete, and a server that
-loses a trashed file's blob is caught by `verify` once it is restored."""
+loses a trashed file's blob is caught by `verify`."""
 
 from __future__ import annotations
 
@@ -43,7 +43,12 @@ def test_a_dropped_trash_item_or_tombstone_is_a_rollback(
     attack(bv, proxy, ["ls", "/"], 10)
     attack(bv, proxy, ["prune", "--dry-run"], 10)  # prune never runs on state it cannot trust
 
-    # the server lost the trashed file's blob: restoring names it again, reading it fails
+    # the server lost the trashed file's blob: `verify` reports it, in the trash and after
+    # the restore
+    proxy.reset()
+    proxy.add(missing("GET", f"/v1/blobs/{acc.blobs['/doc.txt']}"))
+    attack(bv, proxy, ["verify"], 10)
+    assert "/doc.txt (in the trash)" in bv("verify")[1]
     proxy.reset()
     assert bv("trash", "restore", "/doc.txt")[0] == 0
     proxy.add(missing("GET", f"/v1/blobs/{acc.blobs['/doc.txt']}"))

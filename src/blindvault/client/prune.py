@@ -20,6 +20,7 @@ Any folder that cannot be read and verified stops prune before it deletes anythi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from blindvault.client.trash import Trash
 from blindvault.client.tree import Space, edits
@@ -79,25 +80,35 @@ class Pruner:
 
     def run(self, *, dry_run: bool = False) -> PruneResult:
         api = self.trash.files.session.api
-        held = self._lease()
+        held, until = self._lease()
         if held is None:  # mutant: prune.lease
             raise ConflictError(
-                409, "prune_running", "prune already running on another device of this account"
+                409,
+                "prune_running",
+                "prune already running on another device of this account"
+                f" (its lease ends by {until} at the latest)",
             )
         try:
             return self._sweep(held.expires_at - LEASE_SECONDS, dry_run=dry_run)
         finally:
             api.request("DELETE", f"/v1/locks/{PRUNE_LOCK}", headers={"X-Lock-Token": held.token})
 
-    def _lease(self) -> Lock | None:
-        """The account's prune lease, or None while another device holds it."""
+    def _lease(self) -> tuple[Lock | None, str]:
+        """The account's prune lease, or None and when the holder's lease ends."""
         api = self.trash.files.session.api
         try:
-            return api.post_as(Lock, f"/v1/locks/{PRUNE_LOCK}", {"lease_seconds": LEASE_SECONDS})
+            body = {"lease_seconds": LEASE_SECONDS}
+            return api.post_as(Lock, f"/v1/locks/{PRUNE_LOCK}", body), ""
         except ConflictError as exc:
             if exc.status != 409:
                 raise
-            return None
+            ends = exc.extra.get("expires_at")
+            when = (
+                datetime.fromtimestamp(ends, tz=UTC).strftime("%H:%M:%S UTC")
+                if isinstance(ends, int | float)
+                else "an unknown time"
+            )
+            return None, when
 
     def _sweep(self, lease_start: float, *, dry_run: bool) -> PruneResult:
         api = self.trash.files.session.api
