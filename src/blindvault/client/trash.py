@@ -154,6 +154,8 @@ class Trash:
             raise UsageError("restoring into or out of a shared folder: restore it, then copy it")
         if self.files.exists(display(dest)):
             raise UsageError(f"{display(dest)} exists already (use --to)")
+        # add first, then take out of the trash: a crash in between leaves a live copy and
+        # its trash item, never a loss (`empty` keeps the blobs of a node that is live)
         self.files.update(dest[:-1], partial(edits.add, entry=entry, where=where))
         self.files.update(parts, partial(_drop_items, nodes=frozenset({node})))
         return display(dest)
@@ -163,16 +165,20 @@ class Trash:
         cutoff = now_ms() - (older_than_ms or 0)
         gone: list[TrashEntry] = []
         by_folder: dict[tuple[str, ...], list[TrashItem]] = {}
-        for parts, item in self.items():
-            if older_than_ms is None or item.deleted_ms <= cutoff:
-                by_folder.setdefault(tuple(parts), []).append(item)
+        live: set[bytes] = set()  # a restore --to that stopped halfway left a live copy
+        for parts, folder in self.folders():
+            live |= {e.node_id for e in folder.body.entries}
+            for item in folder.body.trash:
+                if older_than_ms is None or item.deleted_ms <= cutoff:
+                    by_folder.setdefault(tuple(parts), []).append(item)
         for key, items in by_folder.items():
             parts = list(key)
             nodes = frozenset(i.entry.node_id for i in items)
             self.files.update(parts, partial(_drop_items, nodes=nodes))
             space = self.files.spaces.space(parts)
             for item in items:
-                self.destroy(item.entry, space)
+                if item.entry.node_id not in live:  # its blobs are still named: kept
+                    self.destroy(item.entry, space)
                 gone.append(describe(item, parts))
         return gone
 
@@ -184,7 +190,9 @@ class Trash:
         if isinstance(entry, FolderEntry) and not recursive and self.files.ls(path):
             raise UsageError(f"{path} is a folder that is not empty (use -r)")
         self.move_in(path, entry)
-        if isinstance(entry, FolderEntry):  # a shared folder in the trash is shared no more
+        spaces = self.files.spaces
+        shares = spaces.listing()["outgoing"] or self.files.session.state.rosters
+        if isinstance(entry, FolderEntry) and shares:  # a trashed shared folder: shared no more
             space = self.files.spaces.below(
                 self.files.spaces.space(split(path)[:-1]), entry.node_id
             )
