@@ -321,3 +321,26 @@ def test_removing_a_shared_folder_ends_its_shares(cli: Cli, tmp_path: Path) -> N
     alice.ok("rm", "-r", "/team")
     assert _incoming(bob) == []
     assert bob("ls", "@team")[0] == 4
+
+
+def test_a_writer_trashes_into_the_shared_folders_trash(cli: Cli, tmp_path: Path) -> None:
+    """Issue 14: a read-write member's `rm` lands in the shared folder's own (signed) trash;
+    the owner sees it and restores it; a read-only member cannot trash anything."""
+    alice, carol, bob = _alice(cli), _user(cli, "carol"), _user(cli, "bob")
+    files = _team(alice, tmp_path)
+    alice.ok("share", "/team", "--with", carol.email, "--write", "--trust-on-first-use")
+    alice.ok("share", "/team", "--with", bob.email, "--trust-on-first-use")
+    for member in (carol, bob):
+        (item,) = _incoming(member)
+        member.ok("accept", str(item["id"]), "--trust-on-first-use")
+    assert bob("rm", "@team/a.txt")[0] == 3  # read-only: refused, nothing changes
+    carol.ok("rm", "@team/a.txt")
+    (seen,) = carol.json("trash")  # type: ignore[misc]
+    assert seen["path"] == "/@team/a.txt" and seen["kind"] == "file"
+    (owner_view,) = alice.json("trash")  # type: ignore[misc]
+    assert owner_view["path"] == "/team/a.txt" and owner_view["id"] == seen["id"]
+    assert [e["name"] for e in bob.json("ls", "@team")] == ["sub"]  # type: ignore[union-attr,index]
+    alice.ok("trash", "restore", "/team/a.txt")
+    bob.ok("get", "@team/a.txt", str(tmp_path / "a-by-bob"))
+    assert (tmp_path / "a-by-bob").read_bytes() == files["a.txt"]
+    assert carol.json("trash") == []

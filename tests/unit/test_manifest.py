@@ -13,10 +13,12 @@ from blindvault.core.manifest import (
     ManifestBody,
     ManifestHead,
     Tombstone,
+    TrashItem,
     check_fresh,
     open_manifest,
     seal_manifest,
 )
+from blindvault.core.padme import pad_block, unpad_block
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
 NODE = b"\x01" * 16
@@ -169,8 +171,9 @@ def test_version_1_bodies_are_refused_and_entries_carry_no_author() -> None:
     """Issue 11, item 9: the body version moved to 2 when the unauthenticated `author` was
     removed; a version-1 body is a FormatError (no silent reading of the old layout)."""
     enc = body(b"", 1).encode()
-    assert enc[:5] == b"BVMB\x03"
-    for old in (b"\x01", b"\x02"):  # issue 14: version-2 bodies (no history) are refused too
+    assert enc[:5] == b"BVMB\x04"
+    # issue 14: version-2 bodies (no history) and version-3 bodies (no trash) are refused too
+    for old in (b"\x01", b"\x02", b"\x03"):
         with pytest.raises(FormatError):
             ManifestBody.decode(enc[:4] + old + enc[5:])
     assert "author" not in FileEntry.__slots__ and "author" not in Tombstone.__slots__
@@ -207,3 +210,45 @@ def test_file_history_out_of_order_or_too_long_is_refused(versions: tuple[int, .
     swapped = enc.replace(b"\x00" * 7 + b"\x04", b"\x00" * 7 + b"\x09", 1)  # version 4 -> 9
     with pytest.raises(FormatError):
         ManifestBody.decode(swapped)
+
+
+def _trashed(name: str, node: bytes, deleted: int = 7) -> TrashItem:
+    e = FileEntry(name, node, FileKey.generate(), 3, 30, 3, 4, b"\x07" * 32, _history(2, 1))
+    return TrashItem(deleted, f"/docs/{name}", e)
+
+
+def test_trash_round_trips_inside_the_signed_body() -> None:
+    """Issue 14: a trash item (deletion time, original path, the entry with its versions)
+    is part of the signed body; it may share its node id with the delete's tombstone."""
+    node = b"\x09" * 16
+    folder = FolderEntry("sub", b"\x0a" * 16, FolderKey.generate(), 2, 5)
+    items = (_trashed("a.txt", node), TrashItem(8, "/docs/sub", folder))
+    enc = ManifestBody((), (Tombstone(node, 7),), items).encode()
+    got = ManifestBody.decode(enc)
+    assert [t.path for t in got.trash] == ["/docs/a.txt", "/docs/sub"]
+    first = got.trash[0].entry
+    assert isinstance(first, FileEntry) and [h.content_version for h in first.history] == [2, 1]
+    assert got.trash[1].entry == folder and got.trash[1].deleted_ms == 8
+
+
+def test_trash_must_be_canonical_and_apart_from_live_entries() -> None:
+    """Trash items strictly ascending by node id (no duplicates); a live entry is never also
+    in the trash; an empty or NUL path is refused, on write and on read."""
+    a = _trashed("a.txt", b"\x01" * 16)
+    with pytest.raises(UsageError):
+        ManifestBody(trash=(a, a)).encode()
+    with pytest.raises(UsageError):
+        ManifestBody((a.entry,), (), (a,)).encode()
+    with pytest.raises(UsageError):
+        ManifestBody(trash=(TrashItem(1, "", a.entry),)).encode()
+    one, two = _trashed("a", b"\x01" * 16), _trashed("b", b"\x02" * 16)
+    good = ManifestBody(trash=(one, two)).encode()
+    swapped = ManifestBody.decode(good)
+    assert [t.entry.name for t in swapped.trash] == ["a", "b"]
+    raw = unpad_block(good, 1024)
+    head = raw[:13]
+    items = raw[13 + 4 :]
+    half = len(items) // 2
+    bad = head + (2).to_bytes(4, "big") + items[half:] + items[:half]
+    with pytest.raises(FormatError):
+        ManifestBody.decode(pad_block(bad, 1024))

@@ -116,7 +116,7 @@ const earlier = (version) => core.concat(u64(version), rand(32), u64(3), u64(1),
 const folderEntry = (name, nodeId) => core.concat(u8(2), text16(name), nodeId, rand(32), u64(1), u64(1700000000000));
 const tomb = (nodeId) => core.concat(nodeId, u64(5));
 const rawBody = (entries, tombs = []) =>
-  core.concat(utf8.encode("BVMB"), u8(3), u32(entries.length), ...entries, u32(tombs.length), ...tombs);
+  core.concat(utf8.encode("BVMB"), u8(4), u32(entries.length), ...entries, u32(tombs.length), ...tombs, u32(0));
 const body = (entries, tombs = []) => pad(rawBody(entries, tombs), 1024);
 
 test("manifest: a canonical body opens with the folder key", async () => {
@@ -157,7 +157,9 @@ test("manifest: every non-canonical body is an integrity failure", async () => {
     "trailing byte": pad(core.concat(rawBody([fileEntry("a", a)]), u8(0)), 1024),
     "wrong magic": pad(core.concat(utf8.encode("BVMX"), rawBody([]).subarray(4)), 1024),
     "version 1 body (with authors)": pad(core.concat(utf8.encode("BVMB"), u8(1), rawBody([]).subarray(5)), 1024),
-    "count beyond the data": pad(core.concat(utf8.encode("BVMB"), u8(3), u32(5), u32(0)), 1024),
+    "count beyond the data": pad(core.concat(utf8.encode("BVMB"), u8(4), u32(5), u32(0), u32(0)), 1024),
+    "version 3 body (no trash)": pad(core.concat(utf8.encode("BVMB"), u8(3), rawBody([]).subarray(5)), 1024),
+    "a trash in a link snapshot": pad(core.concat(rawBody([]).subarray(0, 13), u32(1)), 1024),
     "version 2 body (no history)": pad(core.concat(utf8.encode("BVMB"), u8(2), rawBody([]).subarray(5)), 1024),
     "history not below the live version": body([fileEntry("a", a, [earlier(2)], 2)]),
     "history out of order": body([fileEntry("a", a, [earlier(1), earlier(2)])]),

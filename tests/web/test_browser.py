@@ -451,12 +451,14 @@ def test_revoked_link(browse: Browse, link_server: LinkServer) -> None:
 
 
 def test_deleted_file(browse: Browse, link_server: LinkServer) -> None:
+    """Issue 14: a link is a snapshot: deleting the file (even `rm --permanent`) does not
+    break it while the link is live (the server refuses to delete its blob, 409
+    `blob_in_link`); revoking the link ends it."""
     url = link_server.link("/gone.txt")
-    link_server.cli("rm", "/gone.txt")
-    assert browse.open(url)[0] == "file"  # the descriptor still opens
-    browse.page.click("#file-download")
-    assert browse.wait_code("deleted").startswith("This file is no longer available")
-    assert browse.downloads == []
+    link_server.cli("rm", "--permanent", "/gone.txt")
+    assert browse.open(url)[0] == "file"
+    _, data = download_bytes(browse, "#file-download")
+    assert data == (link_server.files / "gone.txt").read_bytes()
 
 
 def test_malformed_and_unknown_links(browse: Browse, link_server: LinkServer) -> None:

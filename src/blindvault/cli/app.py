@@ -11,7 +11,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from blindvault.cli import account, apps, files, history, link, peers, recovery, share, sync, totp
+from blindvault.cli import (
+    account,
+    apps,
+    files,
+    history,
+    link,
+    peers,
+    recovery,
+    share,
+    sync,
+    totp,
+    trash,
+)
 from blindvault.cli.context import Context
 from blindvault.cli.errors import report
 
@@ -60,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=fn)
         return sp
 
-    for family in (account, peers, files, history, link, share, sync, apps, totp, recovery):
+    for family in (account, peers, files, history, trash, link, share, sync, apps, totp, recovery):
         family.register(add)
     return p
 

@@ -126,7 +126,7 @@ def cmd_mv(ctx: Context) -> int:
 def cmd_rm(ctx: Context) -> int:
     for named in ctx.args.remote:
         vault, remote = ctx.at(named)
-        vault.rm(remote, recursive=ctx.args.recursive)
+        vault.rm(remote, recursive=ctx.args.recursive, permanent=ctx.args.permanent)
     return 0
 
 
@@ -159,8 +159,9 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s = add("mv", cmd_mv, "move or rename")
     s.add_argument("src")
     s.add_argument("dst")
-    s = add("rm", cmd_rm, "remove files (and folders with -r)")
+    s = add("rm", cmd_rm, "move files (and folders with -r) to the trash")
     s.add_argument("remote", nargs="+")
     s.add_argument("-r", "--recursive", action="store_true")
+    s.add_argument("--permanent", action="store_true", help="remove for good, not to the trash")
     s = add("verify", cmd_verify, "download and authenticate every manifest and blob")
     s.add_argument("remote", nargs="?", default="/")

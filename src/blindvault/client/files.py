@@ -7,7 +7,6 @@ compare-and-swap, after which the new high-water marks are saved at once.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from blindvault.core.content import blob_id
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import Entry as ManifestEntry
 from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody, Tombstone
-from blindvault.errors import NotFoundError, PathNotFoundError, UsageError
+from blindvault.errors import ConflictError, NotFoundError, PathNotFoundError, UsageError
 
 __all__ = ["Entry", "Files"]
 
@@ -124,8 +123,15 @@ class Files:
             self.delete_version(node, version, space)
 
     def delete_version(self, node: bytes, version: int, space: Space) -> None:
-        with contextlib.suppress(NotFoundError):
+        """Delete one version's blob; one a live link serves stays (409 `blob_in_link`)
+        until the link is revoked, and `prune` collects it then."""
+        try:
             space.api.request("DELETE", f"/v1/blobs/{blob_id(node, version).hex()}")
+        except NotFoundError:
+            return
+        except ConflictError as exc:
+            if exc.code != "blob_in_link":
+                raise
 
     def mkdir(self, path: str, *, parents: bool = False) -> None:
         parts = split(path)
@@ -168,6 +174,8 @@ class Files:
             self.update(s[:-1], partial(edits.remove, name=s[-1], node_id=entry.node_id))
 
     def rm(self, path: str, *, recursive: bool = False) -> None:
+        """Remove for good (`rm --permanent`): tombstone, blobs and manifests go now.
+        A plain `rm` moves into the trash instead (`client/trash.py`)."""
         parts = split(path)
         entry = self.stat(path)
         if entry is None:

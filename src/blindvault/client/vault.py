@@ -36,9 +36,12 @@ from blindvault.client.history import History
 from blindvault.client.links import Links
 from blindvault.client.local.state import AccountState, StateStore
 from blindvault.client.net.http import ApiClient
+from blindvault.client.prune import Pruner, PruneResult
+from blindvault.client.retention import Policy, Retention
 from blindvault.client.session import Session
 from blindvault.client.shares import Shares
 from blindvault.client.spaces import Spaces
+from blindvault.client.trash import Trash, TrashEntry
 from blindvault.client.tree import Space, Tree
 from blindvault.client.uploads import Uploads
 from blindvault.client.verify import Problem
@@ -68,6 +71,7 @@ class Vault:
         self.uploads = Uploads(self.files)
         self.downloads = Downloads(self.files)
         self.history = History(self.files, self.uploads)  # versions and restore (issue 14)
+        self.trash_bin = Trash(self.files)  # the trash (issue 14)
         self.shares = Shares(self.files, self.uploads, self.downloads)
         self.links = Links(self.files)
 
@@ -317,8 +321,34 @@ class Vault:
     def mv(self, src: str, dst: str) -> None:
         self.files.mv(src, dst)
 
-    def rm(self, path: str, *, recursive: bool = False) -> None:
-        self.files.rm(path, recursive=recursive)
+    def rm(self, path: str, *, recursive: bool = False, permanent: bool = False) -> None:
+        """Move `path` into the trash; with `permanent`, remove it for good at once."""
+        if permanent:
+            self.files.rm(path, recursive=recursive)
+        else:
+            self.trash_bin.remove(path, recursive=recursive)
+
+    def trash(self) -> list[TrashEntry]:
+        """Everything in the trash (every folder's, shared folders' included), newest first."""
+        return self.trash_bin.listing()
+
+    def trash_restore(self, path: str, *, to: str | None = None) -> str:
+        """Put a trashed entry (by original path or id) back, or at `to`; where it went."""
+        return self.trash_bin.restore(path, to=to)
+
+    def trash_empty(self, *, older_than_ms: int | None = None) -> list[TrashEntry]:
+        """Delete for good what was trashed `older_than_ms` ago or earlier (all without it)."""
+        return self.trash_bin.empty(older_than_ms=older_than_ms)
+
+    def forget(
+        self, policy: Policy | None = None, *, dry_run: bool = False
+    ) -> dict[str, list[dict[str, object]]]:
+        """Drop earlier versions and trash items `policy` does not keep (restic's forget)."""
+        return Retention(self.trash_bin).forget(policy or Policy(), dry_run=dry_run)
+
+    def prune(self, *, dry_run: bool = False) -> PruneResult:
+        """Delete the blobs nothing signed references, under the account's prune lease."""
+        return Pruner(self.trash_bin).run(dry_run=dry_run)
 
     def verify(self, path: str = "/") -> tuple[int, int, list[Problem]]:
         """Download and authenticate every manifest and blob; returns (folders, files, problems)."""

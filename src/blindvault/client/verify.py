@@ -2,8 +2,8 @@
 
 Every problem is reported with its path instead of stopping at the first: a folder that
 fails (tampered, rolled back, or missing although its signed parent names it: P-EXISTS)
-and a blob (of the live version or of any earlier version the manifest keeps, issue 14)
-that fails its chunked AEAD or is missing.
+and a blob (of the live version or of any earlier version the manifest keeps, or of a
+file in the folder's trash, issue 14) that fails its chunked AEAD or is missing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from blindvault.client.net import transfer
 from blindvault.client.tree import Folder
-from blindvault.core.manifest import FolderEntry
+from blindvault.core.manifest import FileEntry, FolderEntry
 from blindvault.errors import BlindvaultError
 
 __all__ = ["Problem", "verify_tree"]
@@ -41,12 +41,16 @@ def verify_tree(
             problems.append(Problem(here, f"folder fails verification: {exc}"))
             return
         counts[0] += 1
-        for e in folder.body.entries:
+        trashed = [t.entry for t in folder.body.trash if isinstance(t.entry, FileEntry)]
+        for e in (*folder.body.entries, *trashed):
             if isinstance(e, FolderEntry):
                 visit([*parts, e.name])
                 continue
-            counts[1] += 1
             path = f"{here.rstrip('/')}/{e.name}"
+            if e in trashed:
+                path += " (in the trash)"
+            else:
+                counts[1] += 1  # live files (trashed ones are checked, not counted)
             for v in (e.as_version(), *e.history):  # every version the manifest keeps
                 try:
                     transfer.verify_blob(

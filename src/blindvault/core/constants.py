@@ -33,10 +33,11 @@ MAGIC_ORG_ESCROW: Final = b"BVOE"
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
 # pad the folder name; roots carry roster heads; link descriptors pad and name a snapshot.
-# Manifest bodies 3 (issue 14): file entries carry their earlier versions (history).
+# Manifest bodies 3 (issue 14): file entries carry their earlier versions (history);
+# 4 (issue 14): the folder's trash.
 # Objects with any other version byte are refused (no migration: pre-1.0).
 OBJECT_VERSIONS: Final = {
-    MAGIC_MANIFEST_BODY: 3,
+    MAGIC_MANIFEST_BODY: 4,
     MAGIC_ROSTER: 2,
     MAGIC_ROOT: 2,
     MAGIC_LINK: 2,

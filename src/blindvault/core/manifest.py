@@ -1,18 +1,10 @@
 """Folder manifests: a folder's children, sealed, signed, versioned and hash-chained.
 
-    body   = pad("BVMB" || 0x03 || n u32 || n entries (strictly ascending UTF-8 name)
-                 || m u32 || m tombstones (strictly ascending node id))
-    file   = 0x01 || name || node_id[16] || file_key[32] || content_version u64
-             || size u64 || mtime_ms u64 || written_ms u64 || writer fingerprint[32]
-             || h u8 || h earlier versions
-                (strictly descending content_version, all below the live one)
-    earlier = content_version u64 || file_key[32] || size u64 || mtime_ms u64
-             || written_ms u64 || writer fingerprint[32]
-    folder = 0x02 || name || node_id[16] || folder_key[32] || key_version u64
-             || mtime_ms u64
-    tomb   = node_id[16] || deleted_ms u64
+    body   = pad("BVMB" || 0x04 || n u32 || n entries (strictly ascending UTF-8 name)
+                 || m u32 || m tombstones (strictly ascending node id)
+                 || trash (core/trash.py))
+    entries, tombstones: core/entries.py; a file's earlier versions: core/history.py
     pad(x) = x || 0x80 || 0x00... to Padmé(max(len(x) + 1, 1024)) bytes (padme.pad_block)
-    name   = u16 length || UTF-8 (NFC, 1..255 bytes, no "/", no NUL, not "." or "..")
 
     sealed = head || u32 length || AES-256-GCM(manifest key, nonce, body, aad = head)
              || Ed25519 signature[64] by the writer
@@ -26,10 +18,9 @@ Version 1 has an all-zero prev_hash; version n+1 names the hash of version n.
 Deletions are tombstones inside a signed manifest (P-TOMBSTONE); sizes and times shown
 to users come only from here (P-META). Body version 1 carried a per-entry `author` that
 nothing authenticated (any writer could name anybody); version 2 drops it: who wrote a
-listing is the manifest's signed `writer`. Version-1 bodies are refused.
-Version 3 (issue 14) keeps each file's earlier content versions inside the signed body
-(at most MAX_HISTORY; the blob of version v is blob_id(node_id, v) as for the live one),
-so a server that drops a version is caught by the signed chain. Version-2 bodies are refused.
+listing is the manifest's signed `writer`. Version 3 (issue 14) keeps each file's earlier
+content versions inside the signed body. Version 4 (issue 14) adds the folder's trash.
+Older bodies are refused.
 """
 
 from __future__ import annotations
@@ -51,19 +42,28 @@ from blindvault.core.constants import (
     MAGIC_MANIFEST,
     MAGIC_MANIFEST_BODY,
     MAX_MANIFEST_ENTRIES,
-    MAX_NAME_BYTES,
-    NODE_FILE,
-    NODE_FOLDER,
     PAD_MANIFEST_MIN,
 )
 from blindvault.core.encoding import Reader, Writer, check_header, header
+from blindvault.core.entries import (
+    Entry,
+    FileEntry,
+    FolderEntry,
+    Tombstone,
+    check_name,
+    read_entry,
+    write_entry,
+)
+from blindvault.core.history import MAX_HISTORY, FileVersion
 from blindvault.core.identity import Identity, IdentityBundle
-from blindvault.core.keys import FileKey, FolderKey
+from blindvault.core.keys import FolderKey
 from blindvault.core.padme import pad_block, unpad_block
+from blindvault.core.trash import TrashItem, read_trash, write_trash
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
 __all__ = [
     "MAX_HISTORY",
+    "Entry",
     "FileEntry",
     "FileVersion",
     "FolderEntry",
@@ -71,6 +71,7 @@ __all__ = [
     "ManifestHead",
     "OpenedManifest",
     "Tombstone",
+    "TrashItem",
     "check_fresh",
     "check_name",
     "open_manifest",
@@ -79,66 +80,7 @@ __all__ = [
 ]
 
 ZERO_HASH = bytes(HASH_SIZE)
-MAX_HISTORY = 64  # earlier versions kept per file entry (bounded: a u8 count)
 _MAX_BODY = 512 * 1024 * 1024
-
-
-def check_name(name: str) -> str:
-    """Return `name` if it is a valid entry name, else raise `UsageError`."""
-    raw = name.encode("utf-8", errors="strict") if isinstance(name, str) else b""
-    if not raw or len(raw) > MAX_NAME_BYTES or name in (".", "..") or "/" in name or "\x00" in name:
-        raise UsageError("invalid entry name")
-    return name
-
-
-@dataclass(frozen=True, slots=True)
-class FileVersion:
-    """An earlier content version of a file, kept in the signed manifest (issue 14)."""
-
-    content_version: int
-    file_key: FileKey
-    size: int
-    mtime_ms: int
-    written_ms: int
-    writer: bytes  # fingerprint of the identity that wrote this version
-
-
-@dataclass(frozen=True, slots=True)
-class FileEntry:
-    name: str
-    node_id: bytes
-    file_key: FileKey
-    content_version: int
-    size: int
-    mtime_ms: int
-    written_ms: int = 0  # when this version was written (the writing device's clock)
-    writer: bytes = bytes(FINGERPRINT_SIZE)  # fingerprint of the identity that wrote it
-    history: tuple[FileVersion, ...] = ()  # newest first, all older than content_version
-
-    def as_version(self) -> FileVersion:
-        """The live version as a history item (when a newer one replaces it)."""
-        return FileVersion(
-            self.content_version, self.file_key, self.size, self.mtime_ms, self.written_ms,
-            self.writer,
-        )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class FolderEntry:
-    name: str
-    node_id: bytes
-    folder_key: FolderKey
-    key_version: int
-    mtime_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class Tombstone:
-    node_id: bytes
-    deleted_ms: int
-
-
-Entry = FileEntry | FolderEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,25 +89,19 @@ class ManifestBody:
 
     entries: tuple[Entry, ...] = ()
     tombstones: tuple[Tombstone, ...] = ()
+    trash: tuple[TrashItem, ...] = ()
 
     def encode(self) -> bytes:
         entries = sorted(self.entries, key=lambda e: check_name(e.name).encode("utf-8"))
         tombs = sorted(self.tombstones, key=lambda t: t.node_id)
-        _check_unique(entries, tombs)
+        _check_unique(entries, tombs, self.trash)
         w = Writer(header(MAGIC_MANIFEST_BODY)).u32(len(entries))
         for e in entries:
-            if isinstance(e, FileEntry):
-                w.u8(NODE_FILE).text16(e.name).fixed(e.node_id, ID_SIZE)
-                w.fixed(e.file_key.material, KEY_SIZE).u64(e.content_version).u64(e.size)
-                w.u64(e.mtime_ms).u64(e.written_ms).fixed(e.writer, FINGERPRINT_SIZE)
-                _write_history(w, e)
-            else:
-                w.u8(NODE_FOLDER).text16(e.name).fixed(e.node_id, ID_SIZE)
-                w.fixed(e.folder_key.material, KEY_SIZE).u64(e.key_version)
-                w.u64(e.mtime_ms)
+            write_entry(w, e)
         w.u32(len(tombs))
         for t in tombs:
             w.fixed(t.node_id, ID_SIZE).u64(t.deleted_ms)
+        write_trash(w, self.trash)
         return pad_block(w.bytes(), PAD_MANIFEST_MIN)
 
     @classmethod
@@ -174,24 +110,9 @@ class ManifestBody:
         check_header(r, MAGIC_MANIFEST_BODY)
         r = Reader(unpad_block(data, PAD_MANIFEST_MIN))
         r.take(5)
-        entries: list[Entry] = []
-        for _ in range(_count(r)):
-            kind = r.u8()
-            name = r.text16(max_size=MAX_NAME_BYTES)
-            try:
-                check_name(name)
-            except UsageError:
-                raise FormatError("invalid entry name") from None
-            node_id = r.take(ID_SIZE)
-            key = r.take(KEY_SIZE)
-            if kind == NODE_FILE:
-                entries.append(_read_file(r, name, node_id, FileKey(key)))
-            elif kind == NODE_FOLDER:
-                kv = r.u64()
-                entries.append(FolderEntry(name, node_id, FolderKey(key), kv, r.u64()))
-            else:
-                raise FormatError("unknown entry kind")
+        entries = [read_entry(r) for _ in range(_count(r))]
         tombs = [Tombstone(r.take(ID_SIZE), r.u64()) for _ in range(_count(r))]
+        trash = read_trash(r, _count(r))
         r.finish()
         names = [e.name.encode("utf-8") for e in entries]
         if any(a >= b for a, b in pairwise(names)):
@@ -200,49 +121,16 @@ class ManifestBody:
         if any(a >= b for a, b in pairwise(ids)):
             raise FormatError("tombstones not in canonical order")
         try:
-            _check_unique(entries, tombs)
+            _check_unique(entries, tombs, trash)
         except UsageError:
             raise FormatError("duplicate node id") from None
-        return cls(tuple(entries), tuple(tombs))
+        return cls(tuple(entries), tuple(tombs), trash)
 
     def find(self, name: str) -> Entry | None:
         for e in self.entries:
             if e.name == name:
                 return e
         return None
-
-
-def _check_history(live: int, history: tuple[FileVersion, ...]) -> bool:
-    """Newest first, strictly descending, all below the live version, at most MAX_HISTORY."""
-    versions = [live, *(h.content_version for h in history)]
-    return len(history) <= MAX_HISTORY and all(a > b for a, b in pairwise(versions))
-
-
-def _write_history(w: Writer, e: FileEntry) -> None:
-    if not _check_history(e.content_version, e.history):
-        raise UsageError("file history out of order or too long")
-    w.u8(len(e.history))
-    for h in e.history:
-        w.u64(h.content_version).fixed(h.file_key.material, KEY_SIZE).u64(h.size)
-        w.u64(h.mtime_ms).u64(h.written_ms).fixed(h.writer, FINGERPRINT_SIZE)
-
-
-def _read_file(r: Reader, name: str, node_id: bytes, key: FileKey) -> FileEntry:
-    cv, size, mtime, written = r.u64(), r.u64(), r.u64(), r.u64()
-    writer = r.take(FINGERPRINT_SIZE)
-    return FileEntry(name, node_id, key, cv, size, mtime, written, writer, _read_history(r, cv))
-
-
-def _read_history(r: Reader, live: int) -> tuple[FileVersion, ...]:
-    out = []
-    for _ in range(r.u8()):
-        cv, key, size = r.u64(), FileKey(r.take(KEY_SIZE)), r.u64()
-        mtime, written = r.u64(), r.u64()
-        out.append(FileVersion(cv, key, size, mtime, written, r.take(FINGERPRINT_SIZE)))
-    history = tuple(out)
-    if not _check_history(live, history):  # mutant: core.manifest-history-order
-        raise FormatError("file history not in canonical order")
-    return history
 
 
 def _count(r: Reader) -> int:
@@ -252,11 +140,18 @@ def _count(r: Reader) -> int:
     return n
 
 
-def _check_unique(entries: list[Entry], tombs: list[Tombstone]) -> None:
+def _check_unique(
+    entries: list[Entry], tombs: list[Tombstone], trash: tuple[TrashItem, ...]
+) -> None:
+    """Names and node ids unique among live entries and tombstones; a trash item may share
+    its node id with a tombstone (the delete that put it there), never with a live entry."""
     names = [e.name for e in entries]
     ids = [e.node_id for e in entries] + [t.node_id for t in tombs]
+    live = {e.node_id for e in entries}
     if len(set(names)) != len(names) or len(set(ids)) != len(ids):
         raise UsageError("duplicate name or node id in manifest")
+    if any(t.entry.node_id in live for t in trash):  # mutant: core.trash-apart
+        raise UsageError("a live entry is also in the trash")
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ const VERSION = 1;
 // Objects whose version moved to 2 (issue 11): padded descriptors naming a snapshot, and
 // padded manifest bodies without the unauthenticated `author` (spec §7, §10).
 const VERSION_LINK = 2;
-const VERSION_MANIFEST_BODY = 3;
+const VERSION_MANIFEST_BODY = 4;
 const MAX_HISTORY = 64; // manifest.py MAX_HISTORY
 const FINGERPRINT_SIZE = 32;
 const PAD_MANIFEST_MIN = 1024;
@@ -488,6 +488,8 @@ export function decodeManifestBody(data) {
     const deletedMs = r.u64();
     tombstones.push({ nodeId, deletedMs });
   }
+  // Body 4 (issue 14) ends with the folder's trash; a link snapshot never carries one.
+  if (readCount(r) !== 0) throw new FormatError("a link snapshot carries no trash");
   r.finish();
   // Canonical: names strictly ascending by UTF-8 bytes (so also unique), tombstones
   // strictly ascending by node id, and no node id twice across both lists.

@@ -26,6 +26,7 @@ class BlobBatchStored(Model):
 class BlobInfo(Model):
     id: str
     size: int
+    created_at: float  # when the server stored it (seconds since the epoch)
 
 
 class BlobList(Model):

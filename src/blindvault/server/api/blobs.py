@@ -15,9 +15,10 @@ from blindvault.server.api.streaming import stream_blob
 from blindvault.server.bodies import spool_body
 from blindvault.server.deps import BlobId, Ctx, InScope
 from blindvault.server.domain.blobwrite import NewBlob, store_blobs
+from blindvault.server.domain.links import in_live_link
 from blindvault.server.domain.quota import release
 from blindvault.server.domain.scopes import Scope, visible
-from blindvault.server.errors import not_found
+from blindvault.server.errors import ApiError, not_found
 from blindvault.server.storage.db import transaction
 from blindvault.server.storage.schema import blobs
 from blindvault.wire.blobs import BlobList, BlobStored
@@ -67,6 +68,8 @@ def delete_blob(blob_id: BlobId, scope: InScope, ctx: Ctx) -> Response:
     if not scope.own:
         where.append(blobs.c.space == scope.space)
     with transaction(ctx.engine) as conn:
+        if in_live_link(conn, scope.owner, blob_id):  # mutant: server.blob-in-link
+            raise ApiError(409, "blob_in_link", "a live link serves this blob; revoke it first")
         # only the transaction whose DELETE removed the row releases its size
         row = conn.execute(
             delete(blobs).where(*where).returning(blobs.c.size, blobs.c.storage_key)
@@ -85,6 +88,6 @@ def list_blobs(scope: InScope, ctx: Ctx) -> dict[str, Any]:
         where.append(blobs.c.space == scope.space)
     with transaction(ctx.engine) as conn:
         rows = conn.execute(
-            select(blobs.c.id, blobs.c.size).where(*where).order_by(blobs.c.id)
+            select(blobs.c.id, blobs.c.size, blobs.c.created_at).where(*where).order_by(blobs.c.id)
         ).all()
-    return {"blobs": [{"id": r.id, "size": r.size} for r in rows]}
+    return {"blobs": [{"id": r.id, "size": r.size, "created_at": r.created_at} for r in rows]}

@@ -130,3 +130,24 @@ class Refund:
                 _recount(conn, self.lid, self.owner)
         except ApiError:
             pass  # the database is down: the bytes stay counted (the safe side)
+
+
+def in_live_link(conn: Connection, owner: str, blob_id: str) -> bool:
+    """Whether a live link (not revoked, expired or used up) of `owner` lists `blob_id`: the server
+    knows this already (it serves the link's blobs), so refusing the delete teaches it
+    nothing new about which file a blob belongs to."""
+    now = time.time()
+    found = conn.execute(
+        select(link_items.c.item)
+        .join(links, links.c.id == link_items.c.link_id)
+        .where(
+            links.c.owner == owner,
+            links.c.revoked.is_(False),
+            (links.c.expires_at.is_(None)) | (links.c.expires_at > now),
+            (links.c.max_downloads.is_(None)) | (links.c.downloads < links.c.max_downloads),
+            link_items.c.kind == "blob",
+            link_items.c.item == blob_id,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
