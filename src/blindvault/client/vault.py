@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from blindvault.client import account, feed, peers
+from blindvault.client import account, feed, pairing, peers
 from blindvault.client.account_keys import replace_keys
 from blindvault.client.downloads import Downloads
 from blindvault.client.feed import FeedResult
@@ -133,6 +133,39 @@ class Vault:
         vault = cls(session)
         vault.change_password(new_password, totp=totp)
         return vault
+
+    @classmethod
+    def pair(
+        cls,
+        server: str,
+        code: str,
+        *,
+        store: StateStore | None = None,
+        insecure: bool = False,
+        device_name: str = "cli",
+        show: Callable[[str], None] = lambda _: None,
+        poll: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+    ) -> Vault:
+        """Log a new device in with the code a signed-in device shows (`add_device`):
+        the account arrives over SPAKE2 through the server's relay; `show` gets the
+        confirmation string both devices display."""
+        session = pairing.join(
+            server, code, store=store or StateStore(), insecure=insecure,
+            device_name=device_name, show=show, poll=poll, transport=transport,
+        )  # fmt: skip
+        return cls(session)
+
+    def add_device(
+        self,
+        *,
+        show: Callable[[str, float], None],
+        confirm: Callable[[str, str], bool],
+        poll: float = 0.5,
+    ) -> pairing.PairedDevice:
+        """Pair a new device: `show(code, expires_at)`, then `confirm(confirmation,
+        device_name)` before the account is sent (see `client.pairing`)."""
+        return pairing.add_device(self.session, show=show, confirm=confirm, poll=poll)
 
     def change_password(
         self,

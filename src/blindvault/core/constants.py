@@ -21,6 +21,7 @@ MAGIC_KDF_PARAMS: Final = b"BVKP"
 MAGIC_LINK: Final = b"BVLK"
 MAGIC_KEY_BUNDLE: Final = b"BVKB"
 MAGIC_ROSTER: Final = b"BVRS"
+MAGIC_PAIRING: Final = b"BVPR"
 
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
@@ -95,6 +96,10 @@ LABEL_ROSTER_HASH: Final = b"blindvault/v1/roster-hash"
 LABEL_ROSTER_SIG: Final = b"blindvault/v1/roster-sig"
 LABEL_ROSTER_NAME: Final = b"blindvault/v1/roster-name"
 MAX_ROSTER_MEMBERS: Final = 1000
+LABEL_PAIRING_OLD: Final = b"blindvault/v1/pairing/signed-in-device"
+LABEL_PAIRING_NEW: Final = b"blindvault/v1/pairing/new-device"
+LABEL_PAIRING_KEYS: Final = b"blindvault/v1/pairing/keys"
+LABEL_PAIRING_CONFIRM: Final = b"blindvault/v1/pairing/confirm"
 
 # --- key-wrap kinds (one byte in every wrapped key; also selects the wrapping subkey) ---
 WRAP_VAULT_BY_MASTER: Final = 1
@@ -146,3 +151,7 @@ LINK_PASSWORD_MARK: Final = ".p"  # noqa: S105 - a marker, not a password
 RECOVERY_WORDS: Final = 24
 SLIP39_ITERATION_EXPONENT: Final = 1
 SLIP39_MAX_SHARES: Final = 16
+
+# --- pairing a device by code (SPAKE2) ---
+PAIRING_WORDS: Final = 3  # BIP39 English words, 11 bits each: one online guess per code
+PAIRING_CHANNEL_DIGITS: Final = 5
