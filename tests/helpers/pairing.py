@@ -18,6 +18,7 @@ class SignedIn:
     accept: bool = True
     codes: queue.Queue[str] = field(default_factory=queue.Queue)
     shown: list[str] = field(default_factory=list)
+    code_shown: str = ""
     result: Any = None
     error: BaseException | None = None
     thread: threading.Thread | None = None
@@ -27,11 +28,13 @@ class SignedIn:
             self.shown.append(confirmation)
             return self.accept
 
+        def show(code: str, _expires_at: float) -> None:
+            self.code_shown = code
+            self.codes.put(code)
+
         def run() -> None:
             try:
-                self.result = self.vault.add_device(
-                    show=lambda code, _exp: self.codes.put(code), confirm=confirm, poll=0.05
-                )
+                self.result = self.vault.add_device(show=show, confirm=confirm, poll=0.05)
             except BaseException as exc:
                 self.error = exc
 

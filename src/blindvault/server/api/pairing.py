@@ -103,3 +103,12 @@ def receive_payload(channel: Channel, body: PairingClaim, ctx: Ctx) -> dict[str,
     if sealed is None:
         return {"state": "waiting"}
     return {"state": "sealed", "sealed": b64encode(sealed)}
+
+
+@router.post("/pairings/{channel}/abandon", status_code=204)
+def abandon_pairing(channel: Channel, body: PairingClaim, ctx: Ctx) -> Response:
+    """The new device could not verify what it got: the pairing fails, its device row
+    (if any) is revoked."""
+    with transaction(ctx.engine) as conn:
+        pairing.abandon(conn, channel, body.claim)
+    return Response(status_code=204)

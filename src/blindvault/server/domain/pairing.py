@@ -163,8 +163,8 @@ def fail(conn: Connection, channel: str, account_id: str) -> None:
     _close(conn, _own(conn, channel, account_id))
 
 
-def _close(conn: Connection, row: Any) -> None:
-    if row.state not in _LIVE:
+def _close(conn: Connection, row: Any, *, also_delivered: bool = False) -> None:
+    if row.state not in _LIVE and not (also_delivered and row.state == "delivered"):
         return
     conn.execute(
         update(pairings)
@@ -176,12 +176,23 @@ def _close(conn: Connection, row: Any) -> None:
     audit_log.record(conn, row.account_id, "pairing_failed", channel=row.channel)
 
 
-def deliver(conn: Connection, channel: str, claim: str) -> bytes | None:
-    """The sealed payload, once, to the joiner holding `claim`; None while not there yet."""
+def _claimed(conn: Connection, channel: str, claim: str) -> Any:
     row = _row(conn, channel)
     # mutant: server.pairing-claim
     if row.claim_hash is None or not hmac.compare_digest(row.claim_hash, _claim_hash(claim)):
         raise not_found("pairing code")
+    return row
+
+
+def abandon(conn: Connection, channel: str, claim: str) -> None:
+    """The new device gives up (the payload did not verify): the pairing fails and the
+    device row made for it is revoked, even after delivery."""
+    _close(conn, _claimed(conn, channel, claim), also_delivered=True)
+
+
+def deliver(conn: Connection, channel: str, claim: str) -> bytes | None:
+    """The sealed payload, once, to the joiner holding `claim`; None while not there yet."""
+    row = _claimed(conn, channel, claim)
     if row.state == "failed":
         raise ApiError(410, "pairing_failed", "the other device refused the code; start again")
     if _expired(row):
