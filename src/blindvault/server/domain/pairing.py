@@ -89,21 +89,20 @@ def _expired(row: Any) -> bool:
 def offer(conn: Connection, channel: str) -> bytes:
     """The signed-in device's SPAKE2 message, while the mailbox is open."""
     row = _row(conn, channel)
-    if row.state != "open" or _expired(row):
+    if row.state != "open" or _expired(row):  # mutant: server.pairing-one-join
         raise _gone()
     return bytes(row.message_a)
 
 
 def join(conn: Connection, channel: str, message: bytes, confirm: bytes, name: str) -> str:
     """The one join of this mailbox; returns the claim that collects the payload."""
+    row = _row(conn, channel)  # 404 for a channel that never existed
+    if row.state != "open" or _expired(row):  # mutant: server.pairing-one-join
+        raise _gone()
     claim = secrets.token_urlsafe(24)
     joined = conn.execute(
         update(pairings)
-        .where(
-            pairings.c.channel == channel,
-            pairings.c.state == "open",  # mutant: server.pairing-one-join
-            pairings.c.expires_at > time.time(),
-        )
+        .where(pairings.c.channel == channel, pairings.c.state == row.state)  # no race
         .values(
             state="joined",
             message_b=message,
@@ -113,7 +112,6 @@ def join(conn: Connection, channel: str, message: bytes, confirm: bytes, name: s
         )
     ).rowcount
     if joined != 1:
-        _row(conn, channel)  # 404 for a channel that never existed
         raise _gone()
     return claim
 
