@@ -22,6 +22,8 @@ MAGIC_LINK: Final = b"BVLK"
 MAGIC_KEY_BUNDLE: Final = b"BVKB"
 MAGIC_ROSTER: Final = b"BVRS"
 MAGIC_PAIRING: Final = b"BVPR"
+MAGIC_CA: Final = b"BVCA"
+MAGIC_CERTIFICATE: Final = b"BVCC"
 
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
@@ -100,6 +102,8 @@ LABEL_PAIRING_OLD: Final = b"blindvault/v1/pairing/signed-in-device"
 LABEL_PAIRING_NEW: Final = b"blindvault/v1/pairing/new-device"
 LABEL_PAIRING_KEYS: Final = b"blindvault/v1/pairing/keys"
 LABEL_PAIRING_CONFIRM: Final = b"blindvault/v1/pairing/confirm"
+LABEL_CA_SIG: Final = b"blindvault/v1/ca-sig"
+LABEL_CERTIFICATE_SIG: Final = b"blindvault/v1/identity-cert-sig"
 
 # --- key-wrap kinds (one byte in every wrapped key; also selects the wrapping subkey) ---
 WRAP_VAULT_BY_MASTER: Final = 1
@@ -155,3 +159,7 @@ SLIP39_MAX_SHARES: Final = 16
 # --- pairing a device by code (SPAKE2) ---
 PAIRING_WORDS: Final = 3  # BIP39 English words, 11 bits each: one online guess per code
 PAIRING_CHANNEL_DIGITS: Final = 5
+
+# --- identity certificates (issue 17, part 3): the organisation's policy, in the CA ---
+CA_POLICY_REVERIFY: Final = 0  # a certified key change of a pinned peer still needs `trust`
+CA_POLICY_ACCEPT_CERTIFIED: Final = 1  # a certified key change replaces the pin

@@ -40,6 +40,7 @@ from blindvault.server.api import (
     uploads,
 )
 from blindvault.server.bodies import BodyLimit
+from blindvault.server.ca import from_data
 from blindvault.server.context import Limits, ServerContext
 from blindvault.server.errors import CODES, ApiError
 from blindvault.server.options import ServerOptions
@@ -164,4 +165,5 @@ def build(
     engine = make_engine(db_url or f"sqlite:///{data / 'blindvault.sqlite3'}")
     migrate(engine)
     store: BlobStore = open_store(blobs, data)
-    return create_app(ServerContext(engine, store, limits or Limits()), options)
+    ca = from_data(data)  # the CA of identity certificates, if `admin ca create` made one
+    return create_app(ServerContext(engine, store, limits or Limits(), ca), options)
