@@ -13,6 +13,8 @@ from blindvault.errors import UsageError
 
 __all__ = ["register"]
 
+_CERTIFIED = "  certified"  # by the server's CA, pinned on this device: a signal, not trust
+
 
 def cmd_trust(ctx: Context) -> int:
     args = ctx.args
@@ -29,9 +31,15 @@ def cmd_trust(ctx: Context) -> int:
         shown = seen.fingerprint.hex()  # P-SHOWN: pin exactly this key, or refuse
     bundle = vault.trust(args.peer, shown, replace=args.replace)
     fp = bundle.fingerprint
+    cert = vault.peer_view(bundle.email).certified
     ctx.show(
-        {"email": bundle.email, "fingerprint": fp.hex(), "safety_number": safety_number(fp)},
-        f"Trusted {bundle.email}: {safety_number(fp)}",
+        {
+            "email": bundle.email,
+            "fingerprint": fp.hex(),
+            "safety_number": safety_number(fp),
+            "certified": cert,
+        },
+        f"Trusted {bundle.email}: {safety_number(fp)}{_CERTIFIED if cert else ''}",
     )
     return 0
 
@@ -39,16 +47,23 @@ def cmd_trust(ctx: Context) -> int:
 def cmd_fingerprint(ctx: Context) -> int:
     vault = ctx.open()
     if ctx.args.peer:
-        bundle, pinned = vault.peer(ctx.args.peer)
-        fp = bundle.fingerprint
+        seen = vault.peer_view(ctx.args.peer)
+        fp = seen.bundle.fingerprint
+        if seen.changed_by_ca:
+            sys.stderr.write(
+                f"blindvault: {seen.bundle.email}'s key changed; accepted because the server's "
+                "CA certifies it and your organisation's policy (pinned) says so\n"
+            )
         ctx.show(
             {
-                "email": bundle.email,
+                "email": seen.bundle.email,
                 "fingerprint": fp.hex(),
                 "safety_number": safety_number(fp),
-                "pinned": pinned,
+                "pinned": seen.pinned,
+                "certified": seen.certified,
             },
-            f"{safety_number(fp)}\n{fp.hex()}{'' if pinned else '  (not pinned)'}",
+            f"{safety_number(fp)}{_CERTIFIED if seen.certified else ''}\n{fp.hex()}"
+            f"{'' if seen.pinned else '  (not pinned)'}",
         )
         return 0
     fp = vault.fingerprint

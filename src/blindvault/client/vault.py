@@ -243,6 +243,12 @@ class Vault:
         """A peer's verified bundle and whether it matches this device's pin."""
         return peers.peer(self.session, email)
 
+    def peer_view(self, email: str) -> peers.PeerView:
+        """The peer's key, pinned or not, and whether the pinned server CA certifies it
+        (an extra signal, issue 17; a certified change is refused unless the CA's pinned
+        policy accepts it)."""
+        return peers.view(self.session, email)
+
     def trust(
         self, email: str, fingerprint: str | None = None, *, replace: bool = False
     ) -> IdentityBundle:

@@ -51,6 +51,7 @@ class AccountState:
     roster_heads: dict[str, list[Any]] = field(default_factory=dict)  # node -> [ver, hash]
     key_versions: dict[str, int] = field(default_factory=dict)  # share node hex -> key version
     mounts: dict[str, list[str]] = field(default_factory=dict)  # @name -> [owner email, node]
+    ca_pin: str = ""  # SHA-256 of the server CA's descriptor, pinned at first contact
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:
         """Advance the high-water mark of a folder; never move it backwards."""
