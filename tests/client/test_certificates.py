@@ -123,3 +123,29 @@ def test_no_ca_certifies_nothing_and_admin_errors(token: Token, tmp_path: Path) 
     assert token.create_ca(tmp_path / "d2").returncode == 0
     again = token.create_ca(tmp_path / "d2")
     assert (again.returncode, "exists" in again.stderr) == (5, True)
+
+
+def test_software_option_for_small_deployments(tmp_path: Path) -> None:
+    """`admin ca create --software`: a SoftHSM2 token under the data folder, PIN in a file
+    there; the server starts without BLINDVAULT_CA_PIN and certifies identities."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    cmd = [sys.executable, "-m", "blindvault", "admin", "--data", str(data), "ca", "create"]
+    made = subprocess.run([*cmd, "--software"], capture_output=True, text=True, check=False)
+    assert made.returncode == 0, made.stderr
+    pin_file = data / "ca-softhsm" / "pin"
+    assert pin_file.stat().st_mode & 0o077 == 0
+    env = {"BLINDVAULT_CA_PIN": "", "SOFTHSM2_CONF": ""}
+    proc, url = start_server(data, env=env)
+    try:
+        alice = _user(url, tmp_path / "alice", "alice")
+        bob = _user(url, tmp_path / "bob", "bob")
+        assert alice.peer_view(bob.state.email).certified
+        alice.close()
+        bob.close()
+    finally:
+        stop(proc)
+    shown = subprocess.run([*cmd[:-1], "show"], capture_output=True, text=True, check=False)
+    assert "re-verify" in shown.stdout

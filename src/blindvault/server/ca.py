@@ -42,6 +42,11 @@ _LABEL_CA_SIG = b"blindvault/v1/ca-sig"
 _LABEL_CERT_SIG = b"blindvault/v1/identity-cert-sig"
 _SIGNATURE = 64
 POLICIES = {"re-verify": 0, "accept-certified-changes": 1}
+SOFTHSM_MODULES = (  # where Debian puts SoftHSM2's PKCS#11 module
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+)
 
 
 class CaError(Exception):
@@ -56,6 +61,10 @@ class CaConfig:
     policy: str
     public_key: str  # hex
     descriptor: str  # hex
+    # the software option (`admin ca create --software`): a SoftHSM2 token under the data
+    # folder, its configuration and PIN file next to it (the key is on this disk)
+    softhsm2_conf: str = ""
+    pin_file: str = ""
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,7 +165,14 @@ def from_data(data: Path) -> CaSigner | None:
     config = load(data / CONFIG_NAME)
     if config is None:
         return None
+    if config.softhsm2_conf:  # read by SoftHSM2 when the module is loaded (once a process)
+        os.environ["SOFTHSM2_CONF"] = config.softhsm2_conf
     pin = os.environ.get(PIN_ENV, "")
+    if not pin and config.pin_file:
+        try:
+            pin = Path(config.pin_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CaError(f"cannot read the CA PIN file {config.pin_file}: {exc}") from None
     if not pin:
         raise CaError(f"{data / CONFIG_NAME} configures a CA: set {PIN_ENV} to its token PIN")
     return CaSigner(config, pin)
