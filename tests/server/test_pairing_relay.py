@@ -115,3 +115,14 @@ def test_bad_input(server: Server) -> None:
         r = c.post(f"/v1/pairings/{channel}/join", json={"message": "x"})
         assert r.status_code in (400, 422)
         assert c.get(f"/v1/pairings/{channel}").status_code == 200  # still open
+
+
+def test_joins_are_limited_per_address(server: Server) -> None:
+    """Each join spends somebody's code: one address cannot sweep every open mailbox."""
+    with server.client() as owner:
+        acct = new_account(owner)
+        channels = [_open(owner, acct) for _ in range(31)]
+    with server.client() as sweeper:  # one client address
+        answers = [_join(sweeper, ch).status_code for ch in channels]
+    assert answers[:30] == [200] * 30
+    assert answers[30] == 429

@@ -51,11 +51,16 @@ def read_offer(channel: Channel, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post("/pairings/{channel}/join", response_model=PairingClaim)
-def join_pairing(channel: Channel, body: PairingJoin, ctx: Ctx) -> dict[str, Any]:
-    """The one join of the mailbox: 410 `pairing_gone` for any later one."""
+def join_pairing(channel: Channel, body: PairingJoin, request: Request, ctx: Ctx) -> dict[str, Any]:
+    """The one join of the mailbox: 410 `pairing_gone` for any later one. Joins are
+    limited per address (each one spends somebody's code), like failed logins."""
     message = b64decode(body.message, "message", max_size=_MESSAGE)
     confirm = b64decode(body.confirm, "confirm", max_size=64)
     check_text(body.device_name, "device_name")
+    address = ratelimit.client_address(request)
+    limits = ctx.limits
+    bucket = ratelimit.Bucket(f"pairing:{address}", limits.address_failures, limits.login_window)
+    ratelimit.record(ctx.engine, [bucket])  # mutant: server.pairing-join-rate
     with transaction(ctx.engine) as conn:
         claim = pairing.join(conn, channel, message, confirm, body.device_name)
     return {"claim": claim}
