@@ -21,10 +21,9 @@ from blindvault.client.local.state import StateStore
 from blindvault.client.vault import Vault
 from blindvault.core.identity import Identity
 from blindvault.core.kdf import KdfParams
-from blindvault.server import ca
 from helpers.proxy import Exchange, Proxy
 from helpers.servers import start_server, stop
-from helpers.softhsm import Token, make_token
+from helpers.softhsm import Token, certify, make_token
 
 PASSWORD = "adv-cert-pw"
 FAST_KDF = KdfParams.argon2id(19456, 2, 1)
@@ -38,6 +37,7 @@ class World:
     bob: str
     bob_fingerprint: str
     home: Path  # alice's, with bob pinned and the CA pinned
+    data: Path  # the server's, with ca.json
 
 
 @pytest.fixture(scope="module")
@@ -63,24 +63,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         alice.save()
         yield World(
             proxy, token, alice.state.email, bob.state.email, bob.fingerprint.hex(),
-            tmp / "alice",
+            tmp / "alice", tmp / "data",
         )  # fmt: skip
         alice.close()
         bob.close()
     finally:
         proxy.close()
         stop(proc)
-
-
-def _signer(world: World, monkeypatch: pytest.MonkeyPatch, label: str) -> ca.CaSigner:
-    """A signer on the same token (the server's own CA key, or another key in it)."""
-    monkeypatch.setenv("SOFTHSM2_CONF", str(world.token.conf))
-    data = json.loads((world.home.parent / "data" / "ca.json").read_text())
-    config = ca.CaConfig(**data)
-    if label != config.key_label:
-        config = ca.create(world.token.module, world.token.label, world.token.pin, label,
-                           "accept-certified-changes")  # fmt: skip
-    return ca.CaSigner(config, world.token.pin)
 
 
 def _run(world: World, tmp: Path, mp: pytest.MonkeyPatch, cap: pytest.CaptureFixture[str],
@@ -125,7 +114,7 @@ def test_a_certificate_for_a_key_the_user_never_saw_moves_no_pin(
 ) -> None:  # fmt: skip
     """The server swaps Bob's key and its own CA (in the HSM) certifies the swap."""
     impostor = Identity.generate(world.bob, 1).bundle.encode()
-    cert = _signer(world, monkeypatch, "blindvault-ca").certificate(world.bob, impostor)
+    _, cert = certify(world.token, world.data, world.bob, impostor)
     proxy.add(_identity_rule(world.bob, impostor, cert))  # type: ignore[arg-type]
     for args in (["fingerprint", world.bob], ["share", "/team", "--with", world.bob]):
         rc, _, err, before, after = _run(world, tmp_path / args[0], monkeypatch, capsys, *args)
@@ -143,13 +132,13 @@ def test_a_swapped_ca_or_a_loosened_policy_is_refused(
 ) -> None:  # fmt: skip
     """A valid, self-signed descriptor of another CA key whose policy accepts certified
     changes, and Bob's swapped key certified by it: refused (8), nothing re-pinned."""
-    other = _signer(world, monkeypatch, f"rogue-{secrets.token_hex(3)}")
     impostor = Identity.generate(world.bob, 1).bundle.encode()
-    cert = other.certificate(world.bob, impostor)
+    rogue = f"rogue-{secrets.token_hex(3)}"
+    descriptor, cert = certify(world.token, world.data, world.bob, impostor, new_key=rogue)
 
     def swap_ca(ex: Exchange) -> None:
         if ex.method == "GET" and ex.path == "/v1/ca" and ex.status == 200:
-            ex.set_json({"descriptor": base64.b64encode(other.descriptor).decode()})
+            ex.set_json({"descriptor": base64.b64encode(descriptor).decode()})
             ex.mutated = True
 
     proxy.add(swap_ca)
@@ -166,9 +155,8 @@ def test_a_certificate_of_another_key_is_not_certified(
 ) -> None:  # fmt: skip
     """Alice's real certificate served with Bob's (pinned, unchanged) key: shown without
     "certified"; the pin still decides."""
-    signer = _signer(world, monkeypatch, "blindvault-ca")
     alice_bundle = Identity.generate(world.alice, 1).bundle.encode()
-    wrong = signer.certificate(world.alice, alice_bundle)
+    _, wrong = certify(world.token, world.data, world.alice, alice_bundle)
 
     def rule(ex: Exchange) -> None:
         if ex.method == "GET" and ex.path == f"/v1/identities/{world.bob}" and ex.status == 200:

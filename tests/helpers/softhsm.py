@@ -6,7 +6,9 @@ temporary SOFTHSM2_CONF."""
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -44,11 +46,45 @@ class Token:
         )  # fmt: skip
 
 
-def make_token(tmp: Path, label: str = "bvtest") -> Token:
+_SIGN = """
+import json, sys
+from pathlib import Path
+from blindvault.server import ca
+a = json.loads(sys.argv[1])
+config = ca.CaConfig(**json.loads(Path(a["config"]).read_text()))
+if a["label"]:
+    config = ca.create(config.pkcs11_lib, config.token, a["pin"], a["label"], a["policy"])
+signer = ca.CaSigner(config, a["pin"])
+cert = signer.certificate(a["email"], bytes.fromhex(a["bundle"]))
+print(json.dumps({"descriptor": signer.descriptor.hex(), "certificate": cert.hex()}))
+"""
+
+
+def certify(
+    token: Token, data: Path, email: str, bundle: bytes, *, new_key: str = ""
+) -> tuple[bytes, bytes]:
+    """(CA descriptor, certificate of `bundle` for `email`) signed by the token: with the
+    server's CA key (`data/ca.json`), or with a new key `new_key` in the same token whose
+    policy accepts certified changes. In a subprocess: SoftHSM2 reads its configuration
+    once per process, and the tests use several tokens."""
+    args = {
+        "config": str(data / "ca.json"), "label": new_key, "pin": token.pin, "email": email,
+        "bundle": bundle.hex(), "policy": "accept-certified-changes",
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGN, json.dumps(args)], capture_output=True, text=True,
+        timeout=120, check=True, env={**os.environ, **token.env},
+    )  # fmt: skip
+    out = json.loads(done.stdout)
+    return bytes.fromhex(out["descriptor"]), bytes.fromhex(out["certificate"])
+
+
+def make_token(tmp: Path, label: str = "") -> Token:
     util = shutil.which("softhsm2-util")
     module = next((m for m in MODULES if Path(m).exists()), None)
     if util is None or module is None:
         pytest.fail("SoftHSM2 is missing: run scripts/system-deps (Debian package softhsm2)")
+    label = label or f"bv{secrets.token_hex(4)}"
     tokens = tmp / "tokens"
     tokens.mkdir(parents=True)
     conf = tmp / "softhsm2.conf"
