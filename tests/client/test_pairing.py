@@ -192,3 +192,33 @@ def test_cli_devices_add_and_login_pair(cli: Cli, tmp_path: Path) -> None:
     rc, _, err = cli("login", "--server", cli.server.url, "--pair", "12345-not-a-code")
     assert rc == 2
     assert "pairing code" in err
+
+
+def test_cli_text_mode_shows_the_qr_code_and_the_confirmation(cli: Cli, tmp_path: Path) -> None:
+    env = {**os.environ, "BLINDVAULT_HOME": str(cli.home), "BLINDVAULT_PASSWORD": "pw-1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "blindvault", "devices", "add"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        shown: list[str] = []
+        while not any("--pair" in line for line in shown):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else ""
+            shown.append(line)
+        assert any("▄" in line or "█" in line for line in shown)  # the QR code
+        code = next(line for line in shown if "--pair" in line).split("--pair", 1)[1].strip()
+        cli.monkeypatch.setenv("BLINDVAULT_HOME", str(tmp_path / "new"))
+        rc, out, err = cli("login", "--server", cli.server.url, "--pair", code)
+        assert rc == 0, err
+        rest, err_a = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err_a
+    confirmation = out.split("Confirmation: ", 1)[1][:11]
+    assert f"Confirmation: {confirmation}" in rest
+    assert "is paired" in rest
