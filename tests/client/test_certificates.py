@@ -81,6 +81,9 @@ def test_certified_shown_ca_pinned_and_a_certified_change_refused(
         assert "certified" in capsys.readouterr().out.splitlines()[0]
         assert main(["fingerprint", bob.state.email, "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["certified"] is True
+        assert main(["peers"]) == 0
+        assert f"{bob.state.email}  " in (listed := capsys.readouterr().out)
+        assert listed.rstrip().endswith("certified")
         # the server swaps Bob's key; its CA certifies the new one: still refused (exit 8)
         _swap_identity(data, bob.state.email)
         with pytest.raises(PolicyError, match="certifies the new key"):
@@ -88,6 +91,10 @@ def test_certified_shown_ca_pinned_and_a_certified_change_refused(
         assert alice.state.peers[bob.state.email] == bob.fingerprint.hex()  # pin unchanged
         assert main(["fingerprint", bob.state.email]) == 8
         assert "compare safety numbers" in capsys.readouterr().err
+        assert main(["peers", "--json"]) == 8
+        assert json.loads(capsys.readouterr().out) == [
+            {"email": bob.state.email, "changed": True, "certified": False}
+        ]
         alice.close()
         bob.close()
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from blindvault.cli.context import Context
 from blindvault.cli.prompts import confirm_key
 from blindvault.core.identity import safety_number
-from blindvault.errors import UsageError
+from blindvault.errors import PolicyError, UsageError
 
 __all__ = ["register"]
 
@@ -74,7 +74,36 @@ def cmd_fingerprint(ctx: Context) -> int:
     return 0
 
 
+def cmd_peers(ctx: Context) -> int:
+    """Every pinned peer with its safety number, and whether the pinned CA certifies it;
+    a peer whose served key no longer matches the pin is listed as changed (exit 8)."""
+    vault = ctx.open()
+    rows: list[dict[str, object]] = []
+    for email in sorted(vault.state.peers):
+        try:
+            seen = vault.peer_view(email)
+        except PolicyError as exc:
+            if "certificate authority" in str(exc):
+                raise
+            rows.append({"email": email, "changed": True, "certified": False})
+            continue
+        fp = seen.bundle.fingerprint
+        rows.append(
+            {"email": email, "fingerprint": fp.hex(), "safety_number": safety_number(fp),
+             "certified": seen.certified, "changed": False}
+        )  # fmt: skip
+    text = "\n".join(
+        f"{r['email']}  KEY CHANGED: compare safety numbers, then `trust --replace`"
+        if r["changed"]
+        else f"{r['email']}  {r['safety_number']}{_CERTIFIED if r['certified'] else ''}"
+        for r in rows
+    )
+    ctx.show(rows, text)
+    return 8 if any(r["changed"] for r in rows) else 0
+
+
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    add("peers", cmd_peers, "list the people you verified, their safety numbers, certified")
     s = add("fingerprint", cmd_fingerprint, "show your (or a peer's) safety number and fingerprint")
     s.add_argument("peer", nargs="?", help="a peer's email")
     s = add("trust", cmd_trust, "pin a peer's key after checking its safety number out of band")
