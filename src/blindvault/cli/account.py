@@ -90,6 +90,10 @@ def cmd_signup(ctx: Context) -> int:
 
 def cmd_login(ctx: Context) -> int:
     args = ctx.args
+    if args.pair:
+        from blindvault.cli.pairing import cmd_login_pair
+
+        return cmd_login_pair(ctx)
     if not args.server or not args.email:
         raise UsageError("login needs --server and --email")
     store = ctx.store()
@@ -176,6 +180,10 @@ def cmd_recover(ctx: Context) -> int:
 
 def cmd_devices(ctx: Context) -> int:
     args = ctx.args
+    if args.action == "add":
+        from blindvault.cli.pairing import cmd_devices_add
+
+        return cmd_devices_add(ctx)
     vault = ctx.open()
     if args.action == "revoke":
         if not args.id:
@@ -225,12 +233,15 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s = add("login", cmd_login, "log this device in")
     s.add_argument("--device-name", default=os.uname().nodename)
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
+    s.add_argument(
+        "--pair", metavar="CODE", help="pair with a signed-in device (`devices add` shows CODE)"
+    )
     add("logout", cmd_logout, "revoke this device's session")
     add("whoami", cmd_whoami, "show the account and its safety number")
     s = add("recover", cmd_recover, "set a new password with the recovery words (read from stdin)")
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
-    s = add("devices", cmd_devices, "list devices, or `devices revoke ID`")
-    s.add_argument("action", nargs="?", choices=["list", "revoke"], default="list")
+    s = add("devices", cmd_devices, "list devices, `devices revoke ID`, or `devices add`")
+    s.add_argument("action", nargs="?", choices=["list", "revoke", "add"], default="list")
     s.add_argument("id", nargs="?")
     s = add("passwd", cmd_passwd, "change the password (re-wraps one key)")
     s.add_argument("--new-recovery", action="store_true", help="also make new recovery words")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from blindvault.client import account, feed, peers
+from blindvault.client import account, feed, pairing, peers
 from blindvault.client.account_keys import replace_keys, totp_disable, totp_enable
 from blindvault.client.apps import (
     AppCredential,
@@ -153,6 +153,39 @@ class Vault:
         vault.change_password(new_password, totp=totp)
         return vault
 
+    @classmethod
+    def pair(
+        cls,
+        server: str,
+        code: str,
+        *,
+        store: StateStore | None = None,
+        insecure: bool = False,
+        device_name: str = "cli",
+        show: Callable[[str], None] = lambda _: None,
+        poll: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+    ) -> Vault:
+        """Log a new device in with the code a signed-in device shows (`add_device`):
+        the account arrives over SPAKE2 through the server's relay; `show` gets the
+        confirmation string both devices display."""
+        session = pairing.join(
+            server, code, store=store or StateStore(), insecure=insecure,
+            device_name=device_name, show=show, poll=poll, transport=transport,
+        )  # fmt: skip
+        return cls(session)
+
+    def add_device(
+        self,
+        *,
+        show: Callable[[str, float], None],
+        confirm: Callable[[str, str], bool],
+        poll: float = 0.5,
+    ) -> pairing.PairedDevice:
+        """Pair a new device: `show(code, expires_at)`, then `confirm(confirmation,
+        device_name)` before the account is sent (see `client.pairing`)."""
+        return pairing.add_device(self.session, show=show, confirm=confirm, poll=poll)
+
     def change_password(
         self,
         new_password: str,
@@ -269,6 +302,12 @@ class Vault:
     def peer(self, email: str) -> tuple[IdentityBundle, bool]:
         """A peer's verified bundle and whether it matches this device's pin."""
         return peers.peer(self.session, email)
+
+    def peer_view(self, email: str) -> peers.PeerView:
+        """The peer's key, pinned or not, and whether the pinned server CA certifies it
+        (an extra signal, issue 17; a certified change is refused unless the CA's pinned
+        policy accepts it)."""
+        return peers.view(self.session, email)
 
     def trust(
         self, email: str, fingerprint: str | None = None, *, replace: bool = False

@@ -29,6 +29,9 @@ MAGIC_SOCIAL_APPROVAL: Final = b"BVSA"
 MAGIC_SOCIAL_VETO: Final = b"BVSV"
 MAGIC_ORG_KEY: Final = b"BVOK"
 MAGIC_ORG_ESCROW: Final = b"BVOE"
+MAGIC_PAIRING: Final = b"BVPR"
+MAGIC_CA: Final = b"BVCA"
+MAGIC_CERTIFICATE: Final = b"BVCC"
 
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
@@ -113,6 +116,12 @@ LABEL_SOCIAL_APPROVAL: Final = b"blindvault/v1/social-approval"
 LABEL_SOCIAL_VETO_SIG: Final = b"blindvault/v1/social-veto-sig"
 LABEL_ORG_KEY_SIG: Final = b"blindvault/v1/org-key-sig"
 LABEL_ORG_ESCROW: Final = b"blindvault/v1/org-escrow"
+LABEL_PAIRING_OLD: Final = b"blindvault/v1/pairing/signed-in-device"
+LABEL_PAIRING_NEW: Final = b"blindvault/v1/pairing/new-device"
+LABEL_PAIRING_KEYS: Final = b"blindvault/v1/pairing/keys"
+LABEL_PAIRING_CONFIRM: Final = b"blindvault/v1/pairing/confirm"
+LABEL_CA_SIG: Final = b"blindvault/v1/ca-sig"
+LABEL_CERTIFICATE_SIG: Final = b"blindvault/v1/identity-cert-sig"
 
 # --- key-wrap kinds (one byte in every wrapped key; also selects the wrapping subkey) ---
 WRAP_VAULT_BY_MASTER: Final = 1
@@ -174,3 +183,10 @@ LABEL_APP_ENVELOPE: Final = b"blindvault/v1/app-envelope-id"
 APP_EMAIL_DOMAIN: Final = "app.invalid"
 SOCIAL_MAX_WAIT_S: Final = 90 * 24 * 3600  # the longest waiting period a setup may name
 SOCIAL_CODE_GROUPS: Final = 4  # the request code: 4 groups of 5 digits (~66 bits)
+# --- pairing a device by code (SPAKE2) ---
+PAIRING_WORDS: Final = 3  # BIP39 English words, 11 bits each: one online guess per code
+PAIRING_CHANNEL_DIGITS: Final = 5
+
+# --- identity certificates (issue 17, part 3): the organisation's policy, in the CA ---
+CA_POLICY_REVERIFY: Final = 0  # a certified key change of a pinned peer still needs `trust`
+CA_POLICY_ACCEPT_CERTIFIED: Final = 1  # a certified key change replaces the pin

@@ -80,6 +80,10 @@ class KeyBundle:
         )
         return self._open_with_vault(vault, email)
 
+    def open_with_vault(self, vault: VaultKey, email: str) -> OpenedBundle:
+        """Unwrap with the vault key itself (received from a paired device)."""
+        return self._open_with_vault(vault, email)
+
     def _open_with_vault(self, vault: VaultKey, email: str) -> OpenedBundle:
         secret = wrap.unwrap_identity_secret(
             vault, self.identity_by_vault, self.owner, self.identity_id, 1

@@ -3,6 +3,7 @@
     blindvault admin [--data DIR] [--db URL] invite [--valid-days N]
     blindvault admin [--data DIR] [--db URL] quota EMAIL SIZE
     blindvault admin [--data DIR] [--db URL] restore-keys EMAIL
+    blindvault admin [--data DIR] ca create|show      (admin_ca.py)
 
 `--data`/`--db` default as for `blindvault server`. Exit codes follow docs/guide.md:
 0 done, 2 usage, 4 no such account / nothing to restore.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select, update
 
+from blindvault.server import admin_ca
 from blindvault.server.cli import default_data
 from blindvault.server.domain import audit as audit_log
 from blindvault.server.domain.changes import compact_all
@@ -65,12 +67,15 @@ def parser() -> argparse.ArgumentParser:
         "compact-feed", help="compact every account's change feed (older readers re-walk)"
     )
     feed.add_argument("--keep", type=int, default=10_000, help="newest entries kept whole")
+    admin_ca.add_parser(sub)
     return p
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     data = Path(args.data) if args.data else default_data()
+    if args.command == "ca":
+        return admin_ca.run(args, data)
     if args.db is None:
         data.mkdir(parents=True, exist_ok=True)
     engine = make_engine(args.db or f"sqlite:///{data / 'blindvault.sqlite3'}")

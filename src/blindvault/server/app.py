@@ -33,6 +33,7 @@ from blindvault.server.api import (
     locks,
     orgkey,
     page,
+    pairing,
     records,
     recovery,
     sessions,
@@ -42,6 +43,7 @@ from blindvault.server.api import (
     uploads,
 )
 from blindvault.server.bodies import BodyLimit
+from blindvault.server.ca import from_data
 from blindvault.server.context import Limits, ServerContext
 from blindvault.server.errors import CODES, ApiError
 from blindvault.server.options import ServerOptions
@@ -53,7 +55,7 @@ from blindvault.wire.common import ErrorAnswer
 ROUTERS = (
     health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
     blob_batch, blobs, uploads, links, link_access, shares, spaces, apps, recovery, orgkey,
-    page,
+    pairing, page,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")
 
@@ -167,4 +169,5 @@ def build(
     engine = make_engine(db_url or f"sqlite:///{data / 'blindvault.sqlite3'}")
     migrate(engine)
     store: BlobStore = open_store(blobs, data)
-    return create_app(ServerContext(engine, store, limits or Limits()), options)
+    ca = from_data(data)  # the CA of identity certificates, if `admin ca create` made one
+    return create_app(ServerContext(engine, store, limits or Limits(), ca), options)

@@ -39,6 +39,7 @@ _LARGER = [
     ("PUT", re.compile(r"^/v1/records/[a-z][a-z0-9-]{0,31}/[0-9a-f]{32}$"), RECORD_JSON),
     ("POST", re.compile(r"^/v1/links$"), 64 << 20),  # a folder snapshot (<= 44 MiB) and ids
     ("POST", re.compile(r"^/v1/spaces/[0-9a-f]{32}/adopt$"), 16 << 20),
+    ("PUT", re.compile(r"^/v1/pairings/[0-9]{4,8}/payload$"), 3 << 20),  # 2 MiB sealed
 ]
 
 

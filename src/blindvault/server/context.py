@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from blindvault.server.ca import CaSigner
 from blindvault.server.storage.blobstore import BlobStore
 from blindvault.wire.common import MAX_VERSION
 
@@ -46,6 +47,7 @@ class ServerContext:
     engine: Engine
     store: BlobStore
     limits: Limits
+    ca: CaSigner | None = None  # identity certificates (issue 17), when configured
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,10 @@ class Identity(Model):
     email: str
     account_id: str
     identity_bundle: str = Field(description="base64 of the public identity bundle")
+    certificate: str | None = Field(
+        default=None, description="base64 of the server CA's certificate (issue 17), if any"
+    )
+
+
+class CaInfo(Model):
+    descriptor: str = Field(description="base64 of the CA descriptor (public key, policy)")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
+from blindvault.server.ca import CaError
 from blindvault.server.codec import b64encode
 from blindvault.server.deps import Ctx, Who
 from blindvault.server.domain.emails import normalize_email
-from blindvault.server.errors import not_found
+from blindvault.server.errors import ApiError, not_found, unavailable
 from blindvault.server.storage.db import transaction
 from blindvault.server.storage.schema import accounts
-from blindvault.wire.accounts import Identity
+from blindvault.wire.accounts import CaInfo, Identity
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -28,8 +29,23 @@ def identity(email: str, who: Who, ctx: Ctx) -> dict[str, str]:
         ).first()
     if row is None:
         raise not_found("identity")
-    return {
+    answer = {
         "email": row.email,
         "account_id": row.id,
         "identity_bundle": b64encode(row.identity_bundle),
     }
+    if ctx.ca is not None:  # an extra signal for clients that pinned the CA, never trust
+        try:
+            cert = ctx.ca.certificate(row.email, bytes(row.identity_bundle))
+        except CaError:
+            raise unavailable("certificate authority") from None
+        answer["certificate"] = b64encode(cert)
+    return answer
+
+
+@router.get("/ca", response_model=CaInfo)
+def certificate_authority(ctx: Ctx) -> dict[str, str]:
+    """The CA's self-signed descriptor (public key and policy), for clients to pin."""
+    if ctx.ca is None:
+        raise ApiError(404, "no_ca", "this server has no certificate authority")
+    return {"descriptor": b64encode(ctx.ca.descriptor)}

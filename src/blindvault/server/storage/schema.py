@@ -353,3 +353,26 @@ org_escrows = Table(
     Column("escrow", LargeBinary, nullable=False),
     Column("created_at", Float, nullable=False),
 )
+
+# --- issue 17, part 4: pairing a device by code -------------------------------------------
+# One relay mailbox per `blindvault devices add`: the signed-in device's SPAKE2 message, the
+# new device's message and key-confirmation tag, then the payload sealed under the SPAKE2
+# key — opaque bytes only. `state`: open → joined (one join, ever) → accepted (the new
+# device's row exists) → sealed → delivered; or failed / expired. The channel is the digits
+# of the code; a channel is not reused while its row exists (rows go a day after expiry).
+pairings = Table(
+    "pairings",
+    metadata,
+    Column("channel", String(12), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("message_a", LargeBinary, nullable=False),
+    Column("message_b", LargeBinary, nullable=True),
+    Column("confirm_b", LargeBinary, nullable=True),
+    Column("claim_hash", String(64), nullable=True),
+    Column("device_name", String(200), nullable=True),
+    Column("device_id", String(32), nullable=True),
+    Column("payload", LargeBinary, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
