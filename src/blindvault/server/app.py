@@ -37,6 +37,7 @@ from blindvault.server.api import (
     spaces,
     totp,
     uploads,
+    webapp,
 )
 from blindvault.server.bodies import BodyLimit
 from blindvault.server.context import Limits, ServerContext
@@ -49,7 +50,7 @@ from blindvault.wire.common import ErrorAnswer
 # one router per resource; the batch routes before `/blobs/{blob_id}`
 ROUTERS = (
     health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
-    blob_batch, blobs, uploads, links, link_access, shares, spaces, page,
+    blob_batch, blobs, uploads, links, link_access, shares, spaces, page, webapp,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")
 
