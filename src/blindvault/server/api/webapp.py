@@ -41,10 +41,10 @@ _JS = "text/javascript; charset=utf-8"
 # The only files served under /app/: a fixed allow-list with fixed types.
 _MODULES = (
     "app.js", "api.js", "bytes.js", "crypto.js", "edits.js", "formats.js", "kdf.js",
-    "loader.js", "manifest.js", "ops.js", "store.js", "transfer.js", "ui.js",
+    "loader.js", "manifest.js", "ops.js", "store.js", "transfer.js", "ui.js", "vault.js",
 )  # fmt: skip
 _WORKER_PARTS = ("vendor/hash-wasm-argon2.umd.min.js", "kdf-worker.js")
-_TYPES = {name: _JS for name in (*_MODULES, *_WORKER_PARTS)} | {"app.css": "text/css; charset=utf-8"}
+_TYPES = dict.fromkeys((*_MODULES, *_WORKER_PARTS), _JS) | {"app.css": "text/css; charset=utf-8"}
 ASSETS: dict[str, bytes] = {n: _WEB.joinpath("app", n).read_bytes() for n in _TYPES}
 _LINKCORE = "/s/assets/linkcore.js"
 _LINKCORE_BYTES = _WEB.joinpath("linkcore.js").read_bytes()
