@@ -1,6 +1,6 @@
 // File content up and down (§5, §13). Uploads read the file in 1 MiB slices, pad (Padmé),
 // encrypt C2SP chunks under a fresh key and send them: whole (≤ 8 MiB) or as resumable
-// parts of the server's part size, at most two parts in memory. Downloads authenticate
+// parts of the server's part size, three sending while the fourth fills. Downloads authenticate
 // every chunk and hand out the file only after the last one verified.
 import {
   CHUNK_SIZE, ContentDecryptor, blobId, chunkedDerive, concat, contentContext, padmeLength, sealedContentSize,
@@ -11,6 +11,7 @@ const subtle = globalThis.crypto.subtle;
 export const SMALL_BLOB = 8 << 20;
 const BATCH_CHUNKS = 64; // 1 MiB of plaintext per read
 const PART_RETRIES = 3;
+const PARTS_IN_FLIGHT = 3; // with the one filling: at most 4 parts (32 MiB) in memory
 
 function nonceFor(base, i) {
   const n = base.slice();
@@ -77,10 +78,11 @@ export async function sendFile(api, file, { key, nodeId, version, signal, onPlai
     let buf = new Uint8Array(up.part_size);
     let fill = 0;
     let number = 1;
-    let inFlight = Promise.resolve();
+    const inFlight = new Set();
     const flush = async (bytes) => {
-      await inFlight; // at most one part sending while the next one fills
-      inFlight = putPart(api, up.upload_id, number++, bytes, signal);
+      while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight); // bounded memory
+      const sending = putPart(api, up.upload_id, number++, bytes, signal).finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
     };
     for await (let b of stream) {
       while (b.length) {
@@ -96,7 +98,7 @@ export async function sendFile(api, file, { key, nodeId, version, signal, onPlai
       }
     }
     if (fill) await flush(buf.subarray(0, fill));
-    await inFlight;
+    await Promise.all(inFlight);
     await api.request("POST", `/v1/uploads/${up.upload_id}/commit`, { signal });
   } catch (e) {
     await api.del(`/v1/uploads/${up.upload_id}`).catch(() => {});
