@@ -84,13 +84,17 @@ class Page:
         self.errors: list[str] = []
         self.requests: list[tuple[str, str, bytes | None]] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on(
-            "request", lambda r: self.requests.append((r.method, r.url, r.post_data_buffer))
-        )
+        self.page.on("request", self._request)
         self.page.on("dialog", self._dialog)
         self.answers: list[str] = []
         self.page.goto(url + "/app/")
         self.page.wait_for_selector("#sign-in:not([hidden])")
+
+    def _request(self, request: Any) -> None:
+        json_body = "json" in (request.headers.get("content-type") or "")
+        self.requests.append(
+            (request.method, request.url, request.post_data_buffer if json_body else None)
+        )
 
     def _dialog(self, dialog: Any) -> None:
         dialog.accept(self.answers.pop(0) if self.answers else None)
@@ -183,3 +187,122 @@ def test_upload_big_file_and_folder(app: Page, app_server: AppServer) -> None:
     assert got == sorted(p.name for p in folder.iterdir())
     for p in folder.iterdir():
         assert (out / "many" / p.name).read_bytes() == p.read_bytes()
+
+
+def test_download_byte_exact(app: Page, app_server: AppServer) -> None:
+    src = app_server.work / "from-cli.bin"
+    src.write_bytes(secrets.token_bytes(20 * 1024 * 1024 + 123))
+    app_server.cli("put", str(src), "/")
+    app.sign_in()
+    with app.page.expect_download(timeout=120_000) as info:
+        app.row("from-cli.bin").locator("button[data-action=download]").click()
+    saved = app_server.work / "saved.bin"
+    info.value.save_as(saved)
+    assert info.value.suggested_filename == "from-cli.bin"
+    assert sha(saved) == sha(src)
+
+
+def test_folders_rename_move_delete(app: Page, app_server: AppServer) -> None:
+    app.sign_in()
+    app.answers = ["docs"]
+    app.page.click("#new-folder")
+    app.row("docs").wait_for()
+    app.answers = ["inner"]
+    app.open("docs")
+    app.page.click("#new-folder")
+    app.row("inner").wait_for()
+    app.page.locator("#breadcrumb a").first.click()
+    app.row("hello.txt").wait_for()
+    assert "done" in app.act("hello.txt", "rename", "greeting.txt")
+    assert "done" in app.act("greeting.txt", "move", "/docs/inner")
+    assert app_server.names("/docs/inner") == {"greeting.txt"}
+    assert "hello.txt" not in app_server.names("/")
+    app_server.cli("get", "/docs/inner/greeting.txt", str(app_server.work / "greeting.txt"))
+    assert (app_server.work / "greeting.txt").read_text(encoding="utf-8") == "hello\n"
+    # a folder cannot go into itself
+    assert "itself" in app.act("docs", "move", "/docs/inner")
+    assert "done" in app.act("docs", "delete")
+    assert "docs" not in app_server.names("/")
+
+
+def test_tampered_chunk_saves_nothing(app: Page, app_server: AppServer) -> None:
+    src = app_server.work / "tamper.bin"
+    src.write_bytes(secrets.token_bytes(300_000))
+    app_server.cli("put", str(src), "/")
+    app.sign_in()
+
+    def flip(route: Any) -> None:
+        response = route.fetch()
+        body = bytearray(response.body())
+        body[5 + 56 + 16400 * 3 + 7] ^= 1  # inside the fourth chunk
+        route.fulfill(response=response, body=bytes(body))
+
+    app.page.route("**/v1/blobs/*", flip)
+    downloads: list[Any] = []
+    app.page.on("download", lambda d: downloads.append(d))
+    app.row("tamper.bin").locator("button[data-action=download]").click()
+    row = app.wait_transfer()
+    assert row.get_attribute("data-state") == "error"
+    assert "Integrity check failed" in str(row.text_content())
+    app.page.wait_for_timeout(300)
+    assert downloads == []
+
+
+def test_lowered_kdf_refused_before_sending(app: Page) -> None:
+    weak = {"kdf": {"alg": "argon2id", "m": 19456, "t": 2, "p": 1}}
+    app.page.route("**/v1/prelogin", lambda route: route.fulfill(json=weak))
+    status = app.sign_in(ok=False)
+    assert "lowered the password hashing cost" in status
+    assert "Nothing derived from your password was sent" in status
+    assert not [u for _, u, _ in app.requests if "/v1/sessions" in u or "/v1/account" in u]
+
+
+def test_wrong_password(app: Page) -> None:
+    assert "Wrong email or password" in app.sign_in("not the password", ok=False)
+
+
+def test_replayed_manifest_refused(app: Page, app_server: AppServer) -> None:
+    first: dict[str, tuple[int, bytes]] = {}
+
+    def keep_first(route: Any) -> None:
+        response = route.fetch()
+        first.setdefault(route.request.url, (response.status, response.body()))
+        status, body = first[route.request.url] if replay else (response.status, response.body())
+        route.fulfill(response=response, status=status, body=body)
+
+    replay = False
+    app.page.route("**/v1/records/manifest/*", keep_first)
+    app.sign_in()
+    app.answers = ["newer"]
+    app.page.click("#new-folder")
+    app.row("newer").wait_for()
+    replay = True  # the server now answers the root folder as it was before the mkdir
+    app.page.click("#refresh")
+    app.page.wait_for_selector("#status[data-state=error]")
+    assert "Refused" in app.status()
+    assert app.row("newer").count() == 1  # the listing shown stays the verified one
+
+
+def test_offline_and_quota_messages(app: Page, app_server: AppServer) -> None:
+    app.sign_in()
+    app.context.set_offline(True)
+    app.page.click("#refresh")
+    app.page.wait_for_selector("#status[data-state=error]")
+    assert "cannot be reached" in app.status()
+    app.context.set_offline(False)
+    db = app_server.data / "blindvault.sqlite3"
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE accounts SET quota_bytes = used_bytes + 1000")
+    try:
+        src = app_server.work / "over.bin"
+        src.write_bytes(secrets.token_bytes(100_000))
+        app.page.set_input_files("#upload-files", str(src))
+        row = app.wait_transfer()
+        assert row.get_attribute("data-state") == "error"
+        assert "quota is full" in str(row.text_content())
+    finally:
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE accounts SET quota_bytes = 10 * 1024 * 1024 * 1024")
+    assert "over.bin" not in app_server.names("/")
