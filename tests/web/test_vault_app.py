@@ -143,6 +143,42 @@ def app(chromium: Any, app_server: AppServer) -> Iterator[Page]:
         page.close()
 
 
+HERE = Path(__file__).parent
+APP_TYPES = ("identity-bundle", "key-bundle", "wrapped-key", "kdf", "root", "manifest")
+RUN_APP_VECTORS = """async (files) => {
+  const m = {
+    core: await import("/s/assets/linkcore.js"),
+    formats: await import("/app/formats.js"),
+    manifest: await import("/app/manifest.js"),
+    kdf: await import("/app/kdf.js"),
+    crypto: await import("/app/crypto.js"),
+  };
+  const { verifiedWorker } = await import("/app/loader.js");
+  const argon2 = m.kdf.workerArgon2(() =>
+    verifiedWorker(["/app/vendor/hash-wasm-argon2.umd.min.js", "/app/kdf-worker.js"]));
+  const { runApp } = await import("/t/app_vectors.mjs");
+  const { passed, failed } = await runApp(m, files, argon2);
+  return { passed, failed };
+}"""
+
+
+def test_vectors_in_chromium(app: Page) -> None:
+    """The shared vectors through the app's modules as served (SRI-pinned), Argon2id in
+    the verified worker."""
+    files = {}
+    for type_ in APP_TYPES:
+        for p in sorted((HERE.parent / "vectors" / "v1" / type_).glob("*.json")):
+            files[f"v1/{type_}/{p.name}"] = json.loads(p.read_text(encoding="utf-8"))
+    body = (HERE / "app_vectors.mjs").read_bytes()
+    app.page.route(
+        "**/t/app_vectors.mjs",
+        lambda route: route.fulfill(body=body, content_type="text/javascript"),
+    )
+    result = app.page.evaluate(RUN_APP_VECTORS, files)
+    assert result["failed"] == []
+    assert result["passed"] == len(files) >= 50
+
+
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -9,6 +9,16 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export const label = (s) => utf8.encode(s);
 export const utf8Encode = (s) => utf8.encode(s);
 
+/** email' of §3: NFKC, trimmed, lower-cased, one "@" with text on both sides; or null. */
+export function normalizeEmail(email) {
+  const norm = String(email).normalize("NFKC").trim().toLowerCase();
+  const at = norm.indexOf("@");
+  const bad =
+    at < 1 || at === norm.length - 1 || norm.indexOf("@", at + 1) !== -1 ||
+    utf8.encode(norm).length > 320 || /[\s\u0000-\u001f]/.test(norm);
+  return bad ? null : norm;
+}
+
 export function equalBytes(a, b) {
   if (a.length !== b.length) return false;
   let diff = 0;

@@ -2,7 +2,7 @@
 // wrapped keys (§4), identity bundles (§6), signed roots (§8), key bundles (§12).
 // Decoders are strict; every authentication failure is one IntegrityError.
 import { FormatError, IntegrityError, concat, toHex } from "/s/assets/linkcore.js";
-import { Reader, Writer, compareBytes, equalBytes, label } from "./bytes.js";
+import { Reader, Writer, compareBytes, equalBytes, label, normalizeEmail } from "./bytes.js";
 import { aesOpen, ed25519Verify, hkdfSha256, sha256 } from "./crypto.js";
 
 export class RollbackError extends Error {
@@ -63,10 +63,15 @@ export function decodeKeyBundle(data) {
   return b;
 }
 
-/** Unwrap Kvault, the identity secret and the root folder key with the master key. */
-export async function openKeyBundle(b, master) {
+/**
+ * Unwrap Kvault, the identity secret and the root folder key with the master key (or,
+ * with `recovery`, with the recovery key).
+ */
+export async function openKeyBundle(b, master, { recovery = false } = {}) {
   const owner = b.owner;
-  const vault = await unwrapKey(master, b.vaultByMaster, { kind: 1, owner, object: owner, version: b.version });
+  const vault = recovery
+    ? await unwrapKey(master, b.vaultByRecovery, { kind: 2, owner, object: owner, version: b.recoveryVersion })
+    : await unwrapKey(master, b.vaultByMaster, { kind: 1, owner, object: owner, version: b.version });
   const secret = await unwrapKey(vault, b.identityByVault, { kind: 3, owner, object: b.identityId, version: 1 });
   const rootKey = await unwrapKey(vault, b.rootKeyByVault, { kind: 4, owner, object: b.rootNode, version: 1 });
   return { vault, secret, rootKey };
@@ -81,6 +86,7 @@ export async function decodeIdentity(data) {
   const suite = r.u8();
   if (!HPKE_PUBLIC[suite]) throw new FormatError("unknown identity suite");
   const email = r.text16(320);
+  if (normalizeEmail(email) !== email) throw new FormatError("identity email not normalized");
   const createdMs = r.u64();
   const signPublic = r.take(32).slice();
   const hpkePublic = r.take(HPKE_PUBLIC[suite]).slice();
@@ -88,8 +94,15 @@ export async function decodeIdentity(data) {
   const signature = r.take(64);
   r.finish();
   await ed25519Verify(signPublic, "blindvault/v1/identity-sig", body, signature);
-  const fingerprint = await sha256(concat(label("blindvault/v1/fingerprint"), new Uint8Array([0]), body));
-  return { suite, email, createdMs, signPublic, hpkePublic, fingerprint };
+  return { suite, email, createdMs, signPublic, hpkePublic, fingerprint: await fingerprintOf(body) };
+}
+
+const fingerprintOf = async (body) => sha256(concat(label("blindvault/v1/fingerprint"), new Uint8Array([0]), body));
+
+/** The fingerprint of the suite-1 identity with these public keys (rebuilt, as §6 writes it). */
+export async function identityFingerprint(email, createdMs, signPublic, hpkePublic) {
+  const body = new Writer().header("BVID", 1).u8(1).text16(email).u64(createdMs).fixed(signPublic, 32).fixed(hpkePublic, 32);
+  return fingerprintOf(body.bytes());
 }
 
 function readHeads(r) {

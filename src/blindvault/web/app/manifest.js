@@ -2,7 +2,7 @@
 // checks the writer's signature before anything is decrypted (linkcore.js's openManifest
 // cannot: a link holder pins nobody; a signed-in device knows its writers).
 import { FormatError, IntegrityError, concat, decodeManifestBody, openManifest, toHex } from "/s/assets/linkcore.js";
-import { Writer, compareBytes, label, randomBytes, utf8Encode } from "./bytes.js";
+import { Reader, Writer, compareBytes, label, randomBytes, utf8Encode } from "./bytes.js";
 import { aesSeal, ed25519Verify, hkdfSha256, sha256 } from "./crypto.js";
 
 export const MAX_HISTORY = 64;
@@ -84,7 +84,12 @@ export async function sealManifest(body, folderKey, { nodeId, version, keyVersio
  * key): the signature is verified first, then linkcore.js checks structure, AEAD and body.
  */
 export async function openVerified(sealed, folderKey, nodeId, writers) {
-  if (sealed.length < HEAD_SIZE + 4 + 64) throw new FormatError("truncated manifest");
+  const r = new Reader(sealed); // the structure first: a malformed object is a FormatError
+  r.header("BVMF", 1);
+  r.take(HEAD_SIZE - 5);
+  r.var32(512 * 1024 * 1024);
+  r.take(64);
+  r.finish();
   const writer = toHex(sealed.subarray(WRITER_AT, WRITER_AT + 32));
   const signPublic = writers.get(writer);
   if (!signPublic) throw new IntegrityError(); // not written by anybody this device trusts
