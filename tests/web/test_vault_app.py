@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
 import time
@@ -275,7 +276,11 @@ def test_tampered_chunk_saves_nothing(app: Page, app_server: AppServer) -> None:
 
     app.page.route("**/v1/blobs/*", flip)
     downloads: list[Any] = []
-    app.page.on("download", lambda d: downloads.append(d))
+
+    def saw(download: Any) -> None:  # a bound builtin cannot be a Playwright handler
+        downloads.append(download)
+
+    app.page.on("download", saw)
     app.row("tamper.bin").locator("button[data-action=download]").click()
     row = app.wait_transfer()
     assert row.get_attribute("data-state") == "error"
@@ -327,8 +332,6 @@ def test_offline_and_quota_messages(app: Page, app_server: AppServer) -> None:
     assert "cannot be reached" in app.status()
     app.context.set_offline(False)
     db = app_server.data / "blindvault.sqlite3"
-    import sqlite3
-
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE accounts SET quota_bytes = used_bytes + 1000")
     try:

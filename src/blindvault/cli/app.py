@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="blindvault",
         description="End-to-end encrypted storage.",
-        epilog="Also: `blindvault server`, `blindvault bench`.",
+        epilog="Also: `blindvault server`, `blindvault bench`, `blindvault webapp-hashes`.",
     )
     sub = p.add_subparsers(dest="command", required=True)
 

@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from blindvault import __version__
 
-__all__ = ["ASSETS", "CSP", "release_digest", "release_hashes", "router"]
+__all__ = ["ASSETS", "CSP", "release_digest", "release_hashes", "router", "served_hashes"]
 
 router = APIRouter(tags=["web app"])
 
@@ -103,6 +103,15 @@ def _render() -> tuple[bytes, str]:
 
 
 _HTML, CSP = _render()
+
+
+def served_hashes() -> dict[str, str]:
+    """What a server running this release serves, path by path: the page as rendered (the
+    same bytes on every server) and every asset; `blindvault webapp-hashes` prints these."""
+    hashes = {p: h for p, h in release_hashes().items() if not p.endswith("(template)")}
+    return {"/app/": _sri(_HTML), **hashes}
+
+
 _HEADERS = {
     "Content-Security-Policy": CSP,
     "Referrer-Policy": "no-referrer",
