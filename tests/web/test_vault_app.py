@@ -10,6 +10,7 @@ its JavaScript errors and none may be thrown.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -39,6 +40,7 @@ class AppServer:
     home: Path
     work: Path
     measured: dict[str, float] = field(default_factory=dict)
+    cli_env: dict[str, str] = field(default_factory=dict)
 
     def cli(self, *args: str) -> str:
         env = {
@@ -46,6 +48,7 @@ class AppServer:
             "BLINDVAULT_HOME": str(self.home),
             "BLINDVAULT_PASSWORD": PASSWORD,
             "BLINDVAULT_NEW_PASSWORD": PASSWORD,
+            **self.cli_env,
         }
         result = subprocess.run(
             [sys.executable, "-m", "blindvault", *args],
@@ -324,6 +327,93 @@ def test_replayed_manifest_refused(app: Page, app_server: AppServer) -> None:
     assert app.row("newer").count() == 1  # the listing shown stays the verified one
 
 
+def test_replayed_manifest_refused_on_a_new_browser(app: Page, app_server: AppServer) -> None:
+    """A browser that never saw the folder still refuses an old version: the signed root
+    names the newer one (the server replays the root folder from before a change)."""
+    root_folder: dict[str, bytes] = {}
+    app.sign_in()
+    (app_server.work / "extra.txt").write_text("x", encoding="utf-8")
+
+    def old(route: Any) -> None:
+        response = route.fetch()
+        first = root_folder.setdefault(route.request.url, response.body())
+        route.fulfill(response=response, body=first)
+
+    app.page.route("**/v1/records/manifest/*", old)
+    app.page.click("#refresh")  # remember the root folder as it is now
+    app.row("hello.txt").or_(app.row("newer")).first.wait_for()
+    app_server.cli("put", str(app_server.work / "extra.txt"), "/")  # the CLI advances it
+    fresh = Page(app.page.context.browser, app_server.url)
+    try:
+        fresh.page.route("**/v1/records/manifest/*", old)
+        assert "Refused" in fresh.sign_in(ok=False) or "Refused" in fresh.status()
+    finally:
+        fresh.close()
+
+
+def test_replayed_root_refused(app: Page) -> None:
+    roots: list[bytes] = []
+
+    def keep(route: Any) -> None:
+        response = route.fetch()
+        if not roots and route.request.method == "GET" and response.status == 200:
+            roots.append(response.body())
+        body = roots[0] if replay and roots else response.body()
+        route.fulfill(response=response, body=body)
+
+    replay = False
+    app.page.route("**/v1/records/root/*", keep)
+    app.sign_in()
+    app.answers = ["after-root"]
+    app.page.click("#new-folder")
+    app.row("after-root").wait_for()
+    replay = True  # the server now answers the signed root from before the mkdir
+    app.answers = ["again"]
+    app.page.click("#new-folder")
+    app.page.wait_for_selector("#status[data-state=error]")
+    assert "Refused" in app.status()
+
+
+def test_served_account_must_match(app: Page, app_server: AppServer) -> None:
+    alice = json.loads(
+        (HERE.parent / "vectors" / "v1" / "identity-bundle" / "x25519.json").read_text()
+    )
+    other_identity = base64.b64encode(bytes.fromhex(alice["data"])).decode()
+
+    def serve(change: dict[str, Any]) -> Any:
+        def handler(route: Any) -> None:
+            response = route.fetch()
+            route.fulfill(response=response, json={**response.json(), **change(response.json())})
+
+        return handler
+
+    app.page.route(
+        "**/v1/account", serve(lambda a: {"key_bundle_version": a["key_bundle_version"] + 1})
+    )
+    assert "Integrity check failed" in app.sign_in(ok=False)
+    app.page.unroute("**/v1/account")
+    app.page.route("**/v1/account", serve(lambda a: {"identity_bundle": other_identity}))
+    assert "identity key that is not this account's" in app.sign_in(ok=False)
+
+
+def test_tampered_worker_refused(app: Page) -> None:
+    """The Argon2id worker runs only the bytes the page pins, even if they still work."""
+
+    def tamper(route: Any) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, body=response.body() + b"\n// changed\n")
+
+    app.page.route("**/app/kdf-worker.js", tamper)
+    assert "Integrity check failed" in app.sign_in(ok=False)
+
+
+def test_webapp_hashes_match_the_server(app: Page, app_server: AppServer) -> None:
+    out = json.loads(app_server.cli("webapp-hashes", "--json", "--check", app_server.url))
+    assert set(out["check"].values()) == {"ok"}
+    assert app.page.text_content("#app-release") == out["release"]
+    assert "/app/" in out["files"] and "/s/assets/linkcore.js" in out["files"]
+
+
 def test_offline_and_quota_messages(app: Page, app_server: AppServer) -> None:
     app.sign_in()
     app.context.set_offline(True)
@@ -345,3 +435,29 @@ def test_offline_and_quota_messages(app: Page, app_server: AppServer) -> None:
         with sqlite3.connect(db) as conn:
             conn.execute("UPDATE accounts SET quota_bytes = 10 * 1024 * 1024 * 1024")
     assert "over.bin" not in app_server.names("/")
+
+
+def test_older_key_bundle_refused(app: Page, app_server: AppServer) -> None:
+    """After a password change, a server that serves the bundle from before it (which the
+    old password opens) is refused by a browser that saw the newer one. Runs last: it
+    changes the account's password."""
+    old: list[Any] = []
+
+    def keep(route: Any) -> None:
+        response = route.fetch()
+        old.append(response.json())
+        route.fulfill(response=response)
+
+    app.page.route("**/v1/account", keep)
+    app.sign_in()
+    app.page.unroute("**/v1/account")
+    env_password = "a new password for the web test"
+    app_server.cli_env = {"BLINDVAULT_NEW_PASSWORD": env_password}
+    app_server.cli("passwd")
+    app.page.reload()
+    app.page.wait_for_selector("#sign-in:not([hidden])")
+    app.sign_in(env_password)  # this browser now pins bundle version 2
+    app.page.reload()
+    app.page.wait_for_selector("#sign-in:not([hidden])")
+    app.page.route("**/v1/account", lambda route: route.fulfill(json=old[0]))
+    assert "older key bundle" in app.sign_in(env_password, ok=False)

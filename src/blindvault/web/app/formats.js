@@ -93,7 +93,7 @@ export async function decodeIdentity(data) {
   const body = data.subarray(0, r.pos);
   const signature = r.take(64);
   r.finish();
-  await ed25519Verify(signPublic, "blindvault/v1/identity-sig", body, signature);
+  await ed25519Verify(signPublic, "blindvault/v1/identity-sig", body, signature); // mutant: web.identity-signature
   return { suite, email, createdMs, signPublic, hpkePublic, fingerprint: await fingerprintOf(body) };
 }
 
@@ -128,7 +128,7 @@ export async function openRoot(data, owner, signPublic) {
   const body = data.subarray(0, r.pos);
   const signature = r.take(64);
   r.finish();
-  await ed25519Verify(signPublic, "blindvault/v1/root-sig", body, signature);
+  await ed25519Verify(signPublic, "blindvault/v1/root-sig", body, signature); // mutant: web.root-signature
   if (!equalBytes(gotOwner, owner) || sequence < 1 || (sequence === 1) !== equalBytes(prevHash, ZERO)) {
     throw new IntegrityError();
   }

@@ -39,7 +39,7 @@ async function fetchVerified(path, pins) {
   const res = await fetch(path, { cache: "no-store", credentials: "omit" });
   if (!res.ok) throw new IntegrityError();
   const bytes = new Uint8Array(await res.arrayBuffer());
-  if ((await sri384(bytes)) !== expected) throw new IntegrityError();
+  if ((await sri384(bytes)) !== expected) throw new IntegrityError(); // mutant: web.worker-sri
   return bytes;
 }
 

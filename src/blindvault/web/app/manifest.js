@@ -92,8 +92,9 @@ export async function openVerified(sealed, folderKey, nodeId, writers) {
   r.finish();
   const writer = toHex(sealed.subarray(WRITER_AT, WRITER_AT + 32));
   const signPublic = writers.get(writer);
-  if (!signPublic) throw new IntegrityError(); // not written by anybody this device trusts
+  if (!signPublic) throw new IntegrityError(); // mutant: web.manifest-writer
   const signed = sealed.subarray(0, sealed.length - 64);
+  // mutant: web.manifest-signature
   await ed25519Verify(signPublic, "blindvault/v1/manifest-sig", signed, sealed.subarray(sealed.length - 64));
   return openManifest(sealed, folderKey, nodeId);
 }

@@ -148,6 +148,7 @@ export class Vault {
     if (rec.version !== m.version) throw new IntegrityError();
     checkFresh(this.state.heads[hex], m.version, m.prevHash, m.hash); // mutant: web.manifest-fresh
     const rootHead = this.headOf(folder.nodeId);
+    // mutant: web.manifest-root-fresh
     if (rootHead) checkFresh({ version: rootHead.version, hash: toHex(rootHead.hash) }, m.version, m.prevHash, m.hash);
     this.state.heads[hex] = { version: m.version, hash: toHex(m.hash) };
     return { ...folder, keyVersion: m.keyVersion, version: m.version, hash: m.hash, body: { entries: m.entries, tombstones: m.tombstones } };
