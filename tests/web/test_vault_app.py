@@ -265,6 +265,28 @@ def test_folders_rename_move_delete(app: Page, app_server: AppServer) -> None:
     assert "docs" not in app_server.names("/")
 
 
+def test_file_link_made_in_the_browser(app: Page, app_server: AppServer) -> None:
+    src = app_server.work / "shared.bin"
+    src.write_bytes(secrets.token_bytes(70_001))
+    app_server.cli("put", str(src), "/")
+    app.sign_in()
+    assert "done" in app.act("shared.bin", "link", "")
+    url = str(app.page.input_value("#link-url"))
+    assert url.startswith(f"{app_server.url}/s/") and "#v1." in url
+    secret = url.split("#", 1)[1]
+    assert not [u for _, u, _ in app.requests if secret in u]  # the fragment never travels
+    dest = app_server.work / "via-link"
+    dest.mkdir()
+    app_server.cli("open-link", url, str(dest))
+    assert (dest / "shared.bin").read_bytes() == src.read_bytes()
+    app.page.click("#tabs button[data-tab=links]")
+    link_id = url.split("/s/", 1)[1].split("#", 1)[0]
+    row = app.page.locator(f"#links tr[data-id='{link_id}']")
+    row.locator("button").click()
+    row.get_by_text("revoked").wait_for()
+    assert json.loads(app_server.cli("links", "--json"))[-1]["revoked"] is True
+
+
 def test_tampered_chunk_saves_nothing(app: Page, app_server: AppServer) -> None:
     src = app_server.work / "tamper.bin"
     src.write_bytes(secrets.token_bytes(300_000))

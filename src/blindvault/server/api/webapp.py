@@ -41,6 +41,7 @@ _JS = "text/javascript; charset=utf-8"
 # The only files served under /app/: a fixed allow-list with fixed types.
 _MODULES = (
     "app.js", "api.js", "bytes.js", "crypto.js", "edits.js", "formats.js", "kdf.js",
+    "links.js",
     "loader.js", "manifest.js", "ops.js", "store.js", "transfer.js", "ui.js", "vault.js",
 )  # fmt: skip
 _WORKER_PARTS = ("vendor/hash-wasm-argon2.umd.min.js", "kdf-worker.js")

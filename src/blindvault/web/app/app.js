@@ -4,6 +4,7 @@ import { Api } from "./api.js";
 import { workerArgon2 } from "./kdf.js";
 import { verifiedWorker } from "./loader.js";
 import { child, list, mkdir, moveEntry, removeEntry, renameEntry, uploadFiles, uploadTree } from "./ops.js";
+import { createFileLink } from "./links.js";
 import { fetchFile } from "./transfer.js";
 import { idbStore } from "./store.js";
 import { $, el, message, size, status, transfer, when } from "./ui.js";
@@ -83,7 +84,12 @@ async function render() {
       ? el("a", { class: "folder", text: `${e.name}/`, on: { click: () => { path.push(child(e)); guarded(render); } } })
       : el("span", { text: e.name });
     const actions = el("td", { class: "actions" });
-    if (e.kind === "file") actions.append(el("button", { type: "button", text: "Download", "data-action": "download", on: { click: () => download(e) } }));
+    if (e.kind === "file") {
+      actions.append(
+        el("button", { type: "button", text: "Download", "data-action": "download", on: { click: () => download(e) } }),
+        el("button", { type: "button", text: "Link", "data-action": "link", on: { click: () => makeLink(e) } }),
+      );
+    }
     actions.append(
       el("button", { type: "button", text: "Rename", "data-action": "rename", on: { click: () => rename(e) } }),
       el("button", { type: "button", text: "Move", "data-action": "move", on: { click: () => move(e) } }),
@@ -145,6 +151,15 @@ async function isInside(target, entry) {
   };
   return walk(child(entry));
 }
+
+const makeLink = (e) => {
+  const password = prompt(`Share link to ${e.name}: a password for it too? (leave empty for none)`, "");
+  if (password === null) return;
+  act(`Link to ${e.name}`, async () => {
+    $("link-url").value = await createFileLink(vault, e, { password: password || null });
+    $("link-made").hidden = false;
+  });
+};
 
 const remove = (e) => {
   if (confirm(`Delete ${e.name}${e.kind === "folder" ? " and everything in it" : ""}?`)) {
