@@ -19,6 +19,7 @@ import random
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from blindvault.core.content import sealed_size
 from helpers.servers import free_port, stop, wait_http
 
 HERE = Path(__file__).parent
@@ -36,6 +38,7 @@ LONG = os.environ.get("BLINDVAULT_LONG_TESTS") == "1"
 BIG_SIZE = 2048 * MIB if LONG else 256 * MIB
 HEAP_BOUND = 150 * MIB
 SEED = 20261204
+TAMPER_SIZE = 24 * MIB + 12345  # a padded size no other test file has
 
 
 def seeded_file(path: Path, size: int, seed: int) -> str:
@@ -109,6 +112,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         big.unlink()  # hashed as written: no second copy on disk
         (files / "mid.bin").write_bytes(random.Random(SEED + 1).randbytes(20 * MIB))
         srv.cli("put", str(files / "mid.bin"), "/")
+        (files / "bad.bin").write_bytes(random.Random(SEED + 2).randbytes(TAMPER_SIZE))
+        srv.cli("put", str(files / "bad.bin"), "/")
         srv.cli("put", str(VIDEO), "/")
         yield srv
     finally:
@@ -172,6 +177,74 @@ def test_worker_is_served_with_scope_and_csp(server: Server) -> None:
     assert "start the download again" in gone.text
 
 
+# ---------------------------------------------------------------------------- memory
+
+
+class HeapProbe:
+    """JS heap of the page and of the service worker, over the DevTools protocol:
+    Runtime.getHeapUsage on both targets (the worker through Target.sendMessageToTarget
+    on a browser session), plus Performance.getMetrics' JSHeapUsedSize on the page."""
+
+    def __init__(self, chromium: Any, tab: Tab) -> None:
+        self.page_cdp = tab.context.new_cdp_session(tab.page)
+        self.page_cdp.send("Performance.enable")
+        self.browser_cdp = chromium.new_browser_cdp_session()
+        self.replies: dict[int, Any] = {}
+        self.browser_cdp.on("Target.receivedMessageFromTarget", self._reply)
+        self.sw_session: str | None = None
+        self.next_id = 1
+        self.peak_page = 0
+        self.peak_sw = 0
+        self.samples = 0
+
+    def _reply(self, event: Any) -> None:
+        msg = json.loads(event["message"])
+        if "id" in msg:
+            self.replies[msg["id"]] = msg.get("result", {})
+
+    def _attach_worker(self) -> None:
+        targets = self.browser_cdp.send("Target.getTargets")["targetInfos"]
+        workers = [
+            t for t in targets if t["type"] == "service_worker" and t["url"].endswith("/sw.js")
+        ]
+        if workers:
+            self.sw_session = self.browser_cdp.send(
+                "Target.attachToTarget", {"targetId": workers[0]["targetId"], "flatten": False}
+            )["sessionId"]
+
+    def _worker_heap(self, page: Any) -> int:
+        if self.sw_session is None:
+            self._attach_worker()
+        if self.sw_session is None:
+            return 0
+        call = self.next_id
+        self.next_id += 1
+        message = json.dumps({"id": call, "method": "Runtime.getHeapUsage"})
+        self.browser_cdp.send(
+            "Target.sendMessageToTarget", {"sessionId": self.sw_session, "message": message}
+        )
+        deadline = time.monotonic() + 5
+        while call not in self.replies and time.monotonic() < deadline:
+            page.wait_for_timeout(20)
+        return int(self.replies.pop(call, {}).get("usedSize", 0))
+
+    def sample(self, page: Any) -> None:
+        heap = self.page_cdp.send("Runtime.getHeapUsage")["usedSize"]
+        metrics = self.page_cdp.send("Performance.getMetrics")["metrics"]
+        used = max([heap] + [m["value"] for m in metrics if m["name"] == "JSHeapUsedSize"])
+        self.peak_page = max(self.peak_page, int(used))
+        self.peak_sw = max(self.peak_sw, self._worker_heap(page))
+        self.samples += 1
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while piece := f.read(8 * MIB):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
 # ---------------------------------------------------------------------------- downloads
 
 
@@ -182,7 +255,120 @@ def test_mid_file_streams_through_the_worker(tab: Tab, server: Server) -> None:
         tab.page.click("#file-download")
     d = info.value
     assert d.url.startswith(server.url + "/sw-dl/")
+    assert d.suggested_filename == "mid.bin"
     data = Path(d.path()).read_bytes()
     assert data == (server.files / "mid.bin").read_bytes()
     assert "Its integrity was verified" in tab.wait_code("downloaded")
+    assert not tab.page.is_visible("#save-link")  # nothing kept in the page
+    assert tab.errors == []
+
+
+def test_big_file_streams_byte_exact_with_bounded_heaps(
+    chromium: Any, tab: Tab, server: Server
+) -> None:
+    url = server.link("/big.bin")["url"]
+    tab.open(url, "file")
+    probe = HeapProbe(chromium, tab)
+    started = time.monotonic()
+    with tab.page.expect_download(timeout=120_000) as info:
+        tab.page.click("#file-download")
+    d = info.value
+    while tab.page.get_attribute("#status", "data-code") == "downloading":
+        probe.sample(tab.page)
+        tab.page.wait_for_timeout(500)
+    elapsed = time.monotonic() - started
+    probe.sample(tab.page)
+    assert tab.page.get_attribute("#status", "data-code") == "downloaded", tab.page.text_content(
+        "#status"
+    )
+    path = Path(d.path())
+    assert path.stat().st_size == BIG_SIZE
+    assert sha256_file(path) == server.big_sha256
+    path.unlink()
+    print(
+        f"streamed {BIG_SIZE // MIB} MiB in {elapsed:.1f} s "
+        f"({BIG_SIZE / MIB / elapsed:.0f} MiB/s); peak JS heap: page "
+        f"{probe.peak_page / MIB:.1f} MiB, service worker {probe.peak_sw / MIB:.1f} MiB "
+        f"({probe.samples} samples)"
+    )
+    assert probe.samples >= 2
+    assert probe.peak_sw > 0  # the worker was really measured
+    assert probe.peak_page <= HEAP_BOUND
+    assert probe.peak_sw <= HEAP_BOUND
+    assert tab.errors == []
+
+
+def blob_file_of(server: Server, size: int) -> Path:
+    want = sealed_size(size)
+    found = [
+        p
+        for p in (server.data / "blobstore").rglob("*")
+        if p.is_file() and p.stat().st_size == want
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_tampered_chunk_fails_the_download(tab: Tab, server: Server) -> None:
+    url = server.link("/bad.bin")["url"]
+    blob = blob_file_of(server, TAMPER_SIZE)
+    original = blob.read_bytes()
+    at = 61 + 700 * 16400 + 5000  # inside chunk 700, ~11 MiB into the file
+    with blob.open("r+b") as f:
+        f.seek(at)
+        f.write(bytes([original[at] ^ 1]))
+    try:
+        tab.open(url, "file")
+        with tab.page.expect_download(timeout=120_000) as info:
+            tab.page.click("#file-download")
+        d = info.value
+        text = tab.wait_code("tampered", timeout=120_000)
+        assert text.startswith("The data failed its integrity check")
+        assert d.failure() is not None  # the browser marked it failed
+        with pytest.raises(Exception):  # noqa: B017, PT011 - Playwright's error type
+            d.path()  # no file was saved
+        assert not tab.page.is_visible("#save-link")
+        assert [e for e in tab.errors if "integrity" not in e.lower()] == []
+    finally:
+        blob.write_bytes(original)
+
+
+# ---------------------------------------------------------------------------- media
+
+
+def test_video_plays_and_seeks_in_place(tab: Tab, server: Server) -> None:
+    url = server.link("/clip.webm")["url"]
+    tab.open(url, "file")
+    tab.page.wait_for_selector("#player video#media", timeout=30_000)
+    src = tab.page.get_attribute("#media", "src") or ""
+    assert src.startswith("/sw-media/")
+    tab.page.evaluate(
+        """() => {
+      const v = document.getElementById("media");
+      window.__seeked = 0;
+      v.addEventListener("seeked", () => { window.__seeked += 1; });
+      v.muted = true;
+      return v.play();
+    }"""
+    )
+    tab.page.wait_for_function(
+        "() => document.getElementById('media').currentTime > 0.5", timeout=30_000
+    )
+    duration = tab.page.evaluate("() => document.getElementById('media').duration")
+    assert 5.5 < duration < 6.5
+    tab.page.evaluate("() => { document.getElementById('media').currentTime = 4.2; }")
+    tab.page.wait_for_function("() => window.__seeked >= 1", timeout=30_000)
+    tab.page.wait_for_function(
+        "() => document.getElementById('media').currentTime >= 4.2", timeout=30_000
+    )
+    media = [r for r in tab.requests if "/sw-media/" in r.url]
+    ranged = [r for r in media if (r.headers.get("range") or "").startswith("bytes=")]
+    assert ranged, [r.url for r in media]
+    answers = {r.response().status for r in ranged if r.response() is not None}
+    assert answers == {206}
+    # the worker fetched only ciphertext ranges of the blob, each chunk-verified
+    blob_reads = [r for r in tab.requests if "/blob/" in r.url]
+    assert blob_reads
+    assert all(r.headers.get("range") for r in blob_reads)
+    assert tab.page.evaluate("() => document.getElementById('media').error") is None
     assert tab.errors == []
