@@ -113,7 +113,7 @@ export function decryptStream(source, file, { onProgress } = {}) {
             return;
           }
           read += value.length;
-          if (read > total) throw new core.IntegrityError();
+          if (read > total) throw new core.IntegrityError(); // stop early (finish() would too)
           const plain = await dec.update(value);
           onProgress?.(read, total);
           if (plain.length) {
@@ -174,12 +174,11 @@ export function decryptRange(source, file, start, end) {
     } catch {
       throw new core.IntegrityError();
     }
-    if (plain.length !== sealed.length - 16) throw new core.IntegrityError();
     const from = i * core.CHUNK_SIZE;
     // the part past the true size is padding and must be zero (§5)
     let nonzero = 0;
     for (let j = Math.max(0, f.size - from); j < plain.length; j++) nonzero |= plain[j];
-    if (nonzero) throw new core.IntegrityError();
+    if (nonzero) throw new core.IntegrityError(); // mutant: stream.range-padding
     const lo = Math.max(start, from) - from;
     const hi = Math.min(stop, from + plain.length) - from;
     return plain.subarray(lo, hi);
@@ -193,10 +192,12 @@ export function decryptRange(source, file, start, end) {
         const head = new Uint8Array(await headRes.arrayBuffer());
         if (head.length !== HEADER) throw new core.IntegrityError();
         for (let i = 0; i < PREFIX.length; i++) {
+          // mutant: stream.range-prefix
           if (head[i] !== PREFIX[i]) throw new core.FormatError("not a blindvault v1 content blob");
         }
         opener = new core.ChunkedDecryptor(f.key, core.contentContext(f.nodeId, f.version));
-        await opener.openHeader(head.subarray(PREFIX.length)); // constant-time commitment check
+        // constant-time key-commitment check (linkcore); a wrong key, context or blob fails
+        await opener.openHeader(head.subarray(PREFIX.length));
         const from = HEADER + first * core.SEALED_CHUNK_SIZE;
         const to = HEADER + last * core.SEALED_CHUNK_SIZE + sealedLength(last);
         reader = (await fetcher(from, to)).body.getReader();
@@ -209,7 +210,8 @@ export function decryptRange(source, file, start, end) {
         const need = sealedLength(index);
         while (pendingBytes < need) {
           const { done, value } = await readOrFail(reader);
-          if (done) throw new core.IntegrityError(); // the server sent less than asked
+          // the server sent less than asked
+          if (done) throw new core.IntegrityError(); // mutant: stream.range-truncated
           pending.push(value);
           pendingBytes += value.length;
         }
