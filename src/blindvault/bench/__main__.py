@@ -2,7 +2,8 @@
 one run, and write a Markdown report, `results.json` and PNG plots.
 
 Suites: core (format vs bare AES-GCM, in memory), kdf, sizes, e2e, peers, server, memory,
-and, only when named, feed (the change feed of a 100k-record account);
+and, only when named, feed (the change feed of a 100k-record account) and browser
+(headless Chromium: upload and streamed download beside the CLI, bench/browser.py);
 `all` (the default) runs every one and writes to `--out` (default docs/bench). A single
 suite prints its report and writes files only when `--out` is given. `--quick` uses tiny
 sizes and short durations (a smoke run of seconds, as in CI); the full run is manual.
@@ -25,7 +26,7 @@ from typing import Any
 from blindvault.bench.core import run_core
 
 SUITES = ("core", "kdf", "sizes", "e2e", "peers", "server", "memory")
-EXTRA = ("feed",)  # run only when named (not part of `all` and its report yet)
+EXTRA = ("feed", "browser")  # run only when named (not part of `all`)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,7 +55,7 @@ def _core(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
     """Run the chosen suites in one process; returns the results and the core's Markdown."""
-    from blindvault.bench import e2e, feed, kdf, memory, peers, server_load, sizes, util
+    from blindvault.bench import browser, e2e, feed, kdf, memory, peers, server_load, sizes, util
 
     chosen = SUITES if args.suite == "all" else (args.suite,)
     if "peers" in chosen:
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
                 "server": lambda: server_load.run_server_load(scratch / "server", quick=q),
                 "memory": lambda: memory.run_memory(scratch / "memory", quick=q),
                 "feed": lambda: feed.run_feed(scratch / "feed", quick=q),
+                "browser": lambda: browser.run_browser(scratch / "browser", quick=q),
             }
             for name in chosen:
                 sys.stderr.write(f"bench: {name}…\n")

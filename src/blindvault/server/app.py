@@ -35,6 +35,7 @@ from blindvault.server.api import (
     sessions,
     shares,
     spaces,
+    sw,
     totp,
     uploads,
     webapp,
@@ -50,7 +51,7 @@ from blindvault.wire.common import ErrorAnswer
 # one router per resource; the batch routes before `/blobs/{blob_id}`
 ROUTERS = (
     health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
-    blob_batch, blobs, uploads, links, link_access, shares, spaces, page, webapp,
+    blob_batch, blobs, uploads, links, link_access, shares, spaces, page, sw, webapp,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")
 
