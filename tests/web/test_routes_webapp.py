@@ -34,12 +34,14 @@ def test_page_headers_and_csp() -> None:
         "default-src 'none'",
         "style-src 'self'",
         "connect-src 'self'",
-        "worker-src blob:",
+        "worker-src 'self' blob:",
         "base-uri 'none'",
         "form-action 'none'",
         "frame-ancestors 'none'",
         "require-trusted-types-for 'script'",
-        "trusted-types blindvault-worker",
+        "frame-src 'self'",
+        "media-src 'self'",
+        "trusted-types blindvault-worker blindvault-sw",
     ):
         assert directive in csp
     # one inline script (the import map, by hash); WebAssembly for Argon2id; nothing else
@@ -62,7 +64,8 @@ def test_every_module_is_pinned() -> None:
     pinned = importmap["integrity"]
     modules = {f"/app/{n}" for n in webapp.ASSETS if n.endswith(".js") and "/" not in n}
     modules -= {"/app/kdf-worker.js"}
-    assert set(pinned) == modules | {"/s/assets/linkcore.js"}
+    streaming = {"/sw/client.js", "/sw/decrypt-stream.js"}
+    assert set(pinned) == modules | {"/s/assets/linkcore.js"} | streaming
     for path, digest in pinned.items():
         if path.startswith("/app/"):
             assert sri(c.get(path).content) == digest

@@ -31,6 +31,7 @@ from helpers.servers import start_server, stop
 PASSWORD = "correct horse battery staple"
 EMAIL = "web@example.org"
 BIG = 200 * 1024 * 1024
+LARGE = (2048 if os.environ.get("BLINDVAULT_LONG_TESTS") == "1" else 96) * 1024 * 1024
 
 
 @dataclass
@@ -230,8 +231,9 @@ def test_upload_big_file_and_folder(app: Page, app_server: AppServer) -> None:
 
 
 def test_download_byte_exact(app: Page, app_server: AppServer) -> None:
+    """A file up to 16 MiB: decrypted in the page, handed over as a Blob once verified."""
     src = app_server.work / "from-cli.bin"
-    src.write_bytes(secrets.token_bytes(20 * 1024 * 1024 + 123))
+    src.write_bytes(secrets.token_bytes(6 * 1024 * 1024 + 123))
     app_server.cli("put", str(src), "/")
     app.sign_in()
     with app.page.expect_download(timeout=120_000) as info:
@@ -240,6 +242,36 @@ def test_download_byte_exact(app: Page, app_server: AppServer) -> None:
     info.value.save_as(saved)
     assert info.value.suggested_filename == "from-cli.bin"
     assert sha(saved) == sha(src)
+
+
+def test_streamed_download_byte_exact(app: Page, app_server: AppServer) -> None:
+    """A large file (96 MiB; 2 GiB with BLINDVAULT_LONG_TESTS=1) put by the CLI streams
+    through the service worker (h-webstream's /sw.js) to disk, byte-exact."""
+    src = app_server.work / "large.bin"
+    digest = hashlib.sha256()
+    with src.open("wb") as f:
+        for _ in range(LARGE // (8 << 20)):
+            block = secrets.token_bytes(8 << 20)
+            digest.update(block)
+            f.write(block)
+    app_server.cli("put", str(src), "/")
+    src.unlink()  # only its hash is needed now
+    app.sign_in()
+    started = time.monotonic()
+    with app.page.expect_download(timeout=1_200_000) as info:
+        app.row("large.bin").locator("button[data-action=download]").click()
+    saved = app_server.work / "large-saved.bin"
+    info.value.save_as(saved)
+    row = app.wait_transfer(timeout=1_200_000)
+    assert row.get_attribute("data-state") == "done", row.text_content()
+    seconds = time.monotonic() - started
+    print(f"browser streamed download of {LARGE >> 20} MiB: {seconds:.1f} s")
+    got = hashlib.sha256()
+    with saved.open("rb") as f:
+        while block := f.read(8 << 20):
+            got.update(block)
+    saved.unlink()
+    assert got.hexdigest() == digest.hexdigest()
 
 
 def test_folders_rename_move_delete(app: Page, app_server: AppServer) -> None:

@@ -9,8 +9,12 @@ Everything the app runs is pinned from the HTML (P-WEBCODE), as on the link page
 - the files the app turns into Web Workers (no SRI reaches a worker) are pinned in a
   `<meta name="blindvault-assets">` map; the app fetches them, checks the SHA-384 and
   starts the worker from a blob: URL of the checked bytes (`app/loader.js`);
+- the streaming modules under `/sw/` (server/api/sw.py) are pinned by the same import map;
+  the service worker `/sw.js` cannot carry SRI (its hash is in the release all the same);
 - the CSP allows this origin only, no inline code but that import map, WebAssembly
-  compilation (Argon2id) and blob: workers, and requires Trusted Types with one policy.
+  compilation (Argon2id), blob: workers and the service worker, a hidden same-origin
+  frame (streamed downloads), and requires Trusted Types with two policies (the
+  blob: workers' and the service worker's, each yielding only its own URLs).
 
 `release_hashes()` is what `blindvault webapp-hashes` prints, so anyone can compare what
 a server serves with a release. A server that serves other code is not stopped by any of
@@ -31,6 +35,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from blindvault import __version__
+from blindvault.server.api import sw
 
 __all__ = ["ASSETS", "CSP", "release_digest", "release_hashes", "router", "served_hashes"]
 
@@ -59,6 +64,8 @@ def release_hashes() -> dict[str, str]:
     """SHA-384 (SRI form) of every file the app runs, by the path it is served at."""
     out = {f"/app/{name}": _sri(data) for name, data in sorted(ASSETS.items())}
     out[_LINKCORE] = _sri(_LINKCORE_BYTES)
+    out.update({f"/sw/{name}": digest for name, digest in sw.SRI.items()})
+    out["/sw.js"] = _sri(sw.WORKER)
     out["/app/index.html (template)"] = _sri(_WEB.joinpath("app", "index.html").read_bytes())
     return out
 
@@ -75,7 +82,9 @@ def _csp_hash(text: str) -> str:
 
 def _render() -> tuple[bytes, str]:
     hashes = release_hashes()
-    integrity = {p: h for p, h in hashes.items() if p.endswith(".js") and "worker" not in p}
+    integrity = {
+        p: h for p, h in hashes.items() if p.endswith(".js") and p != "/sw.js" and "worker" not in p
+    }
     for part in _WORKER_PARTS:
         integrity.pop(f"/app/{part}", None)
     importmap = json.dumps({"imports": {}, "integrity": integrity}, sort_keys=True)
@@ -96,9 +105,10 @@ def _render() -> tuple[bytes, str]:
         raise RuntimeError("app/index.html must hold exactly one import map")
     csp = (
         f"default-src 'none'; script-src 'self' {_csp_hash(inline[0])} 'wasm-unsafe-eval'; "
-        "worker-src blob:; style-src 'self'; connect-src 'self'; img-src 'self' blob: data:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
-        "require-trusted-types-for 'script'; trusted-types blindvault-worker"
+        "worker-src 'self' blob:; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' blob: data:; media-src 'self'; frame-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; "
+        "trusted-types blindvault-worker blindvault-sw"
     )
     return html.encode("utf-8"), csp
 

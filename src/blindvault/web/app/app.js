@@ -4,6 +4,8 @@ import { Api } from "./api.js";
 import { workerArgon2 } from "./kdf.js";
 import { verifiedWorker } from "./loader.js";
 import { child, list, mkdir, moveEntry, removeEntry, renameEntry, uploadFiles, uploadTree } from "./ops.js";
+import { IntegrityError, blobId, sealedContentSize } from "/s/assets/linkcore.js";
+import { connect } from "/sw/client.js";
 import { createFileLink } from "./links.js";
 import { fetchFile } from "./transfer.js";
 import { idbStore } from "./store.js";
@@ -167,7 +169,30 @@ const remove = (e) => {
   }
 };
 
+const STREAM_ABOVE = 16 << 20; // larger files stream through the service worker
+let streaming; // the service worker client (null where none can run), made once
+
+async function streamed(e) {
+  streaming ??= await connect();
+  if (!streaming) return false;
+  const t = transfer(`Download ${e.name}`, sealedContentSize(e.size));
+  let done = 0;
+  try {
+    const job = {
+      source: { url: `/v1/blobs/${await blobId(e.nodeId, e.contentVersion)}`, headers: { Authorization: `Bearer ${api.token}` } },
+      file: { key: e.key, nodeId: e.nodeId, version: e.contentVersion, size: e.size },
+      name: e.name,
+    };
+    await streaming.download(job, { onProgress: (d) => { t.step(d - done); done = d; } });
+    t.finish("saved");
+  } catch (err) {
+    t.fail(err?.code === "tampered" ? new IntegrityError() : err?.code ? new Error(`The download failed (${err.code}).`) : err);
+  }
+  return true;
+}
+
 async function download(e) {
+  if (e.size > STREAM_ABOVE && (await streamed(e))) return;
   const t = transfer(`Download ${e.name}`, e.size);
   try {
     const blob = await fetchFile(api, e, { signal: t.signal, onPlain: (n) => t.step(n) });
