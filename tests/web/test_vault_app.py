@@ -193,6 +193,7 @@ def test_sign_in_and_browse(app: Page, app_server: AppServer) -> None:
     app_server.cli("put", str(app_server.work / "hello.txt"), "/")
     status = app.sign_in()
     assert "Signed in" in status
+    assert not app.page.is_visible("#sign-in") and app.page.is_visible("#vault")
     assert app.row("hello.txt").count() == 1
     # the password and the derived master key never travel; only the auth key does
     sent = b"".join(body or b"" for _, _, body in app.requests)
