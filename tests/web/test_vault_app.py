@@ -386,7 +386,6 @@ def test_replayed_manifest_refused_on_a_new_browser(app: Page, app_server: AppSe
     """A browser that never saw the folder still refuses an old version: the signed root
     names the newer one (the server replays the root folder from before a change)."""
     root_folder: dict[str, bytes] = {}
-    app.sign_in()
     (app_server.work / "extra.txt").write_text("x", encoding="utf-8")
 
     def old(route: Any) -> None:
@@ -395,8 +394,8 @@ def test_replayed_manifest_refused_on_a_new_browser(app: Page, app_server: AppSe
         route.fulfill(response=response, body=first)
 
     app.page.route("**/v1/records/manifest/*", old)
-    app.page.click("#refresh")  # remember the root folder as it is now
-    app.row("hello.txt").or_(app.row("newer")).first.wait_for()
+    app.sign_in()  # its listing remembers the root folder as it is now
+    assert root_folder
     app_server.cli("put", str(app_server.work / "extra.txt"), "/")  # the CLI advances it
     fresh = Page(app.page.context.browser, app_server.url)
     try:
