@@ -372,3 +372,25 @@ def test_video_plays_and_seeks_in_place(tab: Tab, server: Server) -> None:
     assert all(r.headers.get("range") for r in blob_reads)
     assert tab.page.evaluate("() => document.getElementById('media').error") is None
     assert tab.errors == []
+
+
+def test_without_a_service_worker_the_page_falls_back_to_a_blob(
+    chromium: Any, server: Server
+) -> None:
+    context = chromium.new_context(accept_downloads=True, service_workers="block")
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.link("/mid.bin")["url"])
+        page.wait_for_function("() => document.getElementById('status').dataset.code === 'file'")
+        with page.expect_download(timeout=120_000) as info:
+            page.click("#file-download")
+        d = info.value
+        assert d.url.startswith("blob:")  # decrypted and verified in the page, then offered
+        assert Path(d.path()).read_bytes() == (server.files / "mid.bin").read_bytes()
+        assert page.is_visible("#save-link")
+        assert not page.is_visible("#player")
+        assert errors == []
+    finally:
+        context.close()
