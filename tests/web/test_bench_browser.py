@@ -12,8 +12,7 @@ from blindvault.bench import browser
 
 
 def test_quick_browser_bench(tmp_path: Path, chromium: Any) -> None:
-    del chromium  # the fixture fails the test if /usr/bin/chromium is missing
-    result = browser.run_browser(tmp_path, quick=True)
+    result = browser.run_browser(tmp_path, quick=True, browser=chromium)
     rows = result["rows"]
     assert [r["size"] for r in rows] == list(browser.QUICK_SIZES)
     for r in rows:

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ class Server:
     data: Path
     files: Path
     big_sha256: str
+    secrets: list[str] = field(default_factory=list)
 
     def cli(self, *args: str) -> str:
         env = {**os.environ, "BLINDVAULT_HOME": str(self.home), "BLINDVAULT_PASSWORD": "pw-1"}
@@ -79,6 +80,7 @@ class Server:
 
     def link(self, remote: str) -> dict[str, Any]:
         out: dict[str, Any] = json.loads(self.cli("link", remote, "--json"))
+        self.secrets.append(str(out["url"]).split("#", 1)[1].removeprefix("v1."))
         return out
 
 
@@ -146,7 +148,7 @@ class Tab:
 
 
 @pytest.fixture
-def tab(chromium: Any) -> Iterator[Tab]:
+def tab(chromium: Any, server: Server) -> Iterator[Tab]:
     context = chromium.new_context(accept_downloads=True)
     page = context.new_page()
     t = Tab(context, page, [], [])
@@ -155,6 +157,12 @@ def tab(chromium: Any) -> Iterator[Tab]:
     context.on("request", lambda r: t.requests.append(r))  # noqa: PLW0108
     yield t
     context.close()
+    # P-LINKKEY: no request of the page or of the service worker (whose blob fetches
+    # and /sw-dl/, /sw-media/ ids are seen here too) carries a link secret
+    assert any("/sw.js" in r.url for r in t.requests)
+    for r in t.requests:
+        sent = r.url + json.dumps(r.headers) + (r.post_data or "")
+        assert not any(secret in sent for secret in server.secrets), r.url
 
 
 # ---------------------------------------------------------------------------- served worker
