@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ class Server:
     data: Path
     files: Path
     big_sha256: str
+    secrets: list[str] = field(default_factory=list)
 
     def cli(self, *args: str) -> str:
         env = {**os.environ, "BLINDVAULT_HOME": str(self.home), "BLINDVAULT_PASSWORD": "pw-1"}
@@ -79,6 +80,7 @@ class Server:
 
     def link(self, remote: str) -> dict[str, Any]:
         out: dict[str, Any] = json.loads(self.cli("link", remote, "--json"))
+        self.secrets.append(str(out["url"]).split("#", 1)[1].removeprefix("v1."))
         return out
 
 
@@ -146,7 +148,7 @@ class Tab:
 
 
 @pytest.fixture
-def tab(chromium: Any) -> Iterator[Tab]:
+def tab(chromium: Any, server: Server) -> Iterator[Tab]:
     context = chromium.new_context(accept_downloads=True)
     page = context.new_page()
     t = Tab(context, page, [], [])
@@ -155,6 +157,12 @@ def tab(chromium: Any) -> Iterator[Tab]:
     context.on("request", lambda r: t.requests.append(r))  # noqa: PLW0108
     yield t
     context.close()
+    # P-LINKKEY: no request of the page or of the service worker (whose blob fetches
+    # and /sw-dl/, /sw-media/ ids are seen here too) carries a link secret
+    assert any("/sw.js" in r.url for r in t.requests)
+    for r in t.requests:
+        sent = r.url + json.dumps(r.headers) + (r.post_data or "")
+        assert not any(secret in sent for secret in server.secrets), r.url
 
 
 # ---------------------------------------------------------------------------- served worker
@@ -372,3 +380,25 @@ def test_video_plays_and_seeks_in_place(tab: Tab, server: Server) -> None:
     assert all(r.headers.get("range") for r in blob_reads)
     assert tab.page.evaluate("() => document.getElementById('media').error") is None
     assert tab.errors == []
+
+
+def test_without_a_service_worker_the_page_falls_back_to_a_blob(
+    chromium: Any, server: Server
+) -> None:
+    context = chromium.new_context(accept_downloads=True, service_workers="block")
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.link("/mid.bin")["url"])
+        page.wait_for_function("() => document.getElementById('status').dataset.code === 'file'")
+        with page.expect_download(timeout=120_000) as info:
+            page.click("#file-download")
+        d = info.value
+        assert d.url.startswith("blob:")  # decrypted and verified in the page, then offered
+        assert Path(d.path()).read_bytes() == (server.files / "mid.bin").read_bytes()
+        assert page.is_visible("#save-link")
+        assert not page.is_visible("#player")
+        assert errors == []
+    finally:
+        context.close()

@@ -110,51 +110,63 @@ def _serve_bench(context: Any, url: str) -> None:
 
 
 def _browser_runs(
-    url: str, token: str, files: dict[int, Path], work: Path
+    url: str, token: str, files: dict[int, Path], browser: Any | None
 ) -> dict[int, dict[str, Any]]:
+    if browser is not None:
+        return _runs_in(browser, url, token, files)
     from playwright.sync_api import sync_playwright
 
-    out: dict[int, dict[str, Any]] = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
+        launched = pw.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
         )
         try:
-            context = browser.new_context(accept_downloads=True)
-            _serve_bench(context, url)
-            page = context.new_page()
-            page.goto(f"{url}/bench/")
-            probe = HeapProbe(browser, context, page)
-            for size, path in files.items():
-                timeout = 60 + size / 5e6
-                page.set_input_files("#file", str(path))
-                probe.reset()
-                page.evaluate(_START_UPLOAD, [token, secrets.token_hex(16)])
-                up = _wait(page, probe, "__job", timeout)["result"]
-                if not up.get("ok"):
-                    raise RuntimeError(f"bench browser: upload failed: {up.get('error')}")
-                up_mem = probe.peaks.to_json()
-                probe.reset()
-                with page.expect_download(timeout=timeout * 1000) as info:
-                    page.evaluate(_START_DOWNLOAD, [token, path.name])
-                down = _wait(page, probe, "__dl", timeout)
-                if not down.get("ok"):
-                    raise RuntimeError(f"bench browser: download failed: {down.get('error')}")
-                saved = Path(info.value.path())
-                exact = saved.stat().st_size == size and _sha256(saved) == _sha256(path)
-                info.value.delete()
-                out[size] = {
-                    "upload_s": round(up["wall_s"], 3),
-                    "read_s": round(up["readMs"] / 1000, 3),
-                    "encrypt_s": round(up["encryptMs"] / 1000, 3),
-                    "download_s": round(down["wall_s"], 3),
-                    "byte_exact": exact,
-                    "memory_upload": up_mem,
-                    "memory_download": probe.peaks.to_json(),
-                }
+            return _runs_in(launched, url, token, files)
         finally:
-            browser.close()
-    return out
+            launched.close()
+
+
+def _runs_in(
+    browser: Any, url: str, token: str, files: dict[int, Path]
+) -> dict[int, dict[str, Any]]:
+    context = browser.new_context(accept_downloads=True)
+    try:
+        _serve_bench(context, url)
+        page = context.new_page()
+        page.goto(f"{url}/bench/")
+        probe = HeapProbe(browser, context, page)
+        return {size: _one(page, probe, token, path, size) for size, path in files.items()}
+    finally:
+        context.close()
+
+
+def _one(page: Any, probe: HeapProbe, token: str, path: Path, size: int) -> dict[str, Any]:
+    timeout = 120 + size / 1e6  # this machine: ~2-5 MB/s up from Chromium
+    page.set_input_files("#file", str(path))
+    probe.reset()
+    page.evaluate(_START_UPLOAD, [token, secrets.token_hex(16)])
+    up = _wait(page, probe, "__job", timeout)["result"]
+    if not up.get("ok"):
+        raise RuntimeError(f"bench browser: upload failed: {up.get('error')}")
+    up_mem = probe.peaks.to_json()
+    probe.reset()
+    with page.expect_download(timeout=timeout * 1000) as info:
+        page.evaluate(_START_DOWNLOAD, [token, path.name])
+    down = _wait(page, probe, "__dl", timeout)
+    if not down.get("ok"):
+        raise RuntimeError(f"bench browser: download failed: {down.get('error')}")
+    saved = Path(info.value.path())
+    exact = saved.stat().st_size == size and _sha256(saved) == _sha256(path)
+    info.value.delete()
+    return {
+        "upload_s": round(up["wall_s"], 3),
+        "read_s": round(up["readMs"] / 1000, 3),
+        "encrypt_s": round(up["encryptMs"] / 1000, 3),
+        "download_s": round(down["wall_s"], 3),
+        "byte_exact": exact,
+        "memory_upload": up_mem,
+        "memory_download": probe.peaks.to_json(),
+    }
 
 
 def _cli_runs(home: Path, files: dict[int, Path], work: Path) -> dict[int, dict[str, float]]:
@@ -169,13 +181,14 @@ def _cli_runs(home: Path, files: dict[int, Path], work: Path) -> dict[int, dict[
         out[size] = {
             "put_s": round(put.seconds, 3),
             "get_s": round(get.seconds, 3),
-            "put.peak_rss_mib": round(put.peak_rss_mib, 1),
-            "get.peak_rss_mib": round(get.peak_rss_mib, 1),
+            "put_rss_mib": round(put.peak_rss_mib, 1),
+            "get_rss_mib": round(get.peak_rss_mib, 1),
         }
     return out
 
 
-def run_browser(work: Path, *, quick: bool = False) -> dict[str, Any]:
+def run_browser(work: Path, *, quick: bool = False, browser: Any | None = None) -> dict[str, Any]:
+    """Measure; `browser`: an already launched Playwright Chromium (else one is launched)."""
     sizes = QUICK_SIZES if quick else SIZES
     with util.server(work / "srv") as srv:
         home = work / "home"
@@ -183,10 +196,10 @@ def run_browser(work: Path, *, quick: bool = False) -> dict[str, Any]:
         token = util.signup(srv.url, home, f"browser{secrets.token_hex(4)}@example.org")
         files = {n: util.write_random(work / f"file-{n}.bin", n) for n in sizes}
         cli = _cli_runs(home, files, work)
-        browser = _browser_runs(srv.url, token, files, work)
+        measured = _browser_runs(srv.url, token, files, browser)
     rows = []
     for n in sizes:
-        b, c, seed = browser[n], cli[n], SEED_FIREFOX_70[n]
+        b, c, seed = measured[n], cli[n], SEED_FIREFOX_70[n]
         seed_total = seed["total_s"]
         rows.append(
             {
