@@ -74,7 +74,11 @@ def test_every_module_is_pinned() -> None:
     meta = re.search(r'<meta name="blindvault-assets" content="([^"]*)">', html)
     assert meta is not None
     workers = json.loads(meta.group(1).replace("&quot;", '"'))
-    assert set(workers) == {"/app/kdf-worker.js", "/app/vendor/hash-wasm-argon2.umd.min.js"}
+    assert set(workers) == {
+        "/app/kdf-worker.js",
+        "/app/vendor/hash-wasm-argon2.umd.min.js",
+        "/app/vendor/bip39-english.txt",
+    }
     for path, digest in workers.items():
         assert sri(c.get(path).content) == digest
     # no inline code besides the import map, no third-party origin

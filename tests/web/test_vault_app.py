@@ -201,6 +201,45 @@ def test_sign_in_and_browse(app: Page, app_server: AppServer) -> None:
     assert app.page.text_content("#app-release")
 
 
+def test_sign_up_in_the_browser(app: Page, app_server: AppServer) -> None:
+    """A new account made in the browser opens with the CLI (password and recovery
+    words), and what the CLI writes shows in the browser."""
+    email = "new-in-browser@example.org"
+    app.page.click("#show-sign-up")
+    app.page.fill("#su-email", email)
+    app.page.fill("#su-password", PASSWORD)
+    app.page.fill("#su-password2", PASSWORD)
+    app.page.click("#sign-up-submit")
+    app.page.wait_for_selector("#words:not([hidden])", timeout=60_000)
+    words = [str(w) for w in app.page.locator("#word-list li").all_text_contents()]
+    assert len(words) == 24
+    app.page.click("#words-done")
+    app.page.wait_for_selector("#vault:not([hidden])")
+    home = app_server.work / "home-new"
+    env = {**os.environ, "BLINDVAULT_HOME": str(home), "BLINDVAULT_PASSWORD": PASSWORD}
+
+    def cli(*args: str, stdin: str = "") -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "blindvault", *args],
+            env={**env, "BLINDVAULT_NEW_PASSWORD": PASSWORD + "!"},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result.stdout
+
+    cli("login", "--server", app_server.url, "--email", email)
+    (app_server.work / "from-cli-new.txt").write_text("made by the CLI\n", encoding="utf-8")
+    cli("put", str(app_server.work / "from-cli-new.txt"), "/")
+    app.page.click("#refresh")
+    app.row("from-cli-new.txt").wait_for()
+    # the words are this account's recovery key: they set a new password
+    cli("recover", "--server", app_server.url, "--email", email, stdin=" ".join(words) + "\n")
+
+
 def test_upload_big_file_and_folder(app: Page, app_server: AppServer) -> None:
     big = app_server.work / "big.bin"
     with big.open("wb") as f:

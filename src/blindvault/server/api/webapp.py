@@ -46,11 +46,16 @@ _JS = "text/javascript; charset=utf-8"
 # The only files served under /app/: a fixed allow-list with fixed types.
 _MODULES = (
     "app.js", "api.js", "bytes.js", "crypto.js", "edits.js", "formats.js", "kdf.js",
-    "links.js",
-    "loader.js", "manifest.js", "ops.js", "store.js", "transfer.js", "ui.js", "vault.js",
+    "links.js", "loader.js", "manifest.js", "ops.js", "signup.js", "store.js", "transfer.js",
+    "ui.js", "vault.js",
 )  # fmt: skip
 _WORKER_PARTS = ("vendor/hash-wasm-argon2.umd.min.js", "kdf-worker.js")
-_TYPES = dict.fromkeys((*_MODULES, *_WORKER_PARTS), _JS) | {"app.css": "text/css; charset=utf-8"}
+_DATA = ("vendor/bip39-english.txt",)  # fetched and checked by the page like the worker parts
+_TYPES = (
+    dict.fromkeys((*_MODULES, *_WORKER_PARTS), _JS)
+    | dict.fromkeys(_DATA, "text/plain; charset=utf-8")
+    | {"app.css": "text/css; charset=utf-8"}
+)
 ASSETS: dict[str, bytes] = {n: _WEB.joinpath("app", n).read_bytes() for n in _TYPES}
 _LINKCORE = "/s/assets/linkcore.js"
 _LINKCORE_BYTES = _WEB.joinpath("linkcore.js").read_bytes()
@@ -88,7 +93,8 @@ def _render() -> tuple[bytes, str]:
     for part in _WORKER_PARTS:
         integrity.pop(f"/app/{part}", None)
     importmap = json.dumps({"imports": {}, "integrity": integrity}, sort_keys=True)
-    workers = json.dumps({f"/app/{p}": hashes[f"/app/{p}"] for p in _WORKER_PARTS}, sort_keys=True)
+    pinned = (*_WORKER_PARTS, *_DATA)
+    workers = json.dumps({f"/app/{p}": hashes[f"/app/{p}"] for p in pinned}, sort_keys=True)
     template = _WEB.joinpath("app", "index.html").read_text(encoding="utf-8")
     html = (
         template.replace("{{IMPORTMAP}}", importmap)

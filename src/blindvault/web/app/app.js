@@ -2,7 +2,8 @@
 // verification live in the modules it imports; this file only wires them to the page.
 import { Api } from "./api.js";
 import { workerArgon2 } from "./kdf.js";
-import { verifiedWorker } from "./loader.js";
+import { verifiedText, verifiedWorker } from "./loader.js";
+import { signUp } from "./signup.js";
 import { child, list, mkdir, moveEntry, removeEntry, renameEntry, uploadFiles, uploadTree } from "./ops.js";
 import { IntegrityError, blobId, sealedContentSize } from "/s/assets/linkcore.js";
 import { connect } from "/sw/client.js";
@@ -40,18 +41,57 @@ async function signIn(event) {
       onStep: (text) => status(text),
     });
     $("password").value = "";
-    $("sign-in").hidden = true;
-    $("vault").hidden = false;
-    $("sign-out").hidden = false;
-    $("who").textContent = vault.email;
-    path = [vault.rootFolder];
-    await render();
+    await opened(vault);
     status("Signed in. Everything below was verified in this browser.", "ok");
   } catch (e) {
     api.token = "";
     status(message(e), "error");
   } finally {
     $("sign-in-submit").disabled = false;
+  }
+}
+
+async function opened(v) {
+  vault = v;
+  $("sign-in").hidden = true;
+  $("sign-up").hidden = true;
+  $("vault").hidden = false;
+  $("sign-out").hidden = false;
+  $("who").textContent = vault.email;
+  path = [vault.rootFolder];
+  await render();
+}
+
+async function createAccount(event) {
+  event.preventDefault();
+  if ($("su-password").value !== $("su-password2").value) {
+    status("The two passwords differ.", "error");
+    return;
+  }
+  $("sign-up-submit").disabled = true;
+  try {
+    const wordlist = (await verifiedText("/app/vendor/bip39-english.txt")).trim().split("\n");
+    const { vault: v, words } = await signUp({
+      api, store: idbStore, email: $("su-email").value, password: $("su-password").value, wordlist,
+      argon2: workerArgon2(() => verifiedWorker(KDF_WORKER)), deviceName: `browser (${navigator.platform || "web"})`,
+      onStep: (text) => status(text),
+    });
+    $("su-password").value = $("su-password2").value = "";
+    $("sign-up").hidden = true;
+    $("word-list").replaceChildren(...words.map((w) => el("li", { text: w })));
+    $("words").hidden = false;
+    status("Account created. Write down your recovery words.", "ok");
+    $("words-done").onclick = async () => {
+      $("word-list").replaceChildren();
+      $("words").hidden = true;
+      await guarded(() => opened(v));
+      status("Signed in. Everything below was verified in this browser.", "ok");
+    };
+  } catch (e) {
+    api.token = "";
+    status(message(e), "error");
+  } finally {
+    $("sign-up-submit").disabled = false;
   }
 }
 
@@ -288,6 +328,8 @@ function tab(name) {
 // ---------------------------------------------------------------- wiring
 
 $("sign-in").addEventListener("submit", signIn);
+$("sign-up").addEventListener("submit", createAccount);
+$("show-sign-up").addEventListener("click", () => { $("sign-in").hidden = true; $("sign-up").hidden = false; });
 $("sign-out").addEventListener("click", signOut);
 $("new-folder").addEventListener("click", newFolder);
 $("refresh").addEventListener("click", () => guarded(render));

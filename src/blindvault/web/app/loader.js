@@ -43,6 +43,11 @@ async function fetchVerified(path, pins) {
   return bytes;
 }
 
+/** The text of a pinned data file (the BIP39 word list). */
+export async function verifiedText(path) {
+  return new TextDecoder().decode(await fetchVerified(path, pinnedHashes()));
+}
+
 /** A classic worker made of the given pinned files, concatenated in order. */
 export async function verifiedWorker(paths) {
   const pins = pinnedHashes();

@@ -76,6 +76,7 @@ export class Vault {
     this.account = account;
     this.root = null;
     this.rootVersion = 0;
+    this.mayLackRoot = false;
   }
 
   save() {
@@ -96,6 +97,7 @@ export class Vault {
     const rec = await this.api.record("root", this.ownerHex);
     if (!rec) {
       if (this.state.rootSequence) throw new RollbackError("The account's signed root disappeared.");
+      if (this.mayLackRoot) return null; // sign-up, before its first root
       throw new IntegrityError();
     }
     const root = await openRoot(rec.data, this.owner, this.writers.get(toHex(this.fingerprint)));
@@ -114,7 +116,7 @@ export class Vault {
 
   async advanceRoot(head, removed = null) {
     for (let i = 0; i < MAX_RETRIES; i++) {
-      const root = await this.loadRoot();
+      const root = (await this.loadRoot()) || { sequence: 0, hash: ZERO, heads: [], rosters: [] };
       const heads = new Map(root.heads.map((h) => [toHex(h.nodeId), h]));
       if (head) {
         const old = heads.get(toHex(head.nodeId));
@@ -123,7 +125,8 @@ export class Vault {
       }
       if (removed) heads.delete(toHex(removed));
       const data = await sealRoot(this.owner, root.sequence + 1, root.hash, [...heads.values()], root.rosters, this.signer);
-      if (await this.api.putRecord("root", this.ownerHex, this.rootVersion, data)) {
+      if (await this.api.putRecord("root", this.ownerHex, root.sequence ? this.rootVersion : 0, data)) {
+        this.mayLackRoot = false;
         await this.loadRoot();
         return;
       }
