@@ -359,6 +359,21 @@ def test_file_link_made_in_the_browser(app: Page, app_server: AppServer) -> None
     assert json.loads(app_server.cli("links", "--json"))[-1]["revoked"] is True
 
 
+def test_cancel_upload(app: Page, app_server: AppServer) -> None:
+    src = app_server.work / "cancelled.bin"
+    src.write_bytes(secrets.token_bytes(48 * 1024 * 1024))
+    app.sign_in()
+    app.page.set_input_files("#upload-files", str(src))
+    app.page.locator(".transfer button").first.click()
+    row = app.wait_transfer()
+    assert row.get_attribute("data-state") == "error"
+    assert "Cancelled" in str(row.text_content())
+    assert "cancelled.bin" not in app_server.names("/")
+    with sqlite3.connect(app_server.data / "blindvault.sqlite3") as db:
+        # the cancelled upload was deleted again (its quota released), not left behind
+        assert db.execute("SELECT COUNT(*) FROM uploads WHERE state = 'open'").fetchone()[0] == 0
+
+
 def test_tampered_chunk_saves_nothing(app: Page, app_server: AppServer) -> None:
     src = app_server.work / "tamper.bin"
     src.write_bytes(secrets.token_bytes(300_000))

@@ -104,8 +104,16 @@ export async function uploadFiles(vault, folder, files, { signal, onPlain } = {}
   const small = jobs.filter((j) => j.file.size < SMALL_BLOB / 2);
   const large = jobs.filter((j) => j.file.size >= SMALL_BLOB / 2);
   const send = (j) => sendFile(vault.api, j.file, { ...j, signal, onPlain });
-  await pool(small, PARALLEL, send);
-  for (const j of large) await send(j);
+  const forget = async () => {
+    for (const j of jobs) await deleteBlob(vault, j.nodeId, j.version).catch(() => {});
+  };
+  try {
+    await pool(small, PARALLEL, send);
+    for (const j of large) await send(j);
+  } catch (e) {
+    await forget(); // cancelled or failed: nothing names what was sent, so it goes
+    throw e;
+  }
   const at = Date.now();
   const entries = jobs.map((j) => ({
     kind: "file", name: j.file.name, nodeId: j.nodeId, key: j.key, contentVersion: j.version, size: j.file.size,
@@ -115,7 +123,7 @@ export async function uploadFiles(vault, folder, files, { signal, onPlain } = {}
   try {
     done = await vault.update(folder, (body) => upsert(body, entries));
   } catch (e) {
-    for (const j of jobs) await deleteBlob(vault, j.nodeId, j.version).catch(() => {});
+    await forget();
     throw e;
   }
   for (const [node, version] of replaced(done.before, entries)) await deleteBlob(vault, node, version);

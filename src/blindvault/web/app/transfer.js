@@ -85,7 +85,9 @@ export async function sendFile(api, file, { key, nodeId, version, signal, onPlai
     const inFlight = new Set();
     const flush = async (bytes) => {
       while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight); // bounded memory
-      const sending = putPart(api, up.upload_id, number++, bytes, signal).finally(() => inFlight.delete(sending));
+      const sending = putPart(api, up.upload_id, number++, bytes, signal);
+      const drop = () => inFlight.delete(sending);
+      sending.then(drop, drop); // handled here; the failure itself surfaces through race/all
       inFlight.add(sending);
     };
     for await (let b of stream) {
