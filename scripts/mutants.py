@@ -15,6 +15,10 @@ What the mutation does depends on the statement that line starts:
   (the check that let only matching keys in now lets everything in);
 - any other statement (a `raise`, a `verify(...)` call, an assignment): it becomes `pass`.
 
+The web app's JavaScript (src/blindvault/web/app/*.js) is marked the same way with
+`// mutant: NAME`: an `if (...)` gets `false` (`true` with [accept]) as its condition, any
+other statement (up to its `;`) becomes `void 0;`.
+
 Several lines may carry the same name: they are mutated together (one check written in
 two places). `tests/mutation_map.toml` names, for each check, the property it enforces
 and the tests that must fail without it. Each mutant runs in its own copy of the tree
