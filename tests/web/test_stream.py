@@ -402,3 +402,25 @@ def test_without_a_service_worker_the_page_falls_back_to_a_blob(
         assert errors == []
     finally:
         context.close()
+
+
+def test_tampered_video_chunk_shows_the_integrity_message(tab: Tab, server: Server) -> None:
+    url = server.link("/clip.webm")["url"]
+    blob = blob_file_of(server, VIDEO.stat().st_size)
+    original = blob.read_bytes()
+    at = 61 + 2 * 16400 + 100  # chunk 2: the player needs it to start
+    with blob.open("r+b") as f:
+        f.seek(at)
+        f.write(bytes([original[at] ^ 1]))
+    try:
+        tab.open(url, "file")
+        tab.page.wait_for_selector("#player video#media", timeout=30_000)
+        tab.page.evaluate(
+            "() => { const v = document.getElementById('media'); v.muted = true; v.play().catch(() => {}); }"
+        )
+        text = tab.wait_code("tampered", timeout=60_000)
+        assert text.startswith("The data failed its integrity check")
+        assert tab.page.evaluate("() => document.getElementById('media').currentTime") < 2
+        assert [e for e in tab.errors if "integrity" not in e.lower()] == []
+    finally:
+        blob.write_bytes(original)
