@@ -77,8 +77,11 @@ export async function sendFile(api, file, { key, nodeId, version, signal, onPlai
     });
     return;
   }
-  const up = await api.post("/v1/uploads", { blob_id: id, size: total }, { signal });
+  // Not abortable: a cancel while the server creates the upload would leave it open
+  // without the client knowing its id. It is deleted below instead.
+  const up = await api.post("/v1/uploads", { blob_id: id, size: total });
   try {
+    signal?.throwIfAborted();
     let buf = new Uint8Array(up.part_size);
     let fill = 0;
     let number = 1;
