@@ -108,8 +108,12 @@ class Page:
         self.page.fill("#email", EMAIL)
         self.page.fill("#password", password)
         self.page.click("#sign-in-submit")
-        state = "ok" if ok else "error"
-        self.page.wait_for_selector(f"#status[data-state={state}]", timeout=60_000)
+        self.page.wait_for_selector(
+            "#status[data-state=ok], #status[data-state=error]", timeout=60_000
+        )
+        assert self.page.get_attribute("#status", "data-state") == ("ok" if ok else "error"), (
+            self.status()
+        )
         return self.status()
 
     def status(self) -> str:
