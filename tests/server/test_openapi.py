@@ -14,8 +14,16 @@ import pytest
 from helpers.real_server import Real, real_server
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-# served outside the schema on purpose (the static link page and its assets)
-UNLISTED = {("GET", "/s/{}")}
+# served outside the schema on purpose (the link page, the web app, the service worker)
+UNLISTED = {
+    ("GET", "/s/{}"),
+    ("GET", "/app/"),
+    ("GET", "/app/{}"),
+    ("GET", "/sw.js"),
+    ("GET", "/sw/{}"),
+    ("GET", "/sw-dl/{}"),
+    ("GET", "/sw-media/{}"),
+}
 _ROW = re.compile(r"^\| `(GET|POST|PUT|DELETE|HEAD|PATCH) (/[^` ?]*)[^`]*` \|(.*)$", re.M)
 
 

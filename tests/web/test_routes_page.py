@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from blindvault.server.api import page as routes_page
+from blindvault.server.api import sw as routes_sw
 
 LINK_ID = "LoEAFpfrViZOsGfbmO28NQ"
 
@@ -59,8 +60,12 @@ def test_every_script_and_stylesheet_is_pinned() -> None:
     assert len(scripts) == 2
     for tag in scripts:
         assert 'type="importmap"' in tag or "integrity=" in tag
+    # the streaming modules the page imports (server/api/sw.py) are pinned the same way
+    for name in ("client.js", "decrypt-stream.js"):
+        assert f'"/sw/{name}": "{sri(routes_sw.MODULES[name])}"' in html
     for tag in re.findall(r"<link\b[^>]*>", html):
-        assert "integrity=" in tag
+        # a data: icon fetches nothing (and spares the page a 404 for /favicon.ico)
+        assert "integrity=" in tag or tag == '<link rel="icon" href="data:,">'
     # The CSP allows the import map by its hash, and nothing else inline.
     inline = re.search(r'<script type="importmap">(.*?)</script>', html, re.DOTALL)
     assert inline is not None

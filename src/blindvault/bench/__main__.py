@@ -2,8 +2,9 @@
 one run, and write a Markdown report, `results.json` and PNG plots.
 
 Suites: core (format vs bare AES-GCM, in memory), kdf, sizes, e2e, peers, server, memory,
-and, only when named, feed (the change feed of a 100k-record account) and sync (folder
-sync: a rescan of 100k unchanged files beside restic, 1,000 changed files, one 1 GiB file);
+and, only when named, feed (the change feed of a 100k-record account), sync (folder
+sync: a rescan of 100k unchanged files beside restic, 1,000 changed files, one 1 GiB file)
+and browser (headless Chromium: upload and streamed download beside the CLI, bench/browser.py);
 `all` (the default) runs every one and writes to `--out` (default docs/bench). A single
 suite prints its report and writes files only when `--out` is given. `--quick` uses tiny
 sizes and short durations (a smoke run of seconds, as in CI); the full run is manual.
@@ -26,7 +27,7 @@ from typing import Any
 from blindvault.bench.core import run_core
 
 SUITES = ("core", "kdf", "sizes", "e2e", "peers", "server", "memory")
-EXTRA = ("feed", "sync")  # run only when named (not part of `all` and its report yet)
+EXTRA = ("feed", "sync", "browser")  # run only when named (not part of `all`)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,7 +60,7 @@ def _core(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
     """Run the chosen suites in one process; returns the results and the core's Markdown."""
-    from blindvault.bench import e2e, feed, kdf, memory, peers, server_load, sizes, util
+    from blindvault.bench import browser, e2e, feed, kdf, memory, peers, server_load, sizes, util
     from blindvault.bench import sync as sync_bench
 
     chosen = SUITES if args.suite == "all" else (args.suite,)
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
                         "big": args.sync_big,
                     },
                 ),
+                "browser": lambda: browser.run_browser(scratch / "browser", quick=q),
             }
             for name in chosen:
                 sys.stderr.write(f"bench: {name}…\n")

@@ -411,4 +411,8 @@ def markdown(r: dict[str, Any], *, core_md: str | None = None) -> str:
         lines += [*_server_md(r["server"]), ""]
     if r.get("memory"):
         lines += [*_memory_md(r["memory"]), ""]
+    if r.get("browser"):
+        from blindvault.bench.browser import markdown as browser_md
+
+        lines += ["## Browser (`blindvault bench browser`)", "", browser_md(r["browser"])]
     return "\n".join(lines)

@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="blindvault",
         description="End-to-end encrypted storage.",
-        epilog="Also: `blindvault server`, `blindvault bench`.",
+        epilog="Also: `blindvault server`, `blindvault bench`, `blindvault webapp-hashes`.",
     )
     _app_credential(p, None)  # `blindvault --app-credential FILE ls …`
     sub = p.add_subparsers(dest="command", required=True)

@@ -1,6 +1,6 @@
 """Commands with parsers of their own: `server` (run a server), `admin` (its accounts and
-invitations) and `bench` (measurements). Each loads only when asked for, so the client
-commands never import the server stack."""
+invitations), `bench` (measurements) and `webapp-hashes` (the web app's release hashes).
+Each loads only when asked for, so the client commands never import the server stack."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def _admin(argv: list[str]) -> int:
     return main(argv)
 
 
+def _webapp_hashes(argv: list[str]) -> int:
+    from blindvault.server.webapp_hashes import main
+
+    return main(argv)
+
+
 def _bench(argv: list[str]) -> int:
     from blindvault.bench.__main__ import main
 
@@ -35,6 +41,7 @@ DELEGATED: dict[str, Callable[[list[str]], int]] = {
     "server": _server,
     "admin": _admin,
     "bench": _bench,
+    "webapp-hashes": _webapp_hashes,
 }
 
 

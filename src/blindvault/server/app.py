@@ -39,8 +39,10 @@ from blindvault.server.api import (
     sessions,
     shares,
     spaces,
+    sw,
     totp,
     uploads,
+    webapp,
 )
 from blindvault.server.bodies import BodyLimit
 from blindvault.server.ca import from_data
@@ -55,7 +57,7 @@ from blindvault.wire.common import ErrorAnswer
 ROUTERS = (
     health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
     blob_batch, blobs, uploads, links, link_access, shares, spaces, apps, recovery, orgkey,
-    pairing, page,
+    pairing, page, sw, webapp,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")
 

@@ -5,6 +5,8 @@
 // token derived from it (X-Link-Token). Every text shown is set with textContent; no
 // HTML is ever built from data. All cryptography is in linkcore.js.
 import * as core from "./linkcore.js";
+import { StreamError, connect } from "/sw/client.js";
+import { playableKind } from "/sw/decrypt-stream.js";
 
 // Read the fragment, then drop it from the address bar and the session history entry
 // before anything else can run (no later script, extension API or screenshot of the
@@ -109,15 +111,17 @@ async function api(path, token, notFound) {
   } catch {
     // not JSON: a proxy's error page
   }
-  if (res.status === 404) throw new PageError(notFound);
-  if (res.status === 410) {
+  throw httpError(res.status, code, notFound);
+}
+
+function httpError(status, code, notFound) {
+  if (status === 404) return new PageError(notFound);
+  if (status === 410) {
     const gone = { link_expired: "expired", link_revoked: "revoked", link_exhausted: "exhausted" };
-    throw new PageError(gone[code] ?? "gone");
+    return new PageError(gone[code] ?? "gone");
   }
-  if (res.status === 502 || res.status === 503 || res.status === 504) {
-    throw new PageError("unreachable");
-  }
-  throw new PageError("server");
+  if (status === 502 || status === 503 || status === 504) return new PageError("unreachable");
+  return new PageError("server");
 }
 
 // ------------------------------------------------------------------ password
@@ -165,6 +169,40 @@ function setDownloadButtons(enabled) {
   for (const b of document.querySelectorAll("button.download")) b.disabled = !enabled;
 }
 
+// Files above this size stream to disk through the service worker (/sw.js); smaller
+// ones, or all when no worker can run, are decrypted into a Blob first.
+const STREAM_ABOVE = 16 * 1024 * 1024;
+let streamer = null;
+const streaming = () => (streamer ??= connect());
+
+function blobSource(link, blob) {
+  return { url: `/v1/l/${link.idText}/blob/${blob}`, headers: { "X-Link-Token": link.token } };
+}
+
+function streamFailure(err) {
+  if (!(err instanceof StreamError)) return err;
+  if (err.code === "http") return httpError(err.status, err.apiCode ?? "", "deleted");
+  if (err.code === "tampered" || err.code === "interrupted" || err.code === "unreachable") {
+    return new PageError(err.code);
+  }
+  return new PageError(err.code === "server" ? "server" : "unexpected");
+}
+
+/** The service worker streams, decrypts and verifies the file straight to disk. */
+async function streamedDownload(sw, link, file) {
+  const blob = await core.blobId(file.nodeId, file.version);
+  const progress = $("progress");
+  const job = { source: blobSource(link, blob), file, name: file.name };
+  try {
+    await sw.download(job, { onProgress: (done, total) => (progress.value = Math.min(done / total, 1)) });
+  } catch (err) {
+    throw streamFailure(err);
+  }
+  progress.value = 1;
+  $("transfer-label").textContent = `${file.name}: ${formatSize(file.size)}, decrypted and verified.`;
+  setStatus("done", "downloaded", `Downloaded ${file.name}. Its integrity was verified.`);
+}
+
 /** Stream, decrypt and verify one file, then hand it to the browser as a download. */
 async function download(link, file) {
   if (busy) return;
@@ -181,6 +219,11 @@ async function download(link, file) {
   setStatus("loading", "downloading", `Downloading ${file.name}…`);
   let parts = [];
   try {
+    const sw = file.size > STREAM_ABOVE ? await streaming() : null;
+    if (sw) {
+      await streamedDownload(sw, link, file);
+      return;
+    }
     const blob = await core.blobId(file.nodeId, file.version);
     const res = await api(`/v1/l/${link.idText}/blob/${blob}`, link.token, "deleted");
     const total = core.sealedContentSize(file.size);
@@ -237,6 +280,26 @@ function showFile(link, desc) {
   button.classList.add("download");
   button.addEventListener("click", () => download(link, desc));
   setStatus("ready", "file", "A file was shared with you.");
+  const kind = playableKind(desc.name);
+  if (kind) showPlayer(link, desc, kind).catch(() => {}); // no worker: download only
+}
+
+/** Audio and video play in place: the worker decrypts the ranges the element asks for. */
+async function showPlayer(link, file, kind) {
+  const sw = await streaming();
+  if (!sw?.controlsPage) return;
+  const blob = await core.blobId(file.nodeId, file.version);
+  const job = { source: blobSource(link, blob), file, name: file.name };
+  const src = await sw.mediaUrl(job, {
+    onError: (err) => showError(streamFailure(err)),
+  });
+  const player = el(kind);
+  player.id = "media";
+  player.controls = true;
+  player.preload = "metadata";
+  player.src = src;
+  $("player").replaceChildren(player);
+  $("player").hidden = false;
 }
 
 // Highest manifest version seen per folder during this visit: a lower one is refused

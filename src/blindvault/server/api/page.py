@@ -9,8 +9,11 @@ reaches this server (P-LINKKEY). Everything it runs is pinned (P-WEBCODE):
   reach, so the page's inline import map pins it through the map's `integrity`
   section (Chromium 127+), and the CSP allows that one inline script by its SHA-256
   hash and no other;
-- the CSP allows scripts, styles and connections to this origin only, no inline
-  code, no framing, no form submission, and requires Trusted Types for DOM sinks.
+- the streaming modules under `/sw/` (server/api/sw.py) are pinned by the same import
+  map; the service worker itself cannot carry SRI (see sw.py);
+- the CSP allows scripts, styles, connections, media and workers from this origin only,
+  no inline code, no framing, no form submission, and requires Trusted Types for DOM
+  sinks, with one policy (`blindvault-sw`, which only yields `/sw.js`).
 
 This module only serves bytes; it does not import the crypto core or the client.
 """
@@ -24,6 +27,8 @@ import re
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
+
+from blindvault.server.api import sw
 
 __all__ = ["ASSETS", "CSP", "router"]
 
@@ -57,6 +62,8 @@ def _render() -> tuple[bytes, str]:
         template.replace("{{LINKCORE_SRI}}", _sri(ASSETS["linkcore.js"]))
         .replace("{{LINKPAGE_SRI}}", _sri(ASSETS["linkpage.js"]))
         .replace("{{LINKCSS_SRI}}", _sri(ASSETS["link.css"]))
+        .replace("{{CLIENT_SRI}}", sw.SRI["client.js"])
+        .replace("{{DECRYPT_STREAM_SRI}}", sw.SRI["decrypt-stream.js"])
     )
     if "{{" in html:
         raise RuntimeError("link.html has an unfilled placeholder")
@@ -65,9 +72,9 @@ def _render() -> tuple[bytes, str]:
         raise RuntimeError("link.html must hold exactly one import map")
     csp = (
         f"default-src 'none'; script-src 'self' {_csp_hash(inline[0])}; style-src 'self'; "
-        "connect-src 'self'; img-src 'self' blob: data:; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; "
-        "trusted-types 'none'"
+        "connect-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
+        "worker-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types blindvault-sw"
     )
     return html.encode("utf-8"), csp
 

@@ -1,0 +1,156 @@
+// What the app does with a vault, folder by folder: list, mkdir, rename, move, delete,
+// upload (files and folder trees) — the Python client's rules (client/files.py, uploads.py).
+import { blobId } from "/s/assets/linkcore.js";
+import { randomBytes } from "./bytes.js";
+import { add, find, remove, rename, replaced, tombstone, upsert, UsageError } from "./edits.js";
+import { checkName } from "./manifest.js";
+import { SMALL_BLOB, sendFile } from "./transfer.js";
+import { ApiError } from "./api.js";
+
+const PARALLEL = 4;
+
+export const child = (entry) => ({ nodeId: entry.nodeId, key: entry.key, keyVersion: entry.keyVersion, name: entry.name });
+
+export async function list(vault, folder) {
+  const f = await vault.read(folder);
+  await vault.save();
+  return f.body.entries;
+}
+
+export async function mkdir(vault, parent, name, { existOk = false } = {}) {
+  checkName(name);
+  const folder = { nodeId: randomBytes(16), key: randomBytes(32), keyVersion: 1, name };
+  await vault.update(folder, (b) => b, { create: true }); // before anything names it
+  const entry = { kind: "folder", name, nodeId: folder.nodeId, key: folder.key, keyVersion: 1, mtimeMs: Date.now() };
+  let existing = null;
+  try {
+    await vault.update(parent, (body) => {
+      existing = find(body, name);
+      if (existing?.kind === "folder" && existOk) return body;
+      return add(body, entry);
+    });
+  } catch (e) {
+    await vault.drop(folder.nodeId);
+    throw e;
+  }
+  if (existing) {
+    await vault.drop(folder.nodeId); // named by nothing
+    return child(existing);
+  }
+  return folder;
+}
+
+export async function renameEntry(vault, parent, entry, newName) {
+  checkName(newName);
+  await vault.update(parent, (body) => {
+    const cur = find(body, entry.name);
+    if (!cur) throw new UsageError(`${entry.name} is gone`);
+    return rename(body, cur, newName);
+  });
+}
+
+/** Move into another folder: add there first, then remove here (a crash leaves a copy). */
+export async function moveEntry(vault, parent, entry, target) {
+  await vault.update(target, (body) => add(body, entry));
+  await vault.update(parent, (body) => remove(body, entry.name, entry.nodeId));
+}
+
+async function deleteBlob(vault, nodeId, version) {
+  try {
+    await vault.api.del(`/v1/blobs/${await blobId(nodeId, version)}`);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 404)) throw e;
+  }
+}
+
+export async function removeEntry(vault, parent, entry) {
+  if (entry.kind === "folder") {
+    const sub = child(entry);
+    for (const e of await list(vault, sub)) await removeEntry(vault, sub, e);
+  }
+  await vault.update(parent, (body) => tombstone(body, entry.name, entry.nodeId, Date.now()));
+  if (entry.kind === "file") {
+    for (const v of [entry, ...entry.history]) await deleteBlob(vault, entry.nodeId, v.contentVersion);
+  } else {
+    await vault.drop(entry.nodeId);
+  }
+}
+
+async function pool(items, n, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
+/**
+ * Upload `files` (Blob/File with a `name`) into one folder: send every blob (small ones
+ * four at a time, large ones alone), then one manifest write names them all.
+ */
+export async function uploadFiles(vault, folder, files, { signal, onPlain } = {}) {
+  files.forEach((f) => checkName(f.name));
+  const cur = await vault.read(folder);
+  const jobs = files.map((file) => {
+    const found = find(cur.body, file.name);
+    if (found?.kind === "folder") throw new UsageError(`${file.name} is a folder`);
+    return {
+      file,
+      nodeId: found ? found.nodeId : randomBytes(16),
+      version: found ? found.contentVersion + 1 : 1,
+      key: randomBytes(32), // a fresh key for every version (P-NONCE)
+    };
+  });
+  const small = jobs.filter((j) => j.file.size < SMALL_BLOB / 2);
+  const large = jobs.filter((j) => j.file.size >= SMALL_BLOB / 2);
+  const send = (j) => sendFile(vault.api, j.file, { ...j, signal, onPlain });
+  const forget = async () => {
+    for (const j of jobs) await deleteBlob(vault, j.nodeId, j.version).catch(() => {});
+  };
+  try {
+    await pool(small, PARALLEL, send);
+    for (const j of large) await send(j);
+  } catch (e) {
+    await forget(); // cancelled or failed: nothing names what was sent, so it goes
+    throw e;
+  }
+  const at = Date.now();
+  const entries = jobs.map((j) => ({
+    kind: "file", name: j.file.name, nodeId: j.nodeId, key: j.key, contentVersion: j.version, size: j.file.size,
+    mtimeMs: j.file.lastModified || at, writtenMs: at, writer: vault.fingerprint, history: [],
+  }));
+  let done;
+  try {
+    done = await vault.update(folder, (body) => upsert(body, entries));
+  } catch (e) {
+    await forget();
+    throw e;
+  }
+  for (const [node, version] of replaced(done.before, entries)) await deleteBlob(vault, node, version);
+}
+
+/**
+ * Upload a folder tree: `items` are {path: "a/b/c.txt", file}. Folders are made (or
+ * reused) first, then each folder's files go up together.
+ */
+export async function uploadTree(vault, folder, items, opts = {}) {
+  const byDir = new Map();
+  for (const { path, file } of items) {
+    const parts = path.split("/").filter(Boolean);
+    const dir = parts.slice(0, -1).join("/");
+    if (!byDir.has(dir)) byDir.set(dir, []);
+    byDir.get(dir).push(new File([file], parts.at(-1), { lastModified: file.lastModified }));
+  }
+  const made = new Map([["", folder]]);
+  const folderOf = async (dir) => {
+    if (made.has(dir)) return made.get(dir);
+    const parts = dir.split("/");
+    const parent = await folderOf(parts.slice(0, -1).join("/"));
+    const f = await mkdir(vault, parent, parts.at(-1), { existOk: true });
+    made.set(dir, f);
+    return f;
+  };
+  for (const dir of [...byDir.keys()].sort()) {
+    await uploadFiles(vault, await folderOf(dir), byDir.get(dir), opts);
+  }
+}
