@@ -126,7 +126,7 @@ def _payload(session: Session, device: wire.Session) -> bytes:
         "email": state.email,
         "token": device.token,
         "device_id": device.device_id,
-        "vault_key": b64e(session.opened.vault.material),
+        "vault_key": b64e(session.keys().vault.material),
         "state": trust,
     }
     return json.dumps(body, sort_keys=True).encode("utf-8")
