@@ -29,8 +29,27 @@ PUBLIC = {
     "POST /v1/sessions",
     "POST /v1/recovery/sessions",
     "GET /v1/health",
+    "GET /v1/ca",  # the CA's self-signed descriptor: clients pin it before they have a token
+    "GET /v1/org-key",  # the organisation key's self-signed document, shown before signup
 }
 LINK_ACCESS = re.compile(r"^GET /v1/l/")  # capability URLs: the link token is the credential
+# capability routes: the caller has no account token yet (a new device). The pairing code's
+# digits (the channel) plus the claim got by joining, or the recovery request id plus the
+# token got on opening it, are the credential. A wrong claim/token answers as a missing
+# channel/request (test_capabilities_do_not_leak). By design the offer and the join tell an
+# open channel from a used or unknown one (the digits are public; one join burns the code),
+# and opening a request tells whether an email has a social recovery setup (rate-limited
+# per address): docs/security.md, "What blindvault does not protect".
+CAPABILITY = {
+    "GET /v1/pairings/{channel}",
+    "POST /v1/pairings/{channel}/join",
+    "POST /v1/pairings/{channel}/receive",
+    "POST /v1/pairings/{channel}/abandon",
+    "POST /v1/recovery/requests",
+    "POST /v1/recovery/requests/{request_id}/cancel",
+    "POST /v1/recovery/requests/{request_id}/finish",
+    "POST /v1/recovery/requests/{request_id}/poll",
+}
 EXISTENCE_BY_DESIGN = {"GET /v1/identities/{email}"}  # peers look each other up to share
 OWN_SESSION = {"DELETE /v1/sessions/current"}  # no object id: nothing of another user's
 # the caller's own account settings: no object id in them, so a refused body names nobody else
@@ -39,6 +58,8 @@ OWN_ACCOUNT = {
     "PUT /v1/account/totp",
     "DELETE /v1/account/totp",
     "POST /v1/sessions/check",
+    "PUT /v1/account/escrow",  # refused without the caller's own proof, before any id is read
+    "PUT /v1/recovery/setup",
 }
 
 
@@ -151,6 +172,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                   json={"expected_version": 0, "data": b64(b"p")}, headers=photos)  # fmt: skip
         assert r.status_code in (200, 201), r.text
         ids["app_id"] = ids["to_app"] = "com.alice.photos"
+        ids.update(_pairing_and_recovery(c, alice, bob))
         ids["from_app"] = "com.alice.notes"
         yield {
             "client": c,
@@ -167,6 +189,23 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             },
         }
     app.state.ctx.engine.dispose()
+
+
+def _pairing_and_recovery(c: TestClient, alice: User, bob: User) -> dict[str, str]:
+    """A pairing channel Alice opened, and a recovery request against Alice (Bob her contact)."""
+    r = c.post("/v1/pairings", json={"message": b64(os.urandom(32))}, headers=alice.h)
+    assert r.status_code == 201, r.text
+    setup = {"setup": b64(b"s" * 64), "shares": [{"contact": bob.email, "share": b64(b"x" * 64)}],
+             "proof": {"auth_key": alice.auth}}  # fmt: skip
+    assert c.put("/v1/recovery/setup", json=setup, headers=alice.h).status_code == 204
+    request_id, channel = secrets.token_hex(16), r.json()["channel"]
+    r = c.post("/v1/recovery/requests", json=_start_body(alice.email, request_id))
+    assert r.status_code == 201, r.text
+    return {"channel": channel, "request_id": request_id}
+
+
+def _start_body(email: str, request_id: str) -> dict[str, str]:
+    return {"email": email, "request_id": request_id, "device_key": b64(os.urandom(32))}
 
 
 def _app_body(app_id: str, space: str) -> dict[str, str]:
@@ -194,7 +233,7 @@ def _operations() -> list[str]:
 
 
 OPERATIONS = _operations()
-PROTECTED = [op for op in OPERATIONS if op not in PUBLIC and not LINK_ACCESS.match(op)]
+PROTECTED = [op for op in OPERATIONS if op not in PUBLIC | CAPABILITY and not LINK_ACCESS.match(op)]
 
 
 def _random_ids() -> dict[str, str]:
@@ -215,6 +254,8 @@ def _random_ids() -> dict[str, str]:
         "to_app": f"org.nobody.z{secrets.token_hex(4)}",
         "app_space": secrets.token_hex(16),
         "photo_record": secrets.token_hex(16),
+        "channel": str(10**7 + secrets.randbelow(9 * 10**7)),  # 8 digits: never handed out
+        "request_id": secrets.token_hex(16),
     }
 
 
@@ -253,6 +294,15 @@ def _json_body(template: str, ids: dict[str, str]) -> Any:
             "envelope": b64(b"e" * 64),
             "totp": "123456",
         },
+        "/v1/pairings": {"message": b64(os.urandom(32))},
+        "/v1/pairings/{channel}/payload": {"sealed": b64(os.urandom(64))},
+        "/v1/recovery/requests/{request_id}/approval": {"approval": b64(os.urandom(64))},
+        "/v1/recovery/requests/{request_id}/veto": {"veto": b64(os.urandom(64))},
+        "/v1/recovery/setup": {  # naming the victim as a contact (no proof: refused first)
+            "setup": b64(os.urandom(64)),
+            "shares": [{"contact": ids["email"], "share": b64(os.urandom(64))}],
+        },
+        "/v1/account/escrow": {"org_key": secrets.token_hex(16), "escrow": b64(os.urandom(64))},
         "/v1/spaces/{space}/adopt": {
             "records": [{"kind": "manifest", "id": ids["record_id"]}],
             "blobs": [ids["blob_id"]],
@@ -272,9 +322,14 @@ def _body(method: str, template: str, ids: dict[str, str]) -> tuple[Any, bytes |
     return _json_body(template, ids), None
 
 
+def _path(op: str, ids: dict[str, str]) -> str:
+    template = op.split(" ", 1)[1]
+    return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), secrets.token_hex(16)), template)
+
+
 def _call(c: TestClient, op: str, ids: dict[str, str], token: str | None) -> Any:
     method, template = op.split(" ", 1)
-    path = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), secrets.token_hex(16)), template)
+    path = _path(op, ids)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     params: dict[str, Any] = {}
     if method == "DELETE" and "/records/" in template:
@@ -334,6 +389,10 @@ def test_another_users_objects_look_missing(world: dict[str, Any], op: str) -> N
         d["id"] == alice.device and not d["revoked"]
         for d in c.get("/v1/devices", headers=alice.h).json()["devices"]
     )
+    r = c.get(f"/v1/pairings/{ids['channel']}/status", headers=alice.h)
+    assert r.status_code == 200 and r.json()["state"] == "open"
+    assert [p["state"] for p in c.get("/v1/recovery/pending", headers=alice.h).json()["requests"]
+            if p["request_id"] == ids["request_id"]] == ["open"]  # fmt: skip
 
 
 # an app token reaches records, blobs, uploads and the change feed (its container only)
@@ -399,3 +458,45 @@ def test_revoked_app_token_is_401_everywhere(world: dict[str, Any]) -> None:
     for op in PROTECTED:
         r = _call(c, op, _random_ids(), token)
         assert r.status_code == 401, f"{op}: {r.status_code}"
+
+
+def test_the_capability_routes_are_classified() -> None:
+    assert set(OPERATIONS) >= CAPABILITY, CAPABILITY - set(OPERATIONS)
+    assert not CAPABILITY & set(PROTECTED)
+
+
+@pytest.mark.parametrize(
+    ("op", "field"),
+    [
+        ("POST /v1/pairings/{channel}/receive", "claim"),
+        ("POST /v1/pairings/{channel}/abandon", "claim"),
+        ("POST /v1/recovery/requests/{request_id}/poll", "token"),
+        ("POST /v1/recovery/requests/{request_id}/cancel", "token"),
+        ("POST /v1/recovery/requests/{request_id}/finish", "token"),
+    ],
+)
+def test_capabilities_do_not_leak(world: dict[str, Any], op: str, field: str) -> None:
+    """A wrong claim on a joined channel, or a wrong token on an open request, answers
+    exactly as on a channel/request that does not exist, and moves nothing: the real
+    claim/token still works afterwards."""
+    c, alice = world["client"], world["alice"]
+    r = c.post("/v1/pairings", json={"message": b64(os.urandom(32))}, headers=alice.h)
+    channel = r.json()["channel"]
+    join = {"message": b64(os.urandom(32)), "confirm": b64(os.urandom(32))}
+    r = c.post(f"/v1/pairings/{channel}/join", json=join)
+    assert r.status_code == 200, r.text
+    claim, request_id = r.json()["claim"], secrets.token_hex(16)
+    r = c.post("/v1/recovery/requests", json=_start_body(alice.email, request_id))
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    real = {"channel": channel, "request_id": request_id}
+    missing = _random_ids()
+    other = token if field == "claim" else claim  # the other kind of credential
+    for guess in (secrets.token_urlsafe(24), other):
+        answers = [c.post(_path(op, i), json={field: guess}) for i in (real, missing)]
+        assert answers[0].status_code == 404, answers[0].text
+        assert _normal(answers[0], real) == _normal(answers[1], missing)
+    r = c.post(f"/v1/pairings/{channel}/receive", json={"claim": claim})
+    assert r.status_code == 200 and r.json()["state"] == "waiting"
+    r = c.post(f"/v1/recovery/requests/{request_id}/poll", json={"token": token})
+    assert r.status_code == 200 and r.json()["state"] == "open"

@@ -152,7 +152,8 @@ def _granted_read(user: Cli, tmp_path: Path, a_cred: Path, b_cred: Path) -> None
 
 
 def _account_api(user: Cli) -> ApiClient:
-    state = json.loads(next((user.home / "accounts").glob("*.json")).read_text())
+    states = [json.loads(f.read_text()) for f in (user.home / "accounts").glob("*.json")]
+    state = next(s for s in states if s.get("email") == user.email)  # not an app's state
     return ApiClient(state["server"], state["token"])
 
 
@@ -216,7 +217,10 @@ def test_attacks_on_apps_against_the_real_server(
     for rid in private:  # the user's own tree answers like a missing object
         with pytest.raises(NotFoundError):
             raw.get_json(f"/v1/records/manifest/{rid}")
-    owner = backend.sql("SELECT owner FROM apps WHERE app_id = 'com.example.b'")[0][0]
+    b_space = AppCredential.load(b_cred).node_id.hex()  # this account's b (the server is shared)
+    owner = backend.sql(
+        "SELECT owner FROM apps WHERE app_id = 'com.example.b' AND space = :s", s=b_space
+    )[0][0]
     backend.sql(
         "INSERT INTO app_grants (owner, from_app, to_app, role, envelope, created_at) "
         "VALUES (:o, 'com.example.a', 'com.example.b', 'read', :e, 0)",

@@ -10,6 +10,7 @@ enforced by each contact's device and a veto is checked there too (docs/security
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Any
 
@@ -107,8 +108,9 @@ def request_by_token(conn: Connection, request_id: str, token: str) -> Any:
     row = conn.execute(
         select(recovery_requests).where(recovery_requests.c.id == request_id)
     ).first()
-    if row is None or row.token_hash != token_hash(token):
-        raise not_found("recovery request")
+    # mutant: server.recovery-request-token
+    if row is None or not hmac.compare_digest(row.token_hash, token_hash(token)):
+        raise not_found("recovery request")  # a wrong token answers as a missing request
     return row
 
 
