@@ -42,3 +42,33 @@ test("vault app modules pass every shared vector", async () => {
   assert.equal(passed, Object.keys(files).length);
   assert.ok(results.length >= 50);
 });
+
+test("encodeBody writes body 4 with the trash; edits carry the trash through; toTrash as `rm`", async () => {
+  const core = await import(pathToFileURL(join(web, "linkcore.js")).href);
+  const { encodeBody } = await load("manifest.js");
+  const edits = await load("edits.js");
+  const id = (i) => new Uint8Array(16).fill(i);
+  const file = (name, nodeId) => ({
+    kind: "file", name, nodeId, key: new Uint8Array(32).fill(9), contentVersion: 2, size: 5, mtimeMs: 1, writtenMs: 2,
+    writer: new Uint8Array(32).fill(8), history: [{ contentVersion: 1, key: new Uint8Array(32), size: 3, mtimeMs: 1, writtenMs: 1, writer: new Uint8Array(32) }],
+  });
+  const folder = { kind: "folder", name: "d", nodeId: id(4), key: new Uint8Array(32).fill(7), keyVersion: 1, mtimeMs: 3 };
+  let body = { entries: [file("a", id(1)), file("b", id(2)), folder], tombstones: [], trash: [] };
+  body = edits.toTrash(body, "b", { deletedMs: 50, path: "/b", entry: body.entries[1] });
+  body = edits.toTrash(body, "a", { deletedMs: 60, path: "/a", entry: body.entries[0] });
+  assert.deepEqual(body.entries.map((e) => e.name), ["d"]);
+  assert.deepEqual(body.tombstones.map((t) => [t.nodeId[0], t.deletedMs]), [[2, 50], [1, 60]]);
+  // every other edit keeps the trash as it is
+  body = edits.upsert(body, [file("c", id(3))]);
+  body = edits.rename(body, folder, "e");
+  body = edits.remove(body, "c", id(3));
+  assert.equal(body.trash.length, 2);
+  const bytes = encodeBody(body);
+  assert.equal(bytes[4], 4); // BVMB version 4
+  const got = core.decodeManifestBody(bytes, { allowTrash: true });
+  assert.deepEqual(got.trash.map((t) => [t.path, t.deletedMs, t.entry.name, t.entry.history.length]), [["/a", 60, "a", 1], ["/b", 50, "b", 1]]);
+  assert.deepEqual(encodeBody({ entries: got.entries, tombstones: got.tombstones, trash: got.trash }), bytes);
+  assert.throws(() => core.decodeManifestBody(bytes), core.FormatError); // never in a link snapshot
+  // the encoder applies the reader's rules: a live entry may not be in the trash
+  assert.throws(() => encodeBody({ ...body, entries: [...body.entries, file("a", id(1))] }), core.FormatError);
+});

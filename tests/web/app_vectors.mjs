@@ -101,7 +101,7 @@ const RUN = {
       "manifest",
     );
     // the app's encoder writes the very body the Python side wrote
-    same(h(m.manifest.encodeBody({ entries: opened.entries, tombstones: opened.tombstones })), v.output.body, "re-encoded body");
+    same(h(m.manifest.encodeBody({ entries: opened.entries, tombstones: opened.tombstones, trash: opened.trash })), v.output.body, "re-encoded body");
   },
 };
 

@@ -115,9 +115,11 @@ const fileEntry = (name, nodeId, history = [], live = history.length + 1) =>
 const earlier = (version) => core.concat(u64(version), rand(32), u64(3), u64(1), u64(2), rand(32));
 const folderEntry = (name, nodeId) => core.concat(u8(2), text16(name), nodeId, rand(32), u64(1), u64(1700000000000));
 const tomb = (nodeId) => core.concat(nodeId, u64(5));
-const rawBody = (entries, tombs = []) =>
-  core.concat(utf8.encode("BVMB"), u8(4), u32(entries.length), ...entries, u32(tombs.length), ...tombs, u32(0));
-const body = (entries, tombs = []) => pad(rawBody(entries, tombs), 1024);
+const trashItem = (path, entry, deletedMs = 7) => core.concat(u64(deletedMs), text16(path), entry);
+const rawBody = (entries, tombs = [], trash = []) =>
+  core.concat(utf8.encode("BVMB"), u8(4), u32(entries.length), ...entries, u32(tombs.length), ...tombs,
+    u32(trash.length), ...trash);
+const body = (entries, tombs = [], trash = []) => pad(rawBody(entries, tombs, trash), 1024);
 
 test("manifest: a canonical body opens with the folder key", async () => {
   const key = rand(32);
@@ -159,7 +161,8 @@ test("manifest: every non-canonical body is an integrity failure", async () => {
     "version 1 body (with authors)": pad(core.concat(utf8.encode("BVMB"), u8(1), rawBody([]).subarray(5)), 1024),
     "count beyond the data": pad(core.concat(utf8.encode("BVMB"), u8(4), u32(5), u32(0), u32(0)), 1024),
     "version 3 body (no trash)": pad(core.concat(utf8.encode("BVMB"), u8(3), rawBody([]).subarray(5)), 1024),
-    "a trash in a link snapshot": pad(core.concat(rawBody([]).subarray(0, 13), u32(1)), 1024),
+    "a trash in a link snapshot": body([], [tomb(a)], [trashItem("/x", fileEntry("x", a))]),
+    "a trash item cut short": pad(core.concat(rawBody([]).subarray(0, 13), u32(1)), 1024),
     "version 2 body (no history)": pad(core.concat(utf8.encode("BVMB"), u8(2), rawBody([]).subarray(5)), 1024),
     "history not below the live version": body([fileEntry("a", a, [earlier(2)], 2)]),
     "history out of order": body([fileEntry("a", a, [earlier(1), earlier(2)])]),
@@ -173,6 +176,43 @@ test("manifest: every non-canonical body is an integrity failure", async () => {
   }
   // The same rule through the plain decoder is a FormatError.
   assert.throws(() => core.decodeManifestBody(cases["names out of order"]), core.FormatError);
+});
+
+test("manifest: the vault's own folders read their trash (allowTrash); its canonical rules", () => {
+  const [a, b, c] = [1, 2, 3].map((i) => new Uint8Array(16).fill(i));
+  const ok = body([fileEntry("c", c)], [tomb(a), tomb(b)], [trashItem("/d/a", fileEntry("a", a), 9), trashItem("/b", folderEntry("b", b))]);
+  const got = core.decodeManifestBody(ok, { allowTrash: true });
+  assert.deepEqual(got.trash.map((t) => [t.path, t.deletedMs, t.entry.kind, t.entry.name]), [["/d/a", 9, "file", "a"], ["/b", 7, "folder", "b"]]);
+  assert.deepEqual(got.entries.map((e) => e.name), ["c"]);
+  assert.deepEqual(core.decodeManifestBody(body([fileEntry("c", c)]), { allowTrash: true }).trash, []);
+  // a link snapshot never carries one: refused without the option
+  assert.throws(() => core.decodeManifestBody(ok), /no trash/);
+  const bad = {
+    "trash out of order": [[], [], [trashItem("/b", fileEntry("b", b)), trashItem("/a", fileEntry("a", a))]],
+    "trash node id twice": [[], [], [trashItem("/a", fileEntry("a", a)), trashItem("/b", fileEntry("b", a))]],
+    "a live entry also in the trash": [[fileEntry("a", a)], [], [trashItem("/a", fileEntry("a", a))]],
+    "empty trash path": [[], [], [trashItem("", fileEntry("a", a))]],
+    "trash path with NUL": [[], [], [trashItem("/a\0", fileEntry("a", a))]],
+    "trash path too long": [[], [], [trashItem("/".padEnd(4097, "x"), fileEntry("a", a))]],
+    "trash path not NFC": [[], [], [trashItem("/e\u0301", fileEntry("a", a))]],
+    "trash entry with a bad name": [[], [], [trashItem("/a", fileEntry("a/b", a))]],
+  };
+  for (const [what, [es, ts, tr]] of Object.entries(bad)) {
+    assert.throws(() => core.decodeManifestBody(body(es, ts, tr), { allowTrash: true }), core.FormatError, what);
+  }
+  // the longest path is fine
+  const long = body([], [], [trashItem("/".padEnd(4096, "x"), fileEntry("a", a))]);
+  assert.equal(core.decodeManifestBody(long, { allowTrash: true }).trash[0].path.length, 4096);
+});
+
+test("manifest: openManifest passes allowTrash through", async () => {
+  const key = rand(32);
+  const node = rand(16);
+  const a = new Uint8Array(16).fill(1);
+  const sealed = await sealManifest(key, node, body([], [tomb(a)], [trashItem("/a", fileEntry("a", a))]));
+  await assert.rejects(core.openManifest(sealed, key, node), core.IntegrityError);
+  const m = await core.openManifest(sealed, key, node, { allowTrash: true });
+  assert.equal(m.trash[0].path, "/a");
 });
 
 test("manifest: version 1 needs a zero prev_hash, later versions a real one", async () => {

@@ -337,8 +337,54 @@ def test_folders_rename_move_delete(app: Page, app_server: AppServer) -> None:
     assert (app_server.work / "greeting.txt").read_text(encoding="utf-8") == "hello\n"
     # a folder cannot go into itself
     assert "itself" in app.act("docs", "move", "/docs/inner")
-    assert "done" in app.act("docs", "delete")
+    assert "moved to the trash" in app.act("docs", "delete")
     assert "docs" not in app_server.names("/")
+
+
+def _trash(app_server: AppServer) -> dict[str, dict[str, Any]]:
+    return {t["path"]: t for t in json.loads(app_server.cli("trash", "--json"))}
+
+
+def test_browser_upload_keeps_the_cli_trash(app: Page, app_server: AppServer) -> None:
+    """A folder body 4 with a trash opens in the browser; rewriting it carries the trash."""
+    src = app_server.work / "old.txt"
+    src.write_bytes(secrets.token_bytes(5_000))
+    app_server.cli("mkdir", "/tw")
+    app_server.cli("put", str(src), "/tw/old.txt")
+    app_server.cli("rm", "/tw/old.txt")
+    assert "/tw/old.txt" in _trash(app_server)
+    app.sign_in()
+    app.open("tw")
+    new = app_server.work / "new.txt"
+    new.write_bytes(b"new\n")
+    app.page.set_input_files("#upload-files", str(new))
+    row = app.wait_transfer()
+    assert row.get_attribute("data-state") == "done", row.text_content()
+    assert app_server.names("/tw") == {"new.txt"}
+    assert "/tw/old.txt" in _trash(app_server)
+    app_server.cli("trash", "restore", "/tw/old.txt")
+    assert app_server.names("/tw") == {"new.txt", "old.txt"}
+    got = app_server.work / "old-restored.txt"
+    app_server.cli("get", "/tw/old.txt", str(got))
+    assert got.read_bytes() == src.read_bytes()
+
+
+def test_browser_delete_moves_to_the_trash(app: Page, app_server: AppServer) -> None:
+    src = app_server.work / "binned.bin"
+    src.write_bytes(secrets.token_bytes(90_001))
+    app_server.cli("mkdir", "/bin")
+    app_server.cli("put", str(src), "/bin/binned.bin")
+    app.sign_in()
+    app.open("bin")
+    assert "moved to the trash" in app.act("binned.bin", "delete")
+    assert "binned.bin" not in app_server.names("/bin")
+    item = _trash(app_server)["/bin/binned.bin"]
+    assert item["kind"] == "file"
+    assert item["size"] == src.stat().st_size
+    app_server.cli("trash", "restore", "/bin/binned.bin")
+    got = app_server.work / "binned-restored.bin"
+    app_server.cli("get", "/bin/binned.bin", str(got))
+    assert got.read_bytes() == src.read_bytes()
 
 
 def test_file_link_made_in_the_browser(app: Page, app_server: AppServer) -> None:

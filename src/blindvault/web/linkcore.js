@@ -50,6 +50,7 @@ const TAG_SIZE = 16;
 const SIGNATURE_SIZE = 64;
 const SECRET_SIZE = 32;
 const MAX_NAME_BYTES = 255;
+const MAX_TRASH_PATH = 4096; // trash.py MAX_TRASH_PATH
 const MAX_ENTRIES = 1_000_000;
 const MAX_MANIFEST_BODY = 512 * 1024 * 1024;
 const NODE_FILE = 1;
@@ -393,7 +394,7 @@ export async function sha256(data) {
  * (any member) could. Freshness across visits (P-FRESH) is likewise not available to a
  * page without memory; the page only refuses a lower version within one visit.
  */
-export async function openManifest(sealed, folderKey, nodeId) {
+export async function openManifest(sealed, folderKey, nodeId, { allowTrash = false } = {}) {
   const r = new Reader(sealed);
   r.header(MAGIC_MANIFEST);
   const gotNode = r.take(ID_SIZE);
@@ -415,7 +416,7 @@ export async function openManifest(sealed, folderKey, nodeId) {
   const body = await aesGcmOpen(mk, nonce, ct, head);
   let decoded;
   try {
-    decoded = decodeManifestBody(body);
+    decoded = decodeManifestBody(body, { allowTrash });
   } catch (e) {
     if (e instanceof FormatError) throw new IntegrityError();
     throw e;
@@ -455,56 +456,77 @@ function readHistory(r, live) {
   return history;
 }
 
-/** BVMB body -> {entries, tombstones}; every canonical-form rule of manifest.py. */
-export function decodeManifestBody(data) {
+/** One entry (core/entries.py): a file with its kept versions, or a folder. */
+function readEntry(r) {
+  const kind = r.u8();
+  const name = checkName(r.text16(MAX_NAME_BYTES));
+  const nodeId = r.take(ID_SIZE).slice();
+  const key = r.take(KEY_SIZE).slice();
+  if (kind === NODE_FILE) {
+    const contentVersion = r.u64();
+    const size = r.u64();
+    const mtimeMs = r.u64();
+    const writtenMs = r.u64();
+    const writer = r.take(FINGERPRINT_SIZE).slice();
+    const history = readHistory(r, contentVersion);
+    return { kind: "file", name, nodeId, key, contentVersion, size, mtimeMs, writtenMs, writer, history };
+  }
+  if (kind === NODE_FOLDER) {
+    const keyVersion = r.u64();
+    const mtimeMs = r.u64();
+    return { kind: "folder", name, nodeId, key, keyVersion, mtimeMs };
+  }
+  throw new FormatError("unknown entry kind");
+}
+
+/** A trash item (core/trash.py): deleted_ms u64 || path text16 (1..4096 bytes, no NUL) || entry. */
+function readTrashItem(r) {
+  const deletedMs = r.u64();
+  const path = r.text16(MAX_TRASH_PATH);
+  if (!path.length || path.includes("\0")) throw new FormatError("invalid trash path");
+  return { deletedMs, path, entry: readEntry(r) };
+}
+
+function checkAscending(list, what) {
+  for (let i = 1; i < list.length; i++) {
+    if (compareBytes(list[i - 1], list[i]) >= 0) throw new FormatError(`${what} not in order`);
+  }
+}
+
+/**
+ * BVMB body -> {entries, tombstones, trash}; every canonical-form rule of manifest.py.
+ * A link snapshot never carries a trash: unless `allowTrash` (the signed-in vault app,
+ * reading its own folders), a non-empty trash is refused.
+ */
+export function decodeManifestBody(data, { allowTrash = false } = {}) {
   new Reader(data).header(MAGIC_MANIFEST_BODY, VERSION_MANIFEST_BODY);
   const r = new Reader(unpadBlock(data, PAD_MANIFEST_MIN));
   r.take(5);
   const entries = [];
-  for (let i = readCount(r); i > 0; i--) {
-    const kind = r.u8();
-    const name = checkName(r.text16(MAX_NAME_BYTES));
-    const nodeId = r.take(ID_SIZE).slice();
-    const key = r.take(KEY_SIZE).slice();
-    if (kind === NODE_FILE) {
-      const contentVersion = r.u64();
-      const size = r.u64();
-      const mtimeMs = r.u64();
-      const writtenMs = r.u64();
-      const writer = r.take(FINGERPRINT_SIZE).slice();
-      const history = readHistory(r, contentVersion);
-      entries.push({ kind: "file", name, nodeId, key, contentVersion, size, mtimeMs, writtenMs, writer, history });
-    } else if (kind === NODE_FOLDER) {
-      const keyVersion = r.u64();
-      const mtimeMs = r.u64();
-      entries.push({ kind: "folder", name, nodeId, key, keyVersion, mtimeMs });
-    } else {
-      throw new FormatError("unknown entry kind");
-    }
-  }
+  for (let i = readCount(r); i > 0; i--) entries.push(readEntry(r));
   const tombstones = [];
   for (let i = readCount(r); i > 0; i--) {
     const nodeId = r.take(ID_SIZE).slice();
     const deletedMs = r.u64();
     tombstones.push({ nodeId, deletedMs });
   }
-  // Body 4 (issue 14) ends with the folder's trash; a link snapshot never carries one.
-  if (readCount(r) !== 0) throw new FormatError("a link snapshot carries no trash");
+  // Body 4 (issue 14) ends with the folder's trash.
+  const trash = [];
+  for (let i = readCount(r); i > 0; i--) trash.push(readTrashItem(r));
+  if (trash.length && !allowTrash) throw new FormatError("a link snapshot carries no trash");
   r.finish();
-  // Canonical: names strictly ascending by UTF-8 bytes (so also unique), tombstones
-  // strictly ascending by node id, and no node id twice across both lists.
-  const names = entries.map((e) => utf8.encode(e.name));
-  for (let i = 1; i < names.length; i++) {
-    if (compareBytes(names[i - 1], names[i]) >= 0) throw new FormatError("entries not in order");
-  }
-  for (let i = 1; i < tombstones.length; i++) {
-    if (compareBytes(tombstones[i - 1].nodeId, tombstones[i].nodeId) >= 0) {
-      throw new FormatError("tombstones not in order");
-    }
-  }
+  // Canonical: names strictly ascending by UTF-8 bytes (so also unique), tombstones and
+  // trash items strictly ascending by node id, no node id twice across entries and
+  // tombstones, and no trash item with a live entry's node id (a tombstone's is fine:
+  // the delete that put it there).
+  checkAscending(entries.map((e) => utf8.encode(e.name)), "entries");
+  checkAscending(tombstones.map((t) => t.nodeId), "tombstones");
+  checkAscending(trash.map((t) => t.entry.nodeId), "trash items");
   const ids = new Set([...entries, ...tombstones].map((x) => toHex(x.nodeId)));
   if (ids.size !== entries.length + tombstones.length) throw new FormatError("duplicate node id");
-  return { entries, tombstones };
+  const live = new Set(entries.map((e) => toHex(e.nodeId)));
+  if (trash.some((t) => live.has(toHex(t.entry.nodeId)))) throw new FormatError("a live entry is also in the trash");
+  return { entries, tombstones, trash };
 }
 
 // ---------------------------------------------------------------- layout (§13), padding (§5)

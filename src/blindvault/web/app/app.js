@@ -143,12 +143,12 @@ async function render() {
   $("listing").tBodies[0].replaceChildren(...rows);
 }
 
-async function act(label, fn) {
+async function act(label, fn, done = "done") {
   status(`${label}…`);
   try {
     await fn();
     await render();
-    status(`${label}: done.`, "ok");
+    status(`${label}: ${done}.`, "ok");
   } catch (e) {
     status(`${label}: ${message(e)}`, "error");
   }
@@ -205,7 +205,8 @@ const makeLink = (e) => {
 
 const remove = (e) => {
   if (confirm(`Delete ${e.name}${e.kind === "folder" ? " and everything in it" : ""}?`)) {
-    act(`Delete ${e.name}`, () => removeEntry(vault, here(), e));
+    const where = `/${[...path.slice(1).map((f) => f.name), e.name].join("/")}`; // as `rm` records it
+    act(`Delete ${e.name}`, () => removeEntry(vault, here(), e, where), "moved to the trash");
   }
 };
 

@@ -65,9 +65,16 @@ export function rename(body, entry, newName) {
   return add(remove(body, entry.name, entry.nodeId), { ...entry, name: newName });
 }
 
-export function tombstone(body, name, nodeId, deletedMs) {
+/**
+ * Into the trash (client/trash.py to_trash): the entry `name` out of the listing, a
+ * tombstone for its node, and a trash item {deletedMs, path, entry}; the rest of the
+ * trash is carried through unchanged.
+ */
+export function toTrash(body, name, item) {
+  const node = item.entry.nodeId;
   return {
     entries: body.entries.filter((e) => e.name !== name),
-    tombstones: [...body.tombstones.filter((t) => !equalBytes(t.nodeId, nodeId)), { nodeId, deletedMs }],
+    tombstones: [...body.tombstones.filter((t) => !equalBytes(t.nodeId, node)), { nodeId: node, deletedMs: item.deletedMs }],
+    trash: [...(body.trash || []).filter((t) => !equalBytes(t.entry.nodeId, node)), item],
   };
 }

@@ -33,28 +33,41 @@ export function checkName(name) {
   return name;
 }
 
-/** BVMB v3 body: entries sorted by UTF-8 name, tombstones by node id, padded to ≥ 1024. */
-export function encodeBody({ entries, tombstones }) {
+function writeEntry(w, e) {
+  w.u8(e.kind === "file" ? 1 : 2).text16(checkName(e.name)).fixed(e.nodeId, 16).fixed(e.key, 32);
+  if (e.kind === "file") {
+    w.u64(e.contentVersion).u64(e.size).u64(e.mtimeMs).u64(e.writtenMs).fixed(e.writer, 32);
+    const history = e.history.slice(0, MAX_HISTORY);
+    w.u8(history.length);
+    for (const h of history) {
+      w.u64(h.contentVersion).fixed(h.key, 32).u64(h.size).u64(h.mtimeMs).u64(h.writtenMs).fixed(h.writer, 32);
+    }
+  } else {
+    w.u64(e.keyVersion).u64(e.mtimeMs);
+  }
+}
+
+/**
+ * BVMB v4 body: entries sorted by UTF-8 name, tombstones by node id, then the folder's
+ * trash (core/trash.py) by node id, each item's entry written as a live entry is; padded
+ * to ≥ 1024.
+ */
+export function encodeBody({ entries, tombstones, trash = [] }) {
   const es = [...entries].sort((a, b) => compareBytes(utf8Encode(a.name), utf8Encode(b.name)));
   const ts = [...tombstones].sort((a, b) => compareBytes(a.nodeId, b.nodeId));
-  const w = new Writer().header("BVMB", 3).u32(es.length);
-  for (const e of es) {
-    w.u8(e.kind === "file" ? 1 : 2).text16(checkName(e.name)).fixed(e.nodeId, 16).fixed(e.key, 32);
-    if (e.kind === "file") {
-      w.u64(e.contentVersion).u64(e.size).u64(e.mtimeMs).u64(e.writtenMs).fixed(e.writer, 32);
-      const history = e.history.slice(0, MAX_HISTORY);
-      w.u8(history.length);
-      for (const h of history) {
-        w.u64(h.contentVersion).fixed(h.key, 32).u64(h.size).u64(h.mtimeMs).u64(h.writtenMs).fixed(h.writer, 32);
-      }
-    } else {
-      w.u64(e.keyVersion).u64(e.mtimeMs);
-    }
-  }
+  const tr = [...trash].sort((a, b) => compareBytes(a.entry.nodeId, b.entry.nodeId));
+  const w = new Writer().header("BVMB", 4).u32(es.length);
+  for (const e of es) writeEntry(w, e);
   w.u32(ts.length);
   for (const t of ts) w.fixed(t.nodeId, 16).u64(t.deletedMs);
+  w.u32(tr.length);
+  for (const t of tr) {
+    w.u64(t.deletedMs).text16(t.path);
+    writeEntry(w, t.entry);
+  }
   const body = padBlock(w.bytes(), 1024);
-  decodeManifestBody(body); // the same canonical rules a reader applies (duplicates, order)
+  // the same canonical rules a reader applies (duplicates, order, trash paths, trash apart)
+  decodeManifestBody(body, { allowTrash: true });
   return body;
 }
 
@@ -96,5 +109,5 @@ export async function openVerified(sealed, folderKey, nodeId, writers) {
   const signed = sealed.subarray(0, sealed.length - 64);
   // mutant: web.manifest-signature
   await ed25519Verify(signPublic, "blindvault/v1/manifest-sig", signed, sealed.subarray(sealed.length - 64));
-  return openManifest(sealed, folderKey, nodeId);
+  return openManifest(sealed, folderKey, nodeId, { allowTrash: true }); // its own folders: the trash too
 }

@@ -1,8 +1,9 @@
 // What the app does with a vault, folder by folder: list, mkdir, rename, move, delete,
-// upload (files and folder trees) — the Python client's rules (client/files.py, uploads.py).
+// upload (files and folder trees) — the Python client's rules (client/files.py, uploads.py,
+// trash.py).
 import { blobId } from "/s/assets/linkcore.js";
-import { randomBytes } from "./bytes.js";
-import { add, find, remove, rename, replaced, tombstone, upsert, UsageError } from "./edits.js";
+import { equalBytes, randomBytes } from "./bytes.js";
+import { add, find, remove, rename, replaced, toTrash, upsert, UsageError } from "./edits.js";
 import { checkName } from "./manifest.js";
 import { SMALL_BLOB, sendFile } from "./transfer.js";
 import { ApiError } from "./api.js";
@@ -63,17 +64,18 @@ async function deleteBlob(vault, nodeId, version) {
   }
 }
 
-export async function removeEntry(vault, parent, entry) {
-  if (entry.kind === "folder") {
-    const sub = child(entry);
-    for (const e of await list(vault, sub)) await removeEntry(vault, sub, e);
-  }
-  await vault.update(parent, (body) => tombstone(body, entry.name, entry.nodeId, Date.now()));
-  if (entry.kind === "file") {
-    for (const v of [entry, ...entry.history]) await deleteBlob(vault, entry.nodeId, v.contentVersion);
-  } else {
-    await vault.drop(entry.nodeId);
-  }
+/**
+ * Delete = move to the trash, as the CLI's `rm` does: the entry (a file with every kept
+ * version, a folder with its key and its subtree left in place) goes into its folder's
+ * signed trash under `path` (where it was, for display); nothing leaves the server until
+ * the trash is emptied.
+ */
+export async function removeEntry(vault, parent, entry, path) {
+  await vault.update(parent, (body) => {
+    const cur = find(body, entry.name);
+    if (!cur || !equalBytes(cur.nodeId, entry.nodeId)) throw new UsageError(`${entry.name} is gone`);
+    return toTrash(body, entry.name, { deletedMs: Date.now(), path, entry: cur });
+  });
 }
 
 async function pool(items, n, fn) {

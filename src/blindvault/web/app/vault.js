@@ -10,7 +10,7 @@ import { manifestHash, openVerified, sealManifest } from "./manifest.js";
 
 const ZERO = new Uint8Array(32);
 const MAX_RETRIES = 20;
-const EMPTY = Object.freeze({ entries: [], tombstones: [] });
+const EMPTY = Object.freeze({ entries: [], tombstones: [], trash: [] });
 
 /** Check the served key bundle and identity against the account and this browser's pins. */
 async function openAccount(account, email, state, master) {
@@ -154,7 +154,7 @@ export class Vault {
     // mutant: web.manifest-root-fresh
     if (rootHead) checkFresh({ version: rootHead.version, hash: toHex(rootHead.hash) }, m.version, m.prevHash, m.hash);
     this.state.heads[hex] = { version: m.version, hash: toHex(m.hash) };
-    return { ...folder, keyVersion: m.keyVersion, version: m.version, hash: m.hash, body: { entries: m.entries, tombstones: m.tombstones } };
+    return { ...folder, keyVersion: m.keyVersion, version: m.version, hash: m.hash, body: { entries: m.entries, tombstones: m.tombstones, trash: m.trash } };
   }
 
   /** Apply `change` (body -> body) to the folder's current body; retry on a lost race. */
