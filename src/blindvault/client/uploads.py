@@ -110,7 +110,25 @@ class Uploads:
             if child.is_dir():
                 self._put_tree(child, [*target, child.name], made, step)
 
-    def _put_files(self, files: list[tuple[Path, int]], target: list[str], step: Progress) -> None:
+    def put_many(self, local: list[Path], remote: str) -> list[FileEntry]:
+        """Files (each named as its local name) into the existing folder `remote`: the
+        small ones with ONE manifest write (see `_put_files`), a large one alone and
+        resumable. Returns the entries as named (node ids and versions for the caller)."""
+        target = split(remote)
+        small: list[tuple[Path, int]] = []
+        large: list[Path] = []
+        for f in local:
+            blob = sealed_size(f.stat().st_size)
+            if blob <= transfer.SMALL_BLOB:
+                small.append((f, blob))
+            else:
+                large.append(f)
+        made = self._put_files(small, target, _quiet) if small else []
+        return made + [self._put_file(f, [*target, f.name], _quiet) for f in large]
+
+    def _put_files(
+        self, files: list[tuple[Path, int]], target: list[str], step: Progress
+    ) -> list[FileEntry]:
         """Small files (with their blob sizes) into one folder: the tiniest in batches, the
         rest in parallel, then one manifest write."""
         parent = self.files.spaces.folder(target)
@@ -128,9 +146,9 @@ class Uploads:
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             entries = [e for made in pool.map(send_group, groups(tiny)) for e in made]
             entries += pool.map(send, rest)
-        self._name(target, entries, parent.space)
+        return self._name(target, entries, parent.space)
 
-    def _put_file(self, local: Path, target: list[str], step: Progress) -> None:
+    def _put_file(self, local: Path, target: list[str], step: Progress) -> FileEntry:
         check_name(target[-1])
         no_mount_name(target)
         parent = self.files.spaces.folder(target[:-1])
@@ -151,7 +169,9 @@ class Uploads:
         else:
             node, key, version, size = done
             entry = _Job(local, node, version, key).entry(size)
-        self._name(target[:-1], [dataclasses.replace(entry, name=target[-1])], parent.space)
+        return self._name(target[:-1], [dataclasses.replace(entry, name=target[-1])], parent.space)[
+            0
+        ]
 
     def _send_free(
         self, space: Space, step: Progress, local: Path, node: bytes, version: int
@@ -177,7 +197,7 @@ class Uploads:
         )  # fmt: skip
         return job.entry(size)
 
-    def _name(self, target: list[str], entries: list[FileEntry], space: Space) -> None:
+    def _name(self, target: list[str], entries: list[FileEntry], space: Space) -> list[FileEntry]:
         """Name what was sent in the folder's manifest; then delete what it replaced."""
         at, me = now_ms(), self.session.fingerprint  # who wrote these versions, and when
         entries = [dataclasses.replace(e, written_ms=at, writer=me) for e in entries]
@@ -191,6 +211,7 @@ class Uploads:
             raise
         for node, version in edits.replaced_files(done.before, entries):
             self.files.delete_version(node, version, space)
+        return entries
 
 
 def _send_group(space: Space, step: Progress, group: list[_Job]) -> list[FileEntry]:

@@ -346,6 +346,11 @@ class Vault:
         """Upload a file or a folder (recursively) with `cp -r` semantics; returns paths made."""
         return self.uploads.put(local, remote, progress=progress)
 
+    def put_many(self, local: list[Path], folder: str) -> list[FileEntry]:
+        """Files into the existing `folder` under their local names, small ones with one
+        manifest write; returns the entries written (node ids and versions)."""
+        return self.uploads.put_many(local, folder)
+
     def get(
         self,
         remote: str,

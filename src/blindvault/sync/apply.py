@@ -84,7 +84,6 @@ class Applier:
 
     def run(self, actions: list[Action]) -> Outcome:
         steps: dict[Kind, Callable[[Action], None]] = {
-            Kind.UPLOAD: self.upload,
             Kind.DOWNLOAD: self.download,
             Kind.DELETE_LOCAL: self.delete_local,
             Kind.DELETE_REMOTE: self.delete_remote,
@@ -97,6 +96,8 @@ class Applier:
         self._prefetch(actions)  # mutant: sync.verify-before-local-change
         try:
             for act in actions:
+                if act.kind == Kind.UPLOAD:
+                    continue  # batched, after the rest (uploads only add content)
                 try:
                     steps[act.kind](act)
                 except ForbiddenError:
@@ -106,6 +107,7 @@ class Applier:
                     )
                     continue
                 self.out.done.append(act)
+            self._upload_all([a for a in actions if a.kind == Kind.UPLOAD])
         finally:
             for tmp in self.fetched.values():
                 _drop(tmp)
@@ -170,25 +172,65 @@ class Applier:
         if not self.vault.exists(parent):
             self.vault.mkdir(parent, parents=True)
 
+    def _snapshot(self, folder: Path, rel: str, seen: Stat) -> Path:
+        """A private copy of the local file, if it still has the scanned content."""
+        snap = folder / rel.rsplit("/", 1)[-1]
+        shutil.copy2(self.root / rel, snap)
+        copied = hash_file(snap)
+        if copied is None or copied.hash != seen.hash:  # mutant: sync.upload-whole-snapshot
+            snap.unlink(missing_ok=True)
+            raise _ChangedError(rel)
+        return snap
+
     def _send(self, rel: str, seen: Stat) -> None:
         """Upload a snapshot of the local file, if it still has the scanned content."""
         with tempfile.TemporaryDirectory(prefix=TMP, dir=self.root) as folder:
-            snap = Path(folder) / rel.rsplit("/", 1)[-1]
-            shutil.copy2(self.root / rel, snap)
-            copied = hash_file(snap)
-            if copied is None or copied.hash != seen.hash:  # mutant: sync.upload-whole-snapshot
-                raise _ChangedError(rel)
+            snap = self._snapshot(Path(folder), rel, seen)
             self._ensure_parent(rel)
             self.vault.put(snap, self.remote(rel))
         self._record(rel, seen)
 
-    # --- actions -----------------------------------------------------------------------------
+    def _upload_all(self, acts: list[Action]) -> None:
+        """The new and changed files, folder by folder: blobs first, then ONE manifest
+        write per folder (a kill in between leaves only orphan blobs, for `prune`), then
+        the index rows of the folder in one transaction."""
+        by_folder: dict[str, list[Action]] = {}
+        for act in acts:
+            by_folder.setdefault(act.path.rpartition("/")[0], []).append(act)
+        for group in by_folder.values():
+            try:
+                self._upload_folder(group)
+            except ForbiddenError:
+                self.out.warnings += [
+                    f"{a.path}: the remote folder is read-only for you; "
+                    "the local change is kept here and not uploaded"
+                    for a in group
+                ]
 
-    def upload(self, act: Action) -> None:
-        try:
-            self._send(act.path, self.scan.stats[act.path])
-        except _ChangedError:
-            self.out.warnings.append(f"skipped, changed while read: {act.path}")
+    def _upload_folder(self, group: list[Action]) -> None:
+        sent: list[Action] = []
+        with tempfile.TemporaryDirectory(prefix=TMP, dir=self.root) as folder:
+            snaps: list[Path] = []
+            for act in group:
+                try:
+                    snaps.append(self._snapshot(Path(folder), act.path, self.scan.stats[act.path]))
+                except _ChangedError:
+                    self.out.warnings.append(f"skipped, changed while read: {act.path}")
+                    continue
+                sent.append(act)
+            if not sent:
+                return
+            self._ensure_parent(sent[0].path)
+            remote = self.remote(sent[0].path).rsplit("/", 1)[0] or "/"
+            entries = {e.name: e for e in self.vault.put_many(snaps, remote)}
+        with self.index.batch():
+            for act in sent:
+                e = entries[act.path.rsplit("/", 1)[-1]]
+                self.index.record(self.pair, act.path, self.scan.stats[act.path],
+                                  e.node_id, e.content_version)  # fmt: skip
+        self.out.done += sent
+
+    # --- actions -----------------------------------------------------------------------------
 
     def download(self, act: Action) -> None:
         tmp = self._fetch(act.path)

@@ -10,7 +10,8 @@ import pathspec
 __all__ = ["IGNORE_FILE", "Ignore"]
 
 IGNORE_FILE = ".blindvaultignore"
-ALWAYS = [".blindvault-tmp-*"]  # our own staging folders (sync.apply.TMP)
+ALWAYS_PREFIX = ".blindvault-tmp-"
+ALWAYS = [ALWAYS_PREFIX + "*"]  # our own staging folders (sync.apply.TMP)
 
 
 class Ignore:
@@ -20,7 +21,10 @@ class Ignore:
         if rules.is_file():
             lines += rules.read_text(encoding="utf-8").splitlines()
         self.spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        self.only_ours = len(lines) == len(ALWAYS)  # no rules file: a cheap name test
 
     def __call__(self, rel: str, *, folder: bool = False) -> bool:
         """Whether the relative POSIX path `rel` is ignored."""
+        if self.only_ours:  # ALWAYS matches at any depth; parents were tested on the way
+            return rel.rpartition("/")[2].startswith(ALWAYS_PREFIX)
         return self.spec.match_file(rel + "/" if folder else rel)

@@ -49,43 +49,53 @@ class Scan:
     hashed: int = 0
 
 
-def _walk(root: Path, ignore: Ignore, warn: Callable[[str], None]) -> Iterator[tuple[str, Path]]:
-    stack = [root]
+def _walk(
+    root: Path, ignore: Ignore, warn: Callable[[str], None]
+) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(relative POSIX path, path, lstat) of every regular, not ignored file: one
+    `os.scandir` per folder and its cached lstat, no `Path` object per file."""
+    stack = [(str(root), "")]
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         with os.scandir(folder) as it:
-            for d in sorted(it, key=lambda e: e.name):
-                path = Path(d.path)
-                rel = path.relative_to(root).as_posix()
-                mode = d.stat(follow_symlinks=False).st_mode
-                if st.S_ISDIR(mode):
-                    if not ignore(rel, folder=True):
-                        stack.append(path)
-                elif ignore(rel):
-                    continue
-                elif st.S_ISLNK(mode):
-                    warn(f"skipped symlink: {rel}")
-                elif not st.S_ISREG(mode):
-                    warn(f"skipped special file: {rel}")
-                else:
-                    yield rel, path
+            entries = sorted(it, key=lambda e: e.name)
+        for d in entries:
+            rel = prefix + d.name
+            s = d.stat(follow_symlinks=False)
+            mode = s.st_mode
+            if st.S_ISDIR(mode):
+                if not ignore(rel, folder=True):
+                    stack.append((d.path, rel + "/"))
+            elif ignore(rel):
+                continue
+            elif st.S_ISLNK(mode):
+                warn(f"skipped symlink: {rel}")
+            elif not st.S_ISREG(mode):
+                warn(f"skipped special file: {rel}")
+            else:
+                yield rel, d.path, s
 
 
 def scan(root: Path, known: dict[str, Stat]) -> Scan:
     """Every regular, not ignored file under `root` (relative POSIX paths)."""
     out = Scan()
-    for rel, path in _walk(root, Ignore(root), out.warnings.append):
-        s = path.stat(follow_symlinks=False)
+    stats, files = out.stats, out.files
+    for rel, path, s in _walk(root, Ignore(root), out.warnings.append):
         old = known.get(rel)
-        if old is not None and (old.size, old.mtime_ns, old.inode) == _key(s):
+        if (
+            old is not None
+            and old.size == s.st_size
+            and old.mtime_ns == s.st_mtime_ns
+            and old.inode == s.st_ino
+        ):
             now = old
         else:
-            fresh = hash_file(path)
+            fresh = hash_file(Path(path))
             out.hashed += 1
             if fresh is None:
                 out.warnings.append(f"skipped, changed while read: {rel}")
                 continue
             now = fresh
-        out.stats[rel] = now
-        out.files[rel] = Local(now.hash, now.size, now.inode)
+        stats[rel] = now
+        files[rel] = Local(now.hash, now.size, now.inode)
     return out
