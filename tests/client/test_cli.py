@@ -78,7 +78,7 @@ def test_passwd_rewraps_one_object_whatever_the_tree(cli: Cli, tmp_path: Path) -
             "select key_bundle_version from accounts where email = ?", (cli.email,)
         ).fetchone()
     cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "pw-2")
-    code, out, _ = cli("passwd", "--json")
+    code, out, _ = cli("passwd", "--accept-weak-password", "--json")
     assert code == 0
     assert json.loads(out) == {"objects_written": 1}
     with closing(cli.server.db()) as db:
@@ -99,13 +99,28 @@ def test_recover_with_words_from_stdin(cli: Cli) -> None:
     words = (cli.home / "words.txt").read_text().strip()
     cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "pw-new")
     code, _, err = cli(
-        "recover", "--server", cli.server.url, "--email", cli.email, stdin=words + "\n"
+        "recover",
+        "--accept-weak-password",
+        "--server",
+        cli.server.url,
+        "--email",
+        cli.email,
+        stdin=words + "\n",
     )
     assert code == 0, err
     assert cli("whoami", password="pw-new")[0] == 0
     bad = " ".join(["abandon"] * 24)
     assert (
-        cli("recover", "--server", cli.server.url, "--email", cli.email, stdin=bad + "\n")[0] == 9
+        cli(
+            "recover",
+            "--accept-weak-password",
+            "--server",
+            cli.server.url,
+            "--email",
+            cli.email,
+            stdin=bad + "\n",
+        )[0]
+        == 9
     )
 
 
