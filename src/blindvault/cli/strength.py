@@ -50,7 +50,7 @@ def check_new_password(password: str, email: str, *, accept_weak: bool) -> None:
         return
     result = zxcvbn(password[:100], user_inputs=[email, *email.split("@"), "blindvault"])
     score = int(result["score"])
-    if score >= MIN_SCORE:  # mutant: weak_password_refused
+    if score >= MIN_SCORE:  # mutant: cli.weak-password-refused [accept]
         return
     guesses = float(result["guesses"])
     feedback = result["feedback"]

@@ -39,13 +39,15 @@ class AuditCheck:
 
 
 def _check_chain(entries: list[AuditEntry]) -> None:
+    """Each entry's hash matches its own fields, and each follows on from the one before."""
     prev = ZERO
     for n, e in enumerate(entries, start=1):
-        if e.seq != n or e.prev_hash != prev:  # mutant: audit_chain_links
-            raise IntegrityError(f"the audit log is broken at entry {n}: it does not follow on")
-        want = entry_hash(prev, e.seq, e.at, e.event, e.detail)
-        if not constant_time_equal(want.encode(), e.hash.encode()):  # mutant: audit_chain_hash
+        want = entry_hash(e.prev_hash, e.seq, e.at, e.event, e.detail)
+        # mutant: client.audit-chain-hash
+        if not constant_time_equal(want.encode(), e.hash.encode()):
             raise IntegrityError(f"the audit log is broken at entry {n}: its hash is wrong")
+        if e.seq != n or e.prev_hash != prev:  # mutant: client.audit-chain-links
+            raise IntegrityError(f"the audit log is broken at entry {n}: it does not follow on")
         prev = e.hash
 
 
@@ -56,12 +58,13 @@ def verify_log(entries: list[AuditEntry], state: AccountState) -> AuditCheck:
     pinned_seq, pinned_hash = (
         (int(state.audit_head[0]), str(state.audit_head[1])) if (state.audit_head) else (0, ZERO)
     )
-    if pinned_seq > len(entries):  # mutant: audit_head_rewind
+    if pinned_seq > len(entries):  # mutant: client.audit-head-rewind
         raise IntegrityError(
             f"the server's audit log was rewound: this device saw {pinned_seq} entries, "
             f"the server now shows {len(entries)}"
         )
-    if pinned_seq and entries[pinned_seq - 1].hash != pinned_hash:  # mutant: audit_head_edit
+    seen = entries[pinned_seq - 1].hash if 0 < pinned_seq <= len(entries) else pinned_hash
+    if seen != pinned_hash:  # mutant: client.audit-head-edit
         raise IntegrityError(
             f"the server's audit log was rewritten: entry {pinned_seq} differs from the one "
             "this device verified before"
