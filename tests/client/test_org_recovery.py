@@ -95,7 +95,7 @@ def test_org_key_consent_recovery_and_pin(
     assert (got / "doc.txt").read_text() == "contract"
     # the recovered device pins the key from the account's signed consent
     assert new.json("whoami")["org_recovery"]["key_id"] == shown["key_id"]
-    events = [e["event"] for e in new.json("audit")]
+    events = [e["event"] for e in new.json("audit")["entries"]]
     assert "org_escrow_created" in events and "org_recovery_used" in events
 
     # a wrong private key is refused

@@ -236,7 +236,9 @@ def cmd_passwd(ctx: Context) -> int:
     text += _shown_password(made)
     if words:
         text += "\n" + show_words(args, words, new=True)
-    data: dict[str, object] = {"objects_written": 1, "generated_password": made}
+    data: dict[str, object] = {"objects_written": 1}
+    if made is not None:
+        data["generated_password"] = made
     if args.new_recovery:
         data["recovery_words"] = None if args.recovery_file else words
     ctx.show(data, text)
