@@ -271,7 +271,7 @@ def _fresh(proxy: Proxy, tmp: Path, tag: str) -> tuple[str, list[str], Path]:
 def _recover(bv: Runner, url: str, email: str, words: list[str], new: str) -> tuple[int, str]:
     bv.monkeypatch.setattr("sys.stdin", io.StringIO(" ".join(words) + "\n"))
     bv.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", new)
-    rc, _, err = bv("recover", "--server", url, "--email", email)
+    rc, _, err = bv("recover", "--accept-weak-password", "--server", url, "--email", email)
     return rc, err
 
 
@@ -295,13 +295,13 @@ def test_key_changes_carry_proof_and_a_refusal_is_exit_8(
     )
     before = _state(bv)
     monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "second password")
-    rc, _, err = bv("passwd")
+    rc, _, err = bv("passwd", "--accept-weak-password")
     assert rc == 8, err
     assert _state(bv)["bundle_version"] == before["bundle_version"]
     proxy.reset()
     sent: list[Any] = []
     proxy.before(capture("PUT", "/v1/account/keys", sent))
-    rc, _, err = bv("passwd")
+    rc, _, err = bv("passwd", "--accept-weak-password")
     assert rc == 0, err
     assert sent[-1]["proof"] == {"auth_key": B64(current).decode()}
     rc, err = _recover(bv, proxy.url, email, words, "third password")
@@ -328,7 +328,9 @@ def test_recovery_rotate_replaces_the_words(
     rc, err = _recover(bv, proxy.url, email, new, "other password")
     assert rc == 0, err
     monkeypatch.setattr("sys.stdin", io.StringIO("other password\nyet another password\n"))
-    rc, out, err = bv("passwd", "--new-recovery", "--json", "--password-stdin")
+    rc, out, err = bv(
+        "passwd", "--accept-weak-password", "--new-recovery", "--json", "--password-stdin"
+    )
     assert rc == 0, err
     newer = json.loads(out)["recovery_words"]
     assert len(newer) == 24 and newer != new

@@ -294,7 +294,7 @@ def test_signup_pq_makes_a_post_quantum_identity(
     monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", PASSWORD)
     run = _runner(tmp_path / "pq-home", monkeypatch, capsys)
     code, _, err = run(
-        "signup", "--server", proxy.url, "--email", email, "--pq",
+        "signup", "--accept-weak-password", "--server", proxy.url, "--email", email, "--pq",
         "--recovery-file", str(tmp_path / "words"),
     )  # fmt: skip
     assert code == 0, err

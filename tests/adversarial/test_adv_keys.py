@@ -191,7 +191,7 @@ def test_p_fresh_replayed_key_bundle(
     old = fetch(upstream, acc, "/v1/account")
     bv = runner_for(acc, tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", PASSWORD)
-    assert bv("passwd")[0] == 0
+    assert bv("passwd", "--accept-weak-password")[0] == 0
     assert bv("ls")[0] == 0
     proxy.reset()
     replay = json.loads(old)

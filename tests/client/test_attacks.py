@@ -92,7 +92,14 @@ def test_swapped_own_identity_is_refused(cli: Cli) -> None:
             "select identity_bundle from accounts where email != ? limit 1", (cli.email,)
         ).fetchone()
     if other is None:  # make sure a second account exists
-        cli("signup", "--server", cli.server.url, "--email", "other" + cli.email)
+        cli(
+            "signup",
+            "--accept-weak-password",
+            "--server",
+            cli.server.url,
+            "--email",
+            "other" + cli.email,
+        )
         with closing(cli.server.db()) as db:
             other = db.execute(
                 "select identity_bundle from accounts where email != ? limit 1", (cli.email,)

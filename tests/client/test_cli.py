@@ -58,7 +58,7 @@ def test_ls_long_tree_mv_rm(cli: Cli, tmp_path: Path) -> None:
     paths = {e["path"] for e in entries}
     assert "/moved/a.txt" in paths
     assert "/moved/deeper/empty" in paths
-    assert cli("rm", "/moved")[0] == 2  # not empty without -r
+    assert cli("rm", "/moved")[0] == 7  # not empty without -r (as rm(1))
     assert cli("rm", "-r", "/moved")[0] == 0
     assert {e["path"] for e in json.loads(cli("tree", "--json")[1])} == {"/src"}
     assert cli("rm", "/nope")[0] == 4
@@ -78,7 +78,7 @@ def test_passwd_rewraps_one_object_whatever_the_tree(cli: Cli, tmp_path: Path) -
             "select key_bundle_version from accounts where email = ?", (cli.email,)
         ).fetchone()
     cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "pw-2")
-    code, out, _ = cli("passwd", "--json")
+    code, out, _ = cli("passwd", "--accept-weak-password", "--json")
     assert code == 0
     assert json.loads(out) == {"objects_written": 1}
     with closing(cli.server.db()) as db:
@@ -99,13 +99,28 @@ def test_recover_with_words_from_stdin(cli: Cli) -> None:
     words = (cli.home / "words.txt").read_text().strip()
     cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "pw-new")
     code, _, err = cli(
-        "recover", "--server", cli.server.url, "--email", cli.email, stdin=words + "\n"
+        "recover",
+        "--accept-weak-password",
+        "--server",
+        cli.server.url,
+        "--email",
+        cli.email,
+        stdin=words + "\n",
     )
     assert code == 0, err
     assert cli("whoami", password="pw-new")[0] == 0
     bad = " ".join(["abandon"] * 24)
     assert (
-        cli("recover", "--server", cli.server.url, "--email", cli.email, stdin=bad + "\n")[0] == 9
+        cli(
+            "recover",
+            "--accept-weak-password",
+            "--server",
+            cli.server.url,
+            "--email",
+            cli.email,
+            stdin=bad + "\n",
+        )[0]
+        == 9
     )
 
 
@@ -164,3 +179,24 @@ def test_server_stores_no_names_and_pads_sizes(cli: Cli, tmp_path: Path) -> None
         )
     assert len(sizes) == 2
     assert sizes[0] == sizes[1]  # 1000 and 1050 bytes are stored alike
+
+
+def test_rm_empty_folder_like_rmdir_and_get_error_names_destination(
+    cli: Cli, tmp_path: Path
+) -> None:
+    assert cli("mkdir", "/empty")[0] == 0
+    code, _, err = cli("rm", "/empty")
+    assert code == 0 and "empty folder" in err
+    assert cli("ls", "/empty")[0] == 4
+    (tmp_path / "f.txt").write_text("hello")
+    assert cli("put", str(tmp_path / "f.txt"), "/")[0] == 0
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    dest = blocker / "out.txt"
+    code, _, err = cli("get", "/f.txt", str(dest))
+    assert code == 7, err
+    assert str(dest) in err and ".part" not in err and "partial" not in err.lower()
+    dest = Path("/proc/blindvault-test-out.txt")  # no file can be made there, even as root
+    code, _, err = cli("get", "/f.txt", str(dest))
+    assert code == 7, err
+    assert str(dest) in err and ".part" not in err and "partial" not in err.lower()

@@ -150,7 +150,7 @@ def _put_and_get_a_tree(
 
 def _change_password(alice: User, alice_phone: User, server_url: str) -> None:
     # password change: the new one works (after logging in again), the old one fails
-    assert alice.run("passwd", new="second-pw")[0] == 0
+    assert alice.run("passwd", "--accept-weak-password", new="second-pw")[0] == 0
     assert alice.run("ls", password="first-pw")[0] == 3
     assert alice.run("ls", password="second-pw")[0] == 0
     assert alice_phone.run("ls", password="second-pw")[0] == 3  # signed out by the change
@@ -193,6 +193,7 @@ def test_scenario(server_url: str, tmp_path: Path, record_property: pytest.Recor
 
     code, _, err, _ = alice.run(
         "signup",
+        "--accept-weak-password",
         "--server",
         server_url,
         "--email",
@@ -202,7 +203,18 @@ def test_scenario(server_url: str, tmp_path: Path, record_property: pytest.Recor
         new="first-pw",
     )
     assert code == 0, err
-    assert bob.run("signup", "--server", server_url, "--email", bob.email, new="bob-pw")[0] == 0
+    assert (
+        bob.run(
+            "signup",
+            "--accept-weak-password",
+            "--server",
+            server_url,
+            "--email",
+            bob.email,
+            new="bob-pw",
+        )[0]
+        == 0
+    )
     assert alice_phone.run("login", "--server", server_url, "--email", alice.email)[0] == 0
 
     _put_and_get_a_tree(alice, alice_phone, tmp_path, record_property)
@@ -216,6 +228,7 @@ def test_scenario(server_url: str, tmp_path: Path, record_property: pytest.Recor
     rescue = User(tmp_path / "alice-rescue", alice.email, server_url)
     code, _, err, _ = rescue.run(
         "recover",
+        "--accept-weak-password",
         "--server",
         server_url,
         "--email",

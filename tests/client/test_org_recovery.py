@@ -45,7 +45,7 @@ def admin(world: World, data: Path, *args: str, stdin: str | None = None) -> tup
 
 
 def signup(p: Person, *extra: str) -> tuple[int, str, str]:
-    return p("signup", "--server", p.world.url, "--email", p.email, "--recovery-file",
+    return p("signup", "--accept-weak-password", "--server", p.world.url, "--email", p.email, "--recovery-file",
              str(p.home / f"words-{secrets.token_hex(2)}"), *extra,
              BLINDVAULT_NEW_PASSWORD=p.password)  # fmt: skip
 
@@ -86,7 +86,7 @@ def test_org_key_consent_recovery_and_pin(
     assert len(words.split()) == 24
     new = world.device(user)
     new.password = "brand-new"
-    code, _, err = new("recover", "--server", world.url, "--email", user.email, stdin=words + "\n",
+    code, _, err = new("recover", "--accept-weak-password", "--server", world.url, "--email", user.email, stdin=words + "\n",
                        BLINDVAULT_NEW_PASSWORD="brand-new")  # fmt: skip
     assert code == 0, err
     got = tmp_path / "got"
@@ -95,7 +95,7 @@ def test_org_key_consent_recovery_and_pin(
     assert (got / "doc.txt").read_text() == "contract"
     # the recovered device pins the key from the account's signed consent
     assert new.json("whoami")["org_recovery"]["key_id"] == shown["key_id"]
-    events = [e["event"] for e in new.json("audit")]
+    events = [e["event"] for e in new.json("audit")["entries"]]
     assert "org_escrow_created" in events and "org_recovery_used" in events
 
     # a wrong private key is refused

@@ -54,7 +54,7 @@ def _user(cli: Cli, name: str) -> User:
     user = User(cli, email, home, f"{name}-pw")
     cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", user.password)
     code, _, err = user(
-        "signup", "--server", cli.server.url, "--email", email,
+        "signup", "--accept-weak-password", "--server", cli.server.url, "--email", email,
         "--recovery-file", str(home / "words"),
     )  # fmt: skip
     assert code == 0, err

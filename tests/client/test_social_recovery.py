@@ -197,7 +197,7 @@ def test_bad_input_is_refused_with_its_exit_code_and_changes_nothing(world: Worl
     assert owner("recovery", "veto", "XYZ")[0] == 2
     # the old words still open the account: no key changed
     new = world.device(owner)
-    code, _, err = new("recover", "--server", world.url, "--email", owner.email, stdin=words,
+    code, _, err = new("recover", "--accept-weak-password", "--server", world.url, "--email", owner.email, stdin=words,
                        BLINDVAULT_NEW_PASSWORD=owner.password)  # fmt: skip
     assert code == 0, err
 

@@ -220,7 +220,7 @@ def test_read_only_member_keeps_local_edits_with_a_clear_message(cli: Cli, tmp_p
     bob = Device(cli, bob_home, "bob", tmp_path / "bob")
     bob_email = f"bob{os.getpid()}{time.time_ns()}@example.org"
     cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "pw-1")
-    assert bob("signup", "--server", cli.server.url, "--email", bob_email,
+    assert bob("signup", "--accept-weak-password", "--server", cli.server.url, "--email", bob_email,
                "--recovery-file", str(bob_home / "words"))[0] == 0  # fmt: skip
 
     def fingerprint(dev: Device) -> str:

@@ -18,6 +18,7 @@ def test_trust_with_fingerprint_then_detect_a_swapped_key(cli: Cli) -> None:
     assert (
         cli(
             "signup",
+            "--accept-weak-password",
             "--server",
             cli.server.url,
             "--email",

@@ -63,6 +63,7 @@ class Cli:
         self.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", "pw-1")
         code, _, err = self(
             "signup",
+            "--accept-weak-password",
             "--server",
             self.server.url,
             "--email",

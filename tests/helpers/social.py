@@ -67,7 +67,7 @@ class World:
         p = Person(f"{name}{secrets.token_hex(4)}@example.org", home, f"pw-{name}", self)
         if signup:
             code, _, err = p(
-                "signup", "--server", self.url, "--email", p.email,
+                "signup", "--accept-weak-password", "--server", self.url, "--email", p.email,
                 "--recovery-file", str(home / "words.txt"), BLINDVAULT_NEW_PASSWORD=p.password,
             )  # fmt: skip
             assert code == 0, err

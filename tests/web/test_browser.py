@@ -251,7 +251,7 @@ def link_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkServer
         home.mkdir()
         srv = LinkServer(url, log, home, base / "files")
         make_files(srv.files)
-        srv.cli("signup", "--server", url, "--email", f"u{secrets.token_hex(4)}@example.org",
+        srv.cli("signup", "--accept-weak-password", "--server", url, "--email", f"u{secrets.token_hex(4)}@example.org",
                 "--recovery-file", str(base / "words.txt"))  # fmt: skip
         for name in ("big.bin", "note.txt", "once.txt", "gone.txt", "late.txt", "gate.txt"):
             srv.cli("put", str(srv.files / name), "/")

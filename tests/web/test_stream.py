@@ -108,7 +108,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         srv = Server(url, home, base / "data", files, digest)
         env = {"BLINDVAULT_NEW_PASSWORD": "pw-1"}
         os.environ.update(env)
-        srv.cli("signup", "--server", url, "--email", f"s{secrets.token_hex(4)}@example.org",
+        srv.cli("signup", "--accept-weak-password", "--server", url, "--email", f"s{secrets.token_hex(4)}@example.org",
                 "--recovery-file", str(base / "words.txt"))  # fmt: skip
         srv.cli("put", str(big), "/")
         big.unlink()  # hashed as written: no second copy on disk

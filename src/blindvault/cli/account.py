@@ -44,6 +44,28 @@ def show_words(args: argparse.Namespace, words: list[str], *, new: bool) -> str:
     )
 
 
+def new_password(ctx: Context, email: str) -> tuple[str, str | None]:
+    """The new password (checked for strength) and, with --generate-password, the
+    generated passphrase to show once."""
+    from blindvault.cli.strength import check_new_password, generate_passphrase
+
+    if getattr(ctx.args, "generate_password", False):
+        made = generate_passphrase()
+        return made, made
+    password = ctx.password(new=True)
+    check_new_password(password, email, accept_weak=ctx.args.accept_weak_password)
+    return password, None
+
+
+def _shown_password(made: str | None) -> str:
+    if made is None:
+        return ""
+    return (
+        "\nYour generated password — write it down or put it in a password manager; "
+        f"it is shown only once:\n\n  {made}\n"
+    )
+
+
 def cmd_signup(ctx: Context) -> int:
     args = ctx.args
     if not args.server or not args.email:
@@ -62,10 +84,11 @@ def cmd_signup(ctx: Context) -> int:
             orgrecovery.warning(org) + "\nTo consent, run signup again with "
             "--accept-org-recovery; nothing was created."
         )
+    password, made = new_password(ctx, args.email)
     vault, words = Vault.signup(
         args.server,
         args.email,
-        ctx.password(new=True),
+        password,
         store=ctx.store(),
         insecure=args.insecure,
         post_quantum=args.pq,
@@ -81,8 +104,11 @@ def cmd_signup(ctx: Context) -> int:
             "fingerprint": vault.fingerprint.hex(),
             "recovery_words": None if args.recovery_file else words,
             "org_recovery": None if org is None else org.key_id,
+            "generated_password": made,
         },
-        f"Account {vault.state.email} created on {vault.state.server}.\n{shown}"
+        f"Account {vault.state.email} created on {vault.state.server}."
+        + _shown_password(made)
+        + f"\n{shown}"
         + ("" if org is None else "\n" + orgrecovery.warning(org)),
     )
     return 0
@@ -166,7 +192,7 @@ def cmd_recover(ctx: Context) -> int:
     if not args.server or not args.email:
         raise UsageError("recover needs --server and --email")
     words = ctx.stdin_line() if not sys.stdin.isatty() else ask_secret("Recovery words: ")
-    new = ctx.password(new=True)
+    new, _ = new_password(ctx, args.email)
     from blindvault.client.vault import Vault
 
     vault = Vault.recover(
@@ -204,17 +230,33 @@ def cmd_devices(ctx: Context) -> int:
 def cmd_passwd(ctx: Context) -> int:
     args = ctx.args
     vault = ctx.open()
-    words = vault.change_password(
-        ctx.password(new=True), new_recovery=args.new_recovery, totp=args.totp
-    )
+    password, made = new_password(ctx, vault.state.email)
+    words = vault.change_password(password, new_recovery=args.new_recovery, totp=args.totp)
     text = "Password changed (the vault key was re-wrapped; other devices are signed out)."
+    text += _shown_password(made)
     if words:
         text += "\n" + show_words(args, words, new=True)
     data: dict[str, object] = {"objects_written": 1}
+    if made is not None:
+        data["generated_password"] = made
     if args.new_recovery:
         data["recovery_words"] = None if args.recovery_file else words
     ctx.show(data, text)
     return 0
+
+
+def _password_flags(s: argparse.ArgumentParser, *, generate: bool = True) -> None:
+    s.add_argument(
+        "--accept-weak-password",
+        action="store_true",
+        help="keep a new password that zxcvbn scores below 3 (refused otherwise, exit 8)",
+    )
+    if generate:
+        s.add_argument(
+            "--generate-password",
+            action="store_true",
+            help="make a 6-word passphrase (EFF long list, ~77 bits) and show it once",
+        )
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -230,6 +272,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         action="store_true",
         help="consent to the server's organisation recovery key (its operator can recover you)",
     )
+    _password_flags(s)
     s = add("login", cmd_login, "log this device in")
     s.add_argument("--device-name", default=os.uname().nodename)
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
@@ -240,6 +283,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     add("whoami", cmd_whoami, "show the account and its safety number")
     s = add("recover", cmd_recover, "set a new password with the recovery words (read from stdin)")
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
+    _password_flags(s, generate=False)
     s = add("devices", cmd_devices, "list devices, `devices revoke ID`, or `devices add`")
     s.add_argument("action", nargs="?", choices=["list", "revoke", "add"], default="list")
     s.add_argument("id", nargs="?")
@@ -247,3 +291,4 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument("--new-recovery", action="store_true", help="also make new recovery words")
     s.add_argument("--recovery-file", type=Path, help="write the new words to this new file")
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
+    _password_flags(s)

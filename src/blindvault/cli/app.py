@@ -14,6 +14,7 @@ from collections.abc import Callable
 from blindvault.cli import (
     account,
     apps,
+    audit,
     files,
     history,
     link,
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=fn)
         return sp
 
-    for family in (account, peers, files, history, trash, link, share, sync, apps, totp, recovery):
+    families = (account, peers, files, history, trash, link, share, sync, apps, totp, recovery)
+    for family in (*families, audit):
         family.register(add)
     return p
 

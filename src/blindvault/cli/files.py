@@ -11,7 +11,7 @@ from pathlib import Path
 
 from blindvault.cli.context import Context
 from blindvault.cli.prompts import when
-from blindvault.errors import UsageError
+from blindvault.errors import LocalError, UsageError
 
 __all__ = ["register"]
 
@@ -91,6 +91,16 @@ def cmd_put(ctx: Context) -> int:
     return 0
 
 
+@contextmanager
+def _destination(local: Path) -> Iterator[None]:
+    """A local write failure names the destination the user gave, not an internal partial."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise LocalError(f"cannot write to {local}: {reason}") from None
+
+
 def cmd_get(ctx: Context) -> int:
     _two_ends(ctx)
     remotes, local = ctx.args.paths[:-1], Path(ctx.args.paths[-1])
@@ -104,7 +114,7 @@ def cmd_get(ctx: Context) -> int:
             if vault.is_folder(remote)
             else vault.ls(remote)[0].size
         )
-        with progress_bar(total, remote) as bar:
+        with progress_bar(total, remote) as bar, _destination(local):
             got = vault.get(remote, local, progress=bar, escape_names=ctx.args.escape_names)
             written += [str(p) for p in got]
     ctx.show(written, "")
@@ -124,8 +134,18 @@ def cmd_mv(ctx: Context) -> int:
 
 
 def cmd_rm(ctx: Context) -> int:
+    """Like rm(1): a folder needs -r, except an empty one, removed like rmdir (and said so);
+    a non-empty folder without -r is refused with exit 7 and nothing is removed."""
+    from blindvault.core.manifest import FolderEntry
+
     for named in ctx.args.remote:
         vault, remote = ctx.at(named)
+        entry = None if ctx.args.recursive else vault.stat(remote)
+        if isinstance(entry, FolderEntry):
+            if vault.ls(remote):
+                raise LocalError(f"rm: cannot remove {named}: it is a folder that is not empty "
+                                 "(use rm -r to remove it and everything in it)")  # fmt: skip
+            sys.stderr.write(f"rm: {named} is an empty folder; removed it (like rmdir)\n")
         vault.rm(remote, recursive=ctx.args.recursive, permanent=ctx.args.permanent)
     return 0
 

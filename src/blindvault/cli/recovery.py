@@ -233,22 +233,7 @@ def cmd_recovery(ctx: Context) -> int:
     return ACTIONS[ctx.args.action](ctx)
 
 
-def cmd_audit(ctx: Context) -> int:
-    """The account's audit log (hash-chained on the server): logins, key changes, recovery
-    requests, approvals, vetoes, organisation escrows and every organisation recovery."""
-    vault = ctx.open()
-    entries = list(vault.api.get_json("/v1/audit").get("entries", []))
-    lines = [
-        f"{when(float(e.get('at', 0)))}  {e.get('event')}  "
-        + " ".join(f"{k}={v}" for k, v in sorted(dict(e.get("detail") or {}).items()))
-        for e in entries
-    ]
-    ctx.show(entries, "\n".join(lines))
-    return 0
-
-
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
-    add("audit", cmd_audit, "show the account's audit log (security events, recoveries)")
     s = add("recovery", cmd_recovery, "recovery words (`rotate`) and social recovery")
     s.add_argument("action", choices=list(ACTIONS))
     s.add_argument("id", nargs="?", help="request ID (veto, approve)")

@@ -55,6 +55,7 @@ __all__ = [
     "hpke_public_key",
     "hpke_seal",
     "pbkdf2_sha256",
+    "random_below",
     "random_bytes",
     "sha256",
     "sha256_chunks",
@@ -72,6 +73,11 @@ def _need(name: str, value: bytes | bytearray | memoryview, size: int) -> None:
 def random_bytes(size: int) -> bytes:
     """`size` bytes from the operating system's CSPRNG."""
     return secrets.token_bytes(size)
+
+
+def random_below(n: int) -> int:
+    """A uniform integer in [0, n) from the operating system's CSPRNG."""
+    return secrets.randbelow(n)
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:

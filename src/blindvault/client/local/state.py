@@ -58,6 +58,7 @@ class AccountState:
     recovery_released: list[str] = field(default_factory=list)
     org_key_pin: str = ""  # the organisation recovery key this account consented to (hex id)
     ca_pin: str = ""  # SHA-256 of the server CA's descriptor, pinned at first contact
+    audit_head: list[Any] = field(default_factory=list)  # [seq, hash hex] last verified
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:
         """Advance the high-water mark of a folder; never move it backwards."""

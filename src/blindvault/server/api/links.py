@@ -23,6 +23,7 @@ from blindvault.server.bodies import read_body
 from blindvault.server.codec import b64decode, check_id
 from blindvault.server.context import Principal, ServerContext
 from blindvault.server.deps import Ctx, Who
+from blindvault.server.domain import audit as audit_log
 from blindvault.server.domain.links import LINK_ID, link_hex, token_digest
 from blindvault.server.errors import ApiError, invalid, not_found
 from blindvault.server.storage.db import transaction
@@ -115,6 +116,7 @@ def _create_link(body: LinkCreate, who: Principal, ctx: ServerContext) -> dict[s
         if snapshot:
             rows = [{"link_id": lid, "id": rid, "data": data} for rid, data in snapshot]
             conn.execute(insert(link_records), rows)
+        audit_log.record(conn, who.account_id, "link_created", link=body.id, kind=body.kind)
     return {"id": body.id}
 
 
@@ -159,4 +161,5 @@ def revoke_link(
             raise not_found("link")
         conn.execute(delete(link_items).where(link_items.c.link_id == lid))
         conn.execute(delete(link_records).where(link_records.c.link_id == lid))
+        audit_log.record(conn, who.account_id, "link_revoked", link=link_id)
     return Response(status_code=204)

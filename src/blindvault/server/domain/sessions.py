@@ -59,6 +59,9 @@ def verified_account(
         row = conn.execute(select(accounts).where(accounts.c.email == email)).first()
     stored = getattr(row, column, None) if row is not None else None
     if not verify_secret(proof, stored or DUMMY_HASH) or row is None or not stored:
+        if row is not None:  # the owner sees it in `blindvault audit` (rate-limited above)
+            with transaction(ctx.engine) as conn:
+                audit_log.record(conn, row.id, "login_failed", how=column, address=address)
         raise unauthorized("wrong email or credentials")
     return row, attempt
 
