@@ -32,7 +32,7 @@ def test_rm_moves_to_the_trash_and_restore_is_byte_exact(cli: Cli, tmp_path: Pat
     _put(cli, tmp_path, "in.txt", b"inside", "/d/")
 
     assert cli("rm", "/doc.bin")[0] == 0
-    assert cli("rm", "/d")[0] == 2  # a non-empty folder needs -r, as before
+    assert cli("rm", "/d")[0] == 7  # a non-empty folder needs -r (exit 7, as `rm` refuses)
     assert cli("rm", "-r", "/d")[0] == 0
     assert [e["path"] for e in json.loads(cli("ls", "/", "--json")[1])] == []
     code, out, err = cli("trash", "--json")

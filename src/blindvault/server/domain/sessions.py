@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from blindvault.server.context import ServerContext
 from blindvault.server.domain import audit as audit_log
@@ -45,6 +46,19 @@ def open_session(conn: Connection, account_id: str, name: str, how: str, address
     return Session(token=token, device_id=device_id, account_id=account_id)
 
 
+def _record_failure(ctx: ServerContext, owner: str, how: str, address: str) -> None:
+    """Append `login_failed` to the owner's audit chain. Parallel failures race for the
+    next sequence number (SQLite takes no row lock): the loser retries on a fresh read."""
+    for _ in range(50):
+        try:
+            with transaction(ctx.engine) as conn:
+                audit_log.record(conn, owner, "login_failed", how=how, address=address)
+        except IntegrityError:
+            time.sleep(0.002)
+            continue
+        return
+
+
 def verified_account(
     ctx: ServerContext, address: str, email: str, proof: bytes, column: str
 ) -> tuple[Any, ratelimit.Attempt]:
@@ -60,8 +74,7 @@ def verified_account(
     stored = getattr(row, column, None) if row is not None else None
     if not verify_secret(proof, stored or DUMMY_HASH) or row is None or not stored:
         if row is not None:  # the owner sees it in `blindvault audit` (rate-limited above)
-            with transaction(ctx.engine) as conn:
-                audit_log.record(conn, row.id, "login_failed", how=column, address=address)
+            _record_failure(ctx, row.id, column, address)
         raise unauthorized("wrong email or credentials")
     return row, attempt
 
