@@ -20,8 +20,6 @@ This module only serves bytes; it does not import the crypto core or the client.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import importlib.resources
 import re
 
@@ -29,6 +27,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from blindvault.server.api import sw
+from blindvault.server.api.pinning import csp_hash, import_map, sri
 
 __all__ = ["ASSETS", "CSP", "router"]
 
@@ -47,31 +46,19 @@ ASSETS: dict[str, bytes] = {name: _WEB.joinpath(name).read_bytes() for name in _
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")
 
 
-def _sri(data: bytes) -> str:
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
-
-
-def _csp_hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
-
-
 def _render() -> tuple[bytes, str]:
     """The page's HTML with every integrity hash filled in, and its CSP."""
     template = _WEB.joinpath("link.html").read_text(encoding="utf-8")
     html = (
-        template.replace("{{LINKCORE_SRI}}", _sri(ASSETS["linkcore.js"]))
-        .replace("{{LINKPAGE_SRI}}", _sri(ASSETS["linkpage.js"]))
-        .replace("{{LINKCSS_SRI}}", _sri(ASSETS["link.css"]))
+        template.replace("{{LINKCORE_SRI}}", sri(ASSETS["linkcore.js"]))
+        .replace("{{LINKPAGE_SRI}}", sri(ASSETS["linkpage.js"]))
+        .replace("{{LINKCSS_SRI}}", sri(ASSETS["link.css"]))
         .replace("{{CLIENT_SRI}}", sw.SRI["client.js"])
         .replace("{{DECRYPT_STREAM_SRI}}", sw.SRI["decrypt-stream.js"])
     )
-    if "{{" in html:
-        raise RuntimeError("link.html has an unfilled placeholder")
-    inline = re.findall(r'<script type="importmap">(.*?)</script>', html, flags=re.DOTALL)
-    if len(inline) != 1:
-        raise RuntimeError("link.html must hold exactly one import map")
+    inline = import_map(html, "link.html")
     csp = (
-        f"default-src 'none'; script-src 'self' {_csp_hash(inline[0])}; style-src 'self'; "
+        f"default-src 'none'; script-src 'self' {csp_hash(inline)}; style-src 'self'; "
         "connect-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
         "worker-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types blindvault-sw"

@@ -16,12 +16,12 @@ This module only serves bytes; it does not import the crypto core or the client.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import importlib.resources
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+
+from blindvault.server.api.pinning import sri
 
 __all__ = ["MODULES", "SRI", "SW_CSP", "WORKER", "router"]
 
@@ -34,10 +34,7 @@ WORKER: bytes = _STREAM.joinpath("sw.js").read_bytes()
 MODULES: dict[str, bytes] = {
     name: _STREAM.joinpath(name).read_bytes() for name in ("decrypt-stream.js", "client.js")
 }
-SRI: dict[str, str] = {
-    name: "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
-    for name, data in MODULES.items()
-}
+SRI: dict[str, str] = {name: sri(data) for name, data in MODULES.items()}
 SW_CSP = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; "

@@ -25,17 +25,16 @@ This module only serves bytes; it imports neither the crypto core nor the client
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import importlib.resources
 import json
-import re
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from blindvault import __version__
 from blindvault.server.api import sw
+from blindvault.server.api.pinning import csp_hash, import_map, sri
 
 __all__ = ["ASSETS", "CSP", "release_digest", "release_hashes", "router", "served_hashes"]
 
@@ -61,17 +60,13 @@ _LINKCORE = "/s/assets/linkcore.js"
 _LINKCORE_BYTES = _WEB.joinpath("linkcore.js").read_bytes()
 
 
-def _sri(data: bytes) -> str:
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
-
-
 def release_hashes() -> dict[str, str]:
     """SHA-384 (SRI form) of every file the app runs, by the path it is served at."""
-    out = {f"/app/{name}": _sri(data) for name, data in sorted(ASSETS.items())}
-    out[_LINKCORE] = _sri(_LINKCORE_BYTES)
+    out = {f"/app/{name}": sri(data) for name, data in sorted(ASSETS.items())}
+    out[_LINKCORE] = sri(_LINKCORE_BYTES)
     out.update({f"/sw/{name}": digest for name, digest in sw.SRI.items()})
-    out["/sw.js"] = _sri(sw.WORKER)
-    out["/app/index.html (template)"] = _sri(_WEB.joinpath("app", "index.html").read_bytes())
+    out["/sw.js"] = sri(sw.WORKER)
+    out["/app/index.html (template)"] = sri(_WEB.joinpath("app", "index.html").read_bytes())
     return out
 
 
@@ -79,10 +74,6 @@ def release_digest() -> str:
     """One SHA-256 over the sorted `path hash` lines: the release's fingerprint."""
     lines = "".join(f"{p} {h}\n" for p, h in sorted(release_hashes().items()))
     return hashlib.sha256(lines.encode()).hexdigest()
-
-
-def _csp_hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
 def _render() -> tuple[bytes, str]:
@@ -104,13 +95,9 @@ def _render() -> tuple[bytes, str]:
         .replace("{{VERSION}}", __version__)
         .replace("{{RELEASE}}", release_digest())
     )
-    if "{{" in html:
-        raise RuntimeError("app/index.html has an unfilled placeholder")
-    inline = re.findall(r'<script type="importmap">(.*?)</script>', html, flags=re.DOTALL)
-    if len(inline) != 1:
-        raise RuntimeError("app/index.html must hold exactly one import map")
+    inline = import_map(html, "app/index.html")
     csp = (
-        f"default-src 'none'; script-src 'self' {_csp_hash(inline[0])} 'wasm-unsafe-eval'; "
+        f"default-src 'none'; script-src 'self' {csp_hash(inline)} 'wasm-unsafe-eval'; "
         "worker-src 'self' blob:; style-src 'self'; connect-src 'self'; "
         "img-src 'self' blob: data:; media-src 'self'; frame-src 'self'; base-uri 'none'; "
         "form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; "
@@ -126,7 +113,7 @@ def served_hashes() -> dict[str, str]:
     """What a server running this release serves, path by path: the page as rendered (the
     same bytes on every server) and every asset; `blindvault webapp-hashes` prints these."""
     hashes = {p: h for p, h in release_hashes().items() if not p.endswith("(template)")}
-    return {"/app/": _sri(_HTML), **hashes}
+    return {"/app/": sri(_HTML), **hashes}
 
 
 _HEADERS = {
