@@ -58,6 +58,9 @@ DOC_END = "<!-- mutants:end -->"
 COPY_IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", "node_modules"
 )
+# Rough cost of one mutant's tests, by the folder of its first test: the dearest start first,
+# so that with --jobs N no worker is left running a long browser test alone at the end.
+COST = {"tests/web/": 6, "tests/load/": 5, "tests/faults/": 5, "tests/client/": 3, "tests/adv": 2}
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,11 @@ def run_one(check: Check, sites: list[Site], timeout: float) -> Result:
     return Result(check.name, outcome, time.monotonic() - t0, tail)
 
 
+def cost(check: Check) -> int:
+    first = check.tests[0] if check.tests else ""
+    return next((c for prefix, c in COST.items() if first.startswith(prefix)), 1)
+
+
 def markdown_table(checks: dict[str, Check], sites: dict[str, list[Site]]) -> str:
     rows = [
         "| Check (`# mutant:` marker) | Where | Property it enforces | Tests that kill it |",
@@ -275,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{len(chosen)} mutants, {args.jobs} at a time", flush=True)
     t0 = time.monotonic()
+    chosen = sorted(chosen, key=lambda n: -cost(checks[n]))  # stable: by name within a cost
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = []
 

@@ -8,6 +8,11 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Dispatch: `server`, `admin`, `bench` (their own parsers), or a client command."""
     args = sys.argv[1:] if argv is None else argv
+    from blindvault.client.agent.forward import forward
+
+    code = forward(args)  # unlocked: a short command runs in the agent (issue 18)
+    if code is not None:
+        return code
     from blindvault.cli.server import delegate
 
     done = delegate(args)

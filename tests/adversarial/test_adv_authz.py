@@ -49,6 +49,9 @@ CAPABILITY = {
     "POST /v1/recovery/requests/{request_id}/cancel",
     "POST /v1/recovery/requests/{request_id}/finish",
     "POST /v1/recovery/requests/{request_id}/poll",
+    # an upload-only link (issue 19): the link token is the credential, as for GET /v1/l/…;
+    # a wrong token answers as a missing link (test_drop_capability_does_not_leak)
+    "POST /v1/l/{link_id}/drops",
 }
 EXISTENCE_BY_DESIGN = {"GET /v1/identities/{email}"}  # peers look each other up to share
 OWN_SESSION = {"DELETE /v1/sessions/current"}  # no object id: nothing of another user's
@@ -157,6 +160,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         )
         assert r.status_code == 201, r.text
         ids["link_id"] = link_id
+        ids["drop"] = _drop_of(c, alice)  # a drop waiting in Alice's upload-only link
         ids["space"] = ids["record_id"]  # adopt into a space named after the victim's folder
         app_tokens = {}
         for app_id in ("com.alice.notes", "com.alice.photos"):
@@ -189,6 +193,29 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             },
         }
     app.state.ctx.engine.dispose()
+
+
+def _drop_link(c: TestClient, owner: User) -> tuple[str, str]:
+    """An upload-only link of `owner`: (link id, link token)."""
+    link_id, token = b64u(os.urandom(16)), b64u(os.urandom(32))
+    body = {"id": link_id, "token": token, "descriptor": b64(b"d" * 80), "kind": "drop",
+            "owner_note": b64(b"n" * 80), "max_uploads": 1000}  # fmt: skip
+    r = c.post("/v1/links", json=body, headers=owner.h)
+    assert r.status_code == 201, r.text
+    return link_id, token
+
+
+def _sealed_drop(link_id: str) -> bytes:
+    raw = base64.urlsafe_b64decode(link_id + "==")
+    return b"BVDP\x01" + raw + os.urandom(16) + os.urandom(200)
+
+
+def _drop_of(c: TestClient, owner: User) -> str:
+    link_id, token = _drop_link(c, owner)
+    r = c.post(f"/v1/l/{link_id}/drops", content=_sealed_drop(link_id),
+               headers={"X-Link-Token": token})  # fmt: skip
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
 
 
 def _pairing_and_recovery(c: TestClient, alice: User, bob: User) -> dict[str, str]:
@@ -256,6 +283,7 @@ def _random_ids() -> dict[str, str]:
         "photo_record": secrets.token_hex(16),
         "channel": str(10**7 + secrets.randbelow(9 * 10**7)),  # 8 digits: never handed out
         "request_id": secrets.token_hex(16),
+        "drop": secrets.token_hex(16),
     }
 
 
@@ -393,6 +421,7 @@ def test_another_users_objects_look_missing(world: dict[str, Any], op: str) -> N
     assert r.status_code == 200 and r.json()["state"] == "open"
     assert [p["state"] for p in c.get("/v1/recovery/pending", headers=alice.h).json()["requests"]
             if p["request_id"] == ids["request_id"]] == ["open"]  # fmt: skip
+    assert c.get(f"/v1/drops/{ids['drop']}", headers=alice.h).status_code == 200
 
 
 # an app token reaches records, blobs, uploads and the change feed (its container only)
@@ -500,3 +529,34 @@ def test_capabilities_do_not_leak(world: dict[str, Any], op: str, field: str) ->
     assert r.status_code == 200 and r.json()["state"] == "waiting"
     r = c.post(f"/v1/recovery/requests/{request_id}/poll", json={"token": token})
     assert r.status_code == 200 and r.json()["state"] == "open"
+
+
+def test_drop_capability_does_not_leak(world: dict[str, Any]) -> None:
+    """A drop with a wrong token (or an account's token) into a real upload-only link
+    answers exactly as into a link that does not exist, and stores nothing; the right
+    token works; a download link takes no drops."""
+    c, alice, bob = world["client"], world["alice"], world["bob"]
+    link_id, token = _drop_link(c, alice)
+    missing = b64u(os.urandom(16))
+    before = len(c.get("/v1/drops", headers=alice.h).json()["drops"])
+    for headers in ({"X-Link-Token": b64u(os.urandom(32))}, bob.h, {}):
+        answers = [
+            c.post(f"/v1/l/{lid}/drops", content=_sealed_drop(lid), headers=headers)
+            for lid in (link_id, missing)
+        ]
+        assert answers[0].status_code == 404, answers[0].text
+        real, fake = _normal(answers[0], {"l": link_id}), _normal(answers[1], {"l": missing})
+        assert real == fake
+    assert len(c.get("/v1/drops", headers=alice.h).json()["drops"]) == before
+    r = c.post(f"/v1/l/{link_id}/drops", content=_sealed_drop(link_id),
+               headers={"X-Link-Token": token})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert len(c.get("/v1/drops", headers=alice.h).json()["drops"]) == before + 1
+    # a download link's holder cannot upload through it
+    file_link, file_token = b64u(os.urandom(16)), b64u(os.urandom(32))
+    body = {"id": file_link, "token": file_token, "descriptor": b64(b"d" * 80), "kind": "file"}
+    assert c.post("/v1/links", json=body, headers=alice.h).status_code == 201
+    r = c.post(f"/v1/l/{file_link}/drops", content=_sealed_drop(file_link),
+               headers={"X-Link-Token": file_token})  # fmt: skip
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", r.text
+    assert len(c.get("/v1/drops", headers=alice.h).json()["drops"]) == before + 1

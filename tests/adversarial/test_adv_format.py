@@ -36,23 +36,14 @@ from helpers.adversarial import (
     FAST_KDF,
     PASSWORD,
     Account,
-    Runner,
     Upstream,
     attack,
     fetch,
-    make_account,
+    new_account,
+    runner_in,
+    token_of,
 )
 from helpers.proxy import Exchange, Proxy
-
-
-def _runner(home: Path, mp: pytest.MonkeyPatch, cap: pytest.CaptureFixture[str]) -> Runner:
-    home.mkdir(parents=True, exist_ok=True)
-    return Runner(home, mp, cap)
-
-
-def _acc(proxy: Proxy, tmp: Path, name: str, files: dict[str, bytes], dirs: list[str]) -> Account:
-    email = f"{name}{secrets.token_hex(3)}@example.org"
-    return make_account(proxy, tmp / f"{name}-home", email, files, dirs)
 
 
 def _live_keys(v: Vault) -> set[bytes]:
@@ -86,7 +77,7 @@ def test_p_linksnap_folder_link_is_a_snapshot(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     files = {"/team/a.txt": os.urandom(3000), "/team/sub/b.txt": os.urandom(20000)}
-    alice = _acc(proxy, tmp_path, "alice", files, [])
+    alice = new_account(proxy, tmp_path, "alice", files, [])
     with alice.vault(proxy.url) as v:
         url = create_link(v, "/team")
         root_url = create_link(v, "/")
@@ -105,7 +96,7 @@ def test_p_linksnap_folder_link_is_a_snapshot(
         assert parse(u).secret not in live
         assert key not in live and node not in nodes
 
-    holder = _runner(tmp_path / "holder-home", monkeypatch, capsys)
+    holder = runner_in(tmp_path / "holder-home", monkeypatch, capsys)
     for u, base in ((url, "team"), (root_url, "vault")):
         out = tmp_path / f"out-{base}"
         out.mkdir()
@@ -133,9 +124,9 @@ def test_p_linksnap_folder_link_is_a_snapshot(
 
 
 def _share_world(proxy: Proxy, tmp: Path) -> tuple[Account, Account, Account]:
-    alice = _acc(proxy, tmp, "alice", {"/team/a.txt": b"team file"}, [])
-    bob = _acc(proxy, tmp, "bob", {}, [])
-    carol = _acc(proxy, tmp, "carol", {}, [])
+    alice = new_account(proxy, tmp, "alice", {"/team/a.txt": b"team file"}, [])
+    bob = new_account(proxy, tmp, "bob", {}, [])
+    carol = new_account(proxy, tmp, "carol", {}, [])
     return alice, bob, carol
 
 
@@ -171,7 +162,7 @@ def test_p_rosterfresh_only_the_owner_writes_a_roster_and_no_author_is_shown(
         b.put(src, "@team")
     assert fetch(upstream, alice, path) == roster  # unchanged
     # item 9: the member's write is attributed to nobody in `ls --json`
-    owner = _runner(alice.home, monkeypatch, capsys)
+    owner = runner_in(alice.home, monkeypatch, capsys)
     code, out, err = owner("ls", "--json", "/team")
     assert code == 0, err
     shown = json.loads(out)
@@ -223,7 +214,7 @@ def test_p_rosterfresh_owner_second_device_refuses_old_and_forked_rosters(
         proxy.url, alice.email, PASSWORD, store=StateStore(home_b), min_kdf=FAST_KDF
     ) as second:
         second.trust(bob.email, bob_fp)
-    device2 = _runner(home_b, monkeypatch, capsys)
+    device2 = runner_in(home_b, monkeypatch, capsys)
     assert device2("ls", "/")[0] == 0  # honest: learns the root folder's head, no roster
     assert json.loads((next((home_b / "accounts").glob("*.json"))).read_text())["rosters"] == {}
 
@@ -253,8 +244,8 @@ def test_sealed_metadata_is_padded_on_the_server(
     one 1-byte name and one of three 60-byte names store the same size (Padmé, 1024-byte
     floor; larger manifests show only their Padmé bucket)."""
     files = {"/x/a": b"1"} | {f"/{'y' * 120}/{'n' * 59}{i}": b"2" for i in range(3)}
-    alice = _acc(proxy, tmp_path, "alice", files, [])
-    bob = _acc(proxy, tmp_path, "bob", {}, [])
+    alice = new_account(proxy, tmp_path, "alice", files, [])
+    bob = new_account(proxy, tmp_path, "bob", {}, [])
 
     def size(path: str) -> int:
         return len(base64.b64decode(json.loads(fetch(upstream, alice, path))["data"]))
@@ -292,7 +283,7 @@ def test_signup_pq_makes_a_post_quantum_identity(
 
     email = f"pq{secrets.token_hex(3)}@example.org"
     monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", PASSWORD)
-    run = _runner(tmp_path / "pq-home", monkeypatch, capsys)
+    run = runner_in(tmp_path / "pq-home", monkeypatch, capsys)
     code, _, err = run(
         "signup", "--accept-weak-password", "--server", proxy.url, "--email", email, "--pq",
         "--recovery-file", str(tmp_path / "words"),
@@ -302,15 +293,10 @@ def test_signup_pq_makes_a_post_quantum_identity(
     if served.status_code == 401:  # identities need a session: look it up as the user
         served = httpx.get(
             f"{proxy.url}/v1/identities/{email}",
-            headers={"Authorization": f"Bearer {_token(tmp_path / 'pq-home')}"},
+            headers={"Authorization": f"Bearer {token_of(tmp_path / 'pq-home')}"},
         )
     bundle = IdentityBundle.decode(base64.b64decode(served.json()["identity_bundle"]))
     assert bundle.suite == SUITE_MLKEM768_X25519
-
-
-def _token(home: Path) -> str:
-    (state,) = list((home / "accounts").glob("*.json"))
-    return str(json.loads(state.read_text())["token"])
 
 
 def test_p_rosterfresh_member_refuses_a_forked_roster(
@@ -349,7 +335,7 @@ def test_p_rosterfresh_member_refuses_a_forked_roster(
         (item,) = b.shares.incoming()
         b.shares.accept(item.id, trust_on_first_use=True)
         assert b.ls("@team")  # honest: Bob has seen roster version 2
-    member = _runner(bob.home, monkeypatch, capsys)
+    member = runner_in(bob.home, monkeypatch, capsys)
 
     def serve_fork(ex: Exchange) -> None:
         if ex.method == "GET" and ex.path == path and ex.status == 200:

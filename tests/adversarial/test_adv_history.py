@@ -5,13 +5,12 @@ version) or loses a kept version's blob is caught (exit 10), and nothing is writ
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from blindvault.core.content import blob_id
-from helpers.adversarial import Upstream, attack, fetch, make_account, runner_for
+from helpers.adversarial import Upstream, attack, fetch, new_account, runner_for
 from helpers.proxy import Proxy, missing, on_json
 
 
@@ -22,8 +21,7 @@ def test_versions_of_a_replayed_manifest_and_a_lost_version(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    email = f"hist{os.urandom(3).hex()}@example.org"
-    acc = make_account(proxy, tmp_path / "acc" / "home", email, {"/doc.txt": b"one"}, [])
+    acc = new_account(proxy, tmp_path / "acc", "hist", {"/doc.txt": b"one"})
     root = f"/v1/records/manifest/{acc.nodes['/']}"
     before = json.loads(fetch(upstream, acc, root))  # signed, valid: doc.txt at version 1
     with acc.vault(proxy.url) as vault:

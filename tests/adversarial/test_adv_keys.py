@@ -25,6 +25,8 @@ from helpers.adversarial import (
     attack,
     fetch,
     make_account,
+    refused,
+    run_lied,
     runner_for,
     same_requests,
 )
@@ -115,14 +117,12 @@ def test_p_failclosed_empty_null_duplicated_key_structures(
     for name, change in account_lies.items():
         proxy.reset()
         proxy.add(on_json("GET", "/v1/account", lambda d, c=change: {**d, **c}))
-        rc, _, err = bv(*put)
-        results[name] = rc
-        crashes[name] = err.strip().splitlines()[-1][:80]
+        run = run_lied(bv, proxy, put)  # one run: recorded, and checked like attack() if refused
+        results[name] = run.code
+        crashes[name] = run.err.strip().splitlines()[-1][:80]
         wrote[name] = proxy.writes_after_lie()
-        if rc in (9, 10):
-            proxy.reset()
-            proxy.add(on_json("GET", "/v1/account", lambda d, c=change: {**d, **c}))
-            runs[name] = attack(bv, proxy, put, {9, 10})
+        if run.code in (9, 10):
+            runs[name] = refused(bv, proxy, run, {9, 10})
     for name, change in {
         "account-missing-key_bundle": lambda d: {k: v for k, v in d.items() if k != "key_bundle"},
         "account-empty-object": lambda d: {},

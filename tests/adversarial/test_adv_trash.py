@@ -6,12 +6,11 @@ loses a trashed file's blob is caught by `verify`."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from helpers.adversarial import Upstream, attack, fetch, make_account, runner_for
+from helpers.adversarial import Upstream, attack, fetch, new_account, runner_for
 from helpers.proxy import Proxy, missing, on_json
 
 
@@ -22,9 +21,9 @@ def test_a_dropped_trash_item_or_tombstone_is_a_rollback(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    email = f"trash{os.urandom(3).hex()}@example.org"
-    files = {"/doc.txt": b"keep me", "/other.txt": b"x"}
-    acc = make_account(proxy, tmp_path / "acc" / "home", email, files, [])
+    acc = new_account(
+        proxy, tmp_path / "acc", "trash", {"/doc.txt": b"keep me", "/other.txt": b"x"}
+    )
     root = f"/v1/records/manifest/{acc.nodes['/']}"
     before = json.loads(fetch(upstream, acc, root))  # signed, valid: doc.txt live, no trash
     proxy.reset()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from blindvault.client.net.http import ApiClient, b64d
 from blindvault.core.manifest import open_manifest
 from blindvault.errors import ForbiddenError, IntegrityError, NotFoundError
 from blindvault.server.domain.credentials import totp
-from helpers.client import Cli, Server
+from helpers.client import Cli, Server, new_cli
 from helpers.servers import s3_spec, start_server, stop
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "notes_app.py"
@@ -64,12 +63,7 @@ def backend(
 @pytest.fixture
 def user(backend: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
          capsys: pytest.CaptureFixture[str]) -> Cli:  # fmt: skip
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("BLINDVAULT_HOME", str(home))
-    c = Cli(backend, f"apps{secrets.token_hex(5)}@example.org", monkeypatch, capsys, str(home))
-    c.signup()
-    return c
+    return new_cli(backend, tmp_path / "home", monkeypatch, capsys, "apps")
 
 
 def _ok(result: tuple[int, str, str]) -> str:

@@ -8,7 +8,18 @@ import os
 from contextlib import closing
 from pathlib import Path
 
-from helpers.client import Cli, after, record_requests
+import pytest
+
+from helpers.client import Cli, Server, after, new_cli, record_requests
+
+
+@pytest.fixture
+def cli(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Cli:  # fmt: skip
+    """The KDF tests below need the CLI's own parameters and unpinned floor: no fast_kdf."""
+    return new_cli(server, tmp_path / "home", monkeypatch, capsys, fast=False)
 
 
 def account_sql(cli: Cli, sql: str, *params: object) -> None:
@@ -136,7 +147,6 @@ def test_forged_manifest_entry_is_not_shown(cli: Cli, tmp_path: Path) -> None:
 
 def test_interrupted_upload_resumes(cli: Cli, tmp_path: Path) -> None:
     """An interrupted put continues where it stopped when re-run."""
-    import pytest
 
     from blindvault.client.net import transfer
 

@@ -153,6 +153,33 @@ def test_tampered_blob_is_exit_10_and_writes_nothing(cli: Cli, tmp_path: Path) -
     assert cli("verify")[0] == 10
 
 
+def test_tampered_packed_blob_is_exit_10_and_writes_nothing(cli: Cli, tmp_path: Path) -> None:
+    """A small file's blob is a row of the packed store: flipping a byte there is caught
+    the same way (the client authenticates every blob it reads)."""
+    import sqlite3
+
+    f = tmp_path / "note.txt"
+    f.write_bytes(os.urandom(4096))
+    cli("put", str(f), "/")
+    with closing(cli.server.db()) as db:
+        (key,) = db.execute(
+            "select b.storage_key from blobs b join accounts a on a.id = b.owner"
+            " where a.email = ? order by b.created_at desc limit 1",
+            (cli.email,),
+        ).fetchone()
+    with closing(sqlite3.connect(cli.server.data / "blobstore" / "small.sqlite3")) as packed:
+        (data,) = packed.execute("select data from small where key = ?", (key,)).fetchone()
+        flipped = bytearray(data)
+        flipped[len(flipped) // 2] ^= 1
+        packed.execute("update small set data = ? where key = ?", (bytes(flipped), key))
+        packed.commit()
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = cli("get", "/note.txt", str(out))
+    assert code == 10, err
+    assert list(out.iterdir()) == []
+
+
 def test_plain_http_to_a_remote_host_is_refused(cli: Cli) -> None:
     code, _, err = cli("ls", "--server", "http://192.0.2.1:8470", "--email", cli.email)
     assert code == 8

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from blindvault.__main__ import main as entry
+from helpers.client import fast_kdf
 from helpers.servers import start_server, stop
 from helpers.social import Person, World
 
@@ -29,6 +30,7 @@ def world(
     org_server: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> World:  # fmt: skip
+    fast_kdf(monkeypatch)  # about recovery, not the KDF: the floor's parameters
     return World(org_server[0], tmp_path, monkeypatch, capsys)
 
 

@@ -4,7 +4,6 @@ gone from the object store's listing, the quota goes down, the rest still verifi
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from blindvault.client import prune
 from blindvault.client.http import ApiClient
-from helpers.client import Cli, Server
+from helpers.client import Cli, Server, new_cli
 from helpers.servers import s3_spec, start_server, stop
 
 
@@ -50,12 +49,7 @@ def test_prune_on_postgres_and_seaweedfs(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("BLINDVAULT_HOME", str(home))
-    monkeypatch.delenv("BLINDVAULT_NEW_PASSWORD", raising=False)
-    cli = Cli(pg_server, f"pg{secrets.token_hex(4)}@example.org", monkeypatch, capsys, str(home))
-    cli.signup()
+    cli = new_cli(pg_server, tmp_path / "home", monkeypatch, capsys, "pg")
     monkeypatch.setattr(prune, "GRACE_SECONDS", 0)
     f = tmp_path / "a.bin"
     for i in range(3):

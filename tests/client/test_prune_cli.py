@@ -123,11 +123,37 @@ def test_a_second_prune_is_refused_and_a_concurrent_upload_survives(
     assert code == 0, err
     assert json.loads(out)["deleted"] == []
     ((code, err),) = inner
-    assert code == 5 and "prune already running on another device" in err
+    assert code == 5 and "prune already running on device " in err
     cli.monkeypatch.setattr(prune.Pruner, "referenced", real)
     assert cli("get", "/b.txt", str(tmp_path / "b2"))[0] == 0
     assert (tmp_path / "b2").read_bytes() == b"written during prune"
     assert _prune(cli)["deleted"] == []  # the lease was released: prune runs again
+
+
+def test_a_refused_prune_names_the_device_holding_the_lease(cli: Cli, tmp_path: Path) -> None:
+    """Exit 5: "prune already running on device NAME since TIME" (issue 14)."""
+    phone_home = tmp_path / "phone-home"
+    phone_home.mkdir()
+    laptop_home = os.environ["BLINDVAULT_HOME"]
+    cli.monkeypatch.setenv("BLINDVAULT_HOME", str(phone_home))
+    code, _, err = cli("login", "--server", cli.server.url, "--email", cli.email,
+                       "--device-name", "kitchen phone")  # fmt: skip
+    assert code == 0, err
+    real = prune.Pruner.referenced
+    inner: list[tuple[int, str]] = []
+
+    def meanwhile(self: prune.Pruner) -> set[str]:  # the laptop tries while the phone prunes
+        cli.monkeypatch.setenv("BLINDVAULT_HOME", laptop_home)
+        inner.append(cli("prune")[::2])
+        cli.monkeypatch.setenv("BLINDVAULT_HOME", str(phone_home))
+        return real(self)
+
+    cli.monkeypatch.setattr(prune.Pruner, "referenced", meanwhile)
+    code, _, err = cli("prune")
+    assert code == 0, err
+    ((code, err),) = inner
+    assert code == 5, err
+    assert "prune already running on device kitchen phone since 20" in err
 
 
 def test_a_live_link_keeps_its_blobs(cli: Cli, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from blindvault.client.local.state import StateStore
-from helpers.client import Server
+from helpers.client import Server, fast_kdf
 from helpers.social import Person, World, social_setup
 
 
@@ -18,7 +18,11 @@ def world(
     server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> World:  # fmt: skip
+    fast_kdf(monkeypatch)  # about recovery, not the KDF: the floor's parameters
     return World(server.url, tmp_path, monkeypatch, capsys)
+
+
+STRONG = "quartz-lantern-meadow-velvet-orbit"  # passes the strength check (zxcvbn >= 3)
 
 
 def start(new: Person, world: World) -> tuple[str, str]:
@@ -46,13 +50,17 @@ def test_two_of_three_after_the_wait(world: World, tmp_path: Path) -> None:
 
     assert a.json("recovery", "approve", rid, "--code", code)["released"] is True
     # one approval is not enough: refused, nothing changed
-    code_, _, err = new("recovery", "finish", BLINDVAULT_NEW_PASSWORD="new-pw")
+    code_, _, err = new("recovery", "finish", BLINDVAULT_NEW_PASSWORD=STRONG)
     assert code_ == 8, err
     assert "1 of 2" in err
     assert owner("ls", "/")[0] == 0  # the old password still works
 
     assert b.json("recovery", "approve", rid, "--code", code)["released"] is True
-    code_, out, err = new("recovery", "finish", BLINDVAULT_NEW_PASSWORD="new-pw")
+    # a weak new password is refused like at signup, before anything is combined or sent
+    code_, _, err = new("recovery", "finish", BLINDVAULT_NEW_PASSWORD="new-pw")
+    assert code_ == 8, err
+    assert "too weak" in err
+    code_, out, err = new("recovery", "finish", BLINDVAULT_NEW_PASSWORD=STRONG)
     assert code_ == 0, err
     assert "safety number" in out
     assert not list((new.home / "recovery").glob("*.json"))  # the request key is gone
@@ -60,15 +68,21 @@ def test_two_of_three_after_the_wait(world: World, tmp_path: Path) -> None:
     # the new password opens the vault with its files; the old one does not
     got = tmp_path / "got"
     got.mkdir()
-    new.password = "new-pw"
+    new.password = STRONG
     assert new("get", "/doc.txt", str(got))[0] == 0
     assert (got / "doc.txt").read_text() == "passport scan"
     assert owner("ls", "/")[0] == 3
     # c never had to act; the request is finished and no longer listed to contacts
     assert c.json("recovery", "requests") == []
-    events = [e["event"] for e in audit(new)]
+    entries = audit(new)
+    events = [e["event"] for e in entries]
+    # the new password was set with the recovered key as proof, and the log says so
+    assert [e["detail"] for e in entries if e["event"] == "password_changed"] == [
+        {"proof": "recovery_key"}
+    ]
     for event in ("social_recovery_setup", "social_recovery_requested",
-                  "social_recovery_approved", "social_recovery_finished"):  # fmt: skip
+                  "social_recovery_approved", "social_recovery_finished",
+                  "password_changed"):  # fmt: skip
         assert event in events
 
 
@@ -97,7 +111,7 @@ def test_wait_is_counted_by_the_contacts_clock(world: World) -> None:
     time.sleep(2.1)
     assert a.json("recovery", "approve", rid)["released"] is True  # no code needed again
     assert new.json("recovery", "status")["shares"] == 1
-    assert new("recovery", "finish", BLINDVAULT_NEW_PASSWORD="n")[0] == 0
+    assert new("recovery", "finish", BLINDVAULT_NEW_PASSWORD=STRONG)[0] == 0
 
 
 def test_veto_by_an_owner_device_stops_the_contacts(world: World) -> None:
@@ -147,7 +161,7 @@ def test_setup_needs_pinned_contacts_and_resetup_replaces_shares(world: World) -
     rid, code = start(new, world)
     assert a.json("recovery", "requests") == []  # a's share is gone
     assert b.json("recovery", "approve", rid, "--code", code)["released"] is True
-    assert new("recovery", "finish", BLINDVAULT_NEW_PASSWORD="x")[0] == 0
+    assert new("recovery", "finish", BLINDVAULT_NEW_PASSWORD=STRONG)[0] == 0
 
 
 def test_cancel_and_printed_shares(world: World, tmp_path: Path) -> None:
@@ -166,9 +180,9 @@ def test_cancel_and_printed_shares(world: World, tmp_path: Path) -> None:
     assert a.json("recovery", "approve", rid, "--code", code)["released"] is True
     shares = tmp_path / "printed.txt"
     shares.write_text(data["printed_shares"][0] + "\n")
-    assert new("recovery", "finish", BLINDVAULT_NEW_PASSWORD="p")[0] == 8  # 1 of 2
+    assert new("recovery", "finish", BLINDVAULT_NEW_PASSWORD=STRONG)[0] == 8  # 1 of 2
     code_, _, err = new("recovery", "finish", "--shares-file", str(shares),
-                        BLINDVAULT_NEW_PASSWORD="p")  # fmt: skip
+                        BLINDVAULT_NEW_PASSWORD=STRONG)  # fmt: skip
     assert code_ == 0, err
 
 
@@ -188,7 +202,7 @@ def test_bad_input_is_refused_with_its_exit_code_and_changes_nothing(world: Worl
     stranger = world.device(a)
     assert stranger("recovery", "start", "--server", world.url, "--email", a.email)[0] == 4
     assert stranger("recovery", "start")[0] == 2
-    assert stranger("recovery", "finish", BLINDVAULT_NEW_PASSWORD="x")[0] == 2
+    assert stranger("recovery", "finish", BLINDVAULT_NEW_PASSWORD=STRONG)[0] == 2
     assert stranger("recovery", "cancel")[0] == 2
     # unknown or malformed request ids
     assert a("recovery", "approve", "ab" * 16, "--code", "1")[0] == 4
@@ -212,5 +226,5 @@ def test_printed_shares_only(world: World, tmp_path: Path) -> None:
     shares = tmp_path / "printed.txt"
     shares.write_text("\n".join(data["printed_shares"][1:]) + "\n")
     code, _, err = new("recovery", "finish", "--shares-file", str(shares),
-                       BLINDVAULT_NEW_PASSWORD="p")  # fmt: skip
+                       BLINDVAULT_NEW_PASSWORD=STRONG)  # fmt: skip
     assert code == 0, err

@@ -28,9 +28,9 @@ def test_new_files_of_a_folder_share_one_manifest_write(
     writes: list[list[str]] = []
     real = Files.update
 
-    def counted(self: Files, parts: list[str], change: object) -> object:
+    def counted(self: Files, parts: list[str], change: object, *rest: object) -> object:
         writes.append(list(parts))
-        return real(self, parts, change)  # type: ignore[arg-type]
+        return real(self, parts, change, *rest)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Files, "update", counted)
     with vault:

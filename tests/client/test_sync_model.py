@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import itertools
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from blindvault.client.local.state import StateStore
 from blindvault.client.vault import Vault
-from helpers.client import Cli, Server
+from helpers.client import Cli, Server, new_cli
 from helpers.servers import s3_spec, start_server, stop
 from helpers.sync import Device
 
@@ -127,6 +132,61 @@ class Model(RuleBasedStateMachine):
         self.pending[d].add(data)
         self.stats["steps"] += 1
 
+    @initialize()
+    def synced_start(self) -> None:
+        """Every random run starts from files all devices hold: in a short (CI) run, moves
+        and deletes then hit synced files and travel as moves and tombstones."""
+        for name in NAMES:
+            self.write(0, name)
+        for d in range(DEVICES):
+            self.sync(d)
+
+    def _existing(self, d: int, pick: int, *, folders: bool = False) -> Path | None:
+        """One of device `d`'s files (or folders), so moves and deletes are never no-ops
+        for lack of a target (the fixed NAMES rarely all exist)."""
+        root = self.devices[d].folder
+        found = sorted(
+            p
+            for p in root.rglob("*")
+            if (p.is_dir() if folders else p.is_file()) and ".blindvault-tmp-" not in str(p)
+        )
+        return found[pick % len(found)] if found else None
+
+    # moves and deletes of what a device holds, then (often) its sync at once, so a short
+    # run sends them as moves and tombstones, racing the other devices' offline changes
+
+    @rule(d=st.integers(0, DEVICES - 1), pick=st.integers(0, 99), then_sync=st.booleans())
+    def delete_existing(self, d: int, pick: int, then_sync: bool = False) -> None:
+        path = self._existing(d, pick)
+        if path is not None:
+            self.delete(d, path.relative_to(self.devices[d].folder).as_posix())
+        if then_sync:
+            self.sync(d)
+
+    @rule(
+        d=st.integers(0, DEVICES - 1),
+        pick=st.integers(0, 99),
+        dst=st.sampled_from(NAMES),
+        then_sync=st.booleans(),
+    )
+    def move_existing(self, d: int, pick: int, dst: str, then_sync: bool = False) -> None:
+        path = self._existing(d, pick)
+        if path is not None:
+            self.rename(d, path.relative_to(self.devices[d].folder).as_posix(), dst)
+        if then_sync:
+            self.sync(d)
+
+    @rule(d=st.integers(0, DEVICES - 1), pick=st.integers(0, 99), then_sync=st.booleans())
+    def move_folder(self, d: int, pick: int, then_sync: bool = False) -> None:
+        """A folder renamed, or moved into the top: every file in it moves."""
+        folder = self._existing(d, pick, folders=True)
+        if folder is not None:
+            target = self.devices[d].folder / f"moved{next(self.counter)}"
+            folder.rename(target)
+        self.stats["steps"] += 1
+        if then_sync:
+            self.sync(d)
+
     @rule(d=st.integers(0, DEVICES - 1), name=st.sampled_from(NAMES))
     def delete(self, d: int, name: str) -> None:
         path = self.devices[d].folder / name
@@ -179,14 +239,7 @@ def model_cli(
         extra = ["--db", pg, "--blobs", s3_spec(weed)]
     proc, url = start_server(data, *extra)
     try:
-        home = tmp_path / "home"
-        home.mkdir()
-        monkeypatch.setenv("BLINDVAULT_HOME", str(home))
-        monkeypatch.delenv("BLINDVAULT_NEW_PASSWORD", raising=False)
-        email = f"model{secrets.token_hex(4)}@example.org"
-        c = Cli(Server(url, data), email, monkeypatch, capsys, str(home))
-        c.signup()
-        yield c
+        yield new_cli(Server(url, data), tmp_path / "home", monkeypatch, capsys, "model")
     finally:
         stop(proc)
 
@@ -231,6 +284,37 @@ def test_overwritten_and_deleted_content_is_kept(model_cli: Cli, tmp_path: Path)
     m.teardown()
     assert stats.get("trash", 0) >= 2, stats
     assert stats.get("versions", 0) >= 1, stats
+
+
+@pytest.mark.parametrize("model_cli", ["sqlite-disk"], indirect=True)
+def test_moves_and_deletes_racing_edits_lose_nothing(model_cli: Cli, tmp_path: Path) -> None:
+    """A fixed run of moves and deletes against concurrent edits: a folder renamed on one
+    device while a file in it is edited on another and a file below it deleted on a third;
+    a file moved, then deleted where it landed; a file moved onto a name another device
+    deleted. Every device agrees, nothing is lost, and the moves travel as moves."""
+    stats = _prepare(model_cli, tmp_path)
+    m = Model()
+    for name in NAMES:
+        m.write(0, name)
+    for d in range(DEVICES):
+        m.sync(d)
+    m.move_folder(1, 0)  # d (with d/c.txt and d/e/f.md) -> moved<N>
+    m.write(2, "d/c.txt")  # edited under its old path meanwhile
+    m.delete(0, "d/e/f.md")  # deleted under its old path meanwhile
+    m.rename(0, "a.txt", "d/e/a.txt")
+    m.sync(1)
+    m.sync(0)
+    m.sync(2)
+    m.delete(1, "b.txt")
+    m.sync(1)
+    m.rename(0, "d/e/a.txt", "b.txt")  # onto the name another device deleted
+    m.sync(0)
+    m.delete_existing(2, 0)
+    m.sync(2)
+    m.teardown()
+    moves = stats.get("move-local", 0) + stats.get("move-remote", 0)
+    assert moves >= 3, stats
+    assert stats.get("delete-local", 0) + stats.get("delete-remote", 0) >= 2, stats
 
 
 def test_three_devices_agree_and_lose_nothing(

@@ -20,6 +20,17 @@ from hypothesis import strategies as st
 from blindvault.core import wrap
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
 from blindvault.core.content import ContentDecryptor, ContentRangeReader, open_content, seal_content
+from blindvault.core.drops import (
+    DropTarget,
+    OwnerDropKeys,
+    open_drop,
+    open_drop_link,
+    open_owner_note,
+    peek_drop,
+    seal_drop,
+    seal_drop_link,
+    seal_owner_note,
+)
 from blindvault.core.envelope import open_envelope, seal_envelope
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.kdf import KdfParams, normalize_email
@@ -76,6 +87,8 @@ MASTER, VAULT, FOLDER, FILE = (
 )
 RECOVERY = RecoveryKey.generate()
 LKEY = link_key(b"s" * 32, LINK_ID, None)
+DROP_KEYS = OwnerDropKeys(VAULT, LINK_ID)
+DROP_TARGET = DropTarget(DROP_KEYS.recipient_public, 1 << 20, "inbox")
 BODY = ManifestBody(
     (
         FileEntry(
@@ -192,6 +205,20 @@ DECODERS: dict[str, tuple[bytes, Opener]] = {
     "content": (BLOB, _content),
     "content-streamed": (BLOB, _content_streamed),
     "content-range": (BLOB, _content_range),
+    # upload-only links (issue 19)
+    "drop-link": (
+        seal_drop_link(DropTarget(DROP_KEYS.recipient_public, 99, "inbox"), LKEY, LINK_ID),
+        lambda b: open_drop_link(b, LKEY, LINK_ID),
+    ),
+    "drop-note": (seal_owner_note("/inbox", DROP_KEYS), lambda b: open_owner_note(b, DROP_KEYS)),
+    "drop": (
+        seal_drop(DROP_TARGET, DROP_KEYS.secret, LINK_ID, "a.txt", b"drop", mtime_ms=1),
+        lambda b: open_drop(b, DROP_KEYS),
+    ),
+    "drop-peek": (
+        seal_drop(DROP_TARGET, DROP_KEYS.secret, LINK_ID, "a.txt", b"", mtime_ms=1),
+        peek_drop,
+    ),
 }
 SAMPLES = [v for v, _ in DECODERS.values()]
 

@@ -10,6 +10,7 @@ what the client sent after the lie so a test can compare it across mutations (no
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -127,6 +128,18 @@ def make_account(
     return acc
 
 
+def new_account(
+    proxy: Proxy,
+    tmp: Path,
+    name: str,
+    files: dict[str, bytes] | None = None,
+    folders: list[str] | None = None,
+) -> Account:
+    """`make_account` for a fresh user NAME (a random email, home `tmp/NAME-home`)."""
+    email = f"{name}{secrets.token_hex(3)}@example.org"
+    return make_account(proxy, tmp / f"{name}-home", email, files or {}, folders or [])
+
+
 @pytest.fixture(scope="session")
 def victim(_proxy: Proxy, tmp_path_factory: pytest.TempPathFactory) -> Account:
     """Three same-size files (two in the root, one in /sub) of three chunks each, and an
@@ -180,6 +193,12 @@ def runner_for(acc: Account, tmp: Path, mp: pytest.MonkeyPatch, cap: pytest.Capt
     return Runner(home, mp, cap)
 
 
+def runner_in(home: Path, mp: pytest.MonkeyPatch, cap: pytest.CaptureFixture[str]) -> Runner:
+    """A runner on `home` itself (made if missing), not on a copy: a device of its own."""
+    home.mkdir(parents=True, exist_ok=True)
+    return Runner(home, mp, cap)
+
+
 @pytest.fixture
 def bv(
     victim: Account,
@@ -191,25 +210,51 @@ def bv(
     return runner_for(victim, tmp_path, monkeypatch, capsys)
 
 
+@dataclass
+class Lied:
+    """One command run under the proxy's rules, before anything about it is checked."""
+
+    args: list[str]
+    code: int
+    out: str
+    err: str
+    before: dict[str, bytes]  # the runner's home before the command
+
+
+def run_lied(bv: Runner, proxy: Proxy, args: list[str]) -> Lied:
+    """Run `args` under the proxy's rules, keeping what `refused` checks (no check yet)."""
+    proxy.log.clear()
+    before = bv.snapshot()
+    rc, out, err = bv(*args)
+    return Lied(args, rc, out, err, before)
+
+
+def refused(
+    bv: Runner, proxy: Proxy, run: Lied, code: int | set[int], *, out_dir: Path | None = None
+) -> list[tuple[str, str, str, str]]:
+    """The four outcomes of a run_lied run (see attack); what the client sent after the lie."""
+    codes = {code} if isinstance(code, int) else code
+    assert run.code in codes, f"exit {run.code}, expected {codes}: {run.err}"
+    assert "Traceback" not in run.err, run.err
+    if run.code == 10 and run.args[0] != "verify":
+        assert run.out == "", run.out  # nothing of the refused answer was shown
+    elif run.code == 10:
+        assert "PROBLEM" in run.out
+    if out_dir is not None:  # nothing unverified reached the disk, not even a partial
+        assert sorted(p.name for p in out_dir.iterdir()) == []
+    after = bv.snapshot()
+    assert after == run.before, sorted(
+        k for k in set(after) | set(run.before) if after.get(k) != run.before.get(k)
+    )  # no pin, head or resume record moved
+    return proxy.after_lie()
+
+
 def attack(
     bv: Runner, proxy: Proxy, args: list[str], code: int | set[int], *, out_dir: Path | None = None
 ) -> list[tuple[str, str, str, str]]:
     """Run `args` under the proxy's rules; check the four outcomes; return what the client
     sent after the lie (compare it across mutations for the no-oracle check)."""
-    proxy.log.clear()
-    before = bv.snapshot()
-    rc, out, err = bv(*args)
-    codes = {code} if isinstance(code, int) else code
-    assert rc in codes, f"exit {rc}, expected {codes}: {err}"
-    assert "Traceback" not in err
-    if rc == 10 and args[0] != "verify":
-        assert out == "", out  # nothing of the refused answer was shown
-    elif rc == 10:
-        assert "PROBLEM" in out
-    if out_dir is not None:  # nothing unverified reached the disk, not even a partial
-        assert sorted(p.name for p in out_dir.iterdir()) == []
-    assert bv.snapshot() == before  # no pin, head or resume record moved
-    return proxy.after_lie()
+    return refused(bv, proxy, run_lied(bv, proxy, args), code, out_dir=out_dir)
 
 
 def same_requests(runs: dict[str, list[tuple[str, str, str, str]]]) -> None:

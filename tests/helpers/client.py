@@ -13,8 +13,29 @@ from typing import Any
 import pytest
 
 from blindvault.cli import main
+from blindvault.client import kdf_policy
 from blindvault.client.http import ApiClient
+from blindvault.client.vault import Vault
+from blindvault.core.kdf import KdfParams
 from helpers.servers import start_server, stop
+
+# The hard floor (Argon2id 19 MiB, t=2, p=1): what the SDK's `min_kdf` lets tests use. The
+# default (64 MiB, t=3, p=4) costs ten times as much in every command of every test.
+FAST_KDF = KdfParams.argon2id(19456, 2, 1)
+
+
+def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For the rest of this test, the in-process CLI signs up with FAST_KDF (unless a caller
+    names its parameters) and a device with no pin accepts them: the CLI's equivalent of
+    the SDK's `min_kdf`, which no flag offers. Tests about the KDF policy do not call it
+    (tests/client/test_attacks.py); every check still runs, on the cheaper parameters."""
+    signup = Vault.signup.__func__  # type: ignore[attr-defined]
+
+    def fast_signup(cls: type[Vault], *args: Any, params: Any = None, **kw: Any) -> Any:
+        return signup(cls, *args, params=params or FAST_KDF, **kw)
+
+    monkeypatch.setattr(Vault, "signup", classmethod(fast_signup))
+    monkeypatch.setattr(kdf_policy, "UNPINNED_FLOOR", FAST_KDF)
 
 
 @dataclass
@@ -80,6 +101,28 @@ class Cli:
     monkeypatch_home: str = ""
 
 
+def new_cli(
+    server: Server,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str = "user",
+    *,
+    fast: bool = True,
+) -> Cli:
+    """A fresh account NAME<random>@example.org on `server`, signed up with the CLI from
+    `home` (made here), which is BLINDVAULT_HOME from now on. `fast`: this test's accounts
+    use FAST_KDF (`fast_kdf`); False keeps the CLI's default parameters and floor."""
+    if fast:
+        fast_kdf(monkeypatch)
+    home.mkdir()
+    monkeypatch.setenv("BLINDVAULT_HOME", str(home))
+    monkeypatch.delenv("BLINDVAULT_NEW_PASSWORD", raising=False)
+    c = Cli(server, f"{name}{secrets.token_hex(5)}@example.org", monkeypatch, capsys, str(home))
+    c.signup()
+    return c
+
+
 @pytest.fixture
 def cli(
     server: Server,
@@ -87,13 +130,7 @@ def cli(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("BLINDVAULT_HOME", str(home))
-    monkeypatch.delenv("BLINDVAULT_NEW_PASSWORD", raising=False)
-    c = Cli(server, f"user{secrets.token_hex(5)}@example.org", monkeypatch, capsys, str(home))
-    c.signup()
-    return c
+    return new_cli(server, tmp_path / "home", monkeypatch, capsys)
 
 
 def record_requests(cli: Cli) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from helpers.servers import start_server, stop
 
@@ -26,10 +27,16 @@ class Real:
     db_url: str | None
 
     def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
-        """Run one statement (`?` placeholders) directly on the server's database."""
+        """Run one statement (`?` placeholders) directly on the server's database.
+
+        On SQLite the server's processes keep checked tokens in memory; like any edit made
+        behind the server's back (docs/server.md), this one then grows the revocation file
+        so that they read every token's row again."""
         if self.db_url is None:
             with sqlite3.connect(self.data / "blindvault.sqlite3", timeout=30) as conn:
                 rows = conn.execute(query, args).fetchall()
+            with (self.data / "token-revocations").open("ab") as epoch:
+                epoch.write(b"\0")
             return rows
         with psycopg.connect(self.db_url, autocommit=True) as pg:
             cur = pg.execute(query.replace("?", "%s"), args)  # type: ignore[arg-type]
@@ -87,6 +94,18 @@ def real_server(data: Path, db_url: str | None, *extra: str) -> Iterator[Real]:
         yield Real(url, data, db_url)
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def shared_real(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Real]:
+    """One default server per backend (SQLite + disk, PostgreSQL + disk) for the whole run,
+    for the modules that need no server of their own: each test makes its own random
+    accounts and checks only its own rows (tests/server/conftest.py provides it)."""
+    db = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    with real_server(tmp_path_factory.mktemp(f"shared-{request.param}") / "data", db) as r:
+        yield r
 
 
 def new_id() -> str:

@@ -16,10 +16,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from helpers.accounts import PG_ADMIN, Server, b64, code, new_account, server, signup_body
+from helpers.accounts import PG_ADMIN, Server, b64, code, new_account, signup_body
 from helpers.servers import start_server, stop
-
-__all__ = ["server"]
 
 
 def _without_request_id(headers: dict[str, str]) -> dict[str, str]:

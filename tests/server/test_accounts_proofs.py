@@ -16,9 +16,7 @@ import httpx
 from blindvault.core.kdf import KdfParams, derive_account_keys, recovery_auth_key
 from blindvault.core.keys import RecoveryKey
 from blindvault.server.domain.credentials import totp
-from helpers.accounts import Account, Server, b64, code, log_in, new_account, server
-
-__all__ = ["server"]
+from helpers.accounts import Account, Server, b64, code, log_in, new_account
 
 
 def _keys(c: httpx.Client, acct: Account, proof: dict[str, Any] | None, **change: Any) -> Any:

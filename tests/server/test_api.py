@@ -338,6 +338,9 @@ def test_key_bundle_change_is_cas_and_signs_out_other_devices(client: TestClient
         if e["event"] == "key_bundle_changed"
     ]
     assert changed[-1]["password"] is True  # the audit log says the password changed
+    entries = client.get("/v1/audit", headers=u.h).json()["entries"]
+    said = [e["detail"] for e in entries if e["event"] == "password_changed"]
+    assert said == [{"proof": "password"}]  # its own event, right after the key change
 
 
 def test_recovery_login(client: TestClient) -> None:

@@ -64,8 +64,11 @@ def _round(clients: list[httpx.Client], blob_id: str) -> list[int]:
 
 
 def _stored_files(real: Real) -> int:
-    root = real.data / "blobstore" / "blobs"
-    return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+    """Objects in the local store: files and packed rows (`LocalBlobStore.keys`)."""
+    from blindvault.server.storage.blobstore import LocalBlobStore
+
+    store = LocalBlobStore(real.data / "blobstore")
+    return sum(len(batch) for batch in store.keys(float("inf")))
 
 
 def test_racing_single_and_batch_writes_have_one_winner(real: Real) -> None:

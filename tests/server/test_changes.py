@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,16 +17,13 @@ from sqlalchemy import func, select
 from blindvault.server.domain.changes import PAGE, compact
 from blindvault.server.storage.db import make_engine, transaction
 from blindvault.server.storage.schema import changes
-from helpers.real_server import Account, Real, new_id, real_server
+from helpers.real_server import Account, Real, new_id
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def real(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Real]:
-    db = request.getfixturevalue("pg_url") if request.param == "postgres" else None
-    with real_server(tmp_path_factory.mktemp("feed") / "data", db) as r:
-        yield r
+@pytest.fixture(scope="module")
+def real(shared_real: Real) -> Real:
+    """The run's shared server on each backend (SQLite, PostgreSQL): fresh accounts only."""
+    return shared_real
 
 
 def _put(c: httpx.Client, rid: str, expected: int, data: bytes = b"x", **q: str) -> int:

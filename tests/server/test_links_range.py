@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
 
 import pytest
 
-from helpers.real_server import Real, new_id, real_server
+from helpers.real_server import Real, new_id
 
 SIZE = 300_000
 
@@ -18,13 +17,10 @@ def b64u(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def real(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Real]:
-    db = request.getfixturevalue("pg_url") if request.param == "postgres" else None
-    with real_server(tmp_path_factory.mktemp("links") / "data", db) as r:
-        yield r
+@pytest.fixture(scope="module")
+def real(shared_real: Real) -> Real:
+    """The run's shared server on each backend (SQLite, PostgreSQL): fresh accounts only."""
+    return shared_real
 
 
 def _link(real: Real, max_downloads: int) -> tuple[str, dict[str, str], str, bytes]:

@@ -7,25 +7,21 @@ to read-then-write (the bug 5be7dcb fixed), PostgreSQL gave two holders in 9 of 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from helpers.budgets import rounds
-from helpers.real_server import Real, new_id, real_server
+from helpers.real_server import Real, new_id
 
 ROUNDS = rounds(40, 100)
 RACERS = 8
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def real(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Real]:
-    db = request.getfixturevalue("pg_url") if request.param == "postgres" else None
-    with real_server(tmp_path_factory.mktemp("locks") / "data", db) as r:
-        yield r
+@pytest.fixture(scope="module")
+def real(shared_real: Real) -> Real:
+    """The run's shared server on each backend (SQLite, PostgreSQL): fresh accounts only."""
+    return shared_real
 
 
 def test_parallel_acquires_have_exactly_one_holder(real: Real) -> None:

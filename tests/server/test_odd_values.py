@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from helpers.real_server import Account, Real, new_id, real_server
+from helpers.real_server import Account, Real, new_id
 
 BIG = (1 << 63) - 1
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def real(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Real]:
-    db = request.getfixturevalue("pg_url") if request.param == "postgres" else None
-    with real_server(tmp_path_factory.mktemp("odd") / "data", db) as r:
-        yield r
+@pytest.fixture(scope="module")
+def real(shared_real: Real) -> Real:
+    """The run's shared server on each backend (SQLite, PostgreSQL): fresh accounts only."""
+    return shared_real
 
 
 @pytest.fixture(scope="module")

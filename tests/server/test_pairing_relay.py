@@ -9,9 +9,7 @@ import os
 
 import httpx
 
-from helpers.accounts import Account, Server, b64, code, new_account, server
-
-__all__ = ["server"]
+from helpers.accounts import Account, Server, b64, code, new_account
 
 
 def _open(c: httpx.Client, acct: Account) -> str:

@@ -161,7 +161,10 @@ def test_conflicting_commit_leaves_no_stored_bytes(real: Real) -> None:
         assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
         assert acct.used() == MIB == _charged(real, acct)
     if real.db_url is None:  # local store: exactly one stored object remains
-        stored = [p for p in (real.data / "blobstore" / "blobs").rglob("*") if p.is_file()]
+        from blindvault.server.storage.blobstore import LocalBlobStore
+
+        store = LocalBlobStore(real.data / "blobstore")
+        stored = [k for batch in store.keys(float("inf")) for k in batch]
         assert len(stored) == len(real.sql("SELECT storage_key FROM blobs"))
 
 

@@ -10,9 +10,7 @@ from typing import Any
 
 import httpx
 
-from helpers.accounts import Account, Server, b64, code, new_account, server
-
-__all__ = ["server"]
+from helpers.accounts import Account, Server, b64, code, new_account
 
 
 def _setup(c: httpx.Client, owner: Account, contacts: list[Account], proof: Any) -> httpx.Response:

@@ -4,6 +4,7 @@ No timing is asserted: benchmarks report, tests check."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,3 +25,10 @@ def test_core_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["format_encrypt_mbs"] > 0
     assert report["encrypt_ratio"] > 0
     assert set(report["pbkdf2_ms"]) == {"1000", "10000"}
+
+
+def test_work_folder_is_created(tmp_path: Path) -> None:
+    """`--work DIR` makes DIR (and its parents) when it does not exist, and cleans up."""
+    work = tmp_path / "new" / "scratch"
+    assert main(["bench", "core", "--size", str(1 << 20), "--quick", "--work", str(work)]) == 0
+    assert work.is_dir() and list(work.iterdir()) == []

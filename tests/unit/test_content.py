@@ -209,3 +209,31 @@ def test_random_access_rejects_a_truncated_or_tampered_blob() -> None:
     assert reader.read(0, 100) == data[:100]  # untouched chunks still read
     with pytest.raises(IntegrityError):
         reader.read(2 * CHUNK_SIZE, 10)
+
+
+@pytest.mark.parametrize("size", [0, 1, 16384, 50_000, 5 * CHUNK_SIZE + 7])
+def test_resumed_decryptor_releases_the_rest_exactly(size: int) -> None:
+    """An interrupted stream resumed at every chunk boundary gives the same file."""
+    data, blob = blob_of(size)
+    head = blob[:CONTENT_HEADER_SIZE]
+    for chunks in range(padded_length(size) // CHUNK_SIZE + 1):
+        dec = ContentDecryptor.resume(KEY, NODE, 1, size, head=head, chunks=chunks)
+        rest = blob[ContentDecryptor.resume_offset(chunks) :]
+        got = dec.update(rest) + dec.finalize()
+        assert data[: chunks * CHUNK_SIZE] + got == data
+
+
+def test_resumed_decryptor_checks_the_header_and_the_chunk_positions() -> None:
+    _, blob = blob_of(5 * CHUNK_SIZE)
+    _, other = blob_of(5 * CHUNK_SIZE)  # the same file sealed again: another salt
+    head = blob[:CONTENT_HEADER_SIZE]
+    with pytest.raises(IntegrityError):  # the rest of another blob under the old header
+        dec = ContentDecryptor.resume(KEY, NODE, 1, 5 * CHUNK_SIZE, head=head, chunks=2)
+        dec.update(other[ContentDecryptor.resume_offset(2) :])
+        dec.finalize()
+    with pytest.raises(IntegrityError):  # a chunk from another position
+        dec = ContentDecryptor.resume(KEY, NODE, 1, 5 * CHUNK_SIZE, head=head, chunks=2)
+        dec.update(blob[ContentDecryptor.resume_offset(1) :])
+        dec.finalize()
+    with pytest.raises(IntegrityError):  # a header under another context (version 2)
+        ContentDecryptor.resume(KEY, NODE, 2, 5 * CHUNK_SIZE, head=head, chunks=2)

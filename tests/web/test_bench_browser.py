@@ -21,7 +21,9 @@ def test_quick_browser_bench(tmp_path: Path, chromium: Any) -> None:
         assert r["browser_download_s"] > 0
         assert r["cli_put_s"] > 0
         assert r["cli_get_s"] > 0
-        assert r["upload_vs_cli"] == pytest.approx(r["browser_upload_s"] / r["cli_put_s"], rel=0.02)
+        # the ratio is rounded to 2 decimals (0.06 for 0.0575): compare to that precision
+        ratio = r["browser_upload_s"] / r["cli_put_s"]
+        assert r["upload_vs_cli"] == pytest.approx(ratio, rel=0.02, abs=0.005)
         assert r["browser_memory_upload"]["samples"] >= 1
         assert r["browser_memory_download"]["service_worker_mib"] > 0
     table = browser.markdown(result)

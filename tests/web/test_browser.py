@@ -15,8 +15,6 @@ import json
 import os
 import re
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ import pytest
 
 from blindvault.server.api import page as routes_page
 from blindvault.server.api import sw as routes_sw
-from helpers.servers import free_port, stop, wait_http
+from helpers.web import run_cli, web_server
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -173,6 +171,7 @@ def refused(chromium: Any, name: str) -> None:
 
 def test_tampered_asset_is_refused_in_chromium(chromium: Any) -> None:
     refused(chromium, "linkcore.js")  # pinned by the import map
+    refused(chromium, "dropcore.js")  # pinned by the import map (upload-only links)
     refused(chromium, "linkpage.js")  # pinned by its <script integrity>
 
 
@@ -188,26 +187,8 @@ class LinkServer:
     secrets_used: list[str] = field(default_factory=list)
 
     def cli(self, *args: str, link_password: str | None = None) -> str:
-        env = {
-            **os.environ,
-            "BLINDVAULT_HOME": str(self.home),
-            "BLINDVAULT_PASSWORD": "pw-1",
-            "BLINDVAULT_NEW_PASSWORD": "pw-1",
-        }
-        env.pop("BLINDVAULT_LINK_PASSWORD", None)
-        if link_password is not None:
-            env["BLINDVAULT_LINK_PASSWORD"] = link_password
-        result = subprocess.run(
-            [sys.executable, "-m", "blindvault", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-        assert result.returncode == 0, (args, result.stdout, result.stderr)
-        return result.stdout
+        env = {"BLINDVAULT_PASSWORD": "pw-1", "BLINDVAULT_NEW_PASSWORD": "pw-1"}
+        return run_cli(self.home, *args, env={**env, "BLINDVAULT_LINK_PASSWORD": link_password})
 
     def link(self, remote: str, *options: str, link_password: str | None = None) -> str:
         out = json.loads(self.cli("link", remote, "--json", *options, link_password=link_password))
@@ -232,33 +213,19 @@ def make_files(root: Path) -> None:
 @pytest.fixture(scope="module")
 def link_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinkServer]:
     base = tmp_path_factory.mktemp("linkpage")
-    port = free_port()
-    log = base / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "blindvault", "server", "--data", str(base / "data"),
-             "--port", str(port), "--log-level", "info"],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/v1/health", timeout=60)
-        if httpx.get(url + "/s/assets/linkcore.js").status_code != 200:
+    with web_server(base, "--log-level", "info") as web:
+        if httpx.get(web.url + "/s/assets/linkcore.js").status_code != 200:
             pytest.fail("the server does not serve the link page (routes_page not registered)")
         home = base / "home"
         home.mkdir()
-        srv = LinkServer(url, log, home, base / "files")
+        srv = LinkServer(web.url, web.log, home, base / "files")
         make_files(srv.files)
-        srv.cli("signup", "--accept-weak-password", "--server", url, "--email", f"u{secrets.token_hex(4)}@example.org",
+        srv.cli("signup", "--accept-weak-password", "--server", web.url, "--email", f"u{secrets.token_hex(4)}@example.org",
                 "--recovery-file", str(base / "words.txt"))  # fmt: skip
         for name in ("big.bin", "note.txt", "once.txt", "gone.txt", "late.txt", "gate.txt"):
             srv.cli("put", str(srv.files / name), "/")
         srv.cli("put", str(srv.files / "photos"), "/")
         yield srv
-    finally:
-        stop(proc)
 
 
 @dataclass

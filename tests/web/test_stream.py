@@ -17,8 +17,6 @@ import json
 import os
 import random
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ import httpx
 import pytest
 
 from blindvault.core.content import sealed_size
-from helpers.servers import free_port, stop, wait_http
+from helpers.web import run_cli, web_server
 
 HERE = Path(__file__).parent
 VIDEO = HERE / "data" / "clip.webm"
@@ -65,18 +63,7 @@ class Server:
     secrets: list[str] = field(default_factory=list)
 
     def cli(self, *args: str) -> str:
-        env = {**os.environ, "BLINDVAULT_HOME": str(self.home), "BLINDVAULT_PASSWORD": "pw-1"}
-        result = subprocess.run(
-            [sys.executable, "-m", "blindvault", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-        assert result.returncode == 0, (args, result.stdout, result.stderr)
-        return result.stdout
+        return run_cli(self.home, *args, env={"BLINDVAULT_PASSWORD": "pw-1"}, timeout=900)
 
     def link(self, remote: str) -> dict[str, Any]:
         out: dict[str, Any] = json.loads(self.cli("link", remote, "--json"))
@@ -87,29 +74,17 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("stream")
-    port = free_port()
-    with (base / "server.log").open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "blindvault", "server", "--data", str(base / "data"),
-             "--port", str(port)],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/v1/health", timeout=60)
+    with web_server(base) as web:
         files = base / "files"
         files.mkdir()
         home = base / "home"
         home.mkdir()
         big = files / "big.bin"
         digest = seeded_file(big, BIG_SIZE, SEED)
-        srv = Server(url, home, base / "data", files, digest)
-        env = {"BLINDVAULT_NEW_PASSWORD": "pw-1"}
-        os.environ.update(env)
-        srv.cli("signup", "--accept-weak-password", "--server", url, "--email", f"s{secrets.token_hex(4)}@example.org",
-                "--recovery-file", str(base / "words.txt"))  # fmt: skip
+        srv = Server(web.url, home, web.data, files, digest)
+        run_cli(home, "signup", "--accept-weak-password", "--server", web.url, "--email",
+                f"s{secrets.token_hex(4)}@example.org", "--recovery-file", str(base / "words.txt"),
+                env={"BLINDVAULT_NEW_PASSWORD": "pw-1"})  # fmt: skip
         srv.cli("put", str(big), "/")
         big.unlink()  # hashed as written: no second copy on disk
         (files / "mid.bin").write_bytes(random.Random(SEED + 1).randbytes(20 * MIB))
@@ -118,8 +93,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         srv.cli("put", str(files / "bad.bin"), "/")
         srv.cli("put", str(VIDEO), "/")
         yield srv
-    finally:
-        stop(proc)
 
 
 @dataclass

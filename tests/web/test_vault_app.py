@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from helpers.servers import start_server, stop
+from helpers.web import run_cli, web_server
 
 PASSWORD = "correct horse battery staple"
 EMAIL = "web@example.org"
@@ -44,24 +44,8 @@ class AppServer:
     cli_env: dict[str, str] = field(default_factory=dict)
 
     def cli(self, *args: str) -> str:
-        env = {
-            **os.environ,
-            "BLINDVAULT_HOME": str(self.home),
-            "BLINDVAULT_PASSWORD": PASSWORD,
-            "BLINDVAULT_NEW_PASSWORD": PASSWORD,
-            **self.cli_env,
-        }
-        result = subprocess.run(
-            [sys.executable, "-m", "blindvault", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-        assert result.returncode == 0, (args, result.stdout, result.stderr)
-        return result.stdout
+        env = {"BLINDVAULT_PASSWORD": PASSWORD, "BLINDVAULT_NEW_PASSWORD": PASSWORD}
+        return run_cli(self.home, *args, env={**env, **self.cli_env})
 
     def names(self, remote: str) -> set[str]:
         return {e["name"] for e in json.loads(self.cli("ls", remote, "--json"))}
@@ -70,14 +54,11 @@ class AppServer:
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     base = tmp_path_factory.mktemp("vaultapp")
-    proc, url = start_server(base / "data")
-    try:
-        srv = AppServer(url, base / "data", base / "home", base / "work")
+    with web_server(base, "--log-level", "warning") as web:
+        srv = AppServer(web.url, web.data, base / "home", base / "work")
         srv.work.mkdir()
-        srv.cli("signup", "--server", url, "--email", EMAIL)
+        srv.cli("signup", "--server", web.url, "--email", EMAIL)
         yield srv
-    finally:
-        stop(proc)
 
 
 class Page:

@@ -7,22 +7,22 @@ and ~9 s to be encrypted, so almost 20 s in total"; encryption < 20 ms up to 1 M
 One real server (SQLite + local disk) and one account. For each size (1 MB, 10 MB,
 100 MB, 1 GB; quick: 1 MB and 10 MB) of random data:
 - CLI: `blindvault put FILE /` and `blindvault get /FILE DIR` (wall time, peak RSS);
-- browser, upload: the file is picked in an <input type=file> and a module Worker
-  (browser_upload.js) reads, pads and encrypts it (C2SP chunked, linkcore.js's key
-  derivation, WebCrypto AES-GCM) and sends it through the public resumable-upload API
-  the CLI uses (no manifest write: encrypt + upload of the blob only);
+- browser, upload: the file is picked in an <input type=file> and the vault app's own
+  upload code sends it (app/transfer.js `sendFile`: the seal worker app/seal-worker.js
+  reads, pads and encrypts it, C2SP chunked with WebCrypto AES-GCM, and the page sends
+  the parts through the resumable-upload API the CLI uses); no manifest write: read +
+  encrypt + upload of the blob only;
 - browser, download: the same blob streams back through the service worker
   (/sw.js: fetch, decrypt, verify chunk by chunk) into a real browser download, timed
   until the worker reports the last verified byte; the saved file is compared with the
   original (SHA-256).
-The JS heaps of the tab, its Worker and the service worker are sampled over CDP
+The JS heaps of the tab, its seal Worker and the service worker are sampled over CDP
 (bench/cdp.py) every 250 ms; the peak of their sum is "tab memory".
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import secrets
 import shutil
 import time
@@ -47,19 +47,28 @@ SEED_FIREFOX_70: dict[int, dict[str, float | None]] = {
 }
 _PAGE = b"""<!doctype html><meta charset="utf-8"><title>bench</title>
 <input type="file" id="file">"""
-_START_UPLOAD = """async ([token, blobId]) => {
+_START_UPLOAD = """async ([token]) => {
+  const { sendFile } = await import("/app/transfer.js");
+  const { Api } = await import("/app/api.js");
+  const { blobId } = await import("/s/assets/linkcore.js");
   const rnd = (n) => crypto.getRandomValues(new Uint8Array(n));
   const file = document.getElementById("file").files[0];
   const job = { key: rnd(32), nodeId: rnd(16), version: 1, size: file.size };
-  window.__job = { done: false, job, blobId };
-  const worker = new Worker("/bench/upload.js", { type: "module" });
+  window.__job = { done: false, job, blobId: await blobId(job.nodeId, job.version) };
+  const api = new Api();
+  api.token = token;
+  const sealer = async () => new Worker("/app/seal-worker.js");
   const t0 = performance.now();
-  worker.onmessage = (e) => {
-    window.__job.result = { ...e.data, wall_s: (performance.now() - t0) / 1000 };
-    window.__job.done = true;
-    worker.terminate();
-  };
-  worker.postMessage({ file, token, blobId, ...job });
+  sendFile(api, file, { ...job, sealer }).then(
+    (times) => {
+      window.__job.result = { ok: true, ...times, wall_s: (performance.now() - t0) / 1000 };
+      window.__job.done = true;
+    },
+    (e) => {
+      window.__job.result = { ok: false, error: String(e) };
+      window.__job.done = true;
+    },
+  );
 }"""
 _START_DOWNLOAD = """async ([token, name]) => {
   const { connect } = await import("/sw/client.js");
@@ -96,15 +105,8 @@ def _wait(page: Any, probe: HeapProbe, flag: str, timeout: float) -> dict[str, A
 
 
 def _serve_bench(context: Any, url: str) -> None:
-    worker = importlib.resources.files("blindvault.bench").joinpath("browser_upload.js")
-    code = worker.read_bytes()
-
     def handle(route: Any) -> None:
-        path = route.request.url[len(url) :]
-        if path == "/bench/upload.js":
-            route.fulfill(status=200, body=code, content_type="text/javascript")
-        else:
-            route.fulfill(status=200, body=_PAGE, content_type="text/html")
+        route.fulfill(status=200, body=_PAGE, content_type="text/html")
 
     context.route(f"{url}/bench/**", handle)
 
@@ -134,6 +136,10 @@ def _runs_in(
         _serve_bench(context, url)
         page = context.new_page()
         page.goto(f"{url}/bench/")
+        # Playwright's routing intercepts every request of the context through the DevTools
+        # protocol while any route is set: 8 MiB parts then crawl through the driver at
+        # 4-6 MB/s (60 MB/s without it, measured). The page is loaded: no route from here on.
+        context.unroute_all()
         probe = HeapProbe(browser, context, page)
         return {size: _one(page, probe, token, path, size) for size, path in files.items()}
     finally:
@@ -144,7 +150,7 @@ def _one(page: Any, probe: HeapProbe, token: str, path: Path, size: int) -> dict
     timeout = 120 + size / 1e6  # this machine: ~2-5 MB/s up from Chromium
     page.set_input_files("#file", str(path))
     probe.reset()
-    page.evaluate(_START_UPLOAD, [token, secrets.token_hex(16)])
+    page.evaluate(_START_UPLOAD, [token])
     up = _wait(page, probe, "__job", timeout)["result"]
     if not up.get("ok"):
         raise RuntimeError(f"bench browser: upload failed: {up.get('error')}")

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from blindvault.bench import util
 from blindvault.bench.e2e import Dataset, dataset
+from blindvault.bench.e2e import _row as e2e_row
 
 __all__ = ["PEERS", "check_peers", "run_peers"]
 
@@ -33,13 +35,12 @@ def _version(cmd: list[str]) -> str:
     return util.run_measured(cmd).stdout.strip().splitlines()[0]
 
 
-def _row(m: util.Measured, size: int, count: int = 1) -> dict[str, float]:
-    return {
-        "seconds": m.seconds,
-        "mbs": util.mbs(size, m.seconds),
-        "files_s": count / m.seconds,
-        "peak_rss_mib": m.peak_rss_mib,
-    }
+def _row(m: util.Measured | list[util.Measured], size: int, count: int = 1) -> dict[str, Any]:
+    return e2e_row(m if isinstance(m, list) else [m], size, count)
+
+
+def _run(runs: dict[str, list[util.Measured]], env: dict[str, str], op: str, *cmd: str) -> None:
+    runs.setdefault(op, []).append(util.run_measured(list(cmd), env=env, drop=_DROP))
 
 
 def _fresh(path: Path) -> Path:
@@ -48,7 +49,7 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-def _rclone(work: Path, data: Dataset, s3: str) -> dict[str, Any]:
+def _rclone(work: Path, data: Dataset, s3: str, reps: int) -> dict[str, Any]:
     conf = work / "rclone.conf"
     conf.write_text("")
     obscured = util.run_measured(["rclone", "obscure", _PASS]).stdout.strip()
@@ -70,64 +71,64 @@ def _rclone(work: Path, data: Dataset, s3: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     small = data.small_count * data.small_size
     for name, remote in (("local", "localcrypt:"), ("s3", "s3crypt:")):
-        dest = _fresh(work / "rclone-out")
-        r: dict[str, Any] = {}
-        m = util.run_measured(
-            ["rclone", "copyto", str(data.big), remote + "big.bin"], env=env, drop=_DROP
-        )
-        r["put_big"] = _row(m, data.big_size)
-        m = util.run_measured(
-            ["rclone", "copyto", remote + "big.bin", str(dest / "b")], env=env, drop=_DROP
-        )
-        r["get_big"] = _row(m, data.big_size)
-        m = util.run_measured(
-            ["rclone", "copy", str(data.small), remote + "small"], env=env, drop=_DROP
-        )
-        r["put_small"] = _row(m, small, data.small_count)
-        m = util.run_measured(
-            ["rclone", "copy", remote + "small", str(dest / "s")], env=env, drop=_DROP
-        )
-        r["get_small"] = _row(m, small, data.small_count)
-        if len(list((dest / "s").iterdir())) != data.small_count:
-            raise RuntimeError("rclone restored the wrong number of files")
-        out[name] = r
-        shutil.rmtree(dest)
+        runs: dict[str, list[util.Measured]] = {}
+        for i in range(reps):  # a fresh path each time: rclone skips what is there already
+            dest = _fresh(work / "rclone-out")
+            at = f"{remote}r{i}/"
+            run = partial(_run, runs, env)
+
+            run("put_big", "rclone", "copyto", str(data.big), at + "big.bin")
+            run("get_big", "rclone", "copyto", at + "big.bin", str(dest / "b"))
+            run("put_small", "rclone", "copy", str(data.small), at + "small")
+            run("get_small", "rclone", "copy", at + "small", str(dest / "s"))
+            if len(list((dest / "s").iterdir())) != data.small_count:
+                raise RuntimeError("rclone restored the wrong number of files")
+            shutil.rmtree(dest)
+        out[name] = {
+            op: _row(ms, data.big_size if op.endswith("big") else small,
+                     1 if op.endswith("big") else data.small_count)
+            for op, ms in runs.items()
+        }  # fmt: skip
     shutil.rmtree(work / "rclone-local", ignore_errors=True)
     return out
 
 
-def _restic(work: Path, data: Dataset, s3: str) -> dict[str, Any]:
+def _restic(work: Path, data: Dataset, s3: str, reps: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     small = data.small_count * data.small_size
-    repos = (("local", str(_fresh(work / "restic-local"))), ("s3", f"s3:{s3}/resticbench/repo"))
-    for name, repo in repos:
-        env = {
-            "RESTIC_REPOSITORY": repo,
-            "RESTIC_PASSWORD": _PASS,
-            "RESTIC_CACHE_DIR": str(work / "restic-cache"),
-            "AWS_ACCESS_KEY_ID": util.S3_KEY,
-            "AWS_SECRET_ACCESS_KEY": util.S3_KEY,
-        }
-        util.run_measured(["restic", "init"], env=env, drop=_DROP)
-        dest = _fresh(work / "restic-out")
-        r: dict[str, Any] = {}
-        backup = ["restic", "backup", "--quiet", "--tag"]
-        m = util.run_measured([*backup, "big", str(data.big)], env=env, drop=_DROP)
-        r["put_big"] = _row(m, data.big_size)
-        restore = ["restic", "restore", "latest", "--target"]
-        m = util.run_measured([*restore, str(dest / "b"), "--tag", "big"], env=env, drop=_DROP)
-        r["get_big"] = _row(m, data.big_size)
-        m = util.run_measured([*backup, "small", str(data.small)], env=env, drop=_DROP)
-        r["put_small"] = _row(m, small, data.small_count)
-        m = util.run_measured([*restore, str(dest / "s"), "--tag", "small"], env=env, drop=_DROP)
-        r["get_small"] = _row(m, small, data.small_count)
-        restored = [p for p in (dest / "s").rglob("*") if p.is_file()]
-        if len(restored) != data.small_count:
-            raise RuntimeError(f"restic restored {len(restored)} files, not {data.small_count}")
-        out[name] = r
-        shutil.rmtree(dest)
+    for name in ("local", "s3"):
+        runs: dict[str, list[util.Measured]] = {}
+        for i in range(reps):  # a fresh repository each time: restic would dedup
+            local = _fresh(work / "restic-local")
+            repo = str(local) if name == "local" else f"s3:{s3}/resticbench/repo{i}"
+            env = {
+                "RESTIC_REPOSITORY": repo,
+                "RESTIC_PASSWORD": _PASS,
+                "RESTIC_CACHE_DIR": str(work / "restic-cache"),
+                "AWS_ACCESS_KEY_ID": util.S3_KEY,
+                "AWS_SECRET_ACCESS_KEY": util.S3_KEY,
+            }
+            util.run_measured(["restic", "init"], env=env, drop=_DROP)
+            dest = _fresh(work / "restic-out")
+            run = partial(_run, runs, env)
+
+            backup = ("restic", "backup", "--quiet", "--tag")
+            restore = ("restic", "restore", "latest", "--target")
+            run("put_big", *backup, "big", str(data.big))
+            run("get_big", *restore, str(dest / "b"), "--tag", "big")
+            run("put_small", *backup, "small", str(data.small))
+            run("get_small", *restore, str(dest / "s"), "--tag", "small")
+            restored = [p for p in (dest / "s").rglob("*") if p.is_file()]
+            if len(restored) != data.small_count:
+                raise RuntimeError(f"restic restored {len(restored)} files, not {data.small_count}")
+            shutil.rmtree(dest)
+            shutil.rmtree(work / "restic-cache", ignore_errors=True)
+        out[name] = {
+            op: _row(ms, data.big_size if op.endswith("big") else small,
+                     1 if op.endswith("big") else data.small_count)
+            for op, ms in runs.items()
+        }  # fmt: skip
     shutil.rmtree(work / "restic-local", ignore_errors=True)
-    shutil.rmtree(work / "restic-cache", ignore_errors=True)
     return out
 
 
@@ -162,7 +163,12 @@ def _age(work: Path, data: Dataset) -> dict[str, Any]:
 
 
 def run_peers(
-    work: Path, *, quick: bool = False, s3: str | None = None, data: Dataset | None = None
+    work: Path,
+    *,
+    quick: bool = False,
+    s3: str | None = None,
+    data: Dataset | None = None,
+    repeats: int = 3,
 ) -> dict[str, Any]:
     tools = check_peers()
     data = data or dataset(work, quick=quick)
@@ -180,7 +186,8 @@ def run_peers(
             "big_size": data.big_size,
             "small_count": data.small_count,
             "small_size": data.small_size,
-            "rclone_crypt": _rclone(work, data, s3),
-            "restic": _restic(work, data, s3),
+            "repeats": repeats,
+            "rclone_crypt": _rclone(work, data, s3, repeats),
+            "restic": _restic(work, data, s3, repeats),
             "age": _age(work, data),
         }

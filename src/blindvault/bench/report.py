@@ -4,166 +4,30 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
 from typing import Any
+
+from blindvault.bench.server_report import server_targets
+from blindvault.bench.targets import Target, mb_text, spread
+from blindvault.bench.targets import size_text as _size
+from blindvault.bench.targets import targets as _own_targets
+
+_mb = mb_text
 
 __all__ = ["Target", "markdown", "targets"]
 
 
-@dataclass(frozen=True)
-class Target:
-    name: str
-    goal: str
-    measured: str
-    score: float  # measured / goal, oriented so that >= 1 means met
-    detail: str = ""
-
-    @property
-    def met(self) -> bool:
-        return self.score >= 1.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "goal": self.goal,
-            "measured": self.measured,
-            "score": self.score,
-            "met": self.met,
-        }
-
-
-def _mb(v: float) -> str:
-    return f"{v:,.0f}" if v >= 10 else f"{v:,.2f}"
-
-
-def _size(n: int) -> str:
-    for unit, f in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= f and n % f == 0:
-            return f"{n // f} {unit}"
-    for unit, f in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if n >= f:
-            return f"{n / f:g} {unit}"
-    return f"{n} B"
-
-
-def _format_ratio(r: dict[str, Any]) -> tuple[float, float, str] | None:
-    core = r.get("core")
-    if core:
-        return (
-            core["format_encrypt_mbs"] / core["ceiling_encrypt_mbs"],
-            core["format_decrypt_mbs"] / core["ceiling_decrypt_mbs"],
-            f"core suite, {_size(core['size'])} in memory",
-        )
-    sizes = r.get("sizes")
-    if sizes:
-        row = sizes["rows"][-1]
-        return (
-            row["bare_encrypt_ms"] / row["format_encrypt_ms"],
-            row["bare_decrypt_ms"] / row["format_decrypt_ms"],
-            f"sizes suite, {_size(row['size'])}",
-        )
-    return None
-
-
-def _format_targets(r: dict[str, Any]) -> list[Target]:
-    fr = _format_ratio(r)
-    if not fr:
-        return []
-    return [
-        Target(f"format {what} vs bare AES-256-GCM", "≥ 90%", f"{ratio:.1%}", ratio / 0.90, fr[2])
-        for what, ratio in (("encrypt", fr[0]), ("decrypt", fr[1]))
-    ]
-
-
-def _rclone_targets(b: dict[str, Any], rc: dict[str, Any], size: str, n: int) -> list[Target]:
-    out: list[Target] = []
-    for op in ("put", "get"):
-        ours, theirs = b[f"{op}_big"]["mbs"], rc[f"{op}_big"]["mbs"]
-        out.append(
-            Target(
-                f"{size} {op} vs rclone crypt (local remote, same disk)",
-                "≥ 2x",
-                f"{ours / theirs:.2f}x ({_mb(ours)} vs {_mb(theirs)} MB/s)",
-                ours / theirs / 2,
-            )
-        )
-    for op in ("put", "get"):
-        ours, theirs = b[f"{op}_small"]["files_s"], rc[f"{op}_small"]["files_s"]
-        out.append(
-            Target(
-                f"{n:,} x 4 KiB {op} vs rclone crypt files/s",
-                "≥ 1x",
-                f"{ours / theirs:.2f}x ({ours:,.0f} vs {theirs:,.0f} files/s)",
-                ours / theirs,
-            )
-        )
-    return out
-
-
-def _throughput_targets(r: dict[str, Any]) -> list[Target]:
-    e2e, peers = r.get("e2e"), r.get("peers")
-    if not (e2e and "sqlite" in e2e["backends"]):
-        return []
-    b = e2e["backends"]["sqlite"]
-    size = _size(e2e["big_size"])
-    out: list[Target] = []
-    for op in ("put", "get"):
-        ours, raw = b[f"{op}_big"]["mbs"], b[f"raw_{op}_big"]["mbs"]
-        out.append(
-            Target(
-                f"{size} {op}, SQLite + disk, vs unencrypted through the same server",
-                "≥ 80%",
-                f"{ours / raw:.1%} ({_mb(ours)} vs {_mb(raw)} MB/s)",
-                ours / raw / 0.80,
-            )
-        )
-    if peers:
-        out += _rclone_targets(b, peers["rclone_crypt"]["local"], size, e2e["small_count"])
-    return out
-
-
-def _rss_targets(r: dict[str, Any]) -> list[Target]:
-    rss: list[tuple[float, str]] = []
-    if r.get("memory"):
-        for row in r["memory"]["rows"]:
-            rss += [(row["put_rss_mib"], f"put {_size(row['size'])}")]
-            rss += [(row["get_rss_mib"], f"get {_size(row['size'])}")]
-    for kind, b in (r.get("e2e") or {"backends": {}})["backends"].items():
-        for op in ("put_big", "get_big", "put_small", "get_small"):
-            rss.append((b[op]["peak_rss_mib"], f"{op.replace('_', ' ')} ({kind})"))
-    if not rss:
-        return []
-    peak, where = max(rss)
-    return [
-        Target(
-            "peak RSS of put/get, any size", "≤ 100 MiB", f"{peak:.1f} MiB ({where})", 100 / peak
-        )
-    ]
-
-
-def _kdf_targets(r: dict[str, Any]) -> list[Target]:
-    kdf = r.get("kdf")
-    if not kdf:
-        return []
-    ms = kdf["login_sdk_ms"]
-    return [
-        Target(
-            "login with the default Argon2id (fresh device, end to end)",
-            "≤ 0.5 s",
-            f"{ms / 1000:.3f} s (CLI process: {kdf['login_cli_ms'] / 1000:.2f} s)",
-            500 / ms,
-        )
-    ]
-
-
 def targets(r: dict[str, Any]) -> list[Target]:
-    """Each target from the numbers of this run; a target whose suite did not run is absent."""
-    return [
-        *_format_targets(r),
-        *_throughput_targets(r),
-        *_rss_targets(r),
-        *_kdf_targets(r),
-    ]
+    """Every target of this run: the format, transfer, storage, memory and KDF targets
+    (`bench.targets`), the server suite's (`bench.server_report`) and unlocked commands'."""
+    return [*_own_targets(r), *server_targets(r), *_cli_targets(r)]
+
+
+def _cli_targets(r: dict[str, Any]) -> list[Target]:
+    if not r.get("cli"):
+        return []
+    from blindvault.bench.unlocked import targets as cli_targets
+
+    return [Target(*t) for t in cli_targets(r["cli"])]
 
 
 def _machine() -> str:
@@ -187,9 +51,8 @@ def _targets_md(ts: list[Target]) -> list[str]:
     rows = ["| target | goal | measured | measured / goal | met |", "|---|---|---|---:|:-:|"]
     for t in ts:
         name = f"{t.name} ({t.detail})" if t.detail else t.name
-        rows.append(
-            f"| {name} | {t.goal} | {t.measured} | {t.score:.2f} | {'yes' if t.met else '**no**'} |"
-        )
+        met = "yes" if t.met else "**no** ([analysis](analysis.md))"
+        rows.append(f"| {name} | {t.goal} | {t.measured} | {t.score:.2f} | {met} |")
     return rows
 
 
@@ -258,31 +121,46 @@ def _sizes_md(s: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _cell(row: dict[str, Any], key: str = "mbs") -> str:
+    rng = spread(row, key)
+    value = _mb(row[key])
+    return f"{value} ({rng})" if rng else value
+
+
 def _e2e_md(e: dict[str, Any]) -> list[str]:
     big, n = _size(e["big_size"]), e["small_count"]
+    reps = e.get("repeats", 1)
     rows = [
         "## 3. End to end through a real server on loopback",
         "",
         f"`blindvault put`/`get` (a CLI process each, login included) of one {big} file and "
         f"of a folder of {n:,} x {_size(e['small_size'])} files, next to the same bytes sent "
-        "unencrypted through the same server and store on the raw blob endpoints "
-        "(`bench/rawclient.py`, also a process, same part size, parts sent one after another, "
-        "downloads fsynced like the client's), and `cp` on the same disk.",
+        "unencrypted through the same server and store on the raw blob endpoints with the "
+        "client's own pattern (`bench/rawclient.py`, also a process: the same part size with "
+        "as many parts in flight, small files in the same batches and parallelism, downloads "
+        "written and fsynced as they arrive), and, for the S3 path, straight to SeaweedFS "
+        "with boto3 (multipart, the same part size and concurrency, downloads fsynced). "
+        f"Each figure is the median of {reps} runs, the range in brackets.",
         "",
-        f"| server | op | blindvault MB/s | unencrypted MB/s | ratio | blindvault RSS MiB "
-        f"| {n:,} files: blindvault files/s | unencrypted files/s | ratio |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| server | op | client | {big} MB/s | ratio | peak RSS MiB | {n:,} files/s | ratio |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for b in e["backends"].values():
         for op in ("put", "get"):
-            ours, raw = b[f"{op}_big"], b[f"raw_{op}_big"]
-            so, sr = b[f"{op}_small"], b[f"raw_{op}_small"]
+            ours = b[f"{op}_big"]
             rows.append(
-                f"| {b['label']} | {op} | {_mb(ours['mbs'])} | {_mb(raw['mbs'])} | "
-                f"{ours['mbs'] / raw['mbs']:.0%} | {ours['peak_rss_mib']:.0f} | "
-                f"{so['files_s']:,.0f} | {sr['files_s']:,.0f} | "
-                f"{so['files_s'] / sr['files_s']:.0%} |"
+                f"| {b['label']} | {op} | blindvault | {_cell(ours)} | | "
+                f"{ours['peak_rss_mib']:.0f} | {_cell(b[f'{op}_small'], 'files_s')} | |"
             )
+            for prefix, name in (("raw_", "unencrypted, same server"), ("boto3_", "boto3")):
+                if f"{prefix}{op}_big" not in b:
+                    continue
+                big_row, small_row = b[f"{prefix}{op}_big"], b[f"{prefix}{op}_small"]
+                rows.append(
+                    f"| | | {name} | {_cell(big_row)} | {ours['mbs'] / big_row['mbs']:.0%} | "
+                    f"{big_row['peak_rss_mib']:.0f} | {_cell(small_row, 'files_s')} | "
+                    f"{b[f'{op}_small']['files_s'] / small_row['files_s']:.0%} |"
+                )
     cp = e["cp"]
     rows += [
         "",
@@ -292,9 +170,28 @@ def _e2e_md(e: dict[str, Any]) -> list[str]:
         f"server here writes: `dd bs=8M` {_mb(cp['dd']['mbs'])} MB/s, with `conv=fdatasync` "
         f"{_mb(cp['dd_fdatasync']['mbs'])} MB/s — the disk-side limit for a durable upload.",
         "",
+        *_storage_md(e.get("storage")),
         "![end-to-end throughput](e2e.png)",
     ]
     return rows
+
+
+def _storage_md(st: dict[str, Any] | None) -> list[str]:
+    if not st:
+        return []
+    loc = st["local"]
+    line = (
+        f"Small objects on disk ({st['blob_size']:,}-byte blobs, a 4 KiB file sealed): the "
+        f"local store holds {loc['count']:,} in {loc['bytes'] / 1e6:,.1f} MB "
+        f"({loc['ratio']:.2f}x their bytes; packed rows of one SQLite file)"
+    )
+    if "s3" in st:
+        s3 = st["s3"]
+        line += (
+            f"; SeaweedFS's data folder grew by {s3['per_object']:,.0f} bytes per object "
+            f"over {s3['count']:,} objects ({s3['ratio']:.2f}x their bytes)"
+        )
+    return [line + ".", ""]
 
 
 def _peers_md(p: dict[str, Any], e: dict[str, Any] | None) -> list[str]:
@@ -336,27 +233,6 @@ def _peers_md(p: dict[str, Any], e: dict[str, Any] | None) -> list[str]:
     return rows
 
 
-def _server_md(s: dict[str, Any]) -> list[str]:
-    rows = [
-        "## 5. Server throughput",
-        "",
-        f"{s['payload'] // 1024} KiB blob PUT, GET, and manifest compare-and-swap (each client "
-        f"advances its own record), {s['duration_s']:g} s per cell, blobs on local disk. The "
-        "load generator (asyncio + httpx, one process) shares the 2 cores with the server.",
-        "",
-        "| database | server processes | operation | clients | requests/s | p50 ms | p99 ms "
-        "| errors |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    for c in s["cells"]:
-        rows.append(
-            f"| {c['db']} | {c['workers']} | {c['op']} | {c['clients']} | {c['rps']:,.0f} | "
-            f"{c['p50_ms']:.1f} | {c['p99_ms']:.1f} | {c['errors']} |"
-        )
-    rows += ["", "![server throughput](server.png)"]
-    return rows
-
-
 def _memory_md(m: dict[str, Any]) -> list[str]:
     rows = [
         "## 6. Memory",
@@ -377,16 +253,27 @@ def _memory_md(m: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _provenance(r: dict[str, Any]) -> list[str]:
+    out = []
+    if r.get("versions"):
+        out.append("Versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()) + ".")
+    for name, date in (r.get("carried") or {}).items():
+        out.append(f"Section `{name}`: carried over from the run of {date} (not re-measured).")
+    return [*out, ""] if out else []
+
+
 def markdown(r: dict[str, Any], *, core_md: str | None = None) -> str:
     ts = targets(r)
+    suites = " ".join(r.get("suites", []))
     lines = [
         "# blindvault benchmarks",
         "",
-        f"Generated by `blindvault bench{' --quick' if r.get('quick') else ''}` on "
-        f"{r.get('date', '?')}: {_machine()}. Every number below comes from one run, "
-        "side by side, so that the machine's noise hits every line alike; "
+        f"Generated by `blindvault bench{' --quick' if r.get('quick') else ''} {suites}` on "
+        f"{r.get('date', '?')}: {_machine()}. Every ratio below compares figures from one "
+        "run, side by side, so that the machine's noise hits every line alike; "
         "`results.json` holds them all. Analysis of the misses: [analysis.md](analysis.md).",
         "",
+        *_provenance(r),
         "## Targets",
         "",
         *(_targets_md(ts) if ts else ["(no suite with a target ran)"]),
@@ -408,9 +295,15 @@ def markdown(r: dict[str, Any], *, core_md: str | None = None) -> str:
     if r.get("peers"):
         lines += [*_peers_md(r["peers"], r.get("e2e")), ""]
     if r.get("server"):
-        lines += [*_server_md(r["server"]), ""]
+        from blindvault.bench.server_report import server_md
+
+        lines += [*server_md(r["server"]), ""]
     if r.get("memory"):
         lines += [*_memory_md(r["memory"]), ""]
+    if r.get("cli"):
+        from blindvault.bench.unlocked import markdown as cli_md
+
+        lines += [*cli_md(r["cli"]), ""]
     if r.get("browser"):
         from blindvault.bench.browser import markdown as browser_md
 

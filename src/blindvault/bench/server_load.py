@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from blindvault.bench import util
+from blindvault.bench import util, wrk
 from blindvault.bench.e2e import stack
 
-__all__ = ["run_server_load"]
+__all__ = ["run_server_load", "run_wrk_suite"]
 
 OPS = ("put", "get", "cas")
 CLIENTS = (1, 8, 32)
@@ -118,4 +118,83 @@ def run_server_load(work: Path, *, quick: bool = False) -> dict[str, Any]:
                     cells.append(
                         {"db": kind, "workers": workers, "op": op, "clients": clients, **got}
                     )
-    return {"duration_s": duration, "payload": PAYLOAD, "cells": cells}
+    return {
+        "duration_s": duration,
+        "payload": PAYLOAD,
+        "cells": cells,
+        "wrk": run_wrk_suite(work / "wrk", quick=quick),
+    }
+
+
+def _seed_one(url: str, work: Path, name: str) -> tuple[str, str]:
+    token = util.signup(url, work / f"home-wrk-{name}", f"wrk-{name}@example.org")
+    ids = asyncio.run(_seed(url, token, 1))
+    return token, ids[0]
+
+
+def _get_runs(
+    bare_url: str, bare_pat: str, url: str, pat: str, token: str, blob: str, runs: int, secs: float
+) -> dict[str, Any]:
+    """Bare and blindvault alternate, so that the machine's drift hits both alike."""
+    bare: list[wrk.Wrk] = []
+    ours: list[wrk.Wrk] = []
+    bare_rss: list[float] = []
+    ours_rss: list[float] = []
+    for _ in range(runs):
+        bare.append(wrk.run_wrk(f"{bare_url}/v1/blobs/{blob}", secs))
+        bare_rss.append(wrk.rss_mib(bare_pat))
+        ours.append(wrk.run_wrk(f"{url}/v1/blobs/{blob}", secs, token))
+        ours_rss.append(wrk.rss_mib(pat))
+    ratios = [o["rps"] / b["rps"] for o, b in zip(ours, bare, strict=True)]
+    return {
+        "bare_rps": wrk.median_range([b["rps"] for b in bare]),
+        "rps": wrk.median_range([o["rps"] for o in ours]),
+        "ratio": wrk.median_range(ratios),
+        "p50_ms": wrk.median_range([o["p50_ms"] for o in ours]),
+        "p99_ms": wrk.median_range([o["p99_ms"] for o in ours]),
+        "bare_p99_ms": wrk.median_range([b["p99_ms"] for b in bare]),
+        "errors": sum(o["errors"] for o in ours),
+        "rss_mib": wrk.median_range(ours_rss),
+        "bare_rss_mib": wrk.median_range(bare_rss),
+    }
+
+
+def _cas_runs(url: str, pat: str, token: str, lua: Path, runs: int, secs: float) -> dict[str, Any]:
+    got = [wrk.run_wrk(f"{url}/", secs, token, lua) for _ in range(runs)]
+    return {
+        "rps": wrk.median_range([g["rps"] for g in got]),
+        "p99_ms": wrk.median_range([g["p99_ms"] for g in got]),
+        "errors": sum(g["errors"] for g in got),
+        "rss_mib": wrk.rss_mib(pat),
+    }
+
+
+def run_wrk_suite(work: Path, *, quick: bool = False) -> dict[str, Any]:
+    """`wrk -t2 -c32`: authenticated 4 KiB GET beside a bare Starlette app on the same
+    worker count, and compare-and-swap (new records), on SQLite and PostgreSQL."""
+    wrk.check()
+    secs, runs = (1.0, 1) if quick else (5.0, 3)
+    lua = work / "cas.lua"
+    work.mkdir(parents=True, exist_ok=True)
+    lua.write_text(wrk.CAS_LUA)
+    get_rows: list[dict[str, Any]] = []
+    cas_rows: list[dict[str, Any]] = []
+    combos = [(kind, workers) for kind in ("sqlite", "postgres") for workers in WORKERS]
+    if quick:  # a smoke run: every code path, fewer server start-ups
+        combos = combos[:3]
+    for kind, workers in combos:
+        with stack(kind, work, None, workers=workers) as srv:
+            pat = f"--data {srv.data} "
+            token, blob = _seed_one(srv.url, work, f"{kind}-{workers}")
+            with wrk.bare_server(workers) as (bare_url, bare_pat):
+                got = _get_runs(bare_url, bare_pat, srv.url, pat, token, blob, runs, secs)
+            get_rows.append({"db": kind, "workers": workers, **got})
+            cas = _cas_runs(srv.url, pat, token, lua, runs, secs)
+            cas_rows.append({"db": kind, "workers": workers, **cas})
+    return {
+        "tool": f"wrk -t{wrk.THREADS} -c{wrk.CONNECTIONS} -d{secs:g}s",
+        "runs": runs,
+        "payload": PAYLOAD,
+        "get": get_rows,
+        "cas": cas_rows,
+    }

@@ -129,6 +129,30 @@ def run_measured(
     return Measured(seconds, rss, stdout)
 
 
+def versions() -> dict[str, str]:
+    """The versions every figure depends on (the peers' are in their own suite)."""
+    import platform
+    import sqlite3
+    from importlib.metadata import PackageNotFoundError, version
+
+    from blindvault.testing.seaweed import weed_binary
+
+    out = {"python": platform.python_version(), "linux": platform.release(),
+           "sqlite": sqlite3.sqlite_version}  # fmt: skip
+    for pkg in ("blindvault", "cryptography", "httpx", "uvicorn", "starlette", "boto3"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "?"
+    for name, cmd in (("seaweedfs", [weed_binary(), "version"]), ("postgres", ["psql", "-V"])):
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False)  # noqa: S603
+            out[name] = (done.stdout.strip().splitlines() or ["?"])[0]
+        except (OSError, subprocess.TimeoutExpired):
+            out[name] = "?"
+    return out
+
+
 def write_random(path: Path, size: int) -> Path:
     """A file of `size` random bytes (incompressible, no two blocks alike: nothing dedups)."""
     path.parent.mkdir(parents=True, exist_ok=True)

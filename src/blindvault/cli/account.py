@@ -15,7 +15,7 @@ from pathlib import Path
 from blindvault.cli.context import Context
 from blindvault.cli.prompts import ask_secret, when, words_block
 from blindvault.core.identity import safety_number
-from blindvault.errors import PolicyError, UsageError
+from blindvault.errors import LocalError, PolicyError, UsageError
 
 __all__ = ["register", "show_words"]
 
@@ -57,7 +57,7 @@ def new_password(ctx: Context, email: str) -> tuple[str, str | None]:
     return password, None
 
 
-def _shown_password(made: str | None) -> str:
+def shown_password(made: str | None) -> str:
     if made is None:
         return ""
     return (
@@ -107,7 +107,7 @@ def cmd_signup(ctx: Context) -> int:
             "generated_password": made,
         },
         f"Account {vault.state.email} created on {vault.state.server}."
-        + _shown_password(made)
+        + shown_password(made)
         + f"\n{shown}"
         + ("" if org is None else "\n" + orgrecovery.warning(org)),
     )
@@ -149,7 +149,14 @@ def cmd_login(ctx: Context) -> int:
 
 
 def cmd_logout(ctx: Context) -> int:
-    ctx.open().logout()
+    vault = ctx.open()
+    vault.logout()
+    from blindvault.client.agent.client import forget
+
+    try:  # an unlocked account's key leaves the agent too (issue 18)
+        forget(vault.state.server, vault.state.email)
+    except (LocalError, PolicyError) as exc:
+        sys.stderr.write(f"blindvault: {exc}\n")
     ctx.show({"logged_out": True}, "Logged out; this device's token is revoked.")
     return 0
 
@@ -229,11 +236,11 @@ def cmd_devices(ctx: Context) -> int:
 
 def cmd_passwd(ctx: Context) -> int:
     args = ctx.args
-    vault = ctx.open()
+    vault = ctx.open(password=True)
     password, made = new_password(ctx, vault.state.email)
     words = vault.change_password(password, new_recovery=args.new_recovery, totp=args.totp)
     text = "Password changed (the vault key was re-wrapped; other devices are signed out)."
-    text += _shown_password(made)
+    text += shown_password(made)
     if words:
         text += "\n" + show_words(args, words, new=True)
     data: dict[str, object] = {"objects_written": 1}
@@ -245,7 +252,7 @@ def cmd_passwd(ctx: Context) -> int:
     return 0
 
 
-def _password_flags(s: argparse.ArgumentParser, *, generate: bool = True) -> None:
+def password_flags(s: argparse.ArgumentParser, *, generate: bool = True) -> None:
     s.add_argument(
         "--accept-weak-password",
         action="store_true",
@@ -272,7 +279,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         action="store_true",
         help="consent to the server's organisation recovery key (its operator can recover you)",
     )
-    _password_flags(s)
+    password_flags(s)
     s = add("login", cmd_login, "log this device in")
     s.add_argument("--device-name", default=os.uname().nodename)
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
@@ -283,7 +290,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     add("whoami", cmd_whoami, "show the account and its safety number")
     s = add("recover", cmd_recover, "set a new password with the recovery words (read from stdin)")
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
-    _password_flags(s, generate=False)
+    password_flags(s, generate=False)
     s = add("devices", cmd_devices, "list devices, `devices revoke ID`, or `devices add`")
     s.add_argument("action", nargs="?", choices=["list", "revoke", "add"], default="list")
     s.add_argument("id", nargs="?")
@@ -291,4 +298,4 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument("--new-recovery", action="store_true", help="also make new recovery words")
     s.add_argument("--recovery-file", type=Path, help="write the new words to this new file")
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
-    _password_flags(s)
+    password_flags(s)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from blindvault.cli import (
     account,
+    agent,
     apps,
     audit,
+    drop,
     files,
     history,
+    invite,
     link,
     peers,
     recovery,
@@ -25,8 +29,11 @@ from blindvault.cli import (
     totp,
     trash,
 )
-from blindvault.cli.context import Context
+from blindvault.cli.context import Context, NeedsPasswordError
 from blindvault.cli.errors import report
+
+if TYPE_CHECKING:
+    from blindvault.client.agent.daemon import KeyLookup
 
 __all__ = ["build_parser", "main"]
 
@@ -73,23 +80,46 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=fn)
         return sp
 
-    families = (account, peers, files, history, trash, link, share, sync, apps, totp, recovery)
+    families = (
+        account,
+        agent,
+        peers,
+        files,
+        history,
+        trash,
+        link,
+        drop,
+        share,
+        invite,
+        sync,
+        apps,
+        totp,
+        recovery,
+    )
     for family in (*families, audit):
         family.register(add)
     return p
 
 
-def main(argv: list[str]) -> int:
-    parser = build_parser()
+def main(
+    argv: list[str],
+    *,
+    forwarded: bool = False,
+    parser: argparse.ArgumentParser | None = None,
+    keys: KeyLookup | None = None,
+) -> int:
+    """Run one command; `forwarded`: in the agent's fork, with the `parser` it built once
+    and its `keys` (see `cli.agent_worker`)."""
+    parser = parser or build_parser()
     try:
-        args = parser.parse_args(link.route(argv))
+        args = parser.parse_args(invite.route(link.route(argv)))
     except SystemExit as exc:
         return int(exc.code or 0)
-    ctx = Context(args)
+    ctx = Context(args, forwarded=forwarded, agent_keys=keys)
     try:
         return int(args.func(ctx))
     except BaseException as exc:  # every failure is reported in one place
-        if isinstance(exc, SystemExit | GeneratorExit):
+        if isinstance(exc, SystemExit | GeneratorExit | NeedsPasswordError):
             raise
         return report(getattr(args, "shown_as", args.command), exc)
     finally:

@@ -41,7 +41,20 @@ def cmd_link_revoke(ctx: Context) -> int:
 
 def cmd_link(ctx: Context) -> int:
     args = ctx.args
+    if args.upload_only and (args.password or args.max_downloads is not None):
+        raise UsageError("an upload-only link has no password and no download limit")
+    if args.max_uploads is not None and not args.upload_only:
+        raise UsageError("--max-uploads is for --upload-only links")
     vault = ctx.open()
+    if args.upload_only:
+        url = vault.drops.create(
+            args.remote,
+            expires_in=parse_duration(args.expires) if args.expires else None,
+            max_uploads=args.max_uploads,
+        )
+        link_id = url.rsplit("/s/", 1)[1].split("#", 1)[0]
+        ctx.show({"url": url, "id": link_id, "upload_only": True}, url)
+        return 0
     url = vault.links.create(
         args.remote,
         expires_in=parse_duration(args.expires) if args.expires else None,
@@ -59,10 +72,13 @@ def cmd_links(ctx: Context) -> int:
     for i in items:
         state = "revoked" if i.revoked else "active"
         limit = f"{i.downloads}/{i.max_downloads}" if i.max_downloads else f"{i.downloads}/-"
+        if i.kind == "drop":
+            cap = i.max_uploads if i.max_uploads is not None else "-"
+            limit = f"uploads {i.uploads}/{cap}"
+        else:
+            limit = f"downloads {limit}"
         pw = " password" if i.password else ""
-        lines.append(
-            f"{i.id}  {i.kind:6}  {state:7}  downloads {limit:7}  expires {when(i.expires_at)}{pw}"
-        )
+        lines.append(f"{i.id}  {i.kind:6}  {state:7}  {limit:17}  expires {when(i.expires_at)}{pw}")
     ctx.show([dataclasses.asdict(i) for i in items], "\n".join(lines) or "No links.")
     return 0
 
@@ -88,6 +104,12 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument("remote", metavar="REMOTE")
     s.add_argument("--expires", help="lifetime: 30m, 12h, 7d, 2w (default: no expiry)")
     s.add_argument("--max-downloads", type=int, help="stop after N downloads")
+    s.add_argument(
+        "--upload-only",
+        action="store_true",
+        help="a file drop: holders may upload into the folder REMOTE and see nothing there",
+    )
+    s.add_argument("--max-uploads", type=int, metavar="N", help="upload-only: stop after N")
     s.add_argument(
         "--password",
         action="store_true",

@@ -22,7 +22,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from blindvault.cli.account import show_words
+from blindvault.cli.account import password_flags, show_words
 from blindvault.cli.context import Context
 from blindvault.cli.prompts import when
 from blindvault.core.identity import safety_number
@@ -34,7 +34,7 @@ __all__ = ["register"]
 
 def _rotate(ctx: Context) -> int:
     args = ctx.args
-    vault = ctx.open()
+    vault = ctx.open(password=True)
     secret = ctx.password()  # the same password: only the recovery wrap and hash change
     words = vault.change_password(secret, new_recovery=True, totp=args.totp) or []
     ctx.show(
@@ -52,7 +52,7 @@ def _setup(ctx: Context) -> int:
         raise UsageError("recovery setup needs --threshold K")
     contacts = list(args.to or [])
     wait_s = parse_wait(args.wait)
-    vault = ctx.open()
+    vault = ctx.open(password=True)
     done = social.setup(
         vault.session, ctx.password(), contacts, threshold=args.threshold, wait_s=wait_s,
         printed=args.print or 0, totp=args.totp,
@@ -195,16 +195,21 @@ def _finish(ctx: Context) -> int:
     args = ctx.args
     req = requester.load(ctx.store(), args.request)
     printed = _read_shares(args.shares_file) if args.shares_file else None
+    from blindvault.cli.account import new_password, shown_password
+
+    password, made = new_password(ctx, req.email)  # the same strength rule as signup
     session = requester.finish(
-        req, ctx.password(new=True), store=ctx.store(), insecure=args.insecure, printed=printed
+        req, password, store=ctx.store(), insecure=args.insecure, printed=printed
     )
     vault = ctx.keep(Vault(session))
     ctx.store().set_current(vault.state.server, vault.state.email)
     number = safety_number(vault.fingerprint)
     ctx.show(
-        {"email": req.email, "safety_number": number},
+        {"email": req.email, "safety_number": number}
+        | ({} if made is None else {"generated_password": made}),
         f"Recovered {req.email}; the new password is set.\nsafety number: {number}\n"
-        "Compare it with a contact who verified you (`blindvault fingerprint EMAIL`).",
+        "Compare it with a contact who verified you (`blindvault fingerprint EMAIL`)."
+        + shown_password(made),
     )
     return 0
 
@@ -246,3 +251,4 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument("--shares-file", type=Path, help="finish: printed shares, one per line")
     s.add_argument("--recovery-file", type=Path, help="write the new words to this new file")
     s.add_argument("--totp", help="the 6-digit code, if the account has TOTP")
+    password_flags(s)  # finish: the new password's strength check

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import time
 from collections.abc import Callable
 
 from blindvault.cli.context import Context
+from blindvault.cli.invite import invite_instead
 from blindvault.cli.prompts import confirm_key
+from blindvault.client.shares import SharedItem
 
 __all__ = ["register"]
 
@@ -16,6 +19,8 @@ __all__ = ["register"]
 def cmd_share(ctx: Context) -> int:
     args = ctx.args
     vault = ctx.open()
+    if invite_instead(ctx, vault):  # no account yet: a pending invitation (issue 19)
+        return 0
     share_id = vault.shares.share(
         args.remote,
         args.with_,
@@ -36,6 +41,7 @@ def cmd_shares(ctx: Context) -> int:
     vault = ctx.open()
     incoming = vault.shares.incoming()
     outgoing = vault.shares.outgoing()
+    items = vault.shares.items()
     lines = ["Incoming:"] if incoming else []
     for s in incoming:
         if s.problem:
@@ -48,14 +54,32 @@ def cmd_shares(ctx: Context) -> int:
     for o in outgoing:
         state = "accepted" if o.accepted else "pending"
         lines.append(f"  {o.id}  to {o.member_email}  {o.role}  {state}")
+    lines += _item_lines(items)
     ctx.show(
         {
             "incoming": [dataclasses.asdict(s) for s in incoming],
             "outgoing": [dataclasses.asdict(o) for o in outgoing],
+            "items": [dataclasses.asdict(i) for i in items],
         },
         "\n".join(lines) or "No shares.",
     )
-    return 1 if any(s.problem for s in incoming) and args.strict else 0
+    failed = any(s.problem for s in incoming) or any(i.problem for i in items)
+    return 1 if failed and args.strict else 0
+
+
+def _item_lines(items: list[SharedItem]) -> list[str]:
+    """Per shared item of one's own: each member's role (signed) and since when (server)."""
+    lines = ["Shared by you:"] if items else []
+    for i in items:
+        lines.append(f"  {i.path or i.node}  ({i.kind})")
+        if i.problem:
+            lines.append(f"    NOT VERIFIED: {i.problem}")
+        for m in i.members:
+            since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(m.since)) if m.since else "?"
+            state = "accepted" if m.accepted else "pending"
+            lines.append(f"    {m.email}  {m.role}  since {since}  {state}")
+        lines += [f"    {e}  NOT IN THE SIGNED MEMBER LIST" for e in i.not_in_roster]
+    return lines
 
 
 def cmd_accept(ctx: Context) -> int:
@@ -95,7 +119,11 @@ def cmd_unshare(ctx: Context) -> int:
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
-    s = add("share", cmd_share, "share a folder with a user: share REMOTE --with EMAIL [--write]")
+    s = add(
+        "share",
+        cmd_share,
+        "share a folder or a file: share REMOTE --with EMAIL [--write]",
+    )
     s.add_argument("remote")
     s.add_argument("--with", dest="with_", required=True, metavar="EMAIL")
     s.add_argument("--write", action="store_true", help="let them write too")
@@ -111,7 +139,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument(
         "--trust-on-first-use", action="store_true", help="pin the sender's key without a check"
     )
-    s = add("unshare", cmd_unshare, "remove a member and rotate the folder's keys")
+    s = add("unshare", cmd_unshare, "remove a member and rotate the keys of what was shared")
     s.add_argument("remote")
     s.add_argument("--with", dest="with_", required=True, metavar="EMAIL")
     s.add_argument("--reencrypt", action="store_true", help="also re-encrypt every existing file")

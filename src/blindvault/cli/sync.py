@@ -10,6 +10,7 @@ from pathlib import Path
 
 from blindvault.cli.context import Context
 from blindvault.errors import UsageError
+from blindvault.sync.apply import clean_stale
 from blindvault.sync.engine import Report, index_path, sync_once
 from blindvault.sync.index import Index, Pair
 
@@ -57,8 +58,11 @@ def _list(ctx: Context, index: Index) -> int:
 def _remove(ctx: Context, index: Index) -> int:
     if len(ctx.args.paths) != 2:
         raise UsageError("usage: blindvault sync remove LOCAL")
-    if not index.remove(Path(ctx.args.paths[1])):
+    local = Path(ctx.args.paths[1])
+    if not index.remove(local):
         raise UsageError(f"{ctx.args.paths[1]} is not synced")
+    if local.is_dir():
+        clean_stale(local)  # staging folders kept to resume a transfer: no longer wanted
     return 0
 
 

@@ -68,7 +68,7 @@ def cmd_enable(ctx: Context) -> int:
         if not pending.exists():
             raise UsageError("no pending TOTP secret: run `blindvault totp setup` first")
         secret = json.loads(pending.read_text(encoding="utf-8"))["secret"]
-    ctx.open().totp_enable(secret, ctx.args.code, current=ctx.args.current)
+    ctx.open(password=True).totp_enable(secret, ctx.args.code, current=ctx.args.current)
     pending.unlink(missing_ok=True)
     ctx.show({"enabled": True}, "TOTP is on: logins and grants now need a code.")
     return 0

@@ -28,10 +28,10 @@ from blindvault.core.kdf import (
     recovery_auth_key,
 )
 from blindvault.core.keybundle import KeyBundle, OpenedBundle, new_account_bundle
-from blindvault.core.keys import RecoveryKey
+from blindvault.core.keys import RecoveryKey, VaultKey
 from blindvault.core.manifest import ManifestBody
 from blindvault.core.recovery import recovery_key_from_words, recovery_words
-from blindvault.errors import IntegrityError, PolicyError, RollbackError
+from blindvault.errors import CredentialError, IntegrityError, PolicyError, RollbackError
 from blindvault.wire import accounts as wire
 from blindvault.wire.devices import DeviceList
 
@@ -40,6 +40,7 @@ __all__ = [
     "devices",
     "log_in",
     "log_out",
+    "open_unlocked",
     "recover",
     "recover_with_key",
     "revoke_device",
@@ -148,6 +149,39 @@ def log_in(
     session.proof = password_proof(keys.auth)
     session.save()
     return session
+
+
+def open_unlocked(
+    server: str,
+    email: str,
+    vault: VaultKey,
+    *,
+    store: StateStore,
+    insecure: bool,
+    transport: Transport = None,
+) -> Session:
+    """This device's session opened with the vault key the agent holds (issue 18): no
+    password, no KDF. It needs this device's token and identity pin: the identity rebuilt
+    from the served bundle must still be the pinned one (check_bundle), so a server cannot
+    make the agent's key open a bundle of its choosing. No proof of the password exists in
+    such a session: commands that change key material ask for the password."""
+    email = normalize_email(email)
+    api = ApiClient(server, insecure=insecure, transport=transport)
+    state = store.load(api.base_url, email)
+    if not state.token or not state.own_fingerprint:
+        api.close()
+        raise CredentialError("not logged in on this device: run `blindvault login` first")
+    api.token = state.token
+    try:
+        account = api.get_as(wire.Account, "/v1/account")
+        bundle = KeyBundle.decode(b64d(account.key_bundle))
+        opened = check_bundle(
+            bundle, account, state, email, lambda b: b.open_with_vault(vault, email)
+        )
+        return Session.start(api, state, store, opened)
+    except BaseException:
+        api.close()
+        raise
 
 
 def recover(

@@ -6,6 +6,8 @@ under its final name only after all of it verified."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from blindvault.client.files import Files
 from blindvault.client.local.names import local_name, local_names
+from blindvault.client.net import partial as resumable
 from blindvault.client.net import transfer
 from blindvault.client.net.batching import BATCH_ITEM, PARALLEL, groups
 from blindvault.client.tree import Folder, Space
@@ -53,7 +56,7 @@ class Downloads:
         step = progress or _quiet
         spaces = self.files.spaces
         if isinstance(entry, FileEntry):
-            _fetch(spaces.space(split(remote)[:-1]), step, {entry.name: dest}, entry)
+            _fetch(spaces.file_space(split(remote)), step, {entry.name: dest}, entry)
             return [dest]
         written: list[Path] = []
         self._get_folder(spaces.folder(split(remote)), dest, written, step, escape_names)
@@ -63,7 +66,10 @@ class Downloads:
         self, folder: Folder, dest: Path, written: list[Path], step: Progress, escape: bool
     ) -> None:
         """A folder's files in parallel, then its subfolders, from the verified manifest."""
-        entries = folder.body.entries
+        entries = [  # a shared file of one's own: its holder's version
+            self.files.spaces.current(e, folder.space) if isinstance(e, FileEntry) else e
+            for e in folder.body.entries
+        ]
         names = local_names([e.name for e in entries], escape=escape, base=str(dest))
         here = {n: dest / local for n, local in names.items()}
         dest.mkdir(parents=True, exist_ok=True)
@@ -83,11 +89,31 @@ class Downloads:
 
 
 def _fetch(space: Space, step: Progress, here: dict[str, Path], e: FileEntry) -> Path:
+    if sealed_size(e.size) > transfer.SMALL_BLOB:  # resumable: client/net/partial.py
+        return _fetch_resumable(space, step, here[e.name], e)
     transfer.download(
         space.api, here[e.name], key=e.file_key, node_id=e.node_id,
         version=e.content_version, size=e.size, progress=step,
     )  # fmt: skip
     return here[e.name]
+
+
+def _fetch_resumable(space: Space, step: Progress, dest: Path, e: FileEntry) -> Path:
+    """A large file through a stable staging folder beside it, named after its blob: an
+    interrupted `get` of the same version resumes after the chunks already verified."""
+    bid = blob_id(e.node_id, e.content_version).hex()[:16]
+    staging = dest.parent / f".{dest.name}.blindvault-part-{bid}"
+    try:
+        content = resumable.fetch(
+            space.api, staging, key=e.file_key, node_id=e.node_id,
+            version=e.content_version, size=e.size, progress=step,
+        )  # fmt: skip
+    except IntegrityError:  # nothing of it is kept (partial.fetch emptied it)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    os.replace(content, dest)
+    shutil.rmtree(staging, ignore_errors=True)
+    return dest
 
 
 def _fetch_group(

@@ -81,3 +81,24 @@ def _node(record_id: str) -> bytes:
     if len(node) != 16:
         raise IntegrityError("the change feed named a malformed record id")
     return node
+
+
+def space_changes(api: ApiClient, since: int) -> FeedResult:
+    """The folders of one incoming shared space (`api` scoped to its owner and space) to
+    re-read since `since`. A member gets no signed root of the owner's: every manifest
+    entry after `since` is a candidate, read through the verified path (signatures of
+    roster writers, this device's high-water marks). A server that hides an entry leaves
+    the member where serving the same older, verified manifest to a full walk would (the
+    fork-consistency limit of the threat model), nothing worse."""
+    candidates: set[bytes] = set()
+    seq, requests = since, 0
+    try:
+        for page in pages(api, since, None):
+            requests += 1
+            seq = page.next
+            candidates |= {_node(e.id) for e in page.changes if e.kind == MANIFEST}
+    except FeedResetError as exc:
+        return FeedResult(
+            since if exc.horizon is None else exc.horizon, reset=True, requests=requests + 1
+        )
+    return FeedResult(seq, frozenset(candidates), requests=requests)

@@ -7,13 +7,15 @@ compare-and-swap, after which the new high-water marks are saved at once.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
 from blindvault.client.session import Session
-from blindvault.client.spaces import Spaces
+from blindvault.client.sharing.mounts import FILES
+from blindvault.client.spaces import Location, Spaces
 from blindvault.client.tree import Edit, Space, edits, now_ms
 from blindvault.client.tree.paths import display, no_mount_name, split
 from blindvault.client.verify import Problem, verify_tree
@@ -23,7 +25,9 @@ from blindvault.core.manifest import Entry as ManifestEntry
 from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody, Tombstone
 from blindvault.errors import ConflictError, NotFoundError, PathNotFoundError, UsageError
 
-__all__ = ["Entry", "Files"]
+__all__ = ["Across", "Entry", "Files"]
+
+Across = Callable[[list[str], list[str], ManifestEntry], None]  # (source, destination, entry)
 
 
 @dataclass(frozen=True)
@@ -55,12 +59,20 @@ class Files:
         parts = split(path)
         if not parts:
             return None
+        if parts[0] == "@" + FILES:  # a single file shared with this account
+            holder = self.spaces.holder_at(parts)
+            if holder is None:
+                raise PathNotFoundError(f"no such file or folder: {path}")
+            return dataclasses.replace(holder.entry, name=parts[-1])
         if len(parts) == 1 and parts[0].startswith("@"):
             mount = self.spaces.mount(parts[0][1:])
             return FolderEntry(parts[0], mount.node_id, mount.key, mount.key_version, 0)
-        entry = self.spaces.folder(parts[:-1]).body.find(parts[-1])
+        folder = self.spaces.folder(parts[:-1])
+        entry = folder.body.find(parts[-1])
         if entry is None:
             raise PathNotFoundError(f"no such file or folder: {path}")
+        if isinstance(entry, FileEntry):
+            return self.spaces.current(entry, folder.space)
         return entry
 
     def exists(self, path: str) -> bool:
@@ -78,17 +90,34 @@ class Files:
 
     def ls(self, path: str = "/") -> list[Entry]:
         parts = split(path)
+        if parts == ["@" + FILES]:
+            return self._shared_files()
         entry = self.stat(path)
         if isinstance(entry, FileEntry):
             return [describe(display(parts), entry)]
         folder = self.spaces.folder(parts)
         base = display(parts).rstrip("/")
-        own = [describe(f"{base}/{e.name}", e) for e in folder.body.entries]
+        own = [
+            describe(f"{base}/{e.name}",
+                     self.spaces.current(e, folder.space) if isinstance(e, FileEntry) else e)
+            for e in folder.body.entries
+        ]  # fmt: skip
         if parts:
             return own
-        return own + [
-            Entry(f"/@{n}", f"@{n}", "folder", 0, 0) for n in sorted(self.spaces.mounts())
-        ]
+        mounts = [f"@{n}" for n in sorted(self.spaces.mounts())]
+        if self.spaces.file_mounts():
+            mounts.append("@" + FILES)
+        return own + [Entry(f"/{n}", n, "folder", 0, 0) for n in mounts]
+
+    def _shared_files(self) -> list[Entry]:
+        """`@shared`: the single files shared with this account (each verified)."""
+        out = []
+        for name in sorted(self.spaces.file_mounts()):
+            holder = self.spaces.holder_at(["@" + FILES, name])
+            if holder is not None:
+                entry = dataclasses.replace(holder.entry, name=name)
+                out.append(describe(f"/@{FILES}/{name}", entry))
+        return out
 
     def walk(self, path: str = "/") -> Iterator[Entry]:
         for e in self.ls(path):
@@ -110,9 +139,15 @@ class Files:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def update(self, parts: list[str], change: Callable[[ManifestBody], ManifestBody]) -> Edit:
-        """Apply a pure edit to the folder at `parts`; keep the new high-water marks."""
-        at = self.spaces.locate(parts)
+    def update(
+        self,
+        parts: list[str],
+        change: Callable[[ManifestBody], ManifestBody],
+        at: Location | None = None,
+    ) -> Edit:
+        """Apply a pure edit to the folder at `parts` (or at `at`, a shared file's holder);
+        keep the new high-water marks."""
+        at = at or self.spaces.locate(parts)
         done = self.session.tree.update(at.node_id, at.key, change, at.key_version, at.space)
         self.session.save()  # the new high-water marks, so a server cannot fork this write away
         return done
@@ -151,7 +186,9 @@ class Files:
         if done.before.find(parts[-1]) is not None:  # it existed: ours is named by nothing
             self.session.tree.drop(node, space)
 
-    def mv(self, src: str, dst: str) -> None:
+    def mv(self, src: str, dst: str, *, across: Across | None = None) -> None:
+        """Rename or move inside one space; a move into or out of a shared folder (another
+        space) goes to `across` (re-keying, `client/moves.py`), refused without it."""
         s, d = split(src), split(dst)
         if not s:
             raise UsageError("cannot move the root folder")
@@ -163,8 +200,13 @@ class Files:
         if d[: len(s)] == s:
             raise UsageError("cannot move a folder into itself")
         no_mount_name(d)
+        if "@" + FILES in (s[0], d[0]):
+            raise UsageError("files shared with you stay in @shared: get a copy instead")
         if self.spaces.space(s[:-1]).node_id != self.spaces.space(d[:-1]).node_id:
-            raise UsageError("moving into or out of a shared folder: copy it (get, put) instead")
+            if across is None:
+                raise UsageError("moving into or out of a shared folder: copy it (get, put)")
+            across(s, d, entry)
+            return
         where = display(d[:-1])
         if s[:-1] == d[:-1]:
             self.update(s[:-1], partial(edits.move, entry=entry, new_name=d[-1], where=where))
@@ -177,6 +219,7 @@ class Files:
         """Remove for good (`rm --permanent`): tombstone, blobs and manifests go now.
         A plain `rm` moves into the trash instead (`client/trash.py`)."""
         parts = split(path)
+        no_shared_file(parts)
         entry = self.stat(path)
         if entry is None:
             raise UsageError("cannot remove the root folder")
@@ -191,6 +234,9 @@ class Files:
         space = self.spaces.space(parts[:-1])
         if isinstance(entry, FileEntry):
             self.delete_blob(entry, space)
+            if not space.shared and self.spaces.is_shared(entry.node_id):
+                self.spaces.end_grants(entry.node_id)  # a shared file of one's own
+                self.session.save()
         else:
             self.session.tree.drop(entry.node_id, space)
             self.spaces.end_grants(entry.node_id)
@@ -200,9 +246,15 @@ class Files:
 
     def verify(self, path: str = "/") -> tuple[int, int, list[Problem]]:
         """Download and authenticate every manifest and blob; returns (folders, files, problems)."""
-        result = verify_tree(self.spaces.folder, split(path))
+        result = verify_tree(self.spaces.folder, split(path), self.spaces.current)
         self.session.save()
         return result
+
+
+def no_shared_file(parts: list[str]) -> None:
+    """A file shared with this account (`@shared/NAME`) is its owner's to remove."""
+    if parts and parts[0] == "@" + FILES:
+        raise UsageError("a file shared with you is its owner's to remove (or to unshare)")
 
 
 def _same(body: ManifestBody) -> ManifestBody:

@@ -89,7 +89,7 @@ class History:
         """Download and verify one version of the file to `dest` (its final name only once
         all of it verified), with the version's own mtime."""
         e = self._file(path)
-        space = self.files.spaces.space(split(path)[:-1])
+        space = self.files.spaces.file_space(split(path))  # a shared file: its holder's
         try:
             transfer.download(
                 space.api, dest, key=picked.file_key, node_id=e.node_id,

@@ -55,6 +55,8 @@ class LinkInfo:
     max_downloads: int | None
     downloads: int
     revoked: bool
+    max_uploads: int | None = None  # upload-only links (kind "drop", issue 19)
+    uploads: int = 0
 
 
 class Links:
@@ -124,6 +126,8 @@ class Links:
 
     def listing(self) -> list[LinkInfo]:
         listed = self.api.get_as(wire.LinkList, "/v1/links").links
+        if any(item.kind == "drop" and not item.revoked for item in listed):
+            self.files.session.state.drop_links = True  # import drops on every open
         return [LinkInfo(**item.model_dump()) for item in listed]
 
     def revoke(self, link_id: str) -> None:
@@ -224,6 +228,8 @@ def open_link(
     try:
         holder = _Holder(api, parsed.link_id, parsed.secret)
         served = holder.descriptor()
+        if served.kind == "drop":
+            raise UsageError("this link only accepts uploads: use `blindvault drop URL FILE…`")
         key = link_key(parsed.secret, parsed.link_id, password if parsed.needs_password else None)
         try:
             desc = open_link_descriptor(b64d(served.descriptor), key, parsed.link_id)

@@ -80,21 +80,17 @@ class Pruner:
 
     def run(self, *, dry_run: bool = False) -> PruneResult:
         api = self.trash.files.session.api
-        held, until = self._lease()
+        held, holder = self._lease()
         if held is None:  # mutant: prune.lease
-            raise ConflictError(
-                409,
-                "prune_running",
-                "prune already running on another device of this account"
-                f" (its lease ends by {until} at the latest)",
-            )
+            raise ConflictError(409, "prune_running", f"prune already running {holder}")
         try:
             return self._sweep(held.expires_at - LEASE_SECONDS, dry_run=dry_run)
         finally:
             api.request("DELETE", f"/v1/locks/{PRUNE_LOCK}", headers={"X-Lock-Token": held.token})
 
     def _lease(self) -> tuple[Lock | None, str]:
-        """The account's prune lease, or None and when the holder's lease ends."""
+        """The account's prune lease, or None and who holds it (a hint from the server:
+        shown, never acted upon)."""
         api = self.trash.files.session.api
         try:
             body = {"lease_seconds": LEASE_SECONDS}
@@ -102,13 +98,7 @@ class Pruner:
         except ConflictError as exc:
             if exc.status != 409:
                 raise
-            ends = exc.extra.get("expires_at")
-            when = (
-                datetime.fromtimestamp(ends, tz=UTC).strftime("%H:%M:%S UTC")
-                if isinstance(ends, int | float)
-                else "an unknown time"
-            )
-            return None, when
+            return None, _holder(exc.extra)
 
     def _sweep(self, lease_start: float, *, dry_run: bool) -> PruneResult:
         api = self.trash.files.session.api
@@ -134,3 +124,22 @@ class Pruner:
             out.deleted.append(bid)
             out.freed += size
         return out
+
+
+def _when(value: object) -> str | None:
+    if not isinstance(value, int | float) or not 0 <= value < 1e11:
+        return None
+    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _holder(extra: dict[str, object]) -> str:
+    """`on device NAME since TIME (its lease ends by TIME at the latest)`, with what the
+    server told; the name is cut short and stripped of control characters."""
+    name = extra.get("device")
+    shown = "".join(c for c in name if c.isprintable())[:80] if isinstance(name, str) else ""
+    text = f"on device {shown}" if shown else "on another device of this account"
+    since = _when(extra.get("since"))
+    if since:
+        text += f" since {since}"
+    ends = _when(extra.get("expires_at"))
+    return text + f" (its lease ends by {ends or 'an unknown time'} at the latest)"

@@ -22,23 +22,26 @@ from pathlib import Path
 from blindvault.client.downloads import Downloads
 from blindvault.client.files import Files
 from blindvault.client.peers import peer, trust
+from blindvault.client.sharelist import SharedItem, shared_items
+from blindvault.client.sharing.fileshares import create_holder
 from blindvault.client.sharing.grants import Mount, open_incoming, seal_grant
-from blindvault.client.sharing.mounts import bind_name, bound_name
+from blindvault.client.sharing.mounts import bound_name
 from blindvault.client.sharing.recipients import Confirm, choose_recipients
 from blindvault.client.sharing.rosters import load_roster, served_bundle, write_roster
 from blindvault.client.tree import Space, edits
 from blindvault.client.uploads import Uploads
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
 from blindvault.core.content import blob_id
+from blindvault.core.fileshare import holder_key
 from blindvault.core.identity import IdentityBundle
 from blindvault.core.kdf import normalize_email
 from blindvault.core.keys import FolderKey
-from blindvault.core.manifest import FileEntry, FolderEntry
+from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody
 from blindvault.core.roster import Member
 from blindvault.errors import BlindvaultError, PathNotFoundError, PolicyError, UsageError
 from blindvault.wire.accounts import Identity
 
-__all__ = ["IncomingShare", "OutgoingShare", "Shares"]
+__all__ = ["IncomingShare", "OutgoingShare", "SharedItem", "Shares"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,10 @@ class Shares:
             for g in self.spaces.listing(fresh=True)["outgoing"]
         ]
 
+    def items(self) -> list[SharedItem]:
+        """Each shared folder or file of one's own, with who has what role and since when."""
+        return shared_items(self.files)
+
     def accept(self, share_id: str, *, trust_on_first_use: bool = False) -> str:
         """Verify and accept an incoming share; returns the `@name` it mounts as."""
         for item in self.spaces.listing(fresh=True)["incoming"]:
@@ -103,7 +110,7 @@ class Shares:
                 mount, name = open_incoming(self.session, item, pin=trust_on_first_use)
                 self.session.api.post_json(f"/v1/shares/{share_id}/accept", {})
                 owner = normalize_email(str(item["owner_email"]))
-                bound = bind_name(self.session.state.mounts, name, owner, mount.node_id.hex())
+                bound = self.spaces.bind(owner, mount, name)
                 self.spaces.listing(fresh=True)
                 self.session.save()
                 return "@" + bound
@@ -117,16 +124,34 @@ class Shares:
 
     # --- sharing and unsharing ---------------------------------------------------------------
 
-    def _owned_folder(self, remote: str) -> tuple[list[str], FolderEntry]:
+    def _owned(self, remote: str, *, create: bool) -> tuple[list[str], FolderEntry, bool]:
+        """One's own folder or file at `remote`, as the folder (or a file's holder) whose
+        roster and key are shared, and whether it is a file."""
         parts = [p for p in remote.split("/") if p not in ("", ".")]
         if not parts or parts[0].startswith("@"):
-            raise UsageError("share one of your own folders (not the root, not a share)")
+            raise UsageError("share one of your own folders or files (not the root, not a share)")
         entry = self.files.stat(remote)
-        if not isinstance(entry, FolderEntry):
-            raise UsageError("only folders can be shared with people (use a link for a file)")
+        what = "file" if isinstance(entry, FileEntry) else "folder"
         if self.spaces.space(parts[:-1]).shared:
-            raise UsageError("this folder is inside a shared folder; share that one instead")
-        return parts, entry
+            raise UsageError(f"this {what} is inside a shared folder; share that one instead")
+        if isinstance(entry, FileEntry):
+            return parts, self._holder_of(entry, remote, create=create), True
+        if not isinstance(entry, FolderEntry):
+            raise UsageError("share one of your own folders or files")
+        return parts, entry, False
+
+    def _holder_of(self, entry: FileEntry, remote: str, *, create: bool) -> FolderEntry:
+        """A file's holder as a folder entry (name, node, key, key version); made on the
+        file's first share (core/fileshare.py)."""
+        holder = self.spaces.shared_file(entry)
+        if holder is None and not create:
+            raise PathNotFoundError(f"{remote} is not shared")
+        if holder is None:
+            api = self.session.api.scoped(None, entry.node_id.hex())
+            me = self.session.identity.bundle
+            space = Space(api, {me.fingerprint: me}, entry.node_id)
+            holder = create_holder(self.session, entry, space)
+        return FolderEntry(entry.name, entry.node_id, holder.key, holder.key_version, 0)
 
     def _peer_for_share(
         self, email: str, trust_on_first_use: bool, confirm: Confirm | None
@@ -160,15 +185,15 @@ class Shares:
         trust_on_first_use: bool = False,
         confirm: Confirm | None = None,
     ) -> str:
-        """Share a folder with a user; returns the share id."""
+        """Share a folder or a single file with a user; returns the share id."""
         email = normalize_email(email)
         if email == self.session.state.email:
-            raise UsageError("you own this folder already")
-        _, entry = self._owned_folder(remote)
+            raise UsageError("you own this already")
+        _, entry, is_file = self._owned(remote, create=True)
         member = self._peer_for_share(email, trust_on_first_use, confirm)
         role = ROLE_WRITE if write else ROLE_READ
         node, key, kv = entry.node_id, entry.folder_key, entry.key_version
-        if not self.spaces.own(node).shared:  # first share: the subtree joins the space
+        if not is_file and not self.spaces.own(node).shared:  # the subtree joins the space
             self._adopt(entry)
         self._write_roster(entry, key, kv, email, Member(member.fingerprint, role, email))
         share_id = seal_grant(
@@ -216,7 +241,7 @@ class Shares:
         key this device pinned (P-RESEAL); returns the emails of grants the server listed
         that the roster does not name (never sealed to)."""
         email = normalize_email(email)
-        parts, entry = self._owned_folder(remote)
+        parts, entry, is_file = self._owned(remote, create=False)
         node, me, session = entry.node_id, self.session.identity.bundle, self.session
         roster, _ = load_roster(session, session.api, session.owner, node, me)
         listed = self.spaces.listing(fresh=True)["outgoing"]
@@ -237,8 +262,14 @@ class Shares:
             session.api.request("DELETE", f"/v1/shares/{grant['id']}")  # access ends now
         self.spaces.listing(fresh=True)
         space = self.spaces.own(node)
-        new_key, new_kv = self._rekey(node, entry.folder_key, entry.key_version, space)
-        self.files.update(parts[:-1], partial(edits.rekey, fresh={node: (new_key, new_kv)}))
+        if is_file:  # the holder only: the next key version's key, derived (core/fileshare)
+            new_kv = entry.key_version + 1
+            new_key = holder_key(session.keys().root_key, node, new_kv)
+            session.tree.update(node, entry.folder_key, _same, entry.key_version, space,
+                                new_key=new_key)  # fmt: skip
+        else:
+            new_key, new_kv = self._rekey(node, entry.folder_key, entry.key_version, space)
+            self.files.update(parts[:-1], partial(edits.rekey, fresh={node: (new_key, new_kv)}))
         self._write_roster(entry, new_key, new_kv, email, None)
         session.state.peers.update(keep.newly_pinned)
         for r in keep.chosen:
@@ -275,3 +306,7 @@ class Shares:
                 os.utime(local, ns=(f.mtime_ms * 1_000_000, f.mtime_ms * 1_000_000))
                 self.uploads.put(local, f.path)
                 local.unlink()
+
+
+def _same(body: ManifestBody) -> ManifestBody:
+    return body

@@ -6,23 +6,30 @@ incoming share mounted as `@name`. `locate` walks a path from the signed root (o
 verified mount) to the folder it names, switching to a shared space below a folder of
 one's own that is shared. The server's grant list (`GET /v1/shares`) is cached per command
 and is a hint only: a space is entered only through a verified roster or envelope.
+
+A single file shared with people (issue 19) lives in a holder (`sharing/fileshares.py`):
+the owner's own path names it as before, and `holder_at` / `current` give the holder's
+(newer) version; a file shared with this account is `@shared/NAME`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass
 
 from blindvault.client.net.answers import Answer
 from blindvault.client.session import Session
+from blindvault.client.sharing.fileshares import Holder, own_holder, read_holder
 from blindvault.client.sharing.grants import Mount, open_incoming
-from blindvault.client.sharing.mounts import bind_name
+from blindvault.client.sharing.mounts import FILES, bind_file_name, bind_name, bound_name
 from blindvault.client.sharing.rosters import load_roster, writers
 from blindvault.client.tree import Folder, Space
+from blindvault.core.fileshare import the_file
 from blindvault.core.kdf import normalize_email
 from blindvault.core.keys import FolderKey
-from blindvault.core.manifest import FolderEntry
-from blindvault.errors import BlindvaultError, NotFoundError, PathNotFoundError
+from blindvault.core.manifest import FileEntry, FolderEntry
+from blindvault.errors import BlindvaultError, IntegrityError, NotFoundError, PathNotFoundError
 
 __all__ = ["Location", "Spaces"]
 
@@ -41,7 +48,7 @@ class Spaces:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._listing: Answer | None = None
-        self._own: dict[bytes, Space] = {}
+        self._own: dict[bytes, tuple[Space, int]] = {}  # with the roster's key version
         self._mounts: dict[str, Mount] | None = None
 
     @property
@@ -61,9 +68,12 @@ class Spaces:
         return self._listing
 
     def is_shared(self, node: bytes) -> bool:
-        """Whether a folder of one's own is shared (listed, or with a roster seen here)."""
+        """Whether a folder (or file) of one's own is shared: listed, with a roster seen
+        here, or with a roster the owner's signed root names."""
         spaces = {g["space"] for g in self.listing()["outgoing"]}
-        return node.hex() in spaces or node.hex() in self.session.state.rosters
+        if node.hex() in spaces or node.hex() in self.session.state.rosters:
+            return True
+        return self.session.tree.roster_head(node) is not None
 
     def forget_roster(self, node: bytes) -> None:
         """A new roster was written for `node`: its writers are read again when needed."""
@@ -84,23 +94,95 @@ class Spaces:
     def own(self, node: bytes) -> Space:
         """The space of one of this account's folders: its shared space if it is shared
         (with a verified roster), else the private space."""
+        found = self._own_space(node)
+        return found[0] if found else self.private
+
+    def _own_space(self, node: bytes) -> tuple[Space, int] | None:
+        """A shared node of one's own: its space and its roster's key version."""
         if not self.is_shared(node):
-            return self.private
+            return None
         if node not in self._own:
             me = self.session.identity.bundle
             roster, _ = load_roster(self.session, self.session.api, self.session.owner, node, me)
             if roster is None:
-                return self.private
+                return None
             api = self.session.api.scoped(None, node.hex())
-            self._own[node] = Space(api, writers(self.session, roster, me), node)
+            space = Space(api, writers(self.session, roster, me), node)
+            self._own[node] = (space, roster.key_version)
         return self._own[node]
+
+    def shared_file(self, entry: FileEntry) -> Holder | None:
+        """The holder of a file of one's own (in the private space) that is shared."""
+        found = self._own_space(entry.node_id)
+        if found is None:
+            return None
+        return own_holder(self.session, entry.node_id, found[1], found[0])
+
+    def current(self, entry: FileEntry, space: Space) -> FileEntry:
+        """A file as listed in a folder of `space`, or, if it is one of one's own files
+        that is shared, the holder's version of it under the listed name."""
+        if space.shared:
+            return entry
+        holder = self.shared_file(entry)
+        return entry if holder is None else dataclasses.replace(holder.entry, name=entry.name)
+
+    def holder_at(self, parts: list[str]) -> Holder | None:
+        """The shared file at `parts`: `@shared/NAME`, or a shared file of one's own."""
+        if len(parts) >= 1 and parts[0] == "@" + FILES:
+            found = self.file_mounts().get("/".join(parts[1:]))
+            if found is None or len(parts) != 2:
+                raise PathNotFoundError(f"no file shared with you as /{'/'.join(parts)}")
+            return read_holder(self.session, found.node_id, found.key, found.key_version,
+                               found.space)  # fmt: skip
+        if not parts or parts[0].startswith("@"):
+            return None
+        at = self.locate(parts[:-1])
+        if at.space.shared:
+            return None
+        folder, _ = self.session.tree.read(at.node_id, at.key, at.key_version, at.space)
+        entry = folder.body.find(parts[-1])
+        return self.shared_file(entry) if isinstance(entry, FileEntry) else None
+
+    def file_space(self, parts: list[str]) -> Space:
+        """Where the blobs of the file at `parts` live: a shared file's holder's space, else
+        its folder's."""
+        holder = self.holder_at(parts)
+        return holder.space if holder is not None else self.space(parts[:-1])
 
     def below(self, space: Space, node: bytes) -> Space:
         """The space of sub-folder `node` of a folder in `space`."""
         return space if space.shared else self.own(node)
 
     def mounts(self) -> dict[str, Mount]:
-        """Accepted, verified incoming shares by the mount name bound on this device."""
+        """Accepted, verified incoming folder shares by the mount name bound on this device."""
+        return {n: m for n, m in self._all_mounts().items() if not n.startswith(FILES + "/")}
+
+    def file_mounts(self) -> dict[str, Mount]:
+        """Accepted, verified single files shared with this account, by `@shared/` name."""
+        prefix = FILES + "/"
+        return {
+            n.removeprefix(prefix): m for n, m in self._all_mounts().items() if n.startswith(prefix)
+        }
+
+    def bind(self, owner: str, mount: Mount, name: str) -> str:
+        """The name (owner, node) is bound to on this device; a new binding is a file
+        (`shared/NAME`) if the share's top manifest is a holder of its own file."""
+        bindings = self.session.state.mounts
+        node = mount.node_id.hex()
+        if bound_name(bindings, owner, node) is None and self._is_holder(mount):
+            return bind_file_name(bindings, name, owner, node)
+        return bind_name(bindings, name, owner, node)
+
+    def _is_holder(self, mount: Mount) -> bool:
+        folder, _ = self.session.tree.read(mount.node_id, mount.key, mount.key_version,
+                                           mount.space)  # fmt: skip
+        try:
+            the_file(folder.body, mount.node_id)
+        except IntegrityError:
+            return False
+        return True
+
+    def _all_mounts(self) -> dict[str, Mount]:
         if self._mounts is None:
             found: list[tuple[str, str, Mount, str]] = []
             for item in self.listing()["incoming"]:
@@ -112,10 +194,12 @@ class Spaces:
                     continue  # reported by `shares`; never shown unverified
                 owner = normalize_email(str(item["owner_email"]))
                 found.append((owner, mount.node_id.hex(), mount, name))
-            bindings = self.session.state.mounts
             self._mounts = {}
-            for owner, node, mount, name in sorted(found, key=lambda f: (f[0], f[1])):
-                self._mounts[bind_name(bindings, name, owner, node)] = mount
+            for owner, _, mount, name in sorted(found, key=lambda f: (f[0], f[1])):
+                try:
+                    self._mounts[self.bind(owner, mount, name)] = mount
+                except BlindvaultError:
+                    continue  # its top folder does not verify: never shown
         return self._mounts
 
     def mount(self, name: str) -> Mount:

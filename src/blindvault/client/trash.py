@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 
-from blindvault.client.files import Files
+from blindvault.client.files import Files, no_shared_file
 from blindvault.client.tree import Folder, Space, edits, now_ms
 from blindvault.client.tree.paths import display, no_mount_name, split
 from blindvault.core.manifest import (
@@ -184,6 +184,7 @@ class Trash:
 
     def remove(self, path: str, *, recursive: bool = False) -> None:
         """`rm PATH` into the trash (a non-empty folder needs `recursive`)."""
+        no_shared_file(split(path))
         entry = self.files.stat(path)
         if entry is None:
             raise UsageError("cannot remove the root folder")
@@ -192,6 +193,8 @@ class Trash:
         self.move_in(path, entry)
         spaces = self.files.spaces
         shares = spaces.listing()["outgoing"] or self.files.session.state.rosters
+        if isinstance(entry, FileEntry) and shares:  # a trashed shared file: shared no more
+            spaces.end_grants(entry.node_id)
         if isinstance(entry, FolderEntry) and shares:  # a trashed shared folder: shared no more
             space = self.files.spaces.below(
                 self.files.spaces.space(split(path)[:-1]), entry.node_id

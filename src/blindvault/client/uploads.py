@@ -20,6 +20,8 @@ from pathlib import Path
 from blindvault.client.files import Files
 from blindvault.client.net import transfer
 from blindvault.client.net.batching import BATCH_ITEM, PARALLEL, groups
+from blindvault.client.sharing.fileshares import Holder
+from blindvault.client.spaces import Location
 from blindvault.client.tree import Space, edits, now_ms
 from blindvault.client.tree.paths import display, no_mount_name, split
 from blindvault.core.content import blob_id, sealed_size
@@ -131,7 +133,17 @@ class Uploads:
     ) -> list[FileEntry]:
         """Small files (with their blob sizes) into one folder: the tiniest in batches, the
         rest in parallel, then one manifest write."""
-        parent = self.files.spaces.folder(target)
+        spaces = self.files.spaces
+        parent = spaces.folder(target)
+        shared = [  # a shared file of one's own: its next version goes into its holder
+            f
+            for f, _ in files
+            if not parent.space.shared
+            and isinstance(found := parent.body.find(f.name), FileEntry)
+            and spaces.is_shared(found.node_id)
+        ]
+        made = [self._put_file(f, [*target, f.name], step) for f in shared]
+        files = [(f, size) for f, size in files if f not in shared]
         tiny: list[tuple[_Job, int]] = []
         rest: list[_Job] = []
         for f, blob_size in files:
@@ -141,16 +153,21 @@ class Uploads:
                 tiny.append((job, blob_size))
             else:
                 rest.append(job)
-        send = partial(self._send, parent.space, step)
-        send_group = partial(_send_group, parent.space, step)
+        send = partial(self._send_job_free, parent.space, step)
+        send_group = partial(self._send_group_free, parent.space, step)
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             entries = [e for made in pool.map(send_group, groups(tiny)) for e in made]
             entries += pool.map(send, rest)
-        return self._name(target, entries, parent.space)
+        if not entries:
+            return made
+        return made + self._name(target, entries, parent.space)
 
     def _put_file(self, local: Path, target: list[str], step: Progress) -> FileEntry:
         check_name(target[-1])
         no_mount_name(target)
+        holder = self.files.spaces.holder_at(target)
+        if holder is not None:  # a shared file: its next version goes into its holder
+            return self._put_shared(local, holder, step)
         parent = self.files.spaces.folder(target[:-1])
         done = None
         for rec in transfer.pending_upload(self._resume_dir, local):
@@ -173,6 +190,16 @@ class Uploads:
             0
         ]
 
+    def _put_shared(self, local: Path, holder: Holder, step: Progress) -> FileEntry:
+        """The next version of a shared file, named in its holder (not resumable: the
+        resume records know folders by path)."""
+        at = Location(holder.node_id, holder.key, holder.key_version, holder.space)
+        current = holder.entry
+        sent = self._send_free(holder.space, step, local, current.node_id,
+                               current.content_version + 1)  # fmt: skip
+        named = dataclasses.replace(sent, name=current.name)
+        return self._name([], [named], holder.space, at)[0]
+
     def _send_free(
         self, space: Space, step: Progress, local: Path, node: bytes, version: int
     ) -> FileEntry:
@@ -189,6 +216,24 @@ class Uploads:
                 version += 1
         raise ConflictError(409, "conflict", "no free version for this file; try again")
 
+    def _send_job_free(self, space: Space, step: Progress, job: _Job) -> FileEntry:
+        """`_send`, then the next free version if a killed upload's orphan holds the id."""
+        try:
+            return self._send(space, step, job)
+        except ConflictError as exc:
+            if exc.code != "conflict":
+                raise
+        return self._send_free(space, step, job.path, job.node, job.version + 1)
+
+    def _send_group_free(self, space: Space, step: Progress, group: list[_Job]) -> list[FileEntry]:
+        """A batch (all or nothing); if an orphan holds one of its ids, one by one."""
+        try:
+            return _send_group(space, step, group)
+        except ConflictError as exc:
+            if exc.code != "conflict":
+                raise
+        return [self._send_job_free(space, step, job) for job in group]
+
     def _send(self, space: Space, step: Progress, job: _Job) -> FileEntry:
         size = transfer.upload(
             space.api, job.path, key=job.key, node_id=job.node, version=job.version,
@@ -197,13 +242,20 @@ class Uploads:
         )  # fmt: skip
         return job.entry(size)
 
-    def _name(self, target: list[str], entries: list[FileEntry], space: Space) -> list[FileEntry]:
-        """Name what was sent in the folder's manifest; then delete what it replaced."""
+    def _name(
+        self,
+        target: list[str],
+        entries: list[FileEntry],
+        space: Space,
+        holder: Location | None = None,
+    ) -> list[FileEntry]:
+        """Name what was sent in the folder's manifest (or a shared file's `holder`); then
+        delete what it replaced."""
         at, me = now_ms(), self.session.fingerprint  # who wrote these versions, and when
         entries = [dataclasses.replace(e, written_ms=at, writer=me) for e in entries]
         try:
             done = self.files.update(target, partial(edits.upsert, files=entries,
-                                                     where=display(target)))  # fmt: skip
+                                                     where=display(target)), holder)  # fmt: skip
         except ConflictError as exc:
             if exc.code == edits.NEWER:  # nothing names what we sent: do not leave it behind
                 for e in entries:

@@ -30,11 +30,14 @@ from blindvault.client.apps import (
     own_container,
 )
 from blindvault.client.downloads import Downloads
+from blindvault.client.drops import Drops
 from blindvault.client.feed import FeedResult
 from blindvault.client.files import Entry, Files
 from blindvault.client.history import History
+from blindvault.client.invitations import Invitations
 from blindvault.client.links import Links
 from blindvault.client.local.state import AccountState, StateStore
+from blindvault.client.moves import Moves
 from blindvault.client.net.http import ApiClient
 from blindvault.client.prune import Pruner, PruneResult
 from blindvault.client.retention import Policy, Retention
@@ -48,7 +51,7 @@ from blindvault.client.verify import Problem
 from blindvault.core.identity import IdentityBundle
 from blindvault.core.kdf import AccountKeys, KdfParams
 from blindvault.core.keybundle import OpenedBundle
-from blindvault.core.keys import FolderKey
+from blindvault.core.keys import FolderKey, VaultKey
 from blindvault.core.manifest import FileEntry, FolderEntry
 
 __all__ = ["Entry", "Problem", "Vault"]
@@ -74,6 +77,9 @@ class Vault:
         self.trash_bin = Trash(self.files)  # the trash (issue 14)
         self.shares = Shares(self.files, self.uploads, self.downloads)
         self.links = Links(self.files)
+        self.drops = Drops(self.files, self.uploads)  # upload-only links (issue 19)
+        self.invitations = Invitations(self.files, self.shares)  # issue 19
+        self.moves = Moves(self.files, self.uploads, self.downloads)  # across spaces (issue 19)
 
     # --- account life cycle ----------------------------------------------------------------
 
@@ -127,6 +133,25 @@ class Vault:
         session = account.log_in(
             server, email, password, store=store or StateStore(), insecure=insecure,
             device_name=device_name, totp=totp, derived=derived, min_kdf=min_kdf,
+            transport=transport,
+        )  # fmt: skip
+        return cls(session)
+
+    @classmethod
+    def open_unlocked(
+        cls,
+        server: str,
+        email: str,
+        vault_key: VaultKey,
+        *,
+        store: StateStore | None = None,
+        insecure: bool = False,
+        transport: httpx.BaseTransport | None = None,
+    ) -> Vault:
+        """Open this device's session with the vault key an unlocked agent holds (issue 18):
+        no password and no KDF; `proof` stays empty, so key changes need `open`."""
+        session = account.open_unlocked(
+            server, email, vault_key, store=store or StateStore(), insecure=insecure,
             transport=transport,
         )  # fmt: skip
         return cls(session)
@@ -363,7 +388,8 @@ class Vault:
         return self.downloads.get(remote, local, progress=progress, escape_names=escape_names)
 
     def mv(self, src: str, dst: str) -> None:
-        self.files.mv(src, dst)
+        """Rename or move; into or out of a shared folder, what moves is re-keyed."""
+        self.moves.mv(src, dst)
 
     def rm(self, path: str, *, recursive: bool = False, permanent: bool = False) -> None:
         """Move `path` into the trash; with `permanent`, remove it for good at once."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from blindvault.client.net import transfer
-from blindvault.client.tree import Folder
+from blindvault.client.tree import Folder, Space
 from blindvault.core.manifest import FileEntry, FolderEntry
 from blindvault.errors import BlindvaultError
 
@@ -26,10 +26,12 @@ class Problem:
 
 
 def verify_tree(
-    folder_at: Callable[[list[str]], Folder], parts: list[str]
+    folder_at: Callable[[list[str]], Folder],
+    parts: list[str],
+    current: Callable[[FileEntry, Space], FileEntry] | None = None,
 ) -> tuple[int, int, list[Problem]]:
     """(folders, files, problems) under the folder at `parts` (`folder_at` reads and
-    verifies the folder at a path)."""
+    verifies the folder at a path; `current` gives a shared file's holder version)."""
     problems: list[Problem] = []
     counts = [0, 0]
 
@@ -47,11 +49,18 @@ def verify_tree(
                 visit([*parts, e.name])
                 continue
             path = f"{here.rstrip('/')}/{e.name}"
+            f = e
+            if current is not None and e not in trashed:
+                try:
+                    f = current(e, folder.space)  # a shared file of one's own: its holder's
+                except BlindvaultError as exc:
+                    problems.append(Problem(path, f"shared file fails verification: {exc}"))
+                    continue
             if e in trashed:
                 path += " (in the trash)"
             else:
                 counts[1] += 1  # live files (trashed ones are checked, not counted)
-            for v in (e.as_version(), *e.history):  # every version the manifest keeps
+            for v in (f.as_version(), *f.history):  # every version the manifest keeps
                 try:
                     transfer.verify_blob(
                         folder.space.api,
@@ -61,7 +70,7 @@ def verify_tree(
                         size=v.size,
                     )
                 except BlindvaultError as exc:
-                    live = v.content_version == e.content_version
+                    live = v.content_version == f.content_version
                     at = path if live else f"{path} (kept version {v.content_version})"
                     problems.append(Problem(at, f"content fails verification: {exc}"))
 

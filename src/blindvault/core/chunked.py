@@ -221,6 +221,15 @@ class Decryptor:
         self._pending = bytearray()
         dst[:] = bytes(len(dst))  # no unauthenticated byte stays in the caller's buffer
 
+    def skip(self, chunks: int) -> None:
+        """Start at chunk `chunks`: the ones before it were authenticated by an earlier
+        decryptor of this same message (an interrupted stream, resumed). Only at the start."""
+        self._check()
+        if self._counter or self._pending or chunks < 0:
+            raise UsageError("a decryptor skips chunks only before it read any")
+        _check_counter(chunks)
+        self._counter = chunks
+
     def update(self, data: bytes | bytearray | memoryview) -> bytes:
         out = bytearray(self.output_bound(len(data)))
         n = self.update_into(data, out)
@@ -286,6 +295,12 @@ class HeaderDecryptor:
         out = bytearray(self.output_bound(len(data)))
         n = self.update_into(data, out)
         return bytes(out[:n])
+
+    def skip(self, chunks: int) -> None:
+        """After the header: continue at chunk `chunks` (see `Decryptor.skip`)."""
+        if self._failed or self._inner is None:
+            raise UsageError("a decryptor skips chunks only after the header")
+        self._inner.skip(chunks)
 
     def finalize(self) -> bytes:
         if self._failed or self._inner is None:

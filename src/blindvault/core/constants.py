@@ -32,6 +32,10 @@ MAGIC_ORG_ESCROW: Final = b"BVOE"
 MAGIC_PAIRING: Final = b"BVPR"
 MAGIC_CA: Final = b"BVCA"
 MAGIC_CERTIFICATE: Final = b"BVCC"
+# upload-only links (issue 19): the holder's descriptor, the owner's note, a sealed drop
+MAGIC_DROP_LINK: Final = b"BVDL"
+MAGIC_DROP_NOTE: Final = b"BVDN"
+MAGIC_DROP: Final = b"BVDP"
 
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
@@ -106,6 +110,7 @@ LABEL_LINK_PASSWORD: Final = b"blindvault/v1/link-password"
 LABEL_ROSTER_HASH: Final = b"blindvault/v1/roster-hash"
 LABEL_ROSTER_SIG: Final = b"blindvault/v1/roster-sig"
 LABEL_ROSTER_NAME: Final = b"blindvault/v1/roster-name"
+LABEL_FILE_SHARE_KEY: Final = b"blindvault/v1/file-share-key"
 MAX_ROSTER_MEMBERS: Final = 1000
 LABEL_SOCIAL_SETUP_SIG: Final = b"blindvault/v1/social-setup-sig"
 LABEL_SOCIAL_SETUP_HASH: Final = b"blindvault/v1/social-setup-hash"
@@ -122,6 +127,13 @@ LABEL_PAIRING_KEYS: Final = b"blindvault/v1/pairing/keys"
 LABEL_PAIRING_CONFIRM: Final = b"blindvault/v1/pairing/confirm"
 LABEL_CA_SIG: Final = b"blindvault/v1/ca-sig"
 LABEL_CERTIFICATE_SIG: Final = b"blindvault/v1/identity-cert-sig"
+LABEL_DROP_ROOT: Final = b"blindvault/v1/drop/root"
+LABEL_DROP_SECRET: Final = b"blindvault/v1/drop/link-secret"
+LABEL_DROP_KEY: Final = b"blindvault/v1/drop/recipient-key"
+LABEL_DROP_NOTE: Final = b"blindvault/v1/drop/owner-note"
+LABEL_DROP_BIND: Final = b"blindvault/v1/drop/bind-key"
+LABEL_DROP_TAG: Final = b"blindvault/v1/drop/tag"
+LABEL_DROP_INFO: Final = b"blindvault/v1/drop/hpke-info"
 
 # --- key-wrap kinds (one byte in every wrapped key; also selects the wrapping subkey) ---
 WRAP_VAULT_BY_MASTER: Final = 1
@@ -168,6 +180,10 @@ ROLE_WRITE: Final = 2
 LINK_SECRET_SIZE: Final = 32
 LINK_FRAGMENT_PREFIX: Final = "v1."
 LINK_PASSWORD_MARK: Final = ".p"  # noqa: S105 - a marker, not a password
+# --- upload-only links (file drops) ---
+PAD_DROP_HEADER_MIN: Final = 512  # the sealed drop header: file key, size, mtime, name, tag
+MAX_DROP_PATH_BYTES: Final = 4096  # the owner's note: the target folder's path
+DROP_HEADER_MAX: Final = 4096  # the HPKE ciphertext of a drop header, at most
 
 # --- recovery ---
 RECOVERY_WORDS: Final = 24

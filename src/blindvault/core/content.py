@@ -23,6 +23,7 @@ from blindvault.core.constants import (
     LABEL_BLOB_ID,
     LABEL_CONTENT,
     MAGIC_CONTENT,
+    SEALED_CHUNK_SIZE,
 )
 from blindvault.core.encoding import Writer, header
 from blindvault.core.keys import FileKey
@@ -126,6 +127,33 @@ class ContentDecryptor:
         self._pos = 0
         self._prefix = bytearray()
         self._failed = False
+
+    @classmethod
+    def resume(
+        cls, key: FileKey, node_id: bytes, content_version: int, size: int, *,
+        head: bytes, chunks: int,
+    ) -> ContentDecryptor:  # fmt: skip
+        """Continue an interrupted stream: `head` is the blob's first CONTENT_HEADER_SIZE
+        bytes as the interrupted decryptor saw them (magic, version, salt and key commitment,
+        all checked again here), and its first `chunks` chunks were authenticated by it.
+        Feed it the blob from `resume_offset(chunks)` on."""
+        dec = cls(key, node_id, content_version, size)
+        if len(head) != CONTENT_HEADER_SIZE or not 0 <= chunks * CHUNK_SIZE <= dec._padded:
+            raise UsageError("cannot resume there")
+        dec.update_into(head, bytearray())
+        dec._dec.skip(chunks)
+        dec._pos = chunks * CHUNK_SIZE
+        return dec
+
+    @property
+    def verified(self) -> int:
+        """Padded plaintext authenticated so far (whole chunks until `finalize`)."""
+        return self._pos
+
+    @staticmethod
+    def resume_offset(chunks: int) -> int:
+        """Where in the blob chunk `chunks` starts."""
+        return CONTENT_HEADER_SIZE + chunks * SEALED_CHUNK_SIZE
 
     def output_bound(self, size: int) -> int:
         return self._dec.output_bound(size)

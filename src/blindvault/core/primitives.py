@@ -40,6 +40,7 @@ from blindvault.errors import IntegrityError, UsageError
 
 __all__ = [
     "ChunkAead",
+    "Sha256",
     "aes256gcm_open",
     "aes256gcm_seal",
     "argon2id",
@@ -100,6 +101,22 @@ def sha256_chunks(chunks: Iterable[bytes]) -> bytes:
     for chunk in chunks:
         h.update(chunk)
     return h.finalize()
+
+
+class Sha256:
+    """Incremental SHA-256 whose digest can be read at any point (a checkpoint)."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self) -> None:
+        self._h = hashes.Hash(hashes.SHA256())
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._h.update(data)
+
+    def digest(self) -> bytes:
+        """The digest of everything so far; hashing may go on."""
+        return self._h.copy().finalize()
 
 
 def sha512(data: bytes) -> bytes:

@@ -6,15 +6,15 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from blindvault import __version__
 from blindvault.server import maintenance
@@ -26,6 +26,7 @@ from blindvault.server.api import (
     blobs,
     changes,
     devices,
+    drops,
     health,
     identities,
     link_access,
@@ -48,16 +49,20 @@ from blindvault.server.bodies import BodyLimit
 from blindvault.server.ca import from_data
 from blindvault.server.context import Limits, ServerContext
 from blindvault.server.errors import CODES, ApiError
+from blindvault.server.fastpath import FastBlobGet
+from blindvault.server.guard import Guard
 from blindvault.server.options import ServerOptions
 from blindvault.server.storage.blobstore import BlobStore, open_store
 from blindvault.server.storage.db import make_engine, migrate
+from blindvault.server.storage.revocations import RevocationEpoch, watch
+from blindvault.server.tokens import TokenCache
 from blindvault.wire.common import ErrorAnswer
 
 # one router per resource; the batch routes before `/blobs/{blob_id}`
 ROUTERS = (
     health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
-    blob_batch, blobs, uploads, links, link_access, shares, spaces, apps, recovery, orgkey,
-    pairing, page, sw, webapp,
+    blob_batch, blobs, uploads, links, link_access, drops, shares, spaces, apps, recovery,
+    orgkey, pairing, page, sw, webapp,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")
 
@@ -79,6 +84,18 @@ def _bad_url_value(error: dict[str, Any]) -> bool:
     )
 
 
+class BlindvaultApp(FastAPI):
+    """FastAPI, with the short path for a device's own small blob in front of everything
+    (`fastpath`): it answers that one success case or passes the request on untouched."""
+
+    fast: FastBlobGet | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast is not None and await self.fast.answer(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(ctx: ServerContext, options: ServerOptions | None = None) -> FastAPI:
     opts = options or ServerOptions()
 
@@ -92,7 +109,7 @@ def create_app(ctx: ServerContext, options: ServerOptions | None = None) -> Fast
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    app = FastAPI(
+    app = BlindvaultApp(
         title="blindvault",
         version=__version__,
         description="Blind storage API: the server stores ciphertext and opaque records only.",
@@ -132,28 +149,11 @@ def create_app(ctx: ServerContext, options: ServerOptions | None = None) -> Fast
         code = CODES.get(exc.status_code, "error")
         return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
-    @app.middleware("http")
-    async def guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = uuid.uuid4().hex[:12]
-        try:
-            response = await call_next(request)
-        except ApiError as exc:  # raised while streaming a body
-            response = JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
-        except Exception:
-            log.exception("request %s failed", request_id)  # no body, no token in the log
-            response = _error(500, "internal", f"internal error (request {request_id})")
-        response.headers["X-Request-Id"] = request_id
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        if opts.tls:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        return response
-
+    app.add_middleware(Guard, tls=opts.tls)  # headers and the no-details 500
     # outermost: oversized or stalled bodies are refused before any route parses them
     app.add_middleware(BodyLimit, json_limit=ctx.limits.json_body, body_timeout=opts.body_timeout)
+    # before all: a device's own small blob, from a checked token (anything else goes on)
+    app.fast = FastBlobGet(ctx=ctx, tls=opts.tls)
     return app
 
 
@@ -172,4 +172,11 @@ def build(
     migrate(engine)
     store: BlobStore = open_store(blobs, data)
     ca = from_data(data)  # the CA of identity certificates, if `admin ca create` made one
-    return create_app(ServerContext(engine, store, limits or Limits(), ca), options)
+    limits = limits or Limits()
+    tokens = None
+    if engine.dialect.name == "sqlite":  # one host: its processes share the epoch file
+        epoch = RevocationEpoch(data)
+        watch(engine, epoch)
+        tokens = TokenCache(epoch, limits.token_ttl)
+    inline = engine.dialect.name == "sqlite" and blobs is None
+    return create_app(ServerContext(engine, store, limits, ca, tokens, inline), options)

@@ -31,7 +31,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # routes whose body is binary and checked (and spooled) by the route itself
-_BINARY = re.compile(r"^/v1/(blobs/[0-9a-f]{32}|uploads/[0-9a-f]{32}/parts/\d{1,6}|blobs/batch)$")
+_BINARY = re.compile(
+    r"^/v1/(blobs/[0-9a-f]{32}|uploads/[0-9a-f]{32}/parts/\d{1,6}|blobs/batch"
+    r"|l/[A-Za-z0-9_-]{22}/drops)$"
+)
 SPOOL_IN_MEMORY = 64 << 10  # a spooled body beyond this lives on disk
 RECORD_JSON = 4 * (((16 << 20) + 2) // 3) + (64 << 10)  # a 16 MiB record, base64, in JSON
 # JSON routes that carry more than `Limits.json_body` by design (every other one gets it)
@@ -89,8 +92,11 @@ class BodyLimit:
                 # the larger caps only for requests that at least claim a session (the
                 # token itself is checked by the route; anonymous ones get the default)
                 limit = json_limit(scope.get("method", ""), scope.get("path", ""), self.limit)
-            declared_length(headers, limit)
-            messages = await self._read(receive, limit)
+            declared = declared_length(headers, limit)
+            # no length and not chunked: no body at all (HTTP/1.1 framing, RFC 9112 6.3),
+            # nothing to count or wait for; the route reads the empty body directly
+            bodyless = declared is None and "transfer-encoding" not in headers
+            messages = [] if bodyless else await self._read(receive, limit)
         except ApiError as exc:
             await _answer(send, exc)
             return

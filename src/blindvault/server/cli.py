@@ -159,7 +159,7 @@ def main(argv: list[str]) -> int:
     build(data, args.db, args.blobs, limits_from_env(), options=ServerOptions.from_env())
     import uvicorn
 
-    from blindvault.server.protocol import NoDelayH11Protocol
+    from blindvault.server.protocol import NoDelayHttpToolsProtocol
 
     scheme = "https" if args.tls_cert else "http"
     sys.stderr.write(f"blindvault server: {scheme}://{args.host}:{args.port}  (data: {data})\n")
@@ -168,7 +168,8 @@ def main(argv: list[str]) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        http=NoDelayH11Protocol,
+        http=NoDelayHttpToolsProtocol,
+        loop="auto",  # uvloop (a dependency) where the platform has it
         log_level=args.log_level,
         ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
         ssl_keyfile=str(args.tls_key) if args.tls_key else None,

@@ -5,12 +5,17 @@ The FastAPI dependencies that produce them live in `deps`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from blindvault.server.ca import CaSigner
+from blindvault.server.principal import Principal
 from blindvault.server.storage.blobstore import BlobStore
 from blindvault.wire.common import MAX_VERSION
+
+if TYPE_CHECKING:
+    from blindvault.server.tokens import TokenCache
 
 __all__ = ["MAX_VERSION", "Limits", "Principal", "ServerContext"]
 
@@ -22,6 +27,7 @@ class Limits:
     part_size: int = 8 << 20
     max_part: int = 64 << 20
     max_blob: int = 1 << 42
+    max_drop: int = 64 << 20  # one sealed drop through an upload-only link (issue 19)
     default_quota: int = 100 << 30
     max_lease: int = 600
     login_failures: int = 10
@@ -48,11 +54,6 @@ class ServerContext:
     store: BlobStore
     limits: Limits
     ca: CaSigner | None = None  # identity certificates (issue 17), when configured
-
-
-@dataclass(frozen=True)
-class Principal:
-    account_id: str
-    device_id: str
-    app_space: str | None = None  # an app credential: confined to this container (issue 16)
-    app_id: str | None = None
+    tokens: TokenCache | None = None  # checked bearer tokens (SQLite only; see `tokens`)
+    # SQLite + local store: `fastpath` may read a row and a small blob in the event loop
+    inline_reads: bool = False

@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy import select, update
+from starlette.concurrency import run_in_threadpool
 
 from blindvault.server.context import Principal, ServerContext
 from blindvault.server.domain.apps import granted_spaces
@@ -24,11 +25,13 @@ from blindvault.server.domain.credentials import token_hash
 from blindvault.server.domain.scopes import ROLE_WRITE, Scope, app_scope
 from blindvault.server.errors import ApiError, not_found, unauthorized
 from blindvault.server.storage.db import transaction
+from blindvault.server.storage.revocations import TOUCH_ONLY
 from blindvault.server.storage.schema import devices, grants
+from blindvault.server.tokens import REFRESH
 from blindvault.wire.common import ID_PATTERN, KIND_PATTERN
 
 
-def get_context(request: Request) -> ServerContext:
+async def get_context(request: Request) -> ServerContext:
     ctx: ServerContext = request.app.state.ctx
     return ctx
 
@@ -36,13 +39,9 @@ def get_context(request: Request) -> ServerContext:
 Ctx = Annotated[ServerContext, Depends(get_context)]
 
 
-def authenticate_any(request: Request, ctx: Ctx) -> Principal:
-    """The caller behind the bearer token: a device of an account, or an app credential."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise unauthorized()
-    digest = token_hash(token.strip())
+def _lookup(ctx: ServerContext, digest: str) -> Principal:
+    """The token's `devices` row (in a worker thread): 401 if unknown, revoked or expired."""
+    epoch = ctx.tokens.epoch.current() if ctx.tokens is not None else 0  # before the read
     now = time.time()
     with transaction(ctx.engine) as conn:
         row = conn.execute(
@@ -60,15 +59,37 @@ def authenticate_any(request: Request, ctx: Ctx) -> Principal:
             raise unauthorized()
         if now - row.created_at > ctx.limits.token_ttl:
             raise unauthorized("this device's sign-in has expired; sign in again")
-        if now - row.last_seen > 60:
-            conn.execute(update(devices).where(devices.c.id == row.id).values(last_seen=now))
-    return Principal(row.account_id, row.id, row.app_space, row.app_id)
+        if now - row.last_seen > REFRESH:
+            conn.execute(
+                update(devices).where(devices.c.id == row.id).values(last_seen=now),
+                execution_options={TOUCH_ONLY: True},
+            )
+    who = Principal(row.account_id, row.id, row.app_space, row.app_id)
+    if ctx.tokens is not None:
+        ctx.tokens.put(digest, who, row.created_at, epoch)
+    return who
+
+
+async def authenticate_any(request: Request, ctx: Ctx) -> Principal:
+    """The caller behind the bearer token: a device of an account, or an app credential.
+    A token this process checked recently, with no revocation since, skips the database
+    (`server.tokens`); any other goes to a worker thread that reads its row."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized()
+    digest = token_hash(token.strip())
+    if ctx.tokens is not None:
+        cached = ctx.tokens.get(digest)
+        if cached is not None:
+            return cached
+    return await run_in_threadpool(_lookup, ctx, digest)
 
 
 AnyWho = Annotated[Principal, Depends(authenticate_any)]
 
 
-def authenticate(who: AnyWho) -> Principal:
+async def authenticate(who: AnyWho) -> Principal:
     """An account's own device: app credentials never reach account, device, share, link,
     lock or TOTP routes (issue 16)."""
     if who.app_space is not None:  # mutant: apps.token-account-routes
@@ -95,7 +116,7 @@ Kind = Annotated[str, Path(pattern=KIND_PATTERN, description="a record kind")]
 LinkToken = Annotated[str | None, Header(description="the link's token (never in the URL)")]
 
 
-def resolve_scope(
+async def resolve_scope(
     who: AnyWho,
     ctx: Ctx,
     owner: Annotated[
@@ -108,6 +129,15 @@ def resolve_scope(
     """Whose objects the request acts on; 404 for a space the caller holds no grant for
     (the same answer as a missing object: no existence oracle). An app token is confined
     to its container and the containers granted to its app (`scopes.app_scope`)."""
+    if who.app_space is None and (owner is None or owner == who.account_id):
+        return Scope(who.account_id, space or "", who.account_id, True)  # no database read
+    return await run_in_threadpool(_shared_scope, who, ctx, owner, space)
+
+
+def _shared_scope(
+    who: Principal, ctx: ServerContext, owner: str | None, space: str | None
+) -> Scope:
+    """`resolve_scope` for an app token or another owner's space (reads grants)."""
     if who.app_space is not None:
         if owner is not None and owner != who.account_id:
             raise not_found("object")
@@ -116,9 +146,7 @@ def resolve_scope(
             with transaction(ctx.engine) as conn:
                 granted = granted_spaces(conn, who.account_id, who.app_id or "")
         return app_scope(who.account_id, who.app_space, space, granted)
-    if owner is None or owner == who.account_id:
-        return Scope(who.account_id, space or "", who.account_id, True)
-    if space is None:
+    if space is None or owner is None:
         raise not_found("object")
     with transaction(ctx.engine) as conn:
         role = conn.execute(

@@ -2,7 +2,7 @@
 aborted (their quota released), and stored objects that no row references deleted.
 
 Every step is idempotent, so several processes running it at once is harmless. An object
-is an orphan only if no blob and no upload names its storage key *and* it is older than
+is an orphan only if no blob, upload or drop names its storage key *and* it is older than
 `ORPHAN_GRACE` (a small blob is written before its row is inserted)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from blindvault.server.domain.ratelimit import prune_failures
 from blindvault.server.domain.uploads import sweep_stale_uploads
 from blindvault.server.errors import ApiError
 from blindvault.server.storage.db import transaction
-from blindvault.server.storage.schema import blobs, uploads
+from blindvault.server.storage.schema import blobs, link_drops, uploads
 
 log = logging.getLogger("blindvault.server")
 ORPHAN_GRACE = 3600.0
@@ -41,6 +41,13 @@ def sweep_orphans(ctx: ServerContext, grace: float = ORPHAN_GRACE) -> int:
             )
             known |= set(
                 conn.execute(select(uploads.c.storage_key).where(uploads.c.storage_key.in_(batch)))
+                .scalars()
+                .all()
+            )
+            known |= set(
+                conn.execute(
+                    select(link_drops.c.storage_key).where(link_drops.c.storage_key.in_(batch))
+                )
                 .scalars()
                 .all()
             )

@@ -19,11 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from blindvault.client.vault import Vault
+from blindvault.core.content import sealed_size
 from blindvault.core.manifest import FileEntry
 from blindvault.errors import ForbiddenError, IntegrityError
 from blindvault.sync.index import Index, Pair, Stat
 from blindvault.sync.plan import Action, Kind, conflict_name
 from blindvault.sync.remote import join
+from blindvault.sync.resume import RESUMABLE, Stager
+from blindvault.sync.resume import ChangedError as _ChangedError
 from blindvault.sync.scan import Scan, hash_file
 
 __all__ = ["Applier", "Outcome"]
@@ -43,9 +46,12 @@ def _drop(tmp: Path) -> None:
     shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
-def clean_stale(root: Path) -> None:
-    """Staging folders a killed sync left behind (only ours: `.blindvault-tmp-*`)."""
+def clean_stale(root: Path, keep: frozenset[str] = frozenset()) -> None:
+    """Staging folders a killed sync left behind (only ours: `.blindvault-tmp-*`), except
+    those `keep` names (large transfers to resume, see `sync.resume`)."""
     for p in root.glob(TMP + "*"):
+        if p.name in keep and p.is_dir() and not p.is_symlink():
+            continue
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
         else:
@@ -74,6 +80,11 @@ class Applier:
     device: str
     out: Outcome = field(default_factory=Outcome)
     fetched: dict[str, Path] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)  # remote sizes, from the listing
+    stager: Stager = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stager = Stager(self.vault, self.index, self.pair)
 
     @property
     def root(self) -> Path:
@@ -92,7 +103,7 @@ class Applier:
             Kind.CONFLICT: self.conflict,
             Kind.FORGET: lambda a: self.index.forget(self.pair, a.path),
         }
-        clean_stale(self.root)
+        clean_stale(self.root, frozenset(self.index.partials(self.pair)))
         self._prefetch(actions)  # mutant: sync.verify-before-local-change
         try:
             for act in actions:
@@ -111,6 +122,7 @@ class Applier:
         finally:
             for tmp in self.fetched.values():
                 _drop(tmp)
+        self.stager.sweep()
         return self.out
 
     def _prefetch(self, actions: list[Action]) -> None:
@@ -149,7 +161,13 @@ class Applier:
         return self.fetched.pop(rel, None) or self._download_tmp(rel)
 
     def _download_tmp(self, rel: str) -> Path:
-        """The remote file downloaded and verified into a temporary file by its target."""
+        """The remote file downloaded and verified into a temporary file by its target
+        (a large one in its stable staging folder: resumable, see `sync.resume`)."""
+        size = self.sizes.get(rel)
+        if size is None or sealed_size(size) > RESUMABLE:  # else no `stat` needed: small
+            staged = self.stager.download(rel)
+            if staged is not None:
+                return staged
         tmp = Path(tempfile.mkdtemp(prefix=TMP, dir=self.root)) / "content"
         try:
             self.vault.get(self.remote(rel), tmp)
@@ -212,8 +230,12 @@ class Applier:
         with tempfile.TemporaryDirectory(prefix=TMP, dir=self.root) as folder:
             snaps: list[Path] = []
             for act in group:
+                seen = self.scan.stats[act.path]
                 try:
-                    snaps.append(self._snapshot(Path(folder), act.path, self.scan.stats[act.path]))
+                    snaps.append(
+                        self.stager.snapshot(act.path, seen)
+                        or self._snapshot(Path(folder), act.path, seen)
+                    )
                 except _ChangedError:
                     self.out.warnings.append(f"skipped, changed while read: {act.path}")
                     continue
@@ -228,6 +250,9 @@ class Applier:
                 e = entries[act.path.rsplit("/", 1)[-1]]
                 self.index.record(self.pair, act.path, self.scan.stats[act.path],
                                   e.node_id, e.content_version)  # fmt: skip
+        for snap in snaps:
+            if snap.parent.name.startswith(TMP + "part-"):
+                self.stager.drop(snap)
         self.out.done += sent
 
     # --- actions -----------------------------------------------------------------------------
@@ -300,7 +325,3 @@ class Applier:
         self._finish_download(act.path)
         self.out.conflicts.append({"path": act.path, "copy": copy})
         self._send(copy, self.scan.stats[act.path])
-
-
-class _ChangedError(Exception):
-    """The local file changed between the scan and its upload."""

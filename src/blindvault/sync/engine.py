@@ -72,5 +72,6 @@ def sync_once(vault: Vault, index: Index, pair: Pair, *, dry_run: bool = False) 
     report.outcome.warnings += remote.warnings + local.warnings
     if dry_run:
         return report
-    Applier(vault, index, pair, local, device_name(), report.outcome).run(actions)
+    sizes = {rel: r.size for rel, r in remote.files.items()}
+    Applier(vault, index, pair, local, device_name(), report.outcome, sizes=sizes).run(actions)
     return report

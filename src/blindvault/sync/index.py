@@ -1,8 +1,9 @@
 """The per-device sync index: one SQLite file in the state dir, holding the sync pairs
 (local folder ↔ remote folder) and, per pair, the base of every synced path (the content
 hash, size, mtime and inode the scan saw, and the remote node and version it matched),
-and per pair the last remote listing with its change-feed position (`sync.remote.Snapshot`,
-as JSON: node ids, versions and names, no key).
+per pair the last remote listing with its change-feed position (`sync.remote.Snapshot`,
+as JSON: node ids, versions and names, no key), and the staging folders of large transfers
+an interrupted sync left to resume (`sync.resume`).
 
 A row is written only after its action completed on both sides, in its own transaction,
 so a crash between actions loses nothing and redoes at most the interrupted action."""
@@ -32,6 +33,10 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE TABLE IF NOT EXISTS feeds (
   pair INTEGER PRIMARY KEY REFERENCES pairs(id) ON DELETE CASCADE, snapshot TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partials (
+  pair INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (pair, name)
 );
 """
 
@@ -134,3 +139,16 @@ class Index:
             self.db.execute("DELETE FROM feeds WHERE pair = ?", (pair.id,))
         else:
             self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (pair.id, snapshot))
+
+    # --- staging folders kept for resuming a large transfer (sync.resume) ----------------
+
+    def partials(self, pair: Pair) -> dict[str, str]:
+        """Staging folder name → the path it is for."""
+        rows = self.db.execute("SELECT name, path FROM partials WHERE pair = ?", (pair.id,))
+        return {str(n): str(p) for n, p in rows}
+
+    def hold(self, pair: Pair, name: str, path: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO partials VALUES (?, ?, ?)", (pair.id, name, path))
+
+    def release(self, pair: Pair, name: str) -> None:
+        self.db.execute("DELETE FROM partials WHERE pair = ? AND name = ?", (pair.id, name))

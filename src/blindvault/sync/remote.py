@@ -7,9 +7,16 @@ new), which returns the folders the VERIFIED signed root names as newer than tha
 — the feed's own entries only add candidates, so a feed that hides, drops or replays
 entries hides nothing. Only those folders (and the folders on the way down to them, to
 get their keys) are read again, each through the verified path; every other folder's
-part of the listing is reused because its signed head did not move. A compacted feed,
-a pair in a shared space (`@team`, or below a shared folder: its feed is another
-space's) or no snapshot yet: a full walk of the signed manifests.
+part of the listing is reused because its signed head did not move.
+
+Folders one shares (a pair rooted in one, or with one below it) are covered too: the
+owner's feed lists the writes of all its spaces, members' writes included, and each entry
+names a folder to re-read (members do not sign the owner's root, so for a member's write
+the feed entry is the only hint — hiding it leaves this device where a full walk served
+the same older, verified manifest would: the fork-consistency limit of the threat model).
+A pair on an incoming share (`@team/…`) follows that space's feed (`feed.space_changes`:
+the member's view, without the owner's signed root; the same limit). A compacted feed or
+no snapshot yet: a full walk of the signed manifests.
 """
 
 from __future__ import annotations
@@ -17,13 +24,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from blindvault.client.feed import FeedResult
+from blindvault.client.feed import FeedResult, space_changes
 from blindvault.client.local.names import unsafe_reason
+from blindvault.client.net.http import ApiClient
 from blindvault.client.spaces import Location
+from blindvault.client.tree import Space
 from blindvault.client.tree.paths import split
 from blindvault.client.vault import Vault
 from blindvault.core.manifest import FileEntry, FolderEntry
-from blindvault.errors import PathNotFoundError, UsageError
+from blindvault.errors import ForbiddenError, NotFoundError, PathNotFoundError, UsageError
 from blindvault.sync.plan import Remote
 
 __all__ = ["Listing", "Snapshot", "join", "listing"]
@@ -52,6 +61,7 @@ class Snapshot:
     heads: dict[bytes, int]  # every folder head of the signed root the listing is based on
     folders: dict[str, bytes]  # folder path under the pair ("" = the pair's root) → node id
     files: dict[str, Remote]
+    scope: tuple[str, str] | None = None  # an incoming share's (owner, space): its feed
 
     def dumps(self) -> str:
         return json.dumps(
@@ -60,6 +70,7 @@ class Snapshot:
                 "heads": {n.hex(): v for n, v in self.heads.items()},
                 "folders": {p: n.hex() for p, n in self.folders.items()},
                 "files": {p: [r.node.hex(), r.version, r.size] for p, r in self.files.items()},
+                "scope": list(self.scope) if self.scope else None,
             }
         )
 
@@ -71,11 +82,8 @@ class Snapshot:
             {bytes.fromhex(n): int(v) for n, v in d["heads"].items()},
             {p: bytes.fromhex(n) for p, n in d["folders"].items()},
             {p: Remote(bytes.fromhex(n), int(v), int(s)) for p, (n, v, s) in d["files"].items()},
+            (str(d["scope"][0]), str(d["scope"][1])) if d.get("scope") else None,
         )
-
-
-class _SharedError(Exception):
-    """A folder of the pair lives in a shared space: the private feed does not cover it."""
 
 
 @dataclass
@@ -83,7 +91,6 @@ class _Walk:
     vault: Vault
     prev: Snapshot | None  # None: read everything
     changed: frozenset[bytes]
-    cross: bool = False  # may walk into shared spaces (then no snapshot is kept)
     folders: dict[str, bytes] = field(default_factory=dict)
     files: dict[str, Remote] = field(default_factory=dict)
     reads: int = 0
@@ -113,11 +120,10 @@ class _Walk:
         for e in folder.body.entries:
             path = f"{rel}/{e.name}" if rel else e.name
             if isinstance(e, FileEntry):
-                self.files[path] = Remote(e.node_id, e.content_version, e.size)
+                f = self.vault.spaces.current(e, at.space)  # a shared file: its holder's
+                self.files[path] = Remote(f.node_id, f.content_version, f.size)
             elif isinstance(e, FolderEntry):
-                space = self.vault.spaces.below(at.space, e.node_id)
-                if space.shared and not self.cross:
-                    raise _SharedError
+                space = self.vault.spaces.below(at.space, e.node_id)  # one's own, if shared
                 self.folder(path, Location(e.node_id, e.folder_key, e.key_version, space))
 
     def _reuse(self, prev: Snapshot, rel: str) -> None:
@@ -159,8 +165,8 @@ def listing(
 
     With `prev`, only the folders the verified feed answer names as changed are read."""
     parts = split(root)
-    if parts and parts[0].startswith("@"):  # an incoming share: its feed is its owner's
-        return _walked(vault, root, None, None)
+    if parts and parts[0].startswith("@"):  # an incoming share: that space's feed
+        return _member(vault, root, prev)
     result = vault.changes(prev.seq, prev.heads) if prev is not None else None
     if prev is not None and result is not None and not result.reset:
         if not result.changed:  # mutant: sync.feed-changed-reread [accept]
@@ -171,27 +177,58 @@ def listing(
     return _walked(vault, root, None, None if fresh.reset else fresh)
 
 
-def _walked(
-    vault: Vault, root: str, prev: Snapshot | None, feed: FeedResult | None
-) -> tuple[Listing, Snapshot | None]:
+def _scope(space: Space) -> tuple[str, str] | None:
+    """The (owner, space) an incoming share's requests are scoped to."""
+    params = space.api.params
+    return (str(params["owner"]), str(params["space"])) if "owner" in params else None
+
+
+def _space_feed(api: ApiClient, since: int) -> FeedResult | None:
     try:
-        at = vault.spaces.locate(split(root))
+        result = space_changes(api, since)
+    except (ForbiddenError, NotFoundError):  # the grant ended: the walk tells what is true
+        return None
+    return None if result.reset else result
+
+
+def _member(vault: Vault, root: str, prev: Snapshot | None) -> tuple[Listing, Snapshot | None]:
+    """A pair on an incoming share: the space's feed, else a full walk from its position."""
+    if prev is not None and prev.scope is not None:
+        result = _space_feed(vault.session.api.scoped(*prev.scope), prev.seq)
+        if result is not None:
+            if not result.changed:  # mutant: sync.space-feed-changed-reread [accept]
+                return _safe(prev.files, root), prev
+            return _walked(vault, root, prev, result)
+    at = _locate(vault, root)
+    scope = _scope(at.space) if at is not None else None
+    fresh = _space_feed(at.space.api, 0) if at is not None and scope else None
+    return _walked(vault, root, None, fresh)
+
+
+def _locate(vault: Vault, root: str) -> Location | None:
+    try:
+        return vault.spaces.locate(split(root))
     except PathNotFoundError:
         if vault.exists(root):  # a file where the pair's folder should be
             raise UsageError(f"{root} is not a folder") from None
+        return None
+
+
+def _walked(
+    vault: Vault, root: str, prev: Snapshot | None, feed: FeedResult | None
+) -> tuple[Listing, Snapshot | None]:
+    at = _locate(vault, root)
+    if at is None:
         return Listing(), None
-    if at.space.shared:
-        feed = None  # a shared folder of one's own: its feed is its space's
     if feed is None or (prev is not None and prev.folders.get("") != at.node_id):
         prev = None  # no snapshot to keep, or the pair's folder itself was replaced
     changed = feed.changed if feed is not None else frozenset()
-    walk = _Walk(vault, prev, changed, cross=feed is None)
-    try:
-        walk.folder("", at)
-    except _SharedError:  # found below the pair's folder: walk it all, keep no snapshot
-        return _walked(vault, root, None, None)
+    walk = _Walk(vault, prev, changed)
+    walk.folder("", at)
     out = _safe(walk.files, root)
     out.reads = walk.reads
     if feed is None:
         return out, None
-    return out, Snapshot(feed.seq, dict(feed.heads), walk.folders, walk.files)
+    parts = split(root)
+    scope = _scope(at.space) if parts and parts[0].startswith("@") else None
+    return out, Snapshot(feed.seq, dict(feed.heads), walk.folders, walk.files, scope)

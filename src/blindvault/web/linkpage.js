@@ -5,6 +5,7 @@
 // token derived from it (X-Link-Token). Every text shown is set with textContent; no
 // HTML is ever built from data. All cryptography is in linkcore.js.
 import * as core from "./linkcore.js";
+import * as drops from "./dropcore.js";
 import { StreamError, connect } from "/sw/client.js";
 import { playableKind } from "/sw/decrypt-stream.js";
 
@@ -36,6 +37,9 @@ const MESSAGES = {
   server: "The server answered with an error. Try again later.",
   insecure: "This page needs a secure (https) connection to decrypt.",
   unexpected: "Something went wrong while opening this link.",
+  "upload-exhausted": "This link has reached its upload limit.",
+  "upload-too-large": "This file is larger than this link accepts.",
+  "upload-refused": "The server refused this file.",
 };
 
 class PageError extends Error {
@@ -371,6 +375,82 @@ function renderFolder(link, path, entries) {
   setStatus("ready", "folder", entries.length ? `${path[path.length - 1].name}: ${count}` : "This folder is empty.");
 }
 
+// ------------------------------------------------------------------ upload-only links
+
+/** POST one sealed drop; a refusal becomes a PageError naming what happened. */
+async function postDrop(link, sealed) {
+  let res;
+  try {
+    res = await fetch(`/v1/l/${link.idText}/drops`, {
+      method: "POST",
+      body: sealed,
+      headers: { "X-Link-Token": link.token, "Content-Type": "application/octet-stream" },
+      cache: "no-store",
+      credentials: "omit",
+      referrerPolicy: "no-referrer",
+      redirect: "error",
+    });
+  } catch {
+    throw new PageError("unreachable");
+  }
+  if (res.ok || res.status === 409) return; // 409: a retried request whose first one landed
+  let code = "";
+  try {
+    code = (await res.json())?.error?.code ?? "";
+  } catch {
+    // not JSON
+  }
+  if (res.status === 410 && code === "link_exhausted") throw new PageError("upload-exhausted");
+  if (res.status === 413) throw new PageError("upload-too-large");
+  if (res.status === 400 || res.status === 403) throw new PageError("upload-refused");
+  throw httpError(res.status, code, "unknown");
+}
+
+function showDrop(link, target, info) {
+  $("drop-view").hidden = false;
+  $("drop-title").textContent = `Send files to “${target.name}”`;
+  const left = info.uploads_left;
+  const limit = left === null || left === undefined ? "" : ` · ${left} more file${left === 1 ? "" : "s"} accepted`;
+  $("drop-meta").textContent = `Up to ${formatSize(target.maxSize)} per file${limit}`;
+  const input = $("drop-files");
+  const send = $("drop-send");
+  input.addEventListener("change", () => (send.disabled = input.files.length === 0));
+  send.addEventListener("click", () => sendDrops(link, target, [...input.files]));
+  setStatus("ready", "drop", "You can send files through this link. You cannot see what is stored there.");
+}
+
+async function sendDrops(link, target, files) {
+  if (busy || files.length === 0) return;
+  busy = true;
+  const send = $("drop-send");
+  const progress = $("drop-progress");
+  send.disabled = true;
+  progress.hidden = false;
+  progress.value = 0;
+  let sent = 0;
+  try {
+    for (const [i, file] of files.entries()) {
+      setStatus("loading", "dropping", `Encrypting and sending ${file.name} (${i + 1} of ${files.length})…`);
+      if (file.size > target.maxSize) throw new PageError("upload-too-large");
+      const data = new Uint8Array(await file.arrayBuffer());
+      const sealed = await drops.sealDrop(target, link.secret, link.linkId, file.name.normalize("NFC"), data, file.lastModified);
+      await postDrop(link, sealed);
+      sent += 1;
+      progress.value = sent / files.length;
+      const item = el("li", `${file.name}: sent (${formatSize(file.size)})`);
+      item.dataset.name = file.name;
+      $("drop-done").append(item);
+    }
+    setStatus("done", "dropped", `Sent ${sent} file${sent === 1 ? "" : "s"}, encrypted for the link's owner.`);
+  } catch (err) {
+    if (err instanceof core.UsageError) setStatus("error", "upload-refused", err.message);
+    else showError(err);
+  } finally {
+    busy = false;
+    send.disabled = false;
+  }
+}
+
 // ------------------------------------------------------------------ start
 
 async function start() {
@@ -386,6 +466,11 @@ async function start() {
   setStatus("loading", "descriptor", "Opening the link…");
   const info = await (await api(`/v1/l/${idText}`, link.token, "unknown")).json();
   const descriptor = core.b64Decode(info.descriptor);
+  if (info.kind === "drop") {
+    const key = await core.linkKey(link.secret, link.linkId, null);
+    showDrop(link, await drops.openDropLink(descriptor, key, link.linkId), info);
+    return;
+  }
   let desc;
   if (link.needsPassword || info.password === true) {
     desc = await askPassword(link, descriptor);

@@ -59,6 +59,13 @@ class AccountState:
     org_key_pin: str = ""  # the organisation recovery key this account consented to (hex id)
     ca_pin: str = ""  # SHA-256 of the server CA's descriptor, pinned at first contact
     audit_head: list[Any] = field(default_factory=list)  # [seq, hash hex] last verified
+    # upload-only links (issue 19): "link id hex.drop id hex" of every drop this device
+    # imported or quarantined, so a drop the server serves again is never imported twice
+    drops_seen: list[str] = field(default_factory=list)
+    drop_links: bool = False  # this account has upload-only links: import drops on open
+    # invitations (issue 19): folders to share with addresses that had no account yet
+    # ({email, remote, write, created_at}); nothing is sealed until one is completed
+    invitations: list[dict[str, Any]] = field(default_factory=list)
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:
         """Advance the high-water mark of a folder; never move it backwards."""

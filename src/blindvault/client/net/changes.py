@@ -26,12 +26,15 @@ class FeedResetError(Exception):
         self.horizon = horizon
 
 
-def pages(api: ApiClient, since: int, root: str) -> Iterator[ChangePage]:
-    """Every page after `since` (with the root record `root`); raises `FeedResetError` or
-    `IntegrityError`."""
+def pages(api: ApiClient, since: int, root: str | None) -> Iterator[ChangePage]:
+    """Every page after `since` (with the root record `root`, if named); raises
+    `FeedResetError` or `IntegrityError`."""
     for _ in range(MAX_PAGES):
+        params: dict[str, str | int] = {"since": since}
+        if root is not None:
+            params["root"] = root
         try:
-            page = api.get_as(ChangePage, "/v1/changes", params={"since": since, "root": root})
+            page = api.get_as(ChangePage, "/v1/changes", params=params)
         except GoneError as exc:
             if exc.code != "feed_reset":
                 raise

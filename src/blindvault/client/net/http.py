@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
+import os
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,6 +100,15 @@ def _raise_for(response: httpx.Response) -> None:
     raise cls(status, code, message, extra)
 
 
+@functools.lru_cache(maxsize=4)
+def tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """httpx's default verifying context (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), made
+    once per process and trust setting: loading the CA bundle costs ~45 ms, more than a
+    whole unlocked `ls` run by the agent (issue 18), which makes it before it forks."""
+    del cert_file, cert_dir  # the cache key: httpx reads the same variables
+    return httpx.create_ssl_context()
+
+
 class ApiClient:
     """A session with one server; `token` is the device's bearer token once logged in."""
 
@@ -129,6 +141,7 @@ class ApiClient:
             headers={"User-Agent": f"blindvault/{__version__}"},
             follow_redirects=False,
             transport=transport,
+            verify=tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
         )
 
     def close(self) -> None:

@@ -7,7 +7,9 @@ salt, and the file key *wrapped under the vault key*) lives in the state folder;
 stream is re-encrypted deterministically and parts the server already has are skipped.
 
 Download: the blob streams through the decryptor into a temporary file beside the
-destination, which is renamed into place only after the last chunk verified.
+destination, which is renamed into place only after the last chunk verified; a writer
+thread writes and fsyncs it as it arrives (`sink`), so the disk works while the network
+does.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from blindvault.client.local.files import atomic_file, atomic_write
 from blindvault.client.net.http import ApiClient
 from blindvault.client.net.resume_proof import PartGuard, StaleResumeError
+from blindvault.client.net.sink import FileSink
 from blindvault.core import wrap
 from blindvault.core.constants import SEALED_CHUNK_SIZE
 from blindvault.core.content import ContentDecryptor, ContentEncryptor, blob_id, sealed_size
@@ -33,6 +36,7 @@ from blindvault.wire.uploads import UploadStarted, UploadStatus
 __all__ = ["Progress", "download", "pending_upload", "resume_upload", "upload", "verify_blob"]
 
 READ_SIZE = 1 << 20
+PIECE = 256 << 10  # most bytes decrypted in one call (received pieces are usually 64 KiB)
 SMALL_BLOB = 8 << 20
 IN_FLIGHT = 2  # parts on the wire while the next one is encrypted
 # room for one more sealed chunk (16 KiB + tag) in every en/decryption output buffer
@@ -362,23 +366,33 @@ def download(
 
     `path` and `headers` fetch the blob another way (a share link's route and token)."""
     dec = ContentDecryptor(key, node_id, version, size)
-    out = bytearray(dec.output_bound(1 << 20) + SLACK)
     with atomic_file(dest) as f:
         where = path or f"/v1/blobs/{blob_id(node_id, version).hex()}"
-        with api.stream(where, headers) as response:
-            for chunk in response.iter_bytes(1 << 20):
-                n = dec.update_into(chunk, out)
-                if n:
-                    f.write(memoryview(out)[:n])
-                progress(len(chunk))
-        f.write(dec.finalize())
+        sink = FileSink(f)  # writes and fsyncs on its own thread, overlapping the network
+        try:
+            with api.stream(where, headers) as response:
+                for chunk in response.iter_bytes():  # as received: no re-chunking copy
+                    view = memoryview(chunk)
+                    for at in range(0, len(view), PIECE):
+                        piece = view[at : at + PIECE]
+                        sink.ensure(dec.output_bound(len(piece)) + SLACK)
+                        sink.commit(dec.update_into(piece, sink.view()))
+                    progress(len(chunk))
+            tail = dec.finalize()
+        except BaseException:
+            sink.abandon()
+            raise
+        sink.close()
+        f.write(tail)
 
 
 def verify_blob(api: ApiClient, *, key: FileKey, node_id: bytes, version: int, size: int) -> None:
     """Download and authenticate a blob without writing it anywhere."""
     dec = ContentDecryptor(key, node_id, version, size)
-    out = bytearray(dec.output_bound(1 << 20) + SLACK)
+    out = bytearray(dec.output_bound(PIECE) + SLACK)
     with api.stream(f"/v1/blobs/{blob_id(node_id, version).hex()}") as response:
-        for chunk in response.iter_bytes(1 << 20):
-            dec.update_into(chunk, out)
+        for chunk in response.iter_bytes():
+            view = memoryview(chunk)
+            for at in range(0, len(view), PIECE):
+                dec.update_into(view[at : at + PIECE], out)
     dec.finalize()

@@ -140,6 +140,10 @@ class Tree:
             self.owner, self.state.root_sequence, b"", (), bytes.fromhex(self.state.root_hash)
         )
 
+    def roster_head(self, node_id: bytes) -> ManifestHead | None:
+        """The roster head the signed root (as last loaded) names for `node_id`."""
+        return self._root.roster_of(node_id) if self._root else None
+
     def bind_roster(self, head: ManifestHead) -> None:
         """Name a shared folder's newest roster (version, hash) in the signed root, so the
         owner's other devices refuse an older or forked roster (P-ROSTERFRESH)."""

@@ -15,7 +15,7 @@ from blindvault.server.codec import b64decode, b64encode
 from blindvault.server.deps import Ctx, Who
 from blindvault.server.domain import audit as audit_log
 from blindvault.server.domain import invites, keyhistory, ratelimit
-from blindvault.server.domain.credentials import hash_secret
+from blindvault.server.domain.credentials import hash_secret, verify_secret
 from blindvault.server.domain.emails import normalize_email
 from blindvault.server.domain.kdfparams import DEFAULT_KDF, check_kdf, kdf_answer
 from blindvault.server.domain.proofs import key32, require_proof
@@ -124,6 +124,14 @@ def _new_values(body: KeyChange) -> dict[str, Any]:
     return values
 
 
+def _new_password(body: KeyChange, before: Any) -> bool:
+    """The change sets another auth key than the stored one: the password (or the KDF)
+    changed, not only the recovery words (those re-send the same auth key)."""
+    if body.auth_key is None:
+        return False
+    return not verify_secret(key32(body.auth_key, "auth_key"), before.auth_hash or "")
+
+
 @router.put("/account/keys", response_model=KeysChanged)
 def change_keys(body: KeyChange, request: Request, who: Who, ctx: Ctx) -> dict[str, int]:
     """Replace the key bundle by compare-and-swap (password change, new recovery words).
@@ -156,6 +164,10 @@ def change_keys(body: KeyChange, request: Request, who: Who, ctx: Ctx) -> dict[s
             password="auth_hash" in values,
             recovery="recovery_hash" in values,
         )
+        if _new_password(body, before):
+            by_words = body.proof is not None and body.proof.recovery_auth_key is not None
+            how = "recovery_key" if by_words else "password"
+            audit_log.record(conn, who.account_id, "password_changed", proof=how)
         if "auth_hash" in values:  # a password change signs every other device out
             conn.execute(
                 update(devices)

@@ -51,8 +51,13 @@ def _blob(ctx: Ctx, scope: Scope, blob_id: str) -> Any:
     response_class=StreamingResponse,
     responses={200: _BINARY, 206: {**_BINARY, "description": "one range of the blob"}},
 )
-def get_blob(blob_id: BlobId, request: Request, scope: InScope, ctx: Ctx) -> Response:
-    return stream_blob(ctx, _blob(ctx, scope, blob_id), request.headers.get("range"))
+async def get_blob(blob_id: BlobId, request: Request, scope: InScope, ctx: Ctx) -> Response:
+    # one worker thread for the row and (for a small blob) its bytes
+    return await run_in_threadpool(_get, ctx, scope, blob_id, request.headers.get("range"))
+
+
+def _get(ctx: Ctx, scope: Scope, blob_id: str, range_header: str | None) -> Response:
+    return stream_blob(ctx, _blob(ctx, scope, blob_id), range_header)
 
 
 @router.head("/blobs/{blob_id}", response_class=Response, responses={200: _BINARY})

@@ -33,7 +33,11 @@ def open_link(
     with transaction(ctx.engine) as conn:
         row = holder(conn, link_id, x_link_token)
     left = None if row.max_downloads is None else row.max_downloads - row.downloads
+    uploads_left = None if row.max_uploads is None else row.max_uploads - row.uploads
+    biggest = min(row.max_drop_size or ctx.limits.max_drop, ctx.limits.max_drop)
     return {
+        "uploads_left": uploads_left,
+        "max_drop_size": biggest if row.kind == "drop" else None,
         "descriptor": b64encode(row.descriptor),
         "kind": row.kind,
         "expires_at": row.expires_at,

@@ -64,8 +64,23 @@ async def create_link(
     return await run_in_threadpool(_create_link, body, who, ctx)
 
 
+def _check_kind(body: LinkCreate) -> bytes | None:
+    """An upload-only link carries its owner note and upload limits and nothing to read; the
+    other kinds carry no upload fields. Returns the decoded owner note."""
+    drop_fields = (body.max_uploads, body.max_drop_size, body.owner_note)
+    if body.kind != "drop":
+        if any(f is not None for f in drop_fields):
+            raise invalid("upload limits and an owner note are for upload-only links")
+        return None
+    if body.blobs or body.snapshot or body.password or body.max_downloads is not None:
+        raise invalid("an upload-only link lists nothing to read and has no password")
+    if body.owner_note is None:
+        raise invalid("an upload-only link needs its owner note")
+    return b64decode(body.owner_note, "owner note", max_size=MAX_DESCRIPTOR)
+
+
 def _snapshot(body: LinkCreate) -> list[tuple[str, bytes]]:
-    if body.kind == "file" and body.snapshot:
+    if body.kind != "folder" and body.snapshot:
         raise invalid("a file link has no snapshot")
     if body.kind == "folder" and not body.snapshot:
         raise invalid("a folder link needs its snapshot")
@@ -89,6 +104,7 @@ def _create_link(body: LinkCreate, who: Principal, ctx: ServerContext) -> dict[s
     for item in body.blobs:
         check_id(item)
     snapshot = _snapshot(body)
+    note = _check_kind(body)
     now = time.time()
     if body.expires_at is not None and body.expires_at <= now:
         raise invalid("expires_at is in the past")
@@ -106,6 +122,10 @@ def _create_link(body: LinkCreate, who: Principal, ctx: ServerContext) -> dict[s
                 expires_at=body.expires_at,
                 max_downloads=body.max_downloads,
                 downloads=0,
+                max_uploads=body.max_uploads,
+                uploads=0,
+                max_drop_size=body.max_drop_size,
+                owner_note=note,
                 revoked=False,
                 created_at=now,
             )
@@ -131,6 +151,8 @@ def _describe(row: Any) -> dict[str, Any]:
         "max_downloads": row.max_downloads,
         "downloads": row.downloads,
         "revoked": row.revoked,
+        "max_uploads": row.max_uploads,
+        "uploads": row.uploads,
     }
 
 

@@ -16,9 +16,10 @@ router = APIRouter(prefix="/v1", tags=["records"])
 
 @router.post("/locks/{resource}", response_model=Lock)
 def acquire_lock(resource: LockId, body: LockRequest, who: Who, ctx: Ctx) -> dict[str, Any]:
-    """Take (or, with its token, renew) a lease; it expires on its own."""
+    """Take (or, with its token, renew) a lease; it expires on its own. While another
+    holds it: 409 with `expires_at`, `since` and `device` (the holder's device name)."""
     token, expires = locks.acquire(
-        ctx.engine, who.account_id, resource, body.lease_seconds, body.token
+        ctx.engine, who.account_id, resource, body.lease_seconds, body.token, who.device_id
     )
     return {"token": token, "expires_at": expires}
 

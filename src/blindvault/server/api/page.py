@@ -5,8 +5,9 @@ reaches this server (P-LINKKEY). Everything it runs is pinned (P-WEBCODE):
 
 - every `<script>` and stylesheet in the HTML carries an SHA-384 Subresource Integrity
   hash computed here at import time from the files in `blindvault/web`;
-- `linkcore.js` is loaded by `import` from `linkpage.js`, which SRI attributes cannot
-  reach, so the page's inline import map pins it through the map's `integrity`
+- `linkcore.js` and `dropcore.js` (upload-only links) are loaded by `import` from
+  `linkpage.js`, which SRI attributes cannot reach, so the page's inline import map pins
+  them through the map's `integrity`
   section (Chromium 127+), and the CSP allows that one inline script by its SHA-256
   hash and no other;
 - the streaming modules under `/sw/` (server/api/sw.py) are pinned by the same import
@@ -37,6 +38,7 @@ _WEB = importlib.resources.files("blindvault").joinpath("web")
 # The only files served under /s/assets/: a fixed allow-list with fixed types.
 _TYPES = {
     "linkcore.js": "text/javascript; charset=utf-8",
+    "dropcore.js": "text/javascript; charset=utf-8",
     "linkpage.js": "text/javascript; charset=utf-8",
     "link.css": "text/css; charset=utf-8",
 }
@@ -51,6 +53,7 @@ def _render() -> tuple[bytes, str]:
     template = _WEB.joinpath("link.html").read_text(encoding="utf-8")
     html = (
         template.replace("{{LINKCORE_SRI}}", sri(ASSETS["linkcore.js"]))
+        .replace("{{DROPCORE_SRI}}", sri(ASSETS["dropcore.js"]))
         .replace("{{LINKPAGE_SRI}}", sri(ASSETS["linkpage.js"]))
         .replace("{{LINKCSS_SRI}}", sri(ASSETS["link.css"]))
         .replace("{{CLIENT_SRI}}", sw.SRI["client.js"])

@@ -14,6 +14,7 @@ from starlette.types import Send
 from blindvault.server.context import ServerContext
 from blindvault.server.errors import ApiError
 
+INLINE = 64 << 10  # bodies up to this size are read whole, not streamed
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -51,9 +52,19 @@ def stream_blob(
     span = parse_range(range_header, row.size)
     start, end = span or (0, row.size)
     first: Iterator[bytes] = ctx.store.read(row.storage_key, start, end)
-    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
+    headers = {"Accept-Ranges": "bytes"}
     if span:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{row.size}"
+    if on_close is None and end - start <= INLINE:
+        # a small body is read here, in the caller's worker thread, and sent in one
+        # message: a streamed one costs a thread hop per chunk and one for its end
+        return Response(
+            b"".join(first),
+            status_code=206 if span else 200,
+            headers=headers,
+            media_type="application/octet-stream",
+        )
+    headers["Content-Length"] = str(end - start)
     if on_close is not None:
         return CountedResponse(
             first,

@@ -44,11 +44,15 @@ _WEB = importlib.resources.files("blindvault").joinpath("web")
 _JS = "text/javascript; charset=utf-8"
 # The only files served under /app/: a fixed allow-list with fixed types.
 _MODULES = (
-    "app.js", "api.js", "bytes.js", "crypto.js", "edits.js", "formats.js", "kdf.js",
-    "links.js", "loader.js", "manifest.js", "ops.js", "signup.js", "store.js", "transfer.js",
-    "ui.js", "vault.js",
+    "app.js", "api.js", "bytes.js", "crypto.js", "edits.js", "formats.js", "history.js",
+    "history-view.js", "kdf.js", "links.js", "loader.js", "manifest.js", "ops.js", "passwd.js",
+    "signup.js", "store.js", "strength.js", "transfer.js", "ui.js", "vault.js",
 )  # fmt: skip
-_WORKER_PARTS = ("vendor/hash-wasm-argon2.umd.min.js", "kdf-worker.js")
+_WORKER_PARTS = (
+    "vendor/hash-wasm-argon2.umd.min.js", "kdf-worker.js", "seal-worker.js",
+    "vendor/zxcvbn-ts-core.js", "vendor/zxcvbn-ts-language-common.js",
+    "vendor/zxcvbn-ts-language-en.js", "strength-worker.js",
+)  # fmt: skip
 _DATA = ("vendor/bip39-english.txt",)  # fetched and checked by the page like the worker parts
 _TYPES = (
     dict.fromkeys((*_MODULES, *_WORKER_PARTS), _JS)

@@ -2,7 +2,8 @@
 
 1. One transaction: every id must be new (409 `conflict`, naming the id), the account's
    object count and quota must allow them; the bytes are reserved.
-2. The objects are written to the store (in parallel for a batch; each is durable).
+2. The objects are written to the store (`put_many`: the local store packs small ones
+   in one durable transaction, larger ones and S3 objects are written in parallel).
 3. One transaction inserts every row; if a concurrent request took an id meanwhile, none
    is inserted (409).
 A failure at any step after the reservation deletes every object written and gives the
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from blindvault.server.storage.db import insert_all_if_absent, transaction
 from blindvault.server.storage.schema import blobs
 
 log = logging.getLogger("blindvault.server")
-WRITERS = 8  # objects written at once (their fsyncs overlap)
+WRITERS = 8  # a batch's objects read at once (`api.blob_batch`)
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def store_blobs(ctx: ServerContext, scope: Scope, items: list[NewBlob]) -> int:
         reserve(conn, scope.owner, total)
     keys = [new_storage_key() for _ in items]
     try:
-        _write(ctx, keys, [item.data for item in items])
+        ctx.store.put_many(keys, [item.data for item in items])
         now = time.time()
         rows = [
             {"owner": scope.owner, "id": item.id, "storage_key": key, "size": item.size,
@@ -72,14 +72,6 @@ def store_blobs(ctx: ServerContext, scope: Scope, items: list[NewBlob]) -> int:
         _undo(ctx, scope.owner, keys, total)
         raise
     return total
-
-
-def _write(ctx: ServerContext, keys: list[str], datas: list[Data]) -> None:
-    if len(keys) == 1:
-        ctx.store.put(keys[0], datas[0])
-        return
-    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        list(pool.map(ctx.store.put, keys, datas))
 
 
 def _undo(ctx: ServerContext, owner: str, keys: list[str], total: int) -> None:

@@ -8,37 +8,59 @@ from __future__ import annotations
 import secrets
 import time
 
-from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from blindvault.server.domain.credentials import token_hash
 from blindvault.server.errors import ApiError
 from blindvault.server.storage.db import insert_if_absent, transaction
-from blindvault.server.storage.schema import locks
+from blindvault.server.storage.schema import devices, locks
 
 
 def acquire(
-    engine: Engine, owner: str, resource: str, lease: int, token: str | None
+    engine: Engine, owner: str, resource: str, lease: int, token: str | None, device: str = ""
 ) -> tuple[str, float]:
-    """Take (or, with its token, renew) a lease; (token, expires_at), or 409 while held."""
+    """Take (or, with its token, renew) a lease; (token, expires_at), or 409 while held
+    (naming the holder's device and since when it holds the lock)."""
     now = time.time()
     expires = now + lease
     token = token or secrets.token_urlsafe(24)
     key = (locks.c.owner == owner, locks.c.resource == resource)
     mine = token_hash(token)
     with transaction(engine) as conn:
-        row = {"owner": owner, "resource": resource, "token_hash": mine, "expires_at": expires}
+        row = {"owner": owner, "resource": resource, "token_hash": mine, "expires_at": expires,
+               "device_id": device or None, "since": now}  # fmt: skip
         if insert_if_absent(conn, locks, row) != 1:
             # one conditional UPDATE decides: the row is taken over only if it is still
-            # expired (or ours) when the database applies the write
-            done = conn.execute(
-                update(locks)
-                .where(*key, or_(locks.c.expires_at <= now, locks.c.token_hash == mine))
-                .values(token_hash=mine, expires_at=expires)
+            # expired (or ours) when the database applies the write; a renewal keeps `since`
+            renewed = conn.execute(
+                update(locks).where(*key, locks.c.token_hash == mine).values(expires_at=expires)
             ).rowcount
+            done = (
+                renewed
+                or conn.execute(
+                    update(locks)
+                    .where(*key, locks.c.expires_at <= now)
+                    .values(
+                        token_hash=mine, expires_at=expires, device_id=device or None, since=now
+                    )
+                ).rowcount
+            )
             if done != 1:
-                held = conn.execute(select(locks.c.expires_at).where(*key)).scalar()
-                raise ApiError(409, "conflict", "the lock is held", extra={"expires_at": held})
+                raise _held(conn, owner, resource)
     return token, expires
+
+
+def _held(conn: Connection, owner: str, resource: str) -> ApiError:
+    """409 naming the holder: its device's name (as the account named it) and since when."""
+    held = conn.execute(
+        select(locks.c.expires_at, locks.c.since, devices.c.name)
+        .select_from(locks.outerjoin(devices, devices.c.id == locks.c.device_id))
+        .where(locks.c.owner == owner, locks.c.resource == resource)
+    ).first()
+    extra: dict[str, object] = {}
+    if held is not None:
+        extra = {"expires_at": held.expires_at, "since": held.since, "device": held.name}
+    return ApiError(409, "conflict", "the lock is held", extra=extra)
 
 
 def release(engine: Engine, owner: str, resource: str, token: str) -> bool:

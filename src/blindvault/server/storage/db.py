@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,11 +50,24 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+_WRITERS: dict[int, threading.RLock] = {}
+
+
+def _one_at_a_time(engine: Engine) -> contextlib.AbstractContextManager[Any]:
+    """SQLite: this process's transactions queue on a lock of their own. SQLite lets one
+    writer in at a time and makes the others wait in its busy handler, which sleeps 1, 2,
+    5, ... 100 ms between tries: with 32 clients most compare-and-swaps slept (issue 18,
+    docs/bench/analysis.md). A thread waiting on a lock wakes as soon as it is free."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    return _WRITERS.setdefault(id(engine), threading.RLock())
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction whose connection-level failures become a clean 503."""
     try:
-        with engine.begin() as conn:
+        with _one_at_a_time(engine), engine.begin() as conn:
             yield conn
     except OperationalError as exc:
         raise unavailable("database") from exc

@@ -114,6 +114,9 @@ locks = Table(
     Column("resource", String(64), primary_key=True),
     Column("token_hash", String(64), nullable=False),
     Column("expires_at", Float, nullable=False),
+    # who took it and when (issue 14: "prune already running on device NAME since TIME")
+    Column("device_id", String(32), nullable=True),
+    Column("since", Float, nullable=True),
 )
 
 audit = Table(
@@ -376,3 +379,28 @@ pairings = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
 )
+
+# --- issue 19: upload-only links (file drops) ----------------------------------------------
+# links.kind "drop": holders may only upload. max_uploads / uploads: the count limit and the
+# drops accepted so far; max_drop_size: the largest drop (sealed bytes) the link accepts;
+# owner_note: the owner's sealed note naming the target folder (opaque here). link_drops: one
+# row per accepted drop (server-chosen `id`), its bytes under its own storage key, counted in
+# the owner's quota but never a blob (prune and the blob routes never see it); `drop_id` is
+# the id inside the sealed drop, unique per link (a replayed upload is refused).
+links.append_column(Column("max_uploads", BigInteger, nullable=True))
+links.append_column(Column("uploads", BigInteger, nullable=False, server_default="0"))
+links.append_column(Column("max_drop_size", BigInteger, nullable=True))
+links.append_column(Column("owner_note", LargeBinary, nullable=True))
+
+link_drops = Table(
+    "link_drops",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("link_id", String(32), nullable=False),
+    Column("drop_id", String(32), nullable=False),
+    Column("owner", String(32), nullable=False, index=True),
+    Column("storage_key", String(80), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("ux_link_drops_link_drop", link_drops.c.link_id, link_drops.c.drop_id, unique=True)

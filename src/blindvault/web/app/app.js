@@ -1,19 +1,28 @@
 // The vault app's page logic: sign in, browse, transfers, links and devices. Crypto and
 // verification live in the modules it imports; this file only wires them to the page.
 import { Api } from "./api.js";
-import { workerArgon2 } from "./kdf.js";
+import { normalizeEmail, workerArgon2 } from "./kdf.js";
 import { verifiedText, verifiedWorker } from "./loader.js";
 import { signUp } from "./signup.js";
+import { changePassword } from "./passwd.js";
+import { checkNewPassword, workerEstimate } from "./strength.js";
 import { child, list, mkdir, moveEntry, removeEntry, renameEntry, uploadFiles, uploadTree } from "./ops.js";
 import { IntegrityError, blobId, sealedContentSize } from "/s/assets/linkcore.js";
 import { connect } from "/sw/client.js";
 import { createFileLink } from "./links.js";
+import { emptyTrashClicked, showTrash, showVersions } from "./history-view.js";
 import { fetchFile } from "./transfer.js";
 import { idbStore } from "./store.js";
 import { $, el, message, size, status, transfer, when } from "./ui.js";
 import { Vault } from "./vault.js";
 
 const KDF_WORKER = ["/app/vendor/hash-wasm-argon2.umd.min.js", "/app/kdf-worker.js"];
+const SEAL_WORKER = ["/app/seal-worker.js"];
+const STRENGTH_WORKER = [
+  "/app/vendor/zxcvbn-ts-core.js", "/app/vendor/zxcvbn-ts-language-common.js", "/app/vendor/zxcvbn-ts-language-en.js",
+  "/app/strength-worker.js",
+];
+const sealer = () => verifiedWorker(SEAL_WORKER);
 const api = new Api();
 let vault = null;
 let path = []; // folders from the root: [{nodeId, key, keyVersion, name}]
@@ -70,6 +79,9 @@ async function createAccount(event) {
   }
   $("sign-up-submit").disabled = true;
   try {
+    status("Checking the password's strength…");
+    await checkNewPassword($("su-password").value, normalizeEmail($("su-email").value),
+      workerEstimate(() => verifiedWorker(STRENGTH_WORKER)), { acceptWeak: $("su-accept-weak").checked });
     const wordlist = (await verifiedText("/app/vendor/bip39-english.txt")).trim().split("\n");
     const { vault: v, words } = await signUp({
       api, store: idbStore, email: $("su-email").value, password: $("su-password").value, wordlist,
@@ -92,6 +104,28 @@ async function createAccount(event) {
     status(message(e), "error");
   } finally {
     $("sign-up-submit").disabled = false;
+  }
+}
+
+async function passwd(event) {
+  event.preventDefault();
+  if ($("pw-new").value !== $("pw-new2").value) {
+    status("The two new passwords differ.", "error");
+    return;
+  }
+  $("passwd-submit").disabled = true;
+  try {
+    await changePassword(vault, {
+      current: $("pw-current").value, next: $("pw-new").value, acceptWeak: $("pw-accept-weak").checked,
+      argon2: workerArgon2(() => verifiedWorker(KDF_WORKER)), estimate: workerEstimate(() => verifiedWorker(STRENGTH_WORKER)),
+      onStep: (text) => status(text),
+    });
+    $("passwd").reset();
+    status("Password changed. Use the new one on every device from now on.", "ok");
+  } catch (e) {
+    status(message(e), "error");
+  } finally {
+    $("passwd-submit").disabled = false;
   }
 }
 
@@ -130,6 +164,7 @@ async function render() {
       actions.append(
         el("button", { type: "button", text: "Download", "data-action": "download", on: { click: () => download(e) } }),
         el("button", { type: "button", text: "Link", "data-action": "link", on: { click: () => makeLink(e) } }),
+        el("button", { type: "button", text: "Versions", "data-action": "versions", on: { click: () => showVersions(views(), here(), e) } }),
       );
     }
     actions.append(
@@ -153,6 +188,8 @@ async function act(label, fn, done = "done") {
     status(`${label}: ${message(e)}`, "error");
   }
 }
+
+const views = () => ({ vault, root: path[0], act, sealer, download });
 
 const newFolder = () => {
   const name = prompt("Name of the new folder");
@@ -252,7 +289,7 @@ async function download(e) {
 async function upload(label, items, total, send) {
   const t = transfer(label, total);
   try {
-    await send({ signal: t.signal, onPlain: (n) => t.step(n) });
+    await send({ signal: t.signal, onPlain: (n) => t.step(n), sealer });
     t.finish(`uploaded ${items} file${items === 1 ? "" : "s"}`);
   } catch (err) {
     t.fail(err);
@@ -322,18 +359,22 @@ async function showDevices() {
 
 function tab(name) {
   for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.tab === name);
-  for (const t of ["files", "links", "devices"]) $(`tab-${t}`).hidden = t !== name;
-  guarded(name === "links" ? showLinks : name === "devices" ? showDevices : render);
+  for (const t of ["files", "trash", "links", "devices"]) $(`tab-${t}`).hidden = t !== name;
+  const show = { links: showLinks, devices: showDevices, trash: () => showTrash(views()) }[name] || render;
+  guarded(show);
 }
 
 // ---------------------------------------------------------------- wiring
 
 $("sign-in").addEventListener("submit", signIn);
 $("sign-up").addEventListener("submit", createAccount);
+$("passwd").addEventListener("submit", passwd);
 $("show-sign-up").addEventListener("click", () => { $("sign-in").hidden = true; $("sign-up").hidden = false; });
 $("sign-out").addEventListener("click", signOut);
 $("new-folder").addEventListener("click", newFolder);
 $("refresh").addEventListener("click", () => guarded(render));
+$("empty-trash").addEventListener("click", () => emptyTrashClicked(views()));
+$("versions-close").addEventListener("click", () => { $("versions").hidden = true; });
 $("upload-files").addEventListener("change", (e) => { uploadPicked(e.target.files); e.target.value = ""; });
 $("upload-folder").addEventListener("change", (e) => {
   const items = [...e.target.files].map((f) => ({ path: f.webkitRelativePath || f.name, file: f }));

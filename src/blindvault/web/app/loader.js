@@ -48,12 +48,22 @@ export async function verifiedText(path) {
   return new TextDecoder().decode(await fetchVerified(path, pinnedHashes()));
 }
 
-/** A classic worker made of the given pinned files, concatenated in order. */
+const verifiedUrls = new Map(); // paths -> promise of the blob: URL of the checked bytes
+
+/** A classic worker made of the given pinned files, concatenated in order (checked once). */
 export async function verifiedWorker(paths) {
-  const pins = pinnedHashes();
-  const parts = [];
-  for (const p of paths) parts.push(await fetchVerified(p, pins), new TextEncoder().encode("\n;\n"));
-  const url = URL.createObjectURL(new Blob(parts, { type: "text/javascript" }));
-  made.add(url);
-  return new Worker(trusted(url));
+  const id = paths.join("\n");
+  if (!verifiedUrls.has(id)) {
+    const making = (async () => {
+      const pins = pinnedHashes();
+      const parts = [];
+      for (const p of paths) parts.push(await fetchVerified(p, pins), new TextEncoder().encode("\n;\n"));
+      const url = URL.createObjectURL(new Blob(parts, { type: "text/javascript" }));
+      made.add(url);
+      return url;
+    })();
+    verifiedUrls.set(id, making);
+    making.catch(() => verifiedUrls.delete(id)); // a failed check is tried again next time
+  }
+  return new Worker(trusted(await verifiedUrls.get(id)));
 }

@@ -90,7 +90,7 @@ async function pool(items, n, fn) {
  * Upload `files` (Blob/File with a `name`) into one folder: send every blob (small ones
  * four at a time, large ones alone), then one manifest write names them all.
  */
-export async function uploadFiles(vault, folder, files, { signal, onPlain } = {}) {
+export async function uploadFiles(vault, folder, files, { signal, onPlain, sealer } = {}) {
   files.forEach((f) => checkName(f.name));
   const cur = await vault.read(folder);
   const jobs = files.map((file) => {
@@ -105,7 +105,7 @@ export async function uploadFiles(vault, folder, files, { signal, onPlain } = {}
   });
   const small = jobs.filter((j) => j.file.size < SMALL_BLOB / 2);
   const large = jobs.filter((j) => j.file.size >= SMALL_BLOB / 2);
-  const send = (j) => sendFile(vault.api, j.file, { ...j, signal, onPlain });
+  const send = (j) => sendFile(vault.api, j.file, { ...j, signal, onPlain, sealer });
   const forget = async () => {
     for (const j of jobs) await deleteBlob(vault, j.nodeId, j.version).catch(() => {});
   };

@@ -12,7 +12,7 @@ import { Vault } from "./vault.js";
 
 const WRAP_NAMES = { 1: "vault-by-master", 2: "vault-by-recovery", 3: "identity-by-vault", 4: "folder-key" };
 
-async function wrapKey(wrapping, kind, payload, owner, object, version) {
+export async function wrapKey(wrapping, kind, payload, owner, object, version) {
   const head = new Writer().header("BVWK", 1).u8(kind).u64(version).fixed(owner, 16).fixed(object, 16).bytes();
   const subkey = await hkdfSha256(wrapping, new Uint8Array(0), label(`blindvault/v1/wrap/${WRAP_NAMES[kind]}`), 32);
   const nonce = randomBytes(12);

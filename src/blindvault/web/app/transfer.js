@@ -1,49 +1,69 @@
-// File content up and down (§5, §13). Uploads read the file in 1 MiB slices, pad (Padmé),
-// encrypt C2SP chunks under a fresh key and send them: whole (≤ 8 MiB) or as resumable
-// parts of the server's part size, three sending while the fourth fills. Downloads authenticate
-// every chunk and hand out the file only after the last one verified.
+// File content up and down (§5, §13). Uploads are sealed in a Web Worker (seal-worker.js):
+// this thread derives the chunk key, base nonce and commitment under a fresh key, hands
+// the worker the File and a non-extractable AES-GCM key, and only sends what comes back,
+// whole (≤ 8 MiB) or as resumable parts of the server's part size, three sending while
+// the worker fills the fourth. Downloads authenticate every chunk and hand out the file
+// only after the last one verified.
 import {
-  CHUNK_SIZE, ContentDecryptor, blobId, chunkedDerive, concat, contentContext, padmeLength, sealedContentSize,
+  ContentDecryptor, blobId, chunkedDerive, concat, contentContext, padmeLength, sealedContentSize,
 } from "/s/assets/linkcore.js";
 import { label, randomBytes } from "./bytes.js";
 
 const subtle = globalThis.crypto.subtle;
 export const SMALL_BLOB = 8 << 20;
-const BATCH_CHUNKS = 64; // 1 MiB of plaintext per read
 const PART_RETRIES = 3;
 const PARTS_IN_FLIGHT = 3; // with the one filling: at most 4 parts (32 MiB) in memory
 
-function nonceFor(base, i) {
-  const n = base.slice();
-  for (let j = 11, c = i; c > 0; j--, c = Math.floor(c / 256)) n[j] ^= c % 256;
-  return n;
+export class ReadError extends Error {
+  constructor(message) {
+    super(`Upload failed: ${message}. Nothing was saved.`);
+    this.name = "ReadError";
+  }
 }
 
-/** The BVCT blob of `file` (a Blob), as a stream of Uint8Arrays, with `onPlain(n)` progress. */
-export async function* encryptContent(file, key, nodeId, version, onPlain = () => {}) {
+/** What the seal worker needs for one blob: the prefix and key of a fresh C2SP derivation. */
+export async function sealJob(file, key, nodeId, version, partSize) {
   const salt = randomBytes(24);
   const { aeadKey, baseNonce, commitment } = await chunkedDerive(key, salt, contentContext(nodeId, version));
   const cryptoKey = await subtle.importKey("raw", aeadKey, "AES-GCM", false, ["encrypt"]);
-  yield concat(label("BVCT"), new Uint8Array([1]), salt, commitment);
-  const padded = padmeLength(file.size);
-  const chunks = Math.floor(padded / CHUNK_SIZE) + 1; // the last is always short (maybe empty)
-  for (let i = 0; i < chunks; i += BATCH_CHUNKS) {
-    const start = i * CHUNK_SIZE;
-    const end = Math.min(padded, (i + BATCH_CHUNKS) * CHUNK_SIZE);
-    const plain = new Uint8Array(end - start); // zeros: the padding
-    if (start < file.size) {
-      plain.set(new Uint8Array(await file.slice(start, Math.min(end, file.size)).arrayBuffer()));
-    }
-    const jobs = [];
-    for (let j = i; j < Math.min(i + BATCH_CHUNKS, chunks); j++) {
-      const at = (j - i) * CHUNK_SIZE;
-      const part = plain.subarray(at, Math.min(at + CHUNK_SIZE, plain.length));
-      jobs.push(subtle.encrypt({ name: "AES-GCM", iv: nonceFor(baseNonce, j), tagLength: 128 }, cryptoKey, part));
-    }
-    const sealed = await Promise.all(jobs);
-    onPlain(Math.max(0, Math.min(end, file.size) - start));
-    yield concat(...sealed.map((b) => new Uint8Array(b)));
-  }
+  aeadKey.fill(0);
+  const prefix = concat(label("BVCT"), new Uint8Array([1]), salt, commitment);
+  return { file, key: cryptoKey, baseNonce, prefix, size: file.size, padded: padmeLength(file.size), partSize };
+}
+
+/**
+ * Run `job` in `worker`: `onPart(number, bytes)` sends each sealed part (a promise); at
+ * most `inFlight` parts are out at once. Resolves with the worker's {readMs, encryptMs}
+ * when every part was sent; the worker is ended in every case.
+ */
+export function runSealer(worker, job, { onPart, onPlain = () => {}, signal, inFlight = PARTS_IN_FLIGHT }) {
+  return new Promise((resolve, reject) => {
+    const sending = new Set();
+    let over = false;
+    const end = (fn, value) => {
+      if (over) return;
+      over = true;
+      worker.terminate();
+      fn(value);
+    };
+    const fail = (e) => end(reject, e);
+    if (signal?.aborted) return fail(signal.reason);
+    signal?.addEventListener("abort", () => fail(signal.reason), { once: true });
+    worker.onerror = () => fail(new ReadError("the encryption worker stopped"));
+    worker.onmessage = ({ data }) => {
+      if (over) return;
+      if (data.error) return fail(new ReadError(data.error));
+      if (data.done) return Promise.all(sending).then(() => end(resolve, { readMs: data.readMs, encryptMs: data.encryptMs }), fail);
+      if (!data.part) return onPlain(data.plain);
+      const sent = onPart(data.number, new Uint8Array(data.part));
+      sending.add(sent);
+      sent.then(() => {
+        sending.delete(sent);
+        if (!over) worker.postMessage({ credit: 1 });
+      }, fail);
+    };
+    worker.postMessage({ ...job, credit0: inFlight });
+  });
 }
 
 // Request bodies go as a Blob: Chromium hands a Blob to its network process by reference,
@@ -64,51 +84,33 @@ async function putPart(api, uploadId, number, bytes, signal) {
   }
 }
 
-/** Encrypt and send one file version; returns when the blob exists on the server. */
-export async function sendFile(api, file, { key, nodeId, version, signal, onPlain }) {
+/**
+ * Encrypt (in a worker from `sealer()`) and send one file version; returns (with the
+ * worker's read and encrypt times) when the blob exists on the server.
+ */
+export async function sendFile(api, file, { key, nodeId, version, signal, onPlain, sealer }) {
   const id = await blobId(nodeId, version);
   const total = sealedContentSize(file.size);
-  const stream = encryptContent(file, key, nodeId, version, onPlain);
   if (total <= SMALL_BLOB) {
-    const parts = [];
-    for await (const b of stream) parts.push(b);
+    const job = await sealJob(file, key, nodeId, version, total);
+    let whole = null;
+    const times = await runSealer(await sealer(), job, { onPlain, signal, onPart: async (_, bytes) => { whole = bytes; } });
     await api.request("PUT", `/v1/blobs/${id}`, {
-      body: new Blob(parts), headers: { "content-type": "application/octet-stream" }, signal,
+      body: new Blob([whole]), headers: { "content-type": "application/octet-stream" }, signal,
     });
-    return;
+    return times;
   }
   // Not abortable: a cancel while the server creates the upload would leave it open
   // without the client knowing its id. It is deleted below instead.
   const up = await api.post("/v1/uploads", { blob_id: id, size: total });
   try {
     signal?.throwIfAborted();
-    let buf = new Uint8Array(up.part_size);
-    let fill = 0;
-    let number = 1;
-    const inFlight = new Set();
-    const flush = async (bytes) => {
-      while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight); // bounded memory
-      const sending = putPart(api, up.upload_id, number++, bytes, signal);
-      const drop = () => inFlight.delete(sending);
-      sending.then(drop, drop); // handled here; the failure itself surfaces through race/all
-      inFlight.add(sending);
-    };
-    for await (let b of stream) {
-      while (b.length) {
-        const take = Math.min(b.length, up.part_size - fill);
-        buf.set(b.subarray(0, take), fill);
-        fill += take;
-        b = b.subarray(take);
-        if (fill === up.part_size) {
-          await flush(buf);
-          buf = new Uint8Array(up.part_size);
-          fill = 0;
-        }
-      }
-    }
-    if (fill) await flush(buf.subarray(0, fill));
-    await Promise.all(inFlight);
+    const job = await sealJob(file, key, nodeId, version, up.part_size);
+    const times = await runSealer(await sealer(), job, {
+      onPlain, signal, onPart: (number, bytes) => putPart(api, up.upload_id, number, bytes, signal),
+    });
     await api.request("POST", `/v1/uploads/${up.upload_id}/commit`, { signal });
+    return times;
   } catch (e) {
     await api.del(`/v1/uploads/${up.upload_id}`).catch(() => {});
     throw e;

@@ -13,7 +13,7 @@ const MAX_RETRIES = 20;
 const EMPTY = Object.freeze({ entries: [], tombstones: [], trash: [] });
 
 /** Check the served key bundle and identity against the account and this browser's pins. */
-async function openAccount(account, email, state, master) {
+export async function openAccount(account, email, state, master) {
   const bundle = decodeKeyBundle(b64Decode(account.key_bundle));
   const owner = await accountId(email);
   // mutant: web.bundle-owner

@@ -9,13 +9,15 @@ at this edge. Every backend passes the same contract suite
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Protocol
 
 from blindvault.server.errors import invalid
 
 READ_CHUNK = 1 << 20
 KEY_BATCH = 500
+WRITERS = 8  # objects of a batch written at once (their fsyncs or requests overlap)
 
 
 Data = bytes | IO[bytes]  # what is stored: bytes, or a (spooled) file read from its start
@@ -41,6 +43,7 @@ class MissingPartsError(Exception):
 
 class BlobStore(Protocol):
     def put(self, key: str, data: Data) -> None: ...
+    def put_many(self, keys: list[str], datas: list[Data]) -> None: ...
     def read(self, key: str, start: int, end: int) -> Iterator[bytes]: ...
     def size(self, key: str) -> int | None: ...
     def delete(self, key: str) -> None: ...
@@ -48,6 +51,16 @@ class BlobStore(Protocol):
     def put_part(self, key: str, handle: str, number: int, data: Data, offset: int) -> str: ...
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None: ...
     def abort(self, key: str, handle: str) -> None: ...
+
+
+def put_in_parallel(put: Callable[[str, Data], None], items: list[tuple[str, Data]]) -> None:
+    """`put` every (key, data), up to WRITERS at once; the first failure is raised."""
+    if len(items) <= 1:
+        for key, data in items:
+            put(key, data)
+        return
+    with ThreadPoolExecutor(max_workers=min(WRITERS, len(items))) as pool:
+        list(pool.map(put, *zip(*items, strict=True)))
 
 
 def new_storage_key() -> str:

@@ -1,4 +1,5 @@
-"""The local-disk blob store: a temporary file, fsynced and renamed into place."""
+"""The local-disk blob store: small objects packed as rows of one SQLite database
+(`packed`), larger ones a temporary file each, fsynced and renamed into place."""
 
 from __future__ import annotations
 
@@ -16,11 +17,15 @@ from blindvault.server.storage.blobstore.base import (
     MissingPartsError,
     check_key,
     chunks_of,
+    put_in_parallel,
 )
+from blindvault.server.storage.blobstore.packed import SmallBlobs, small_bytes
 
 
 class LocalBlobStore:
-    """Blobs under ROOT/blobs/ab/cd/KEY. An upload writes its parts in place into
+    """Objects of at most `packed.PACK_MAX` bytes are rows of ROOT/small.sqlite3; larger
+    ones live under ROOT/blobs/ab/cd/KEY (a reader looks in both, so objects stored as
+    files by an older version stay readable). An upload writes its parts in place into
     ROOT/uploads/HANDLE/data (each at its offset) and leaves a marker ROOT/uploads/HANDLE/N
     per part; commit fsyncs that file and renames it into place, so every byte is
     written once."""
@@ -29,6 +34,7 @@ class LocalBlobStore:
         self.root = root
         (root / "blobs").mkdir(parents=True, exist_ok=True)
         (root / "uploads").mkdir(parents=True, exist_ok=True)
+        self.small = SmallBlobs(root / "small.sqlite3")
 
     def _path(self, key: str) -> Path:
         check_key(key)
@@ -58,10 +64,34 @@ class LocalBlobStore:
             raise
 
     def put(self, key: str, data: Data) -> None:
+        self.put_many([key], [data])
+
+    def put_many(self, keys: list[str], datas: list[Data]) -> None:
+        """Small objects in one transaction (one fsync), the others as files in parallel."""
+        small: list[tuple[str, bytes]] = []
+        large: list[tuple[str, Data]] = []
+        for key, data in zip(keys, datas, strict=True):
+            path = self._path(key)  # validates the key
+            whole = small_bytes(data)
+            if whole is None:
+                large.append((key, data))
+            else:
+                path.unlink(missing_ok=True)  # never two copies of one key
+                small.append((key, whole))
+        self.small.put_all(small)
+        put_in_parallel(self._put_file, large)
+
+    def _put_file(self, key: str, data: Data) -> None:
+        self.small.delete(key)  # never two copies of one key
         self._write_atomic(self._path(key), chunks_of(data))
 
     def read(self, key: str, start: int, end: int) -> Iterator[bytes]:
         path = self._path(key)
+        whole = self.small.get(key)
+        if whole is not None:
+            if end > start:
+                yield whole[start:end]
+            return
         with path.open("rb") as f:
             f.seek(start)
             left = end - start
@@ -73,13 +103,18 @@ class LocalBlobStore:
                 yield chunk
 
     def size(self, key: str) -> int | None:
+        path = self._path(key)
+        small = self.small.size(key)
+        if small is not None:
+            return small
         try:
-            return self._path(key).stat().st_size
+            return path.stat().st_size
         except FileNotFoundError:
             return None
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+        self.small.delete(key)
 
     def keys(self, older_than: float) -> Iterator[list[str]]:
         """Stored keys last written before `older_than` (epoch seconds), in batches."""
@@ -96,6 +131,7 @@ class LocalBlobStore:
                     batch = []
         if batch:
             yield batch
+        yield from self.small.keys(older_than)
 
     def _upload_dir(self, handle: str) -> Path:
         check_key(handle)

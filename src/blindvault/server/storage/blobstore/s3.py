@@ -13,6 +13,7 @@ from blindvault.server.storage.blobstore.base import (
     Data,
     MissingPartsError,
     check_key,
+    put_in_parallel,
 )
 
 
@@ -75,6 +76,9 @@ class S3BlobStore:
         if not isinstance(data, bytes):
             data.seek(0)
         self._call(self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def put_many(self, keys: list[str], datas: list[Data]) -> None:
+        put_in_parallel(self.put, list(zip(keys, datas, strict=True)))
 
     def read(self, key: str, start: int, end: int) -> Iterator[bytes]:
         if end <= start:

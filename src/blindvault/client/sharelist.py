@@ -1,0 +1,97 @@
+"""What this account shares, item by item (issue 19, `shares --json` "items"): each shared
+folder or file of one's own, with who has what role and since when.
+
+Roles and members come from the verified, fresh, owner-signed roster (P-ROSTER), never
+from the server's grant list; the grant list adds what only the server knows (the share
+id, whether the member accepted, and when the grant was made: `since`, the server's clock,
+a hint) and any grant the roster does not name (`not_in_roster`, reported, never trusted).
+Paths come from one's own signed tree: the private tree is walked (shared folders are not
+entered), so a shared item whose place is not found shows an empty path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from blindvault.client.files import Files
+from blindvault.client.sharing.grants import ROLES
+from blindvault.client.sharing.rosters import load_roster
+from blindvault.core.manifest import FileEntry, FolderEntry
+from blindvault.errors import BlindvaultError
+
+__all__ = ["Holding", "SharedItem", "shared_items"]
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One member of a shared item."""
+
+    email: str
+    role: str  # "read" or "write", from the owner-signed roster
+    since: float | None  # when the server made the grant (its clock; a hint), if it lists one
+    accepted: bool
+    share_id: str
+
+
+@dataclass(frozen=True)
+class SharedItem:
+    path: str  # in one's own tree ("" if not found there)
+    kind: str  # "file" or "folder"
+    node: str
+    members: list[Holding]
+    not_in_roster: list[str]  # emails the server lists as grantees that the roster does not name
+    problem: str = ""  # why its member list does not verify ("" when it does)
+
+
+def shared_items(files: Files) -> list[SharedItem]:
+    session, spaces = files.session, files.spaces
+    grants = spaces.listing(fresh=True)["outgoing"]
+    places = _places(files)
+    nodes = sorted({str(g["space"]) for g in grants} | set(places))
+    me = session.identity.bundle
+    out = []
+    for node in nodes:
+        path, kind = places.get(node, ("", "folder"))
+        try:
+            roster, _ = load_roster(session, session.api, session.owner, bytes.fromhex(node), me)
+        except BlindvaultError as exc:  # reported with the item, never shown as members
+            out.append(SharedItem(path, kind, node, [], [], str(exc) or type(exc).__name__))
+            continue
+        listed: dict[str, dict[str, Any]] = {
+            str(g["member_email"]): g for g in grants if g["space"] == node
+        }
+        members = [
+            Holding(
+                m.email,
+                ROLES[m.role],
+                float(listed[m.email]["created_at"]) if m.email in listed else None,
+                bool(listed[m.email]["accepted"]) if m.email in listed else False,
+                str(listed[m.email]["id"]) if m.email in listed else "",
+            )
+            for m in (roster.members if roster else ())
+        ]
+        named = {m.email for m in members}
+        strangers = sorted(e for e in listed if e not in named)
+        if not members and not strangers:
+            continue  # shared once, with nobody now
+        out.append(SharedItem(path, kind, node, members, strangers))
+    return out
+
+
+def _places(files: Files) -> dict[str, tuple[str, str]]:
+    """node hex -> (path, kind) of every shared item in one's own private tree."""
+    session, spaces = files.session, files.spaces
+    opened = session.keys()
+    found: dict[str, tuple[str, str]] = {}
+    stack = [("", opened.bundle.root_node, opened.root_key, 1)]
+    while stack:
+        base, node, key, kv = stack.pop()
+        folder, _ = session.tree.read(node, key, kv, spaces.private)
+        for e in folder.body.entries:
+            path = f"{base}/{e.name}"
+            if spaces.is_shared(e.node_id):
+                found[e.node_id.hex()] = (path, "file" if isinstance(e, FileEntry) else "folder")
+            elif isinstance(e, FolderEntry):
+                stack.append((path, e.node_id, e.folder_key, e.key_version))
+    return found

@@ -1,0 +1,107 @@
+"""Invitations (issue 19), end to end through the CLI against a real server: sharing with
+an address that has no account records a pending invitation and seals nothing; after the
+person signs up, `share --complete` shares only once their key matches the number they
+give out of band; an account the server (or anyone) made for the address with another key
+gets nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from helpers.client import Cli
+
+
+class Person:
+    def __init__(self, cli: Cli, email: str, home: Path, password: str) -> None:
+        self.cli, self.email, self.home, self.password = cli, email, home, password
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.cli.monkeypatch.setenv("BLINDVAULT_HOME", str(self.home))
+        return self.cli(*args, password=self.password)
+
+    def json(self, *args: str) -> object:
+        code, out, err = self(*args, "--json")
+        assert code == 0, (args, err)
+        return json.loads(out)
+
+
+def _signup(cli: Cli, email: str, name: str) -> Person:
+    home = cli.home.parent / f"{name}-{secrets.token_hex(3)}"
+    home.mkdir()
+    p = Person(cli, email, home, f"{name}-pw")
+    cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", p.password)
+    code, _, err = p("signup", "--accept-weak-password", "--server", cli.server.url,
+                     "--email", email, "--recovery-file", str(home / "words"))  # fmt: skip
+    assert code == 0, err
+    return p
+
+
+def _grants(cli: Cli) -> int:
+    with cli.server.db() as db:
+        return int(db.execute("select count(*) from grants").fetchone()[0])
+
+
+def _alice_with_docs(cli: Cli, tmp: Path) -> tuple[Person, bytes]:
+    alice = Person(cli, cli.email, cli.home, "pw-1")
+    data = os.urandom(5000)
+    (tmp / "plan.txt").write_bytes(data)
+    assert alice("mkdir", "/docs")[0] == 0
+    assert alice("put", str(tmp / "plan.txt"), "/docs")[0] == 0
+    return alice, data
+
+
+def test_invitation_completed_after_signup_and_the_check(cli: Cli, tmp_path: Path) -> None:
+    alice, data = _alice_with_docs(cli, tmp_path)
+    bob_email = f"bob{secrets.token_hex(4)}@example.org"
+    before = _grants(cli)
+    made = alice.json("share", "/docs", "--with", bob_email)
+    assert made == {**made, "invitation": True, "email": bob_email, "remote": "/docs"}
+    assert _grants(cli) == before  # nothing sealed, nothing granted
+    listed = alice.json("invitations")
+    assert [(i["email"], i["remote"]) for i in listed] == [(bob_email, "/docs")]  # type: ignore[index]
+    code, _, err = alice("share", "--complete", bob_email, "--fingerprint", "0" * 64)
+    assert code == 2 and "no account yet" in err, err
+
+    bob = _signup(cli, bob_email, "bob")
+    number = bob.json("fingerprint")["safety_number"]  # type: ignore[index]
+    alice_number = alice.json("fingerprint")["safety_number"]  # type: ignore[index]
+    code, _, err = alice("ls", "/")  # the sharer's next command says so
+    assert code == 0 and f"{bob_email} has signed up" in err
+    done = alice.json("share", "--complete", bob_email, "--fingerprint", number)
+    assert [(d["email"], d["remote"]) for d in done] == [(bob_email, "/docs")]  # type: ignore[index]
+    assert _grants(cli) == before + 1
+    assert alice.json("invitations") == []
+    # Bob checks Alice's number, accepts, reads
+    assert bob("trust", alice.email, "--fingerprint", alice_number)[0] == 0
+    share_id = done[0]["share_id"]  # type: ignore[index]
+    mount = bob.json("accept", share_id)["path"]  # type: ignore[index]
+    out = tmp_path / "got"
+    out.mkdir()
+    code, _, err = bob("get", f"{mount}/plan.txt", str(out))
+    assert code == 0, err
+    assert (out / "plan.txt").read_bytes() == data
+
+
+def test_an_account_with_another_key_gets_nothing(cli: Cli, tmp_path: Path) -> None:
+    """The address is signed up by someone else (as a server could do itself): the number
+    the real person gives does not match its key; nothing is sealed, nothing pinned, the
+    invitation stays."""
+    alice, _ = _alice_with_docs(cli, tmp_path)
+    bob_email = f"bob{secrets.token_hex(4)}@example.org"
+    alice.json("share", "/docs", "--with", bob_email, "--write")
+    before = _grants(cli)
+    _signup(cli, bob_email, "mallory")  # the impostor's key now answers for Bob's address
+    real_bob = _signup(cli, f"realbob{secrets.token_hex(4)}@example.org", "realbob")
+    real_number = real_bob.json("fingerprint")["safety_number"]  # type: ignore[index]
+    code, _, err = alice("share", "--complete", bob_email, "--fingerprint", real_number)
+    assert code == 8 and "does not match" in err
+    assert _grants(cli) == before
+    pending = alice.json("invitations")
+    assert [(i["email"], i["write"]) for i in pending] == [(bob_email, True)]  # type: ignore[index]
+    # no number at all, and no terminal to show one: refused too
+    code, _, err = alice("share", "--complete", bob_email)
+    assert code == 2 and "--fingerprint" in err
+    assert _grants(cli) == before

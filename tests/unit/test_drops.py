@@ -1,0 +1,100 @@
+"""core/drops.py (issue 19): what seals and opens an upload-only link's objects. Each
+field of a drop tampered on its own, another link's keys, notes and descriptors moved
+between links, and the link secret opening nothing it should not."""
+
+from __future__ import annotations
+
+import pytest
+
+from blindvault.core import primitives
+from blindvault.core.drops import (
+    DropTarget,
+    OwnerDropKeys,
+    open_drop,
+    open_drop_link,
+    open_owner_note,
+    peek_drop,
+    seal_drop,
+    seal_drop_link,
+    seal_owner_note,
+)
+from blindvault.core.keys import VaultKey
+from blindvault.errors import IntegrityError, UsageError
+
+VAULT = VaultKey(b"\x07" * 32)
+A, B = b"\x0a" * 16, b"\x0b" * 16
+
+
+def _keys(link: bytes = A) -> OwnerDropKeys:
+    return OwnerDropKeys(VAULT, link)
+
+
+def _drop(data: bytes = b"hello", link: bytes = A) -> bytes:
+    k = _keys(link)
+    target = DropTarget(k.recipient_public, 1 << 20, "inbox")
+    return seal_drop(target, k.secret, link, "hi.txt", data, mtime_ms=42)
+
+
+def test_round_trip_and_derivation_is_per_vault_and_link() -> None:
+    header, body = open_drop(_drop(), _keys())
+    assert (header.name, header.size, header.mtime_ms, body) == ("hi.txt", 5, 42, b"hello")
+    assert peek_drop(_drop())[0] == A
+    assert _keys(A).secret != _keys(B).secret
+    assert _keys(A).recipient_public != _keys(B).recipient_public
+    other = OwnerDropKeys(VaultKey(b"\x08" * 32), A)
+    assert other.secret != _keys(A).secret  # another account derives other keys
+
+
+@pytest.mark.parametrize(
+    ("what", "at"),
+    [("magic", 0), ("version", 4), ("link id", 6), ("drop id", 25), ("length", 37),
+     ("enc", 45), ("header", 100), ("content prefix", -4400), ("last chunk", -1)],
+)  # fmt: skip
+def test_each_field_tampered_is_refused(what: str, at: int) -> None:
+    data = bytearray(_drop())
+    data[at] ^= 0x01
+    with pytest.raises(IntegrityError):
+        open_drop(bytes(data), _keys())
+
+
+def test_a_drop_of_another_link_or_secret_is_refused() -> None:
+    with pytest.raises(IntegrityError):
+        open_drop(_drop(link=B), _keys(A))
+    k = _keys()
+    target = DropTarget(k.recipient_public, 1 << 20, "inbox")
+    forged = seal_drop(target, primitives.random_bytes(32), A, "x.txt", b"x", mtime_ms=1)
+    with pytest.raises(IntegrityError):
+        open_drop(forged, k)  # the recipient key alone does not make a drop
+
+
+def test_notes_and_descriptors_do_not_move_between_links() -> None:
+    note = seal_owner_note("/inbox", _keys(A))
+    assert open_owner_note(note, _keys(A)) == "/inbox"
+    with pytest.raises(IntegrityError):
+        open_owner_note(note, _keys(B))
+    ka, kb = _keys(A), _keys(B)
+    desc = seal_drop_link(DropTarget(ka.recipient_public, 9, "inbox"), ka.link_key, A)
+    assert open_drop_link(desc, ka.link_key, A).max_size == 9
+    with pytest.raises(IntegrityError):
+        open_drop_link(desc, kb.link_key, B)
+    with pytest.raises(IntegrityError):
+        open_drop_link(desc, ka.link_key, B)
+
+
+def test_too_big_or_badly_named_files_are_refused_before_sealing() -> None:
+    k = _keys()
+    small = DropTarget(k.recipient_public, 3, "inbox")
+    with pytest.raises(UsageError):
+        seal_drop(small, k.secret, A, "a.txt", b"four", mtime_ms=1)
+    big = DropTarget(k.recipient_public, 100, "inbox")
+    for name in ("", "a/b", "..", "x" * 256):
+        with pytest.raises(UsageError):
+            seal_drop(big, k.secret, A, name, b"x", mtime_ms=1)
+
+
+def test_name_length_is_hidden_by_padding() -> None:
+    k = _keys()
+    t = DropTarget(k.recipient_public, 100, "inbox")
+    short = seal_drop(t, k.secret, A, "a", b"x", mtime_ms=1)
+    long = seal_drop(t, k.secret, A, "n" * 200, b"x", mtime_ms=1)
+    assert len(short) == len(long)
