@@ -252,7 +252,10 @@ class Browse:
 
     def wait_code(self, code: str, timeout: float = 120_000) -> str:
         self.page.wait_for_function(
-            "(code) => document.getElementById('status').dataset.code === code",
+            # The page names the step it is on while still loading it ("Opening sub…"
+            # has the code "folder" too): wait for the step to finish.
+            "(code) => { const s = document.getElementById('status');"
+            " return s.dataset.code === code && s.dataset.state !== 'loading'; }",
             arg=code,
             timeout=timeout,
         )

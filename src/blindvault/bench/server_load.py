@@ -111,10 +111,10 @@ def run_server_load(work: Path, *, quick: bool = False) -> dict[str, Any]:
         with stack(kind, work, None, workers=workers) as srv:
             home = work / f"home-load-{kind}-{workers}"
             token = util.signup(srv.url, home, "load@example.org")
-            ids = asyncio.run(_seed(srv.url, token, 8 if quick else 200))
+            ids = util.run_async(_seed(srv.url, token, 8 if quick else 200))
             for op in OPS:
                 for clients in clients_set:
-                    got = asyncio.run(_cell(srv.url, token, op, clients, duration, ids))
+                    got = util.run_async(_cell(srv.url, token, op, clients, duration, ids))
                     cells.append(
                         {"db": kind, "workers": workers, "op": op, "clients": clients, **got}
                     )
@@ -128,7 +128,7 @@ def run_server_load(work: Path, *, quick: bool = False) -> dict[str, Any]:
 
 def _seed_one(url: str, work: Path, name: str) -> tuple[str, str]:
     token = util.signup(url, work / f"home-wrk-{name}", f"wrk-{name}@example.org")
-    ids = asyncio.run(_seed(url, token, 1))
+    ids = util.run_async(_seed(url, token, 1))
     return token, ids[0]
 
 

@@ -4,15 +4,18 @@ code as the test suite's, from `blindvault.testing`)."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from blindvault.testing.postgres import pg_database as testing_pg_database
 from blindvault.testing.procs import start_server, stop
@@ -52,6 +55,17 @@ class Measured:
     seconds: float
     peak_rss_mib: float
     stdout: str
+
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a fresh event loop in its own thread, so that the
+    bench also works where the calling thread already runs a loop (Playwright's sync API
+    keeps one running in the test process)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def mbs(size: int, seconds: float) -> float:
