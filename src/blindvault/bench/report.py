@@ -19,7 +19,15 @@ __all__ = ["Target", "markdown", "targets"]
 def targets(r: dict[str, Any]) -> list[Target]:
     """Every target of this run: the format, transfer, storage, memory and KDF targets
     (`bench.targets`), the server suite's (`bench.server_report`) and unlocked commands'."""
-    return [*_own_targets(r), *server_targets(r), *_cli_targets(r)]
+    return [*_own_targets(r), *server_targets(r), *_cli_targets(r), *_browser_targets(r)]
+
+
+def _browser_targets(r: dict[str, Any]) -> list[Target]:
+    if not r.get("browser"):
+        return []
+    from blindvault.bench.browser import targets as browser_targets
+
+    return [Target(*t) for t in browser_targets(r["browser"])]
 
 
 def _cli_targets(r: dict[str, Any]) -> list[Target]:
