@@ -230,6 +230,10 @@ def _peers_md(p: dict[str, Any], e: dict[str, Any] | None) -> list[str]:
         for b in e["backends"].values():
             ours = {k: b[k] for k in ("put_big", "get_big", "put_small", "get_small")}
             rows.append(line(f"**blindvault**, {b['label']}", ours))
+            if "put_small_unlocked" in b:
+                keys = ("put_big", "get_big", "put_small", "get_small")
+                unl = {k: b[f"{k}_unlocked"] for k in keys}
+                rows.append(line(f"**blindvault**, {b['label']}, unlocked (agent key)", unl))
     rows.append(line("rclone crypt, local folder", p["rclone_crypt"]["local"]))
     rows.append(line("rclone crypt, SeaweedFS S3", p["rclone_crypt"]["s3"]))
     rows.append(line("restic, local repository", p["restic"]["local"]))

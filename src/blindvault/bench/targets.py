@@ -168,6 +168,11 @@ def _small_targets(e2e: dict[str, Any], peers: dict[str, Any] | None) -> list[Ta
                               1, ours, peers["rclone_crypt"]["local"][key], "files_s"))  # fmt: skip
             out.append(_ratio(f"{n} {op} vs restic (local repository), end to end",
                               2, ours, peers["restic"]["local"][key], "files_s"))  # fmt: skip
+            unlocked = backends["sqlite"].get(f"{key}_unlocked")
+            if unlocked:
+                out.append(_ratio(f"{n} {op} vs rclone crypt (local folder), unlocked (agent "
+                                  "key, no KDF per command)", 1, unlocked,
+                                  peers["rclone_crypt"]["local"][key], "files_s"))  # fmt: skip
         if "postgres" in backends:
             out.append(_ratio(f"{n} {op}, PostgreSQL + SeaweedFS, vs rclone crypt to the "
                               "same SeaweedFS", 1, backends["postgres"][key],
@@ -203,11 +208,28 @@ def _rss_targets(r: dict[str, Any]) -> list[Target]:
     if not rss:
         return []
     peak, where = max(rss)
-    return [
+    out = [
         Target(
             "peak RSS of put/get, any size", "≤ 100 MiB", f"{peak:.1f} MiB ({where})", 100 / peak
         )
     ]
+    unlocked = [
+        (b[f"{op}_unlocked"]["peak_rss_mib"], f"{op.replace('_', ' ')} ({kind})")
+        for kind, b in (r.get("e2e") or {"backends": {}})["backends"].items()
+        for op in ("put_big", "get_big", "put_small", "get_small")
+        if f"{op}_unlocked" in b
+    ]
+    if unlocked:
+        peak, where = max(unlocked)
+        out.append(
+            Target(
+                "peak RSS of put/get, unlocked (no Argon2id in the process), any size",
+                "≤ 100 MiB",
+                f"{peak:.1f} MiB ({where})",
+                100 / peak,
+            )
+        )
+    return out
 
 
 def _kdf_targets(r: dict[str, Any]) -> list[Target]:
