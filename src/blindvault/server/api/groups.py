@@ -62,6 +62,8 @@ def put_group(group_id: GroupId, body: GroupWrite, who: Who, ctx: Ctx) -> dict[s
             if len(found) != len(members):
                 raise not_found("account")
         row = _owned(conn, group_id, who.account_id)
+        if row is None and body.expected_version != 0:
+            raise not_found("group")  # as for another account's group: no existence oracle
         current = 0 if row is None else int(row.version)
         if body.expected_version != current:
             raise _stale(current)
