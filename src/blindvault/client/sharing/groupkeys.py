@@ -70,11 +70,10 @@ def member_group(
     if roster.member(session.fingerprint) is None:
         raise IntegrityError("the group's signed member list does not name this account")
     env = open_envelope(b64d(found[0]["envelope"]), session.identity, owner)
-    # mutant: sharing.group-envelope
-    if env.node_id != group_id or env.key_version != roster.key_version:
-        raise IntegrityError("the group key is for another group or key version")
     if not isinstance(env.key, FolderKey):
         raise IntegrityError("the group key is not a group key")
+    # the key pair derives from the key and the group id: the roster's fingerprint binds
+    # both (an old key version's envelope, another group's, gives another fingerprint)
     identity = group_identity(env.key, group_id)
     # mutant: sharing.group-fingerprint
     if identity.bundle.fingerprint != roster.group_fingerprint:

@@ -37,7 +37,7 @@ def _stale(current: int) -> ApiError:
 
 def _owned(conn: Connection, group_id: str, owner: str) -> Any:
     row = conn.execute(select(groups).where(groups.c.id == group_id)).first()
-    if row is not None and row.owner != owner:
+    if row is not None and row.owner != owner:  # mutant: server.group-owner
         raise not_found("group")  # another account's group: as if it did not exist
     return row
 
