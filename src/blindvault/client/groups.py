@@ -23,7 +23,7 @@ from typing import Any
 from blindvault.client.net.http import b64d, b64e
 from blindvault.client.peers import peer, trust
 from blindvault.client.shares import Shares
-from blindvault.client.sharing.groupkeys import member_group, open_group, remember_group
+from blindvault.client.sharing.groupkeys import member_group, open_group
 from blindvault.client.sharing.recipients import Confirm
 from blindvault.client.sharing.rosters import load_roster
 from blindvault.core.constants import ROLE_READ
@@ -39,7 +39,7 @@ from blindvault.core.group import (
 )
 from blindvault.core.identity import IdentityBundle, safety_number
 from blindvault.core.kdf import normalize_email
-from blindvault.core.manifest import ZERO_HASH
+from blindvault.core.manifest import ZERO_HASH, FolderEntry
 from blindvault.core.roster import Member
 from blindvault.errors import (
     ConflictError,
@@ -204,7 +204,8 @@ class Groups:
                 continue  # no longer in one's tree: nothing to rotate
             self.shares.unshare(path, group_email(g.id), trust_on_first_use=trust_on_first_use,
                                 confirm=confirm)  # fmt: skip
-            self._seal_to_group(path, g.id, new_group.bundle)
+            _, entry, _ = self.shares._owned(path, create=False)  # with its new key
+            self._seal_to_group(entry, g.id, new_group.bundle)
             rotated.append(path)
         self.session.save()
         return self.show(name), rotated
@@ -217,7 +218,7 @@ class Groups:
         if not is_file and not self.shares.spaces.own(entry.node_id).shared:
             self.shares._adopt(entry)  # the subtree joins the space, as for `share`
         key = group_key(self.session.keys().root_key, g.id, g.roster.key_version)
-        self._seal_to_group(remote, g.id, group_identity(key, g.id).bundle)
+        self._seal_to_group(entry, g.id, group_identity(key, g.id).bundle)
         return g.id.hex()
 
     # --- helpers -----------------------------------------------------------------------------
@@ -284,15 +285,13 @@ class Groups:
             f"/v1/groups/{gid.hex()}",
             {"expected_version": record_version, "roster": b64e(data), "members": rows},
         )
-        remember_group(session.state, open_group(session.state, data, session.state.email, gid,
-                                                 session.identity.bundle))  # fmt: skip
+        open_group(session.state, data, session.state.email, gid, session.identity.bundle)
         session.save()
 
-    def _seal_to_group(self, remote: str, gid: bytes, group: IdentityBundle) -> None:
-        """Name the group in the folder's roster (at the folder's key version) and seal the
-        folder key to the group's key pair."""
+    def _seal_to_group(self, entry: FolderEntry, gid: bytes, group: IdentityBundle) -> None:
+        """Name the group in the folder's (or file holder's) roster, at its key version, and
+        seal its key to the group's key pair."""
         session = self.session
-        _, entry, _ = self.shares._owned(remote, create=False)
         email = group_email(gid)
         self.shares._write_roster(entry, entry.folder_key, entry.key_version, email,
                                   Member(group.fingerprint, ROLE_READ, email))  # fmt: skip
