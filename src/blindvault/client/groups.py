@@ -310,12 +310,11 @@ class Groups:
         _, entry, _ = self.shares._owned(remote, create=False)
         roster, _ = load_roster(session, session.api, session.owner, entry.node_id,
                                 session.identity.bundle)  # fmt: skip
-        if roster is None:
+        entries = [m for m in roster.members if is_group_email(m.email)] if roster else []
+        if not entries:
             return
         owned = {g.id: g for g in self._owned()}
-        for m in roster.members:
-            if not is_group_email(m.email):
-                continue
+        for m in entries:
             gid = bytes.fromhex(m.email[2:34])
             g = owned.get(gid)
             if g is None:
