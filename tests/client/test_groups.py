@@ -10,6 +10,7 @@ import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ class User:
         assert code == 0, (args, err)
         return out
 
-    def json(self, *args: str) -> object:
+    def json(self, *args: str) -> Any:
         return json.loads(self.ok(*args, "--json"))
 
     def vault(self) -> Vault:
@@ -61,7 +62,7 @@ def _user(cli: Cli, name: str) -> User:
 
 
 def _safety(user: User) -> str:
-    return str(user.json("fingerprint")["safety_number"])  # type: ignore[index]
+    return str(user.json("fingerprint")["safety_number"])
 
 
 def _put(user: User, tmp: Path, data: bytes, remote: str) -> None:
@@ -94,18 +95,18 @@ def test_a_group_of_three_with_two_shares_one_member_removed(cli: Cli, tmp_path:
     _put(alice, tmp_path, b"note one", "/notes/n.txt")
 
     created = alice.json("group", "create", "team")
-    assert created["members"] == [] and created["version"] == 1  # type: ignore[index]
+    assert created["members"] == [] and created["version"] == 1
     assert alice("group", "create", "team")[0] == 5  # one group per name
     assert alice("group", "show", "nope")[0] == 4
     assert alice("group", "add", "team")[0] == 2  # no email
     # members are verified as share recipients are: an unverified one is refused, nothing added
     code, _, err = alice("group", "add", "team", bob.email)
     assert code == 8 and "not verified" in err
-    assert alice.json("group", "show", "team")["members"] == []  # type: ignore[index]
+    assert alice.json("group", "show", "team")["members"] == []
     alice.ok("trust", bob.email, "--fingerprint", _safety(bob))
     alice.ok("group", "add", "team", bob.email, carol.email, dave.email, "--trust-on-first-use")
     shown = alice.json("group", "show", "team")
-    assert sorted(m["email"] for m in shown["members"]) == sorted(  # type: ignore[index]
+    assert sorted(m["email"] for m in shown["members"]) == sorted(
         [bob.email, carol.email, dave.email]
     )
 
@@ -116,7 +117,7 @@ def test_a_group_of_three_with_two_shares_one_member_removed(cli: Cli, tmp_path:
         member.ok("trust", alice.email, "--fingerprint", _safety(alice))
         assert _get(member, tmp_path, "@plans/p.txt") == b"plan one"
         assert _get(member, tmp_path, "@notes/n.txt") == b"note one"
-        (listed,) = [g for g in member.json("group", "list") if g["name"] == "team"]  # type: ignore[union-attr]
+        (listed,) = [g for g in member.json("group", "list") if g["name"] == "team"]
         assert listed["owner_email"] == alice.email
     old = _keys(dave)
 
@@ -134,8 +135,8 @@ def test_a_group_of_three_with_two_shares_one_member_removed(cli: Cli, tmp_path:
     alice.ok("group", "remove", "team", erin.email)
 
     removed = alice.json("group", "remove", "team", dave.email)
-    assert sorted(removed["rotated"]) == ["/notes", "/plans"]  # type: ignore[index]
-    assert dave.email not in {m["email"] for m in removed["members"]}  # type: ignore[index]
+    assert sorted(removed["rotated"]) == ["/notes", "/plans"]
+    assert dave.email not in {m["email"] for m in removed["members"]}
     assert dave("ls", "@plans")[0] == 4 and dave("ls", "@notes")[0] == 4  # cut off at once
 
     _put(alice, tmp_path, b"plan two", "/plans/p2.txt")
@@ -151,4 +152,4 @@ def test_a_group_of_three_with_two_shares_one_member_removed(cli: Cli, tmp_path:
             ).fetchone()
             with pytest.raises(IntegrityError):
                 open_manifest_for_link(data, FolderKey(key.material), node)
-    assert alice.json("verify", "/plans")["problems"] == []  # type: ignore[index]
+    assert alice.json("verify", "/plans")["problems"] == []

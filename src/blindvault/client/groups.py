@@ -125,7 +125,7 @@ class Groups:
         return info
 
     def _member_of(self) -> list[GroupInfo]:
-        session, out = self.session, []
+        session, out = self.session, list[GroupInfo]()
         for g in session.api.get_json("/v1/groups")["member_of"]:
             owner_email = normalize_email(str(g["owner_email"]))
             owner, pinned = peer(session, owner_email)
@@ -166,7 +166,9 @@ class Groups:
             if email not in kept:
                 new[email] = self.shares._peer_for_share(email, trust_on_first_use, confirm)
         envelopes = {str(m["member_email"]): m for m in g.listed["members"]}
-        members = [(m, None) for m in kept.values()]
+        members: list[tuple[GroupMember, IdentityBundle | None]] = [
+            (m, None) for m in kept.values()
+        ]
         members += [(GroupMember(b.fingerprint, e), b) for e, b in new.items()]
         self._write(g.id, g, int(g.listed["version"]), g.name, g.roster.key_version,
                     members, envelopes)  # fmt: skip
@@ -188,7 +190,7 @@ class Groups:
         missing = drop - {m.email for m in g.roster.members}
         if missing:
             raise PathNotFoundError(f"not in group {name}: {', '.join(sorted(missing))}")
-        keep = [
+        keep: list[tuple[GroupMember, IdentityBundle | None]] = [
             (m, self._sealable(m, trust_on_first_use, confirm))
             for m in g.roster.members
             if m.email not in drop
