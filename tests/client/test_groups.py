@@ -68,8 +68,10 @@ def _safety(user: User) -> str:
 def _put(user: User, tmp: Path, data: bytes, remote: str) -> None:
     local = tmp / secrets.token_hex(4)
     local.mkdir()
-    (local / remote.rsplit("/", 1)[1]).write_bytes(data)
-    user.ok("put", str(local / remote.rsplit("/", 1)[1]), remote.rsplit("/", 1)[0])
+    parent, name = remote.rsplit("/", 1)
+    (local / name).write_bytes(data)
+    user.ok("mkdir", "-p", parent)
+    user.ok("put", str(local / name), parent)
 
 
 def _get(user: User, tmp: Path, remote: str) -> bytes:

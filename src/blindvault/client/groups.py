@@ -300,8 +300,8 @@ class Groups:
         env = seal_envelope(entry.folder_key, share_id=gid, node_id=entry.node_id,
                             key_version=entry.key_version, role=ROLE_READ,
                             sender=session.identity, recipient=group)  # fmt: skip
-        session.api.put_json(f"/v1/groups/{gid.hex()}/spaces/{entry.node_id.hex()}",
-                             {"role": "read", "envelope": b64e(env)})  # fmt: skip
+        session.api.request("PUT", f"/v1/groups/{gid.hex()}/spaces/{entry.node_id.hex()}",
+                            json={"role": "read", "envelope": b64e(env)})  # fmt: skip
         self.shares.spaces.listing(fresh=True)
         session.save()
 
@@ -328,8 +328,8 @@ class Groups:
             env = seal_envelope(entry.folder_key, share_id=gid, node_id=entry.node_id,
                                 key_version=entry.key_version, role=ROLE_READ,
                                 sender=session.identity, recipient=bundle)  # fmt: skip
-            session.api.put_json(f"/v1/groups/{gid.hex()}/spaces/{entry.node_id.hex()}",
-                                 {"role": "read", "envelope": b64e(env)})  # fmt: skip
+            session.api.request("PUT", f"/v1/groups/{gid.hex()}/spaces/{entry.node_id.hex()}",
+                                json={"role": "read", "envelope": b64e(env)})  # fmt: skip
 
 
 def _members(roster: GroupRoster) -> list[dict[str, str]]:
