@@ -96,14 +96,14 @@ def world(
         for m in (bob, carol, dave):
             _vault_trust(m, proxy.url, alice)
             with m.vault(proxy.url) as v:
-                assert [g.name for g in v.groups.list()] == ["team"]
+                assert [g.name for g in v.groups.listing()] == ["team"]
                 assert [e.name for e in v.ls("@plans")] == ["p.txt"]
         for acc in (alice, bob, carol):
             before[acc.email] = dict(json.loads(fetch(upstream, acc, "/v1/groups")))
         with alice.vault(proxy.url) as a:
             a.groups.remove("team", [carol.email])
         with bob.vault(proxy.url) as v:  # Bob's device sees version 3
-            assert v.groups.list()[0].version == 3
+            assert v.groups.listing()[0].version == 3
         proxy.reset()
         yield World(proxy, upstream, alice, bob, carol, dave, made["mallory"], alice_bundle,
                     info.id, before)  # fmt: skip

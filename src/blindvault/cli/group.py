@@ -35,7 +35,7 @@ def cmd_group(ctx: Context) -> int:
     if action == "list":
         if names:
             raise UsageError("group list takes no arguments")
-        found = ctx.open().groups.list()
+        found = ctx.open().groups.listing()
         text = "\n".join(line for g in found for line in _lines(g)) or "No groups."
         ctx.show([dataclasses.asdict(g) for g in found], text)
         return 0

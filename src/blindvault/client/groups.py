@@ -112,7 +112,7 @@ class Groups:
             sorted(paths.get(s, s) for s in spaces),
         )  # fmt: skip
 
-    def list(self) -> list[GroupInfo]:
+    def listing(self) -> list[GroupInfo]:
         """One's own groups, then the groups one is in (each verified)."""
         out = [self._info(g) for g in self._owned()]
         out += self._member_of()
