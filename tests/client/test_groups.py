@@ -155,3 +155,7 @@ def test_a_group_of_three_with_two_shares_one_member_removed(cli: Cli, tmp_path:
             with pytest.raises(IntegrityError):
                 open_manifest_for_link(data, FolderKey(key.material), node)
     assert alice.json("verify", "/plans")["problems"] == []
+    # removing a folder shared with the group ends that share for every member
+    alice.ok("rm", "-r", "/notes")
+    assert [i["name"] for i in bob.json("shares")["incoming"]] == ["plans"]
+    assert bob("ls", "@notes")[0] == 4

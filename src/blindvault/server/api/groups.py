@@ -109,6 +109,21 @@ def put_group_space(
     return Response(status_code=204)
 
 
+@router.delete("/groups/spaces/{space}", status_code=204)
+def delete_group_spaces(space: SpaceId, who: Who, ctx: Ctx) -> Response:
+    """End the shares of one of the caller's spaces with every group (the folder is gone);
+    204 whether or not it had any."""
+    with transaction(ctx.engine) as conn:
+        done = conn.execute(
+            delete(group_spaces).where(
+                group_spaces.c.owner == who.account_id, group_spaces.c.space == space
+            )
+        )
+        if done.rowcount:
+            audit_log.record(conn, who.account_id, "share.revoke", group=True)
+    return Response(status_code=204)
+
+
 @router.get("/groups", response_model=GroupList)
 def list_groups(who: Who, ctx: Ctx) -> dict[str, Any]:
     """The caller's groups (rosters, members, spaces) and the groups it is a member of."""
