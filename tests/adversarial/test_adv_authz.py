@@ -162,6 +162,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ids["link_id"] = link_id
         ids["drop"] = _drop_of(c, alice)  # a drop waiting in Alice's upload-only link
         ids["space"] = ids["record_id"]  # adopt into a space named after the victim's folder
+        ids["group_id"] = _group_of(c, alice, ids["space"])  # issue 19
         app_tokens = {}
         for app_id in ("com.alice.notes", "com.alice.photos"):
             space = secrets.token_hex(16)
@@ -193,6 +194,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             },
         }
     app.state.ctx.engine.dispose()
+
+
+def _group_of(c: TestClient, owner: User, space: str) -> str:
+    """A group of `owner` (no members) that `space` is shared with (issue 19)."""
+    group_id = secrets.token_hex(16)
+    body = {"expected_version": 0, "roster": b64(b"r" * 64), "members": []}
+    r = c.put(f"/v1/groups/{group_id}", json=body, headers=owner.h)
+    assert r.status_code == 200, r.text
+    r = c.put(f"/v1/groups/{group_id}/spaces/{space}", headers=owner.h,
+              json={"role": "read", "envelope": b64(b"e" * 64)})  # fmt: skip
+    assert r.status_code == 204, r.text
+    return group_id
 
 
 def _drop_link(c: TestClient, owner: User) -> tuple[str, str]:
@@ -284,6 +297,7 @@ def _random_ids() -> dict[str, str]:
         "channel": str(10**7 + secrets.randbelow(9 * 10**7)),  # 8 digits: never handed out
         "request_id": secrets.token_hex(16),
         "drop": secrets.token_hex(16),
+        "group_id": secrets.token_hex(16),
     }
 
 
@@ -331,6 +345,13 @@ def _json_body(template: str, ids: dict[str, str]) -> Any:
             "shares": [{"contact": ids["email"], "share": b64(os.urandom(64))}],
         },
         "/v1/account/escrow": {"org_key": secrets.token_hex(16), "escrow": b64(os.urandom(64))},
+        # groups (issue 19): replace the victim's group roster and members, share a space
+        "/v1/groups/{group_id}": {
+            "expected_version": 1,
+            "roster": b64(b"forged" * 10),
+            "members": [],
+        },
+        "/v1/groups/{group_id}/spaces/{space}": {"role": "read", "envelope": b64(b"e" * 64)},
         "/v1/spaces/{space}/adopt": {
             "records": [{"kind": "manifest", "id": ids["record_id"]}],
             "blobs": [ids["blob_id"]],
@@ -411,6 +432,10 @@ def test_another_users_objects_look_missing(world: dict[str, Any], op: str) -> N
     # and nothing of Alice's moved
     r = c.get(f"/v1/records/manifest/{ids['record_id']}", headers=alice.h)
     assert r.status_code == 200 and base64.b64decode(r.json()["data"]) == b"m"
+    (group,) = [g for g in c.get("/v1/groups", headers=alice.h).json()["owned"]
+                if g["id"] == ids["group_id"]]  # fmt: skip
+    assert group["version"] == 1 and base64.b64decode(group["roster"]) == b"r" * 64
+    assert [s["space"] for s in group["spaces"]] == [ids["space"]]
     assert c.get(f"/v1/blobs/{ids['blob_id']}", headers=alice.h).content == b"b" * 64
     assert c.get(f"/v1/uploads/{ids['upload_id']}", headers=alice.h).status_code == 200
     assert any(

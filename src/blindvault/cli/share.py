@@ -12,6 +12,7 @@ from blindvault.cli.context import Context
 from blindvault.cli.invite import invite_instead
 from blindvault.cli.prompts import confirm_key
 from blindvault.client.shares import SharedItem
+from blindvault.errors import UsageError
 
 __all__ = ["register"]
 
@@ -19,6 +20,17 @@ __all__ = ["register"]
 def cmd_share(ctx: Context) -> int:
     args = ctx.args
     vault = ctx.open()
+    if args.with_group is not None:  # issue 19: the key sealed to the group
+        if args.with_ is not None or args.write:
+            raise UsageError("share with a person (--with) or a group (--with-group, read-only)")
+        group_id = vault.groups.share(args.remote, args.with_group)
+        ctx.show(
+            {"remote": args.remote, "group": args.with_group, "group_id": group_id},
+            f"Shared {args.remote} with group {args.with_group} (read-only)",
+        )
+        return 0
+    if args.with_ is None:
+        raise UsageError("share REMOTE --with EMAIL, or --with-group NAME")
     if invite_instead(ctx, vault):  # no account yet: a pending invitation (issue 19)
         return 0
     share_id = vault.shares.share(
@@ -122,10 +134,11 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s = add(
         "share",
         cmd_share,
-        "share a folder or a file: share REMOTE --with EMAIL [--write]",
+        "share a folder or a file: share REMOTE --with EMAIL [--write] | --with-group NAME",
     )
     s.add_argument("remote")
-    s.add_argument("--with", dest="with_", required=True, metavar="EMAIL")
+    s.add_argument("--with", dest="with_", metavar="EMAIL")
+    s.add_argument("--with-group", metavar="NAME", help="share with a group (read-only)")
     s.add_argument("--write", action="store_true", help="let them write too")
     s.add_argument(
         "--trust-on-first-use",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -72,6 +73,8 @@ class Shares:
         self.files = files
         self.uploads = uploads
         self.downloads = downloads
+        # called with the path after `unshare` rotated its keys (groups re-seal: issue 19)
+        self.after_rotate: Callable[[str], None] | None = None
 
     # --- incoming -------------------------------------------------------------------------
 
@@ -280,6 +283,8 @@ class Shares:
                        r.bundle)  # fmt: skip
         self.spaces.listing(fresh=True)
         session.save()
+        if self.after_rotate is not None:
+            self.after_rotate("/" + "/".join(parts))
         if reencrypt:
             self._reencrypt("/" + "/".join(parts))
         return keep.strangers

@@ -87,6 +87,7 @@ class Spaces:
             if g["space"] == node.hex():
                 with contextlib.suppress(NotFoundError):
                     self.session.api.request("DELETE", f"/v1/shares/{g['id']}")
+        self.session.api.request("DELETE", f"/v1/groups/spaces/{node.hex()}")  # issue 19
         self.listing(fresh=True)
 
     # --- spaces -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from blindvault.client.downloads import Downloads
 from blindvault.client.drops import Drops
 from blindvault.client.feed import FeedResult
 from blindvault.client.files import Entry, Files
+from blindvault.client.groups import Groups
 from blindvault.client.history import History
 from blindvault.client.invitations import Invitations
 from blindvault.client.links import Links
@@ -76,6 +77,8 @@ class Vault:
         self.history = History(self.files, self.uploads)  # versions and restore (issue 14)
         self.trash_bin = Trash(self.files)  # the trash (issue 14)
         self.shares = Shares(self.files, self.uploads, self.downloads)
+        self.groups = Groups(self.shares)  # issue 19
+        self.shares.after_rotate = self.groups.reseal
         self.links = Links(self.files)
         self.drops = Drops(self.files, self.uploads)  # upload-only links (issue 19)
         self.invitations = Invitations(self.files, self.shares)  # issue 19

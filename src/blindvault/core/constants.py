@@ -36,6 +36,7 @@ MAGIC_CERTIFICATE: Final = b"BVCC"
 MAGIC_DROP_LINK: Final = b"BVDL"
 MAGIC_DROP_NOTE: Final = b"BVDN"
 MAGIC_DROP: Final = b"BVDP"
+MAGIC_GROUP_ROSTER: Final = b"BVGR"  # issue 19: groups
 
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
@@ -111,6 +112,11 @@ LABEL_ROSTER_HASH: Final = b"blindvault/v1/roster-hash"
 LABEL_ROSTER_SIG: Final = b"blindvault/v1/roster-sig"
 LABEL_ROSTER_NAME: Final = b"blindvault/v1/roster-name"
 LABEL_FILE_SHARE_KEY: Final = b"blindvault/v1/file-share-key"
+LABEL_GROUP_KEY: Final = b"blindvault/v1/group-key"
+LABEL_GROUP_IDENTITY: Final = b"blindvault/v1/group-identity"
+LABEL_GROUP_NAME: Final = b"blindvault/v1/group-name"
+LABEL_GROUP_SIG: Final = b"blindvault/v1/group-roster-sig"
+LABEL_GROUP_HASH: Final = b"blindvault/v1/group-roster-hash"
 MAX_ROSTER_MEMBERS: Final = 1000
 LABEL_SOCIAL_SETUP_SIG: Final = b"blindvault/v1/social-setup-sig"
 LABEL_SOCIAL_SETUP_HASH: Final = b"blindvault/v1/social-setup-hash"

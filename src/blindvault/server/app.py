@@ -27,6 +27,7 @@ from blindvault.server.api import (
     changes,
     devices,
     drops,
+    groups,
     health,
     identities,
     link_access,
@@ -61,7 +62,7 @@ from blindvault.wire.common import ErrorAnswer
 # one router per resource; the batch routes before `/blobs/{blob_id}`
 ROUTERS = (
     health, accounts, sessions, totp, devices, identities, audit, records, changes, locks,
-    blob_batch, blobs, uploads, links, link_access, drops, shares, spaces, apps, recovery,
+    blob_batch, blobs, uploads, links, link_access, drops, shares, groups, spaces, apps, recovery,
     orgkey, pairing, page, sw, webapp,
 )  # fmt: skip
 log = logging.getLogger("blindvault.server")

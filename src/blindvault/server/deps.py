@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from blindvault.server.context import Principal, ServerContext
 from blindvault.server.domain.apps import granted_spaces
 from blindvault.server.domain.credentials import token_hash
+from blindvault.server.domain.groups import group_role
 from blindvault.server.domain.scopes import ROLE_WRITE, Scope, app_scope
 from blindvault.server.errors import ApiError, not_found, unauthorized
 from blindvault.server.storage.db import transaction
@@ -110,6 +111,7 @@ UploadId = Annotated[str, _path_id("an upload id")]
 DeviceId = Annotated[str, _path_id("a device id")]
 ShareId = Annotated[str, _path_id("a share id")]
 SpaceId = Annotated[str, _path_id("a space id")]
+GroupId = Annotated[str, _path_id("a group id")]
 LockId = Annotated[str, _path_id("a lock's resource id")]
 NodeId = Annotated[str, _path_id("a snapshot manifest id")]
 Kind = Annotated[str, Path(pattern=KIND_PATTERN, description="a record kind")]
@@ -154,6 +156,8 @@ def _shared_scope(
                 grants.c.owner == owner, grants.c.space == space, grants.c.member == who.account_id
             )
         ).scalar()
+        if role is None:  # a member of a group the space is shared with (issue 19)
+            role = group_role(conn, owner, space, who.account_id)
     if role is None:
         raise not_found("object")
     return Scope(owner, space, who.account_id, role == ROLE_WRITE)

@@ -54,6 +54,9 @@ class Incoming(Model):
     accepted: bool
     envelope: str
     created_at: float
+    group: str | None = Field(
+        default=None, description="issue 19: shared with this group (envelope sealed to it)"
+    )
 
 
 class ShareList(Model):

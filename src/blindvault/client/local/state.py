@@ -66,6 +66,8 @@ class AccountState:
     # invitations (issue 19): folders to share with addresses that had no account yet
     # ({email, remote, write, created_at}); nothing is sealed until one is completed
     invitations: list[dict[str, Any]] = field(default_factory=list)
+    # groups (issue 19): group id hex -> [version, hash hex] of the newest group roster seen
+    group_heads: dict[str, list[Any]] = field(default_factory=dict)
 
     def remember_head(self, node_id: bytes, version: int, digest: bytes) -> None:
         """Advance the high-water mark of a folder; never move it backwards."""

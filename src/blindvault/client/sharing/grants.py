@@ -14,6 +14,7 @@ from typing import Any
 from blindvault.client.net.http import b64d, b64e
 from blindvault.client.peers import peer, trust
 from blindvault.client.session import Session
+from blindvault.client.sharing.groupkeys import member_group
 from blindvault.client.sharing.rosters import load_roster, writers
 from blindvault.client.tree import Space
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
@@ -54,7 +55,10 @@ def open_incoming(
             f"`blindvault trust {owner_email} --fingerprint ...` (or accept with "
             "--trust-on-first-use)"
         )
-    env = open_envelope(b64d(item["envelope"]), session.identity, sender)
+    recipient = session.identity  # or, for a share with a group (issue 19), the group
+    if item.get("group"):
+        recipient, _, _ = member_group(session, item, owner_email, sender)
+    env = open_envelope(b64d(item["envelope"]), recipient, sender)
     # mutant: sharing.envelope-for-this-folder
     if not isinstance(env.key, FolderKey) or env.node_id.hex() != item["space"]:
         raise IntegrityError("the envelope is for another folder")
@@ -62,7 +66,7 @@ def open_incoming(
     roster, _ = load_roster(session, api, owner, env.node_id, sender)
     if roster is None:
         raise IntegrityError("the share has no signed member list")
-    me = roster.member(session.fingerprint)
+    me = roster.member(recipient.bundle.fingerprint)
     # mutant: sharing.roster-confirms-envelope
     if me is None or me.role != env.role or roster.key_version != env.key_version:
         raise IntegrityError("the member list does not confirm this share")

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from blindvault.core.group import is_group_email
 from blindvault.core.identity import IdentityBundle
 from blindvault.core.roster import Member, Roster
 from blindvault.errors import PolicyError
@@ -57,7 +58,8 @@ def choose_recipients(
     grants matched to them; raises `PolicyError` for a member whose key is not pinned
     here (unless confirmed) or whose served key is not the roster's and the pin's."""
     by_email = {str(g.get("member_email", "")): g for g in grants}
-    members = [m for m in roster.members if m.email != drop]
+    # a group's entry (issue 19) is re-sealed to the group by `client/groups.py`
+    members = [m for m in roster.members if m.email != drop and not is_group_email(m.email)]
     named = {m.email for m in members} | ({drop} if drop else set())
     strangers = sorted(e for e in by_email if e not in named)
     chosen: list[Recipient] = []

@@ -20,6 +20,7 @@ from blindvault.server.codec import b64decode, b64encode, check_id
 from blindvault.server.context import Limits
 from blindvault.server.deps import Ctx, ShareId, Who
 from blindvault.server.domain import audit as audit_log
+from blindvault.server.domain.groups import incoming_group_shares
 from blindvault.server.errors import ApiError, invalid, not_found
 from blindvault.server.storage.db import transaction
 from blindvault.server.storage.schema import accounts, grants
@@ -116,6 +117,7 @@ def list_shares(who: Who, ctx: Ctx) -> dict[str, Any]:
             .where(grants.c.member == who.account_id)
             .order_by(grants.c.created_at)
         ).all()
+        via_groups = incoming_group_shares(conn, who.account_id)
     return {
         "outgoing": [
             {
@@ -142,7 +144,8 @@ def list_shares(who: Who, ctx: Ctx) -> dict[str, Any]:
                 "created_at": r.created_at,
             }
             for r in in_rows
-        ],
+        ]
+        + via_groups,
     }
 
 

@@ -404,3 +404,36 @@ link_drops = Table(
     Column("created_at", Float, nullable=False),
 )
 Index("ux_link_drops_link_drop", link_drops.c.link_id, link_drops.c.drop_id, unique=True)
+
+# --- issue 19: groups ------------------------------------------------------------------------
+# A group (client-chosen random id) of one owner: its owner-signed roster (opaque), a row per
+# member with the group key sealed to them (opaque), and the spaces shared with the group,
+# each with the space's key sealed to the group's key pair (opaque). A member of a group
+# reaches the spaces shared with it (`deps.resolve_scope`) with the role of the group share.
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(32), nullable=False, index=True),
+    Column("version", BigInteger, nullable=False),
+    Column("roster", LargeBinary, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", String(32), primary_key=True),
+    Column("member", String(32), primary_key=True, index=True),
+    Column("envelope", LargeBinary, nullable=False),
+)
+group_spaces = Table(
+    "group_spaces",
+    metadata,
+    Column("group_id", String(32), primary_key=True),
+    Column("space", String(32), primary_key=True),
+    Column("owner", String(32), nullable=False),
+    Column("role", String(8), nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_group_spaces_owner_space", group_spaces.c.owner, group_spaces.c.space)

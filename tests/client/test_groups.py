@@ -1,0 +1,161 @@
+"""Groups (issue 19), end to end through the CLI against a real server process: a group of
+three with two shares; one member removed is locked out of both (the server at once, the
+keys for everything written afterwards); the others keep reading the new content."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blindvault.client.state import StateStore
+from blindvault.client.vault import Vault
+from blindvault.core.keys import FolderKey
+from blindvault.core.manifest import open_manifest_for_link
+from blindvault.errors import IntegrityError
+from helpers.client import Cli
+
+
+@dataclass
+class User:
+    cli: Cli
+    email: str
+    home: Path
+    password: str
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.cli.monkeypatch.setenv("BLINDVAULT_HOME", str(self.home))
+        return self.cli(*args, password=self.password)
+
+    def ok(self, *args: str) -> str:
+        code, out, err = self(*args)
+        assert code == 0, (args, err)
+        return out
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
+
+    def vault(self) -> Vault:
+        return Vault.open(
+            self.cli.server.url, self.email, self.password, store=StateStore(self.home)
+        )
+
+
+def _user(cli: Cli, name: str) -> User:
+    home = cli.home.parent / f"{name}-home"
+    home.mkdir()
+    email = f"{name}{secrets.token_hex(4)}@example.org"
+    user = User(cli, email, home, f"{name}-pw")
+    cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", user.password)
+    code, _, err = user(
+        "signup", "--accept-weak-password", "--server", cli.server.url, "--email", email,
+        "--recovery-file", str(home / "words"),
+    )  # fmt: skip
+    assert code == 0, err
+    return user
+
+
+def _safety(user: User) -> str:
+    return str(user.json("fingerprint")["safety_number"])
+
+
+def _put(user: User, tmp: Path, data: bytes, remote: str) -> None:
+    local = tmp / secrets.token_hex(4)
+    local.mkdir()
+    parent, name = remote.rsplit("/", 1)
+    (local / name).write_bytes(data)
+    user.ok("mkdir", "-p", parent)
+    user.ok("put", str(local / name), parent)
+
+
+def _get(user: User, tmp: Path, remote: str) -> bytes:
+    out = tmp / secrets.token_hex(4)
+    user.ok("get", remote, str(out))
+    return out.read_bytes()
+
+
+def _keys(user: User) -> dict[str, tuple[bytes, FolderKey]]:
+    """The folder keys a member's client holds for @plans and @notes."""
+    vault = user.vault()
+    try:
+        return {n: (vault.shares.mount(n).node_id, vault.shares.mount(n).key) for n in
+                ("plans", "notes")}  # fmt: skip
+    finally:
+        vault.close()
+
+
+def test_a_group_of_three_with_two_shares_one_member_removed(cli: Cli, tmp_path: Path) -> None:
+    alice = User(cli, cli.email, cli.home, "pw-1")
+    bob, carol, dave = (_user(cli, n) for n in ("bob", "carol", "dave"))
+    _put(alice, tmp_path, b"plan one", "/plans/p.txt")
+    _put(alice, tmp_path, b"note one", "/notes/n.txt")
+
+    created = alice.json("group", "create", "team")
+    assert created["members"] == [] and created["version"] == 1
+    assert alice("group", "create", "team")[0] == 5  # one group per name
+    assert alice("group", "show", "nope")[0] == 4
+    assert alice("group", "add", "team")[0] == 2  # no email
+    # members are verified as share recipients are: an unverified one is refused, nothing added
+    code, _, err = alice("group", "add", "team", bob.email)
+    assert code == 8 and "not verified" in err
+    assert alice.json("group", "show", "team")["members"] == []
+    alice.ok("trust", bob.email, "--fingerprint", _safety(bob))
+    alice.ok("group", "add", "team", bob.email, carol.email, dave.email, "--trust-on-first-use")
+    shown = alice.json("group", "show", "team")
+    assert sorted(m["email"] for m in shown["members"]) == sorted(
+        [bob.email, carol.email, dave.email]
+    )
+
+    alice.ok("share", "/plans", "--with-group", "team")
+    alice.ok("share", "/notes", "--with-group", "team")
+    assert alice("share", "/notes", "--with-group", "team", "--write")[0] == 2
+    for member in (bob, carol, dave):
+        member.ok("trust", alice.email, "--fingerprint", _safety(alice))
+        assert _get(member, tmp_path, "@plans/p.txt") == b"plan one"
+        assert _get(member, tmp_path, "@notes/n.txt") == b"note one"
+        (listed,) = [g for g in member.json("group", "list") if g["name"] == "team"]
+        assert listed["owner_email"] == alice.email
+    old = _keys(dave)
+
+    # adding a member is one request: no share is touched
+    with closing(sqlite3.connect(cli.server.data / "blindvault.sqlite3")) as db:
+        spaces_before = db.execute("select group_id, space, envelope from group_spaces").fetchall()
+    erin = _user(cli, "erin")
+    alice.ok("group", "add", "team", erin.email, "--trust-on-first-use")
+    with closing(sqlite3.connect(cli.server.data / "blindvault.sqlite3")) as db:
+        assert db.execute("select group_id, space, envelope from group_spaces").fetchall() == (
+            spaces_before
+        )
+    erin.ok("trust", alice.email, "--fingerprint", _safety(alice))
+    assert _get(erin, tmp_path, "@notes/n.txt") == b"note one"
+    alice.ok("group", "remove", "team", erin.email)
+
+    removed = alice.json("group", "remove", "team", dave.email)
+    assert sorted(removed["rotated"]) == ["/notes", "/plans"]
+    assert dave.email not in {m["email"] for m in removed["members"]}
+    assert dave("ls", "@plans")[0] == 4 and dave("ls", "@notes")[0] == 4  # cut off at once
+
+    _put(alice, tmp_path, b"plan two", "/plans/p2.txt")
+    _put(alice, tmp_path, b"note two", "/notes/n2.txt")
+    for member in (bob, carol):  # the others read the new content
+        assert _get(member, tmp_path, "@plans/p2.txt") == b"plan two"
+        assert _get(member, tmp_path, "@notes/n2.txt") == b"note two"
+    # written afterwards: unreadable with the keys Dave had, in both shares
+    with closing(sqlite3.connect(cli.server.data / "blindvault.sqlite3")) as db:
+        for node, key in old.values():
+            (data,) = db.execute(
+                "select data from records where kind = 'manifest' and id = ?", (node.hex(),)
+            ).fetchone()
+            with pytest.raises(IntegrityError):
+                open_manifest_for_link(data, FolderKey(key.material), node)
+    assert alice.json("verify", "/plans")["problems"] == []
+    # removing a folder shared with the group ends that share for every member
+    alice.ok("rm", "-r", "/notes")
+    assert [i["name"] for i in bob.json("shares")["incoming"]] == ["plans"]
+    assert bob("ls", "@notes")[0] == 4
