@@ -36,6 +36,9 @@ MAGIC_CERTIFICATE: Final = b"BVCC"
 MAGIC_DROP_LINK: Final = b"BVDL"
 MAGIC_DROP_NOTE: Final = b"BVDN"
 MAGIC_DROP: Final = b"BVDP"
+# re-shares (issue 19): a member's signed addition to a roster, and a folder's list of them
+MAGIC_RESHARE: Final = b"BVRA"
+MAGIC_RESHARE_LIST: Final = b"BVRL"
 
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
@@ -112,6 +115,7 @@ LABEL_ROSTER_SIG: Final = b"blindvault/v1/roster-sig"
 LABEL_ROSTER_NAME: Final = b"blindvault/v1/roster-name"
 LABEL_FILE_SHARE_KEY: Final = b"blindvault/v1/file-share-key"
 MAX_ROSTER_MEMBERS: Final = 1000
+LABEL_RESHARE_SIG: Final = b"blindvault/v1/reshare-sig"
 LABEL_SOCIAL_SETUP_SIG: Final = b"blindvault/v1/social-setup-sig"
 LABEL_SOCIAL_SETUP_HASH: Final = b"blindvault/v1/social-setup-hash"
 LABEL_SOCIAL_SHARE: Final = b"blindvault/v1/social-share"

@@ -149,14 +149,14 @@ def _shared_scope(
     if space is None or owner is None:
         raise not_found("object")
     with transaction(ctx.engine) as conn:
-        role = conn.execute(
-            select(grants.c.role).where(
+        row = conn.execute(
+            select(grants.c.role, grants.c.reshare).where(
                 grants.c.owner == owner, grants.c.space == space, grants.c.member == who.account_id
             )
-        ).scalar()
-    if role is None:
+        ).first()
+    if row is None:
         raise not_found("object")
-    return Scope(owner, space, who.account_id, role == ROLE_WRITE)
+    return Scope(owner, space, who.account_id, row.role == ROLE_WRITE, reshare=bool(row.reshare))
 
 
 InScope = Annotated[Scope, Depends(resolve_scope)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.client.peers import fetch_bundle
 from blindvault.client.session import Session
+from blindvault.client.sharing.reshares import with_additions
 from blindvault.client.sharing.rosterfresh import check_roster, missing_roster, remember_roster
 from blindvault.core.constants import ROLE_WRITE
 from blindvault.core.identity import IdentityBundle
@@ -26,7 +27,8 @@ MAX_RETRIES = 10
 def load_roster(
     session: Session, api: ApiClient, owner: bytes, node: bytes, signer: IdentityBundle
 ) -> tuple[Roster | None, int]:
-    """The verified, fresh roster of `node` (None if it has none) and its record version."""
+    """The verified, fresh roster of `node` (None if it has none) and its record version,
+    with the members re-sharing members added (`reshares.with_additions`, checked)."""
     # the owner's devices check the roster against the owner's signed root too
     root = session.tree.load_root() if owner == session.owner else None
     try:
@@ -37,7 +39,7 @@ def load_roster(
     roster = open_roster(b64d(rec.data), owner, node, signer)
     check_roster(session.state, roster, root)
     remember_roster(session.state, roster)
-    return roster, rec.version
+    return with_additions(session, api, roster), rec.version
 
 
 def writers(session: Session, roster: Roster, owner: IdentityBundle) -> dict[bytes, IdentityBundle]:
@@ -68,7 +70,8 @@ def write_roster(
     role: Member | None,
 ) -> None:
     """The next roster version of one's own shared folder: `email` dropped, and added back
-    as `role` when given; members, key version and name otherwise as now."""
+    as `role` when given; members, key version and name otherwise as now (members added by
+    re-sharing members included: the owner's signature takes them over)."""
     node, me = entry.node_id, session.identity.bundle
     api = session.api.scoped(None, node.hex())
     for _ in range(MAX_RETRIES):
