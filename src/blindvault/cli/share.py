@@ -25,13 +25,21 @@ def cmd_share(ctx: Context) -> int:
         args.remote,
         args.with_,
         write=args.write,
+        allow_reshare=args.allow_reshare,
         trust_on_first_use=args.trust_on_first_use,
         confirm=confirm_key,
     )
     role = "read-write" if args.write else "read-only"
+    more = ", may re-share" if args.allow_reshare else ""
     ctx.show(
-        {"id": share_id, "remote": args.remote, "with": args.with_, "role": role},
-        f"Shared {args.remote} with {args.with_} ({role}); share id {share_id}",
+        {
+            "id": share_id,
+            "remote": args.remote,
+            "with": args.with_,
+            "role": role,
+            "reshare": args.allow_reshare,
+        },
+        f"Shared {args.remote} with {args.with_} ({role}{more}); share id {share_id}",
     )
     return 0
 
@@ -48,7 +56,8 @@ def cmd_shares(ctx: Context) -> int:
             lines.append(f"  {s.id}  from {s.owner_email}  NOT VERIFIED: {s.problem}")
         else:
             state = "accepted" if s.accepted else "pending (blindvault accept ID)"
-            lines.append(f"  {s.id}  @{s.name}  from {s.owner_email}  {s.role}  {state}")
+            via = f" via {s.by_email}" if s.by_email else ""
+            lines.append(f"  {s.id}  @{s.name}  from {s.owner_email}{via}  {s.role}  {state}")
     if outgoing:
         lines.append("Outgoing:")
     for o in outgoing:
@@ -77,7 +86,9 @@ def _item_lines(items: list[SharedItem]) -> list[str]:
         for m in i.members:
             since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(m.since)) if m.since else "?"
             state = "accepted" if m.accepted else "pending"
-            lines.append(f"    {m.email}  {m.role}  since {since}  {state}")
+            extra = "  may re-share" if m.reshare else ""
+            extra += f"  added by {m.added_by}" if m.added_by else ""
+            lines.append(f"    {m.email}  {m.role}  since {since}  {state}{extra}")
         lines += [f"    {e}  NOT IN THE SIGNED MEMBER LIST" for e in i.not_in_roster]
     return lines
 
@@ -122,11 +133,16 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s = add(
         "share",
         cmd_share,
-        "share a folder or a file: share REMOTE --with EMAIL [--write]",
+        "share a folder or a file: share REMOTE --with EMAIL [--write] [--allow-reshare]",
     )
     s.add_argument("remote")
     s.add_argument("--with", dest="with_", required=True, metavar="EMAIL")
     s.add_argument("--write", action="store_true", help="let them write too")
+    s.add_argument(
+        "--allow-reshare",
+        action="store_true",
+        help="let them share it on with others (recorded in your signed member list)",
+    )
     s.add_argument(
         "--trust-on-first-use",
         action="store_true",
