@@ -91,9 +91,14 @@ class Shares:
                 name, problem = "", str(exc)
             out.append(
                 IncomingShare(
-                    item["id"], item["owner_email"], item["role"], item["accepted"], name, problem,
+                    item["id"],
+                    item["owner_email"],
+                    item["role"],
+                    item["accepted"],
+                    name,
+                    problem,
                     str(item.get("by_email") or ""),
-                )  # fmt: skip
+                )
             )
         self.session.save()
         return out
