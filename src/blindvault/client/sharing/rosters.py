@@ -76,6 +76,10 @@ def write_roster(
     api = session.api.scoped(None, node.hex())
     for _ in range(MAX_RETRIES):
         current, record_version = load_roster(session, session.api, session.owner, node, me)
+        for m in current.members if current else ():
+            if current and current.granter(m.fingerprint) and m.email not in session.state.peers:
+                # folded into the owner's roster: vouched for by the re-sharing member
+                session.state.peers[m.email] = m.fingerprint.hex()
         others = [m for m in (current.members if current else ()) if m.email != email]
         data = seal_roster(
             owner=session.owner,
