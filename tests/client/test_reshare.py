@@ -4,8 +4,12 @@ owner removes either and the keys rotate for exactly the people who remain (P-RE
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
+from blindvault.errors import ForbiddenError
 from helpers.client import Cli
 from helpers.people import User, alice, incoming, user
 
@@ -89,3 +93,19 @@ def test_a_member_without_the_right_cannot_reshare(cli: Cli, tmp_path: Path) -> 
     code, _, err = bob("share", "@team", "--with", carol.email, "--allow-reshare")
     assert code == 2 and "owner" in err
     assert _names(owner, "/team") == {"a.txt"}
+    # the server refuses the grant too (a hint only: the roster decides on every device)
+    (item,) = incoming(bob)
+    vault = bob.vault()
+    try:
+        carol_id = vault.api.get_json(f"/v1/identities/{carol.email}")["account_id"]
+        grant = {"id": os.urandom(16).hex(), "space": item["space"], "member": carol_id,
+                 "role": "read", "envelope": "AAAA", "owner": item["owner"]}  # fmt: skip
+        with pytest.raises(ForbiddenError):
+            vault.api.put_json("/v1/shares", grant)
+        reshares = vault.api.scoped(str(item["owner"]), str(item["space"]))
+        with pytest.raises(ForbiddenError):
+            reshares.put_json(f"/v1/records/reshares/{item['space']}",
+                              {"expected_version": 0, "data": "AAAA"})  # fmt: skip
+    finally:
+        vault.close()
+    assert incoming(carol) == []

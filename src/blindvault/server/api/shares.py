@@ -92,6 +92,7 @@ def _check_reshare(conn: Connection, owner: str, body: ShareWrite, caller: str) 
     ).first()
     if mine is None:
         raise not_found("share")
+    # mutant: server.reshare-grant
     if not mine.reshare or body.reshare or (body.role == "write" and mine.role != "write"):
         raise ApiError(403, "forbidden", "you may not re-share this folder so")
     return caller

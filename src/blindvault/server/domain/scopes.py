@@ -53,7 +53,7 @@ class Scope:
         """Rosters (and the signed root) are the owner's alone: a read-write member may
         write a space's folders, never its member list (P-ROSTERFRESH). A member allowed to
         re-share, even read-only, may write the space's re-share list (P-RESHARE)."""
-        if kind == RESHARE_KIND and self.reshare:
+        if kind == RESHARE_KIND and self.reshare:  # mutant: server.reshare-list-write [accept]
             return
         self.check_write()
         if kind in OWNER_ONLY_KINDS and not self.own:
