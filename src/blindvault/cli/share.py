@@ -12,6 +12,7 @@ from blindvault.cli.context import Context
 from blindvault.cli.invite import invite_instead
 from blindvault.cli.prompts import confirm_key
 from blindvault.client.shares import SharedItem
+from blindvault.errors import UsageError
 
 __all__ = ["register"]
 
@@ -19,6 +20,11 @@ __all__ = ["register"]
 def cmd_share(ctx: Context) -> int:
     args = ctx.args
     vault = ctx.open()
+    if args.allow_reshare and not vault.invitations.has_account(args.with_):
+        raise UsageError(
+            f"{args.with_} has no account yet: invite them without --allow-reshare, then "
+            "share again with it once they have joined"
+        )
     if invite_instead(ctx, vault):  # no account yet: a pending invitation (issue 19)
         return 0
     share_id = vault.shares.share(
