@@ -233,10 +233,15 @@ class Shares:
         mount = self.spaces.mount(name)
         owner_email, node = self.session.state.mounts[name]
         owner_id = next(
-            str(i["owner"])
-            for i in self.spaces.listing()["incoming"]
-            if i["space"] == node and normalize_email(i["owner_email"]) == owner_email
+            (
+                str(i["owner"])
+                for i in self.spaces.listing()["incoming"]
+                if i["space"] == node and normalize_email(i["owner_email"]) == owner_email
+            ),
+            None,
         )
+        if owner_id is None:
+            raise PathNotFoundError(f"no accepted share named @{name}")
         owner_bundle, pinned = peer(self.session, owner_email)
         if not pinned:
             raise PolicyError(f"{owner_email} is not verified: `blindvault trust` them first")
