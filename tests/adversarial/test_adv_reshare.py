@@ -190,3 +190,34 @@ def test_p_reshare_server_substitutes_the_owners_key(
     proxy.add(on_raw("GET", f"/v1/records/roster/{world.node}", 200, json.dumps(doc).encode(),
                      "application/json"))  # fmt: skip
     attack(world.run(world.carol), proxy, ["accept", str(item["id"])], 10)
+
+
+def test_p_reshare_replayed_after_the_owner_removed_them(
+    world: World, proxy: Proxy, upstream: Upstream
+) -> None:
+    """Bob re-shares /team with Carol; the owner removes Carol (new roster, new key). The
+    server keeps listing Carol's old grant (Bob's envelope of the old key) and serves her the
+    roster and Bob's addition: the addition names the old roster, so it grants nothing and
+    the share is not shown."""
+    world.ok(world.bob, "share", "@team", "--with", world.carol.email, "--trust-on-first-use")
+    bob = world.identity(world.bob, proxy).bundle
+    world.ok(world.carol, "trust", world.bob.email, "--fingerprint", bob.fingerprint.hex())
+    (item,) = json.loads(world.ok(world.carol, "shares", "--json"))["incoming"]
+    world.ok(world.carol, "accept", str(item["id"]))
+    raw = json.loads(proxy.history[("GET", "/v1/shares")][-1])  # Carol's own listing
+    (old,) = [i for i in raw["incoming"] if i["id"] == item["id"]]
+    world.ok(world.owner, "unshare", "/team", "--with", world.carol.email)
+    reshares = fetch(upstream, world.owner, f"/v1/records/reshares/{world.node}")
+    proxy.reset()
+    proxy.add(on_json("GET", "/v1/shares", lambda d: {**d, "incoming": [*d["incoming"], old]}))
+    proxy.add(on_raw("GET", f"/v1/records/roster/{world.node}", 200,
+                     _roster_json(world, upstream), "application/json"))  # fmt: skip
+    proxy.add(on_raw("GET", f"/v1/records/reshares/{world.node}", 200, reshares,
+                     "application/json"))  # fmt: skip
+    bv = world.run(world.carol)
+    attack(bv, proxy, ["ls", "@team"], 4)
+    (got,) = json.loads(bv("shares", "--json")[1])["incoming"]
+    assert got["problem"] and not got["name"], got
+    # Bob and the owner are unaffected
+    assert world.ok(world.bob, "ls", "@team")
+    assert world.ok(world.owner, "ls", "/team")
