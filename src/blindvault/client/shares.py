@@ -117,7 +117,9 @@ class Shares:
         """Verify and accept an incoming share; returns the `@name` it mounts as."""
         for item in self.spaces.listing(fresh=True)["incoming"]:
             if item["id"] == share_id:
-                mount, name = open_incoming(self.session, item, pin=trust_on_first_use)
+                mount, name = open_incoming(
+                    self.session, item, pin=trust_on_first_use, accepting=True
+                )
                 self.session.api.post_json(f"/v1/shares/{share_id}/accept", {})
                 owner = normalize_email(str(item["owner_email"]))
                 bound = self.spaces.bind(owner, mount, name)

@@ -41,9 +41,11 @@ class Mount:
 
 
 def open_incoming(
-    session: Session, item: dict[str, Any], *, pin: bool = False
+    session: Session, item: dict[str, Any], *, pin: bool = False, accepting: bool = False
 ) -> tuple[Mount, str]:
-    """Verify an incoming share end to end; returns where it mounts and its name."""
+    """Verify an incoming share end to end; returns where it mounts and its name. `pin`:
+    pin the sender's key on first use; `accepting`: the user accepts it now (a re-share
+    then pins the owner's key the re-sharing member vouched for)."""
     owner_email = normalize_email(str(item["owner_email"]))
     owner = account_id(owner_email)  # the roster must be signed for this very owner
     by_email = normalize_email(str(item.get("by_email") or owner_email))
@@ -66,7 +68,7 @@ def open_incoming(
         roster, _ = load_roster(session, api, owner, env.node_id, sender)
     else:
         roster, owner_bundle = resharer_roster(session, api, owner_email, env.node_id, sender,
-                                               pin=pin)  # fmt: skip
+                                               pin=accepting)  # fmt: skip
     if roster is None:
         raise IntegrityError("the share has no signed member list")
     me = roster.member(session.fingerprint)
