@@ -67,8 +67,7 @@ def open_incoming(
     if by_email == owner_email:
         roster, _ = load_roster(session, api, owner, env.node_id, sender)
     else:
-        roster, owner_bundle = resharer_roster(session, api, owner_email, env.node_id, sender,
-                                               pin=accepting)  # fmt: skip
+        roster, owner_bundle = resharer_roster(session, api, owner_email, env.node_id, sender)
     if roster is None:
         raise IntegrityError("the share has no signed member list")
     me = roster.member(session.fingerprint)
@@ -79,6 +78,8 @@ def open_incoming(
     if env.key_version < seen:  # mutant: sharing.key-version-rollback
         raise IntegrityError("the share's key was rolled back")
     session.state.key_versions[env.node_id.hex()] = env.key_version
+    if accepting and owner_email not in session.state.peers:  # vouched for: see resharer_roster
+        trust(session, owner_email, roster.owner_fingerprint.hex())
     space = Space(api, writers(session, roster, owner_bundle), env.node_id)
     mount = Mount(space, env.node_id, env.key, env.key_version, env.role)
     return mount, roster.name(env.key)
@@ -90,8 +91,6 @@ def resharer_roster(
     owner_email: str,
     node: bytes,
     sender: IdentityBundle,
-    *,
-    pin: bool,
 ) -> tuple[Roster | None, IdentityBundle]:
     """The roster (and the owner's key) of a folder a member (`sender`, pinned here)
     re-shared with this account.
@@ -99,7 +98,7 @@ def resharer_roster(
     The sender must be a member the roster lets re-share. If this device has not pinned the
     owner, the roster is trusted only because the pinned sender signed an addition naming
     this account on top of this very roster (its hash): then the owner's key is the one
-    the roster names, and accepting (`pin`) pins it for the owner's later grants."""
+    the roster names, and accepting the share pins it for the owner's later grants."""
     owner_bundle, owner_pinned = peer(session, owner_email)
     roster, _ = load_roster(session, api, account_id(owner_email), node, owner_bundle)
     if roster is None:
@@ -111,8 +110,6 @@ def resharer_roster(
     # mutant: sharing.reshare-vouches-roster
     if not owner_pinned and roster.granter(session.fingerprint) != sender.fingerprint:
         raise IntegrityError("the member list does not confirm this re-share")
-    if pin and not owner_pinned:
-        trust(session, owner_email, roster.owner_fingerprint.hex())
     return roster, owner_bundle
 
 
