@@ -14,6 +14,7 @@ from typing import Any
 from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.client.peers import peer, trust
 from blindvault.client.session import Session
+from blindvault.client.sharing.rosterfresh import remember_roster
 from blindvault.client.sharing.rosters import load_roster, writers
 from blindvault.client.tree import Space
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
@@ -100,7 +101,8 @@ def resharer_roster(
     this account on top of this very roster (its hash): then the owner's key is the one
     the roster names, and accepting the share pins it for the owner's later grants."""
     owner_bundle, owner_pinned = peer(session, owner_email)
-    roster, _ = load_roster(session, api, account_id(owner_email), node, owner_bundle)
+    owner = account_id(owner_email)
+    roster, _ = load_roster(session, api, owner, node, owner_bundle, remember=owner_pinned)
     if roster is None:
         return None, owner_bundle
     granter = roster.member(sender.fingerprint)
@@ -110,6 +112,7 @@ def resharer_roster(
     # mutant: sharing.reshare-vouches-roster
     if not owner_pinned and roster.granter(session.fingerprint) != sender.fingerprint:
         raise IntegrityError("the member list does not confirm this re-share")
+    remember_roster(session.state, roster)  # trusted now: its (version, hash) is kept
     return roster, owner_bundle
 
 

@@ -25,7 +25,13 @@ MAX_RETRIES = 10
 
 
 def load_roster(
-    session: Session, api: ApiClient, owner: bytes, node: bytes, signer: IdentityBundle
+    session: Session,
+    api: ApiClient,
+    owner: bytes,
+    node: bytes,
+    signer: IdentityBundle,
+    *,
+    remember: bool = True,
 ) -> tuple[Roster | None, int]:
     """The verified, fresh roster of `node` (None if it has none) and its record version,
     with the members re-sharing members added (`reshares.with_additions`, checked)."""
@@ -38,7 +44,8 @@ def load_roster(
         return None, 0
     roster = open_roster(b64d(rec.data), owner, node, signer)
     check_roster(session.state, roster, root)
-    remember_roster(session.state, roster)
+    if remember:  # else the caller remembers it once it trusts `signer` (re-shares)
+        remember_roster(session.state, roster)
     return with_additions(session, api, roster), rec.version
 
 
