@@ -57,7 +57,7 @@ def put_share(
             raise not_found("account")
         by = None if owner == who.account_id else _check_reshare(conn, owner, body, who.account_id)
         existing = conn.execute(select(grants.c.id, grants.c.granted_by).where(*key)).first()
-        values = {"role": body.role, "envelope": envelope, "updated_at": now}
+        values: dict[str, object] = {"role": body.role, "envelope": envelope, "updated_at": now}
         values |= {"reshare": body.reshare, "granted_by": by}
         if existing is not None:
             if by is not None and existing.granted_by != by:
