@@ -98,6 +98,9 @@ def test_a_member_without_the_right_cannot_reshare(cli: Cli, tmp_path: Path) -> 
     code, _, err = bob("share", "@team", "--with", carol.email, "--allow-reshare")
     assert code == 2 and "owner" in err
     assert _names(owner, "/team") == {"a.txt"}
+    # an invitation (no account yet) carries no right to re-share: refused, not dropped
+    code, _, err = owner("share", "/team", "--with", "nobody-yet@example.org", "--allow-reshare")
+    assert code == 2 and "no account yet" in err
     # the server refuses the grant too (a hint only: the roster decides on every device)
     vault = bob.vault()
     try:

@@ -141,3 +141,24 @@ def test_strict_parsing() -> None:
         open_addition(data + b"\x00")
     with pytest.raises(FormatError):
         decode_list(encode_list([data]) + b"\x00")
+
+
+def test_the_bytes_are_those_of_the_spec() -> None:
+    """docs/spec/format-v1.md §15b by hand: the body's fields in order, the signature an
+    Ed25519 signature over the label, a zero byte and the body; the list's framing."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    roster = _roster()
+    email = b"carol@example.org"
+    body = (
+        b"BVRA\x01" + OWNER + NODE + roster.hash + BOB.bundle.fingerprint
+        + CAROL.bundle.fingerprint + bytes([ROLE_READ]) + len(email).to_bytes(2, "big") + email
+    )  # fmt: skip
+    data = seal_addition(roster, _carol(), BOB)
+    assert data[: len(body)] == body and len(data) == len(body) + 64
+    Ed25519PublicKey.from_public_bytes(BOB.bundle.sign_public).verify(
+        data[len(body) :], b"blindvault/v1/reshare-sig\x00" + body
+    )
+    listed = encode_list([data, data])
+    framed = len(data).to_bytes(2, "big") + data
+    assert listed == b"BVRL\x01" + (2).to_bytes(2, "big") + framed + framed
