@@ -21,7 +21,7 @@ def cmd_share(ctx: Context) -> int:
     args = ctx.args
     vault = ctx.open()
     if args.with_group is not None:  # issue 19: the key sealed to the group
-        if args.with_ is not None or args.write:
+        if args.with_ is not None or args.write or args.allow_reshare:
             raise UsageError("share with a person (--with) or a group (--with-group, read-only)")
         group_id = vault.groups.share(args.remote, args.with_group)
         ctx.show(
@@ -31,19 +31,32 @@ def cmd_share(ctx: Context) -> int:
         return 0
     if args.with_ is None:
         raise UsageError("share REMOTE --with EMAIL, or --with-group NAME")
+    if args.allow_reshare and not vault.invitations.has_account(args.with_):
+        raise UsageError(
+            f"{args.with_} has no account yet: invite them without --allow-reshare, then "
+            "share again with it once they have joined"
+        )
     if invite_instead(ctx, vault):  # no account yet: a pending invitation (issue 19)
         return 0
     share_id = vault.shares.share(
         args.remote,
         args.with_,
         write=args.write,
+        allow_reshare=args.allow_reshare,
         trust_on_first_use=args.trust_on_first_use,
         confirm=confirm_key,
     )
     role = "read-write" if args.write else "read-only"
+    more = ", may re-share" if args.allow_reshare else ""
     ctx.show(
-        {"id": share_id, "remote": args.remote, "with": args.with_, "role": role},
-        f"Shared {args.remote} with {args.with_} ({role}); share id {share_id}",
+        {
+            "id": share_id,
+            "remote": args.remote,
+            "with": args.with_,
+            "role": role,
+            "reshare": args.allow_reshare,
+        },
+        f"Shared {args.remote} with {args.with_} ({role}{more}); share id {share_id}",
     )
     return 0
 
@@ -60,7 +73,8 @@ def cmd_shares(ctx: Context) -> int:
             lines.append(f"  {s.id}  from {s.owner_email}  NOT VERIFIED: {s.problem}")
         else:
             state = "accepted" if s.accepted else "pending (blindvault accept ID)"
-            lines.append(f"  {s.id}  @{s.name}  from {s.owner_email}  {s.role}  {state}")
+            via = f" via {s.by_email}" if s.by_email else ""
+            lines.append(f"  {s.id}  @{s.name}  from {s.owner_email}{via}  {s.role}  {state}")
     if outgoing:
         lines.append("Outgoing:")
     for o in outgoing:
@@ -89,7 +103,9 @@ def _item_lines(items: list[SharedItem]) -> list[str]:
         for m in i.members:
             since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(m.since)) if m.since else "?"
             state = "accepted" if m.accepted else "pending"
-            lines.append(f"    {m.email}  {m.role}  since {since}  {state}")
+            extra = "  may re-share" if m.reshare else ""
+            extra += f"  added by {m.added_by}" if m.added_by else ""
+            lines.append(f"    {m.email}  {m.role}  since {since}  {state}{extra}")
         lines += [f"    {e}  NOT IN THE SIGNED MEMBER LIST" for e in i.not_in_roster]
     return lines
 
@@ -134,12 +150,18 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s = add(
         "share",
         cmd_share,
-        "share a folder or a file: share REMOTE --with EMAIL [--write] | --with-group NAME",
+        "share a folder or a file: share REMOTE --with EMAIL [--write] [--allow-reshare] "
+        "| --with-group NAME",
     )
     s.add_argument("remote")
     s.add_argument("--with", dest="with_", metavar="EMAIL")
     s.add_argument("--with-group", metavar="NAME", help="share with a group (read-only)")
     s.add_argument("--write", action="store_true", help="let them write too")
+    s.add_argument(
+        "--allow-reshare",
+        action="store_true",
+        help="let them share it on with others (recorded in your signed member list)",
+    )
     s.add_argument(
         "--trust-on-first-use",
         action="store_true",

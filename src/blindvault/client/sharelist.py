@@ -18,6 +18,7 @@ from blindvault.client.files import Files
 from blindvault.client.sharing.grants import ROLES
 from blindvault.client.sharing.rosters import load_roster
 from blindvault.core.manifest import FileEntry, FolderEntry
+from blindvault.core.roster import Roster
 from blindvault.errors import BlindvaultError
 
 __all__ = ["Holding", "SharedItem", "shared_items"]
@@ -32,6 +33,8 @@ class Holding:
     since: float | None  # when the server made the grant (its clock; a hint), if it lists one
     accepted: bool
     share_id: str
+    reshare: bool = False  # the owner-signed roster lets them re-share
+    added_by: str = ""  # the member who re-shared to them (a checked addition), if any
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class SharedItem:
     members: list[Holding]
     not_in_roster: list[str]  # emails the server lists as grantees that the roster does not name
     problem: str = ""  # why its member list does not verify ("" when it does)
+
+
+def _email_of(roster: Roster, fingerprint: bytes | None) -> str:
+    found = roster.member(fingerprint) if fingerprint is not None else None
+    return found.email if found is not None else ""
 
 
 def shared_items(files: Files) -> list[SharedItem]:
@@ -68,6 +76,8 @@ def shared_items(files: Files) -> list[SharedItem]:
                 float(listed[m.email]["created_at"]) if m.email in listed else None,
                 bool(listed[m.email]["accepted"]) if m.email in listed else False,
                 str(listed[m.email]["id"]) if m.email in listed else "",
+                m.reshare,
+                _email_of(roster, roster.granter(m.fingerprint)) if roster else "",
             )
             for m in (roster.members if roster else ())
         ]

@@ -2,6 +2,8 @@
 
     vault.shares.share("/team", "bob@example.org", write=True)   # Bob must be pinned (trust)
     bob.shares.accept(share_id)                                    # then `@team/...` paths work
+    vault.shares.share("/team", "bob@example.org", allow_reshare=True)  # Bob may share it on
+    bob.shares.share("@team", "carol@example.org")                 # a re-share (P-RESHARE)
     vault.shares.unshare("/team", "bob@example.org")               # new keys; Bob reads nothing new
 
 Who trusts what (P-PEERKEY, P-ROSTER, P-NOINJECT) is in `client/sharing/`: envelopes are
@@ -26,8 +28,9 @@ from blindvault.client.peers import peer, trust
 from blindvault.client.sharelist import SharedItem, shared_items
 from blindvault.client.sharing.fileshares import create_holder
 from blindvault.client.sharing.grants import Mount, open_incoming, seal_grant
-from blindvault.client.sharing.mounts import bound_name
+from blindvault.client.sharing.mounts import FILES, bound_name
 from blindvault.client.sharing.recipients import Confirm, choose_recipients
+from blindvault.client.sharing.resharing import reshare
 from blindvault.client.sharing.rosters import load_roster, served_bundle, write_roster
 from blindvault.client.tree import Space, edits
 from blindvault.client.uploads import Uploads
@@ -53,6 +56,7 @@ class IncomingShare:
     accepted: bool
     name: str  # "" when it does not verify
     problem: str  # "" when it verifies
+    by_email: str = ""  # the member who re-shared it with this account ("" = the owner)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,13 @@ class Shares:
                 name, problem = "", str(exc)
             out.append(
                 IncomingShare(
-                    item["id"], item["owner_email"], item["role"], item["accepted"], name, problem
+                    item["id"],
+                    item["owner_email"],
+                    item["role"],
+                    item["accepted"],
+                    name,
+                    problem,
+                    str(item.get("by_email") or ""),
                 )
             )
         self.session.save()
@@ -110,7 +120,9 @@ class Shares:
         """Verify and accept an incoming share; returns the `@name` it mounts as."""
         for item in self.spaces.listing(fresh=True)["incoming"]:
             if item["id"] == share_id:
-                mount, name = open_incoming(self.session, item, pin=trust_on_first_use)
+                mount, name = open_incoming(
+                    self.session, item, pin=trust_on_first_use, accepting=True
+                )
                 self.session.api.post_json(f"/v1/shares/{share_id}/accept", {})
                 owner = normalize_email(str(item["owner_email"]))
                 bound = self.spaces.bind(owner, mount, name)
@@ -185,23 +197,63 @@ class Shares:
         email: str,
         *,
         write: bool = False,
+        allow_reshare: bool = False,
         trust_on_first_use: bool = False,
         confirm: Confirm | None = None,
     ) -> str:
-        """Share a folder or a single file with a user; returns the share id."""
+        """Share a folder or a single file with a user (`allow_reshare`: they may share it
+        on), or re-share an accepted share `@name` the owner lets one re-share; returns the
+        share id."""
         email = normalize_email(email)
         if email == self.session.state.email:
             raise UsageError("you own this already")
+        if remote.lstrip("/").startswith("@"):
+            if allow_reshare:
+                raise UsageError("only a folder's owner lets members re-share")
+            return self._reshare(remote, email, write, trust_on_first_use, confirm)
         _, entry, is_file = self._owned(remote, create=True)
         member = self._peer_for_share(email, trust_on_first_use, confirm)
         role = ROLE_WRITE if write else ROLE_READ
         node, key, kv = entry.node_id, entry.folder_key, entry.key_version
         if not is_file and not self.spaces.own(node).shared:  # the subtree joins the space
             self._adopt(entry)
-        self._write_roster(entry, key, kv, email, Member(member.fingerprint, role, email))
+        added = Member(member.fingerprint, role, email, allow_reshare)
+        self._write_roster(entry, key, kv, email, added)
         share_id = seal_grant(
-            self.session, os.urandom(16), node, self._server_id(email), role, key, kv, member
+            self.session, os.urandom(16), node, self._server_id(email), role, key, kv, member,
+            reshare=allow_reshare,
+        )  # fmt: skip
+        self.spaces.listing(fresh=True)
+        self.session.save()
+        return share_id
+
+    def _reshare(
+        self, remote: str, email: str, write: bool, tofu: bool, confirm: Confirm | None
+    ) -> str:
+        """`share @name --with EMAIL`: add a person to a share of another account."""
+        parts = [p for p in remote.split("/") if p not in ("", ".")]
+        name = parts[0][1:]
+        if len(parts) != 1 or name == FILES:
+            raise UsageError("re-share a whole shared folder (@name), not something inside it")
+        mount = self.spaces.mount(name)
+        owner_email, node = self.session.state.mounts[name]
+        owner_id = next(
+            (
+                str(i["owner"])
+                for i in self.spaces.listing()["incoming"]
+                if i["space"] == node and normalize_email(i["owner_email"]) == owner_email
+            ),
+            None,
         )
+        if owner_id is None:
+            raise PathNotFoundError(f"no accepted share named @{name}")
+        owner_bundle, pinned = peer(self.session, owner_email)
+        if not pinned:
+            raise PolicyError(f"{owner_email} is not verified: `blindvault trust` them first")
+        member = self._peer_for_share(email, tofu, confirm)
+        role = ROLE_WRITE if write else ROLE_READ
+        share_id = reshare(self.session, mount, (owner_email, owner_id, owner_bundle), member,
+                           self._server_id(email), role)  # fmt: skip
         self.spaces.listing(fresh=True)
         self.session.save()
         return share_id
@@ -280,7 +332,7 @@ class Shares:
             share_id = bytes.fromhex(str(g["id"])) if g else os.urandom(16)
             member_id = str(g["member"]) if g else self._server_id(r.member.email)
             seal_grant(session, share_id, node, member_id, r.member.role, new_key, new_kv,
-                       r.bundle)  # fmt: skip
+                       r.bundle, reshare=r.member.reshare)  # fmt: skip
         self.spaces.listing(fresh=True)
         session.save()
         if self.after_rotate is not None:

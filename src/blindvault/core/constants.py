@@ -37,6 +37,9 @@ MAGIC_DROP_LINK: Final = b"BVDL"
 MAGIC_DROP_NOTE: Final = b"BVDN"
 MAGIC_DROP: Final = b"BVDP"
 MAGIC_GROUP_ROSTER: Final = b"BVGR"  # issue 19: groups
+# re-shares (issue 19): a member's signed addition to a roster, and a folder's list of them
+MAGIC_RESHARE: Final = b"BVRA"
+MAGIC_RESHARE_LIST: Final = b"BVRL"
 
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
@@ -118,6 +121,7 @@ LABEL_GROUP_NAME: Final = b"blindvault/v1/group-name"
 LABEL_GROUP_SIG: Final = b"blindvault/v1/group-roster-sig"
 LABEL_GROUP_HASH: Final = b"blindvault/v1/group-roster-hash"
 MAX_ROSTER_MEMBERS: Final = 1000
+LABEL_RESHARE_SIG: Final = b"blindvault/v1/reshare-sig"
 LABEL_SOCIAL_SETUP_SIG: Final = b"blindvault/v1/social-setup-sig"
 LABEL_SOCIAL_SETUP_HASH: Final = b"blindvault/v1/social-setup-hash"
 LABEL_SOCIAL_SHARE: Final = b"blindvault/v1/social-share"

@@ -4,6 +4,7 @@
              || key_version u64 || prev_hash[32] || owner_fp[32] || n u16 || n times member
              || var16(name_box)
     member = fp[32] || role u8 || text16(email)         (ascending fp; never the owner)
+             role: 1 read, 2 read-write; | 0x80 when the owner lets the member re-share
     name_box = nonce[12] || AEAD(nk, nonce, pad(UTF-8(folder name)),
                                  aad = "BVRS" || 0x02 || node_id[16] || key_version u64)
     pad(x) = x || 0x80 || 0x00... to Padmé(258) = 272 bytes: every name seals to one size
@@ -52,6 +53,7 @@ from blindvault.core.padme import pad_block, padme, unpad_block
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
 __all__ = [
+    "RESHARE_BIT",
     "Member",
     "Roster",
     "check_roster_fresh",
@@ -65,11 +67,15 @@ _ZERO = bytes(HASH_SIZE)
 _NAME_BOX_SIZE = GCM_NONCE_SIZE + padme(PAD_ROSTER_NAME) + GCM_TAG_SIZE
 
 
+RESHARE_BIT = 0x80  # in a member's role byte: the owner lets this member re-share
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     fingerprint: bytes
     role: int
     email: str
+    reshare: bool = False  # may add members (`core/reshare.py`), owner-signed here
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,9 @@ class Roster:
     members: tuple[Member, ...]
     name_box: bytes
     hash: bytes
+    # members added by re-sharing members (core/reshare.py), as (member fp, granter fp);
+    # not part of the signed body: filled in by the client after checking each addition
+    added_by: tuple[tuple[bytes, bytes], ...] = ()
 
     @property
     def head(self) -> ManifestHead:
@@ -94,6 +103,10 @@ class Roster:
             if m.fingerprint == fingerprint:
                 return m
         return None
+
+    def granter(self, fingerprint: bytes) -> bytes | None:
+        """Who re-shared to the member `fingerprint`, if a checked addition added them."""
+        return dict(self.added_by).get(fingerprint)
 
     def writer_fingerprints(self) -> set[bytes]:
         """The owner and every read-write member."""
@@ -183,7 +196,8 @@ def _seal_roster_from_parts(
     w.u64(version).u64(key_version).fixed(prev_hash, HASH_SIZE)
     w.fixed(owner_fp, FINGERPRINT_SIZE).u16(len(ordered))
     for m in ordered:
-        w.fixed(m.fingerprint, FINGERPRINT_SIZE).u8(m.role).text16(m.email)
+        role = m.role | (RESHARE_BIT if m.reshare else 0)
+        w.fixed(m.fingerprint, FINGERPRINT_SIZE).u8(role).text16(m.email)
     body = w.var16(box).bytes()
     return body + signer.sign(LABEL_ROSTER_SIG + b"\x00" + body)
 
@@ -202,7 +216,8 @@ def open_roster(data: bytes, owner: bytes, node_id: bytes, signer: IdentityBundl
     members = []
     for _ in range(count):
         fp, role = r.take(FINGERPRINT_SIZE), r.u8()
-        members.append(Member(fp, role, r.text16(max_size=_MAX_EMAIL)))
+        email = r.text16(max_size=_MAX_EMAIL)
+        members.append(Member(fp, role & ~RESHARE_BIT, email, bool(role & RESHARE_BIT)))
     box = r.var16(max_size=_NAME_BOX_SIZE)
     body_len = r.position
     signature = r.take(ED25519_SIGNATURE_SIZE)

@@ -151,16 +151,17 @@ def _shared_scope(
     if space is None or owner is None:
         raise not_found("object")
     with transaction(ctx.engine) as conn:
-        role = conn.execute(
-            select(grants.c.role).where(
+        row = conn.execute(
+            select(grants.c.role, grants.c.reshare).where(
                 grants.c.owner == owner, grants.c.space == space, grants.c.member == who.account_id
             )
-        ).scalar()
+        ).first()
+        role, reshare = (row.role, bool(row.reshare)) if row is not None else (None, False)
         if role is None:  # a member of a group the space is shared with (issue 19)
             role = group_role(conn, owner, space, who.account_id)
     if role is None:
         raise not_found("object")
-    return Scope(owner, space, who.account_id, role == ROLE_WRITE)
+    return Scope(owner, space, who.account_id, role == ROLE_WRITE, reshare=reshare)
 
 
 InScope = Annotated[Scope, Depends(resolve_scope)]

@@ -18,6 +18,13 @@ class ShareWrite(Model):
     member: str = Field(description="the member's account id (32 hex)")
     role: Literal["read", "write"]
     envelope: str = Field(description="base64 of the sealed, signed envelope")
+    owner: str | None = Field(
+        default=None,
+        description="the space's owner (32 hex) when a member re-shares it; else the caller",
+    )
+    reshare: bool = Field(
+        default=False, description="the owner lets the member re-share (a hint for the server)"
+    )
 
 
 class Adopt(Model):
@@ -43,6 +50,8 @@ class Outgoing(Model):
     accepted: bool
     envelope: str
     created_at: float
+    reshare: bool = False
+    by_email: str = ""  # the member who re-shared, "" when the owner granted it
 
 
 class Incoming(Model):
@@ -57,6 +66,8 @@ class Incoming(Model):
     group: str | None = Field(
         default=None, description="issue 19: shared with this group (envelope sealed to it)"
     )
+    reshare: bool = False
+    by_email: str = ""  # who sealed the envelope when a member re-shared; "" = the owner
 
 
 class ShareList(Model):

@@ -6,7 +6,9 @@ account ids); it never decides who receives a key (P-RESEAL, P-PEERKEY, P-ROSTER
 - a recipient is a member of the verified, owner-signed roster;
 - the key served for them must be the one the roster names (the owner vouched for it)
   *and* the one this device pinned; a member this device never pinned is refused unless
-  the user confirms the roster's key interactively or passes `--trust-on-first-use`;
+  the user confirms the roster's key interactively or passes `--trust-on-first-use`, or a
+  member the owner lets re-share added them (a checked addition, P-RESHARE: the owner
+  delegated that check to the re-sharing member), and is pinned once the work is done;
 - a grant the server lists that the roster does not name is reported, never sealed to.
 
 Everything is decided before anything is changed, so a refusal (exit 8) leaves the folder,
@@ -78,7 +80,10 @@ def choose_recipients(
                 "compare safety numbers, then `blindvault trust` again"
             )
         if pinned is None:
-            ok = trust_on_first_use or (confirm is not None and confirm(m.email, m.fingerprint))
+            # a member a re-sharing member added (a checked, signed addition): vouched for
+            vouched = roster.granter(m.fingerprint) is not None
+            ok = vouched or trust_on_first_use
+            ok = ok or (confirm is not None and confirm(m.email, m.fingerprint))
             if not ok:
                 raise PolicyError(
                     f"{m.email} is a member but not verified on this device: compare safety "

@@ -8,6 +8,7 @@ from __future__ import annotations
 from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.client.peers import fetch_bundle
 from blindvault.client.session import Session
+from blindvault.client.sharing.reshares import with_additions
 from blindvault.client.sharing.rosterfresh import check_roster, missing_roster, remember_roster
 from blindvault.core.constants import ROLE_WRITE
 from blindvault.core.identity import IdentityBundle
@@ -24,9 +25,16 @@ MAX_RETRIES = 10
 
 
 def load_roster(
-    session: Session, api: ApiClient, owner: bytes, node: bytes, signer: IdentityBundle
+    session: Session,
+    api: ApiClient,
+    owner: bytes,
+    node: bytes,
+    signer: IdentityBundle,
+    *,
+    remember: bool = True,
 ) -> tuple[Roster | None, int]:
-    """The verified, fresh roster of `node` (None if it has none) and its record version."""
+    """The verified, fresh roster of `node` (None if it has none) and its record version,
+    with the members re-sharing members added (`reshares.with_additions`, checked)."""
     # the owner's devices check the roster against the owner's signed root too
     root = session.tree.load_root() if owner == session.owner else None
     try:
@@ -36,8 +44,9 @@ def load_roster(
         return None, 0
     roster = open_roster(b64d(rec.data), owner, node, signer)
     check_roster(session.state, roster, root)
-    remember_roster(session.state, roster)
-    return roster, rec.version
+    if remember:  # else the caller remembers it once it trusts `signer` (re-shares)
+        remember_roster(session.state, roster)
+    return with_additions(session, api, roster), rec.version
 
 
 def writers(session: Session, roster: Roster, owner: IdentityBundle) -> dict[bytes, IdentityBundle]:
@@ -68,11 +77,16 @@ def write_roster(
     role: Member | None,
 ) -> None:
     """The next roster version of one's own shared folder: `email` dropped, and added back
-    as `role` when given; members, key version and name otherwise as now."""
+    as `role` when given; members, key version and name otherwise as now (members added by
+    re-sharing members included: the owner's signature takes them over)."""
     node, me = entry.node_id, session.identity.bundle
     api = session.api.scoped(None, node.hex())
     for _ in range(MAX_RETRIES):
         current, record_version = load_roster(session, session.api, session.owner, node, me)
+        for m in current.members if current else ():
+            if current and current.granter(m.fingerprint) and m.email not in session.state.peers:
+                # folded into the owner's roster: vouched for by the re-sharing member
+                session.state.peers[m.email] = m.fingerprint.hex()
         others = [m for m in (current.members if current else ()) if m.email != email]
         data = seal_roster(
             owner=session.owner,

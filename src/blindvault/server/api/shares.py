@@ -38,45 +38,65 @@ def put_share(
     who: Who,
     ctx: Ctx,
 ) -> dict[str, Any]:
-    """Grant (or update the role and envelope of) a member of one of the caller's spaces."""
+    """Grant (or update the role and envelope of) a member of one of the caller's spaces,
+    or, with `owner`, of another account's space the caller may re-share (P-RESHARE: the
+    server's check is a hint; members accept a re-share only from the signed roster)."""
     for value in (body.id, body.space, body.member):
         check_id(value)
-    if body.member == who.account_id:
+    owner = who.account_id if body.owner is None else check_id(body.owner)
+    if body.member in (owner, who.account_id):
         raise invalid("an owner does not share with itself")
     envelope = b64decode(body.envelope, "envelope", max_size=MAX_ENVELOPE)
     now = time.time()
     key = (
-        grants.c.owner == who.account_id,
+        grants.c.owner == owner,
         grants.c.space == body.space,
         grants.c.member == body.member,
     )
     with transaction(ctx.engine) as conn:
         if conn.execute(select(accounts.c.id).where(accounts.c.id == body.member)).first() is None:
             raise not_found("account")
-        existing = conn.execute(select(grants.c.id).where(*key)).scalar()
+        by = None if owner == who.account_id else _check_reshare(conn, owner, body, who.account_id)
+        existing = conn.execute(select(grants.c.id, grants.c.granted_by).where(*key)).first()
+        values: dict[str, object] = {"role": body.role, "envelope": envelope, "updated_at": now}
+        values |= {"reshare": body.reshare, "granted_by": by}
         if existing is not None:
-            conn.execute(
-                update(grants).where(*key).values(role=body.role, envelope=envelope, updated_at=now)
-            )
-            share_id = existing
+            if by is not None and existing.granted_by != by:
+                raise ApiError(409, "conflict", "this person is a member already")
+            conn.execute(update(grants).where(*key).values(**values))
+            share_id = existing.id
         else:
-            _check_pending(conn, ctx.limits, who.account_id, body.member)
+            _check_pending(conn, ctx.limits, owner, body.member)
             conn.execute(
                 insert(grants).values(
                     id=body.id,
-                    owner=who.account_id,
+                    owner=owner,
                     space=body.space,
                     member=body.member,
-                    role=body.role,
-                    envelope=envelope,
                     accepted=False,
                     created_at=now,
-                    updated_at=now,
+                    **values,
                 )
             )
             share_id = body.id
-        audit_log.record(conn, who.account_id, "share.grant", role=body.role)
+        audit_log.record(conn, owner, "share.grant", role=body.role)
     return {"id": share_id}
+
+
+def _check_reshare(conn: Connection, owner: str, body: ShareWrite, caller: str) -> str:
+    """A re-share: the caller holds a grant of the space with the re-share right, gives no
+    more than its own role and no re-share right; returns the caller (`granted_by`)."""
+    mine = conn.execute(
+        select(grants.c.role, grants.c.reshare).where(
+            grants.c.owner == owner, grants.c.space == body.space, grants.c.member == caller
+        )
+    ).first()
+    if mine is None:
+        raise not_found("share")
+    # mutant: server.reshare-grant
+    if not mine.reshare or body.reshare or (body.role == "write" and mine.role != "write"):
+        raise ApiError(403, "forbidden", "you may not re-share this folder so")
+    return caller
 
 
 def _check_pending(conn: Connection, limits: Limits, owner: str, member: str) -> None:
@@ -103,17 +123,19 @@ def _check_pending(conn: Connection, limits: Limits, owner: str, member: str) ->
 @router.get("/shares", response_model=ShareList)
 def list_shares(who: Who, ctx: Ctx) -> dict[str, Any]:
     """Grants the caller made (outgoing) and received (incoming, with envelopes)."""
-    other = aliased(accounts)
+    other, by = aliased(accounts), aliased(accounts)
     with transaction(ctx.engine) as conn:
         out_rows = conn.execute(
-            select(grants, other.c.email)
+            select(grants, other.c.email, by.c.email.label("by_email"))
             .join(other, other.c.id == grants.c.member)
+            .outerjoin(by, by.c.id == grants.c.granted_by)
             .where(grants.c.owner == who.account_id)
             .order_by(grants.c.created_at)
         ).all()
         in_rows = conn.execute(
-            select(grants, other.c.email)
+            select(grants, other.c.email, by.c.email.label("by_email"))
             .join(other, other.c.id == grants.c.owner)
+            .outerjoin(by, by.c.id == grants.c.granted_by)
             .where(grants.c.member == who.account_id)
             .order_by(grants.c.created_at)
         ).all()
@@ -129,6 +151,8 @@ def list_shares(who: Who, ctx: Ctx) -> dict[str, Any]:
                 "accepted": r.accepted,
                 "envelope": b64encode(r.envelope),
                 "created_at": r.created_at,
+                "reshare": bool(r.reshare),
+                "by_email": r.by_email or "",
             }
             for r in out_rows
         ],
@@ -142,6 +166,8 @@ def list_shares(who: Who, ctx: Ctx) -> dict[str, Any]:
                 "accepted": r.accepted,
                 "envelope": b64encode(r.envelope),
                 "created_at": r.created_at,
+                "reshare": bool(r.reshare),
+                "by_email": r.by_email or "",
             }
             for r in in_rows
         ]

@@ -24,6 +24,7 @@ from blindvault.server.errors import ApiError, not_found
 ROLE_READ = "read"
 ROLE_WRITE = "write"
 OWNER_ONLY_KINDS = frozenset({"roster", "root"})
+RESHARE_KIND = "reshares"  # a space's member-signed additions (core/reshare.py)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Scope:
     caller: str
     can_write: bool
     confined: bool = False  # an app credential: one space of its own account only
+    reshare: bool = False  # a member the owner lets re-share (a hint: clients check rosters)
 
     @property
     def own(self) -> bool:
@@ -49,7 +51,10 @@ class Scope:
 
     def check_write_kind(self, kind: str) -> None:
         """Rosters (and the signed root) are the owner's alone: a read-write member may
-        write a space's folders, never its member list (P-ROSTERFRESH)."""
+        write a space's folders, never its member list (P-ROSTERFRESH). A member allowed to
+        re-share, even read-only, may write the space's re-share list (P-RESHARE)."""
+        if kind == RESHARE_KIND and self.reshare:  # mutant: server.reshare-list-write [accept]
+            return
         self.check_write()
         if kind in OWNER_ONLY_KINDS and not self.own:
             raise ApiError(403, "forbidden", f"only the owner may write a {kind} record")

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -152,6 +153,9 @@ grants = Table(
     Column("accepted", Boolean, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # issue 19: the owner lets the member re-share; the member who made a re-share grant
+    Column("reshare", Boolean, nullable=False, server_default=false()),
+    Column("granted_by", String(32), nullable=True),
 )
 Index("ux_grants_owner_space_member", grants.c.owner, grants.c.space, grants.c.member, unique=True)
 
