@@ -5,12 +5,15 @@ import { blobId } from "/s/assets/linkcore.js";
 import { equalBytes, randomBytes } from "./bytes.js";
 import { add, find, remove, rename, replaced, toTrash, upsert, UsageError } from "./edits.js";
 import { checkName } from "./manifest.js";
-import { SMALL_BLOB, sendFile } from "./transfer.js";
+import { SMALL_BLOB, scope, sendFile } from "./transfer.js";
 import { ApiError } from "./api.js";
 
 const PARALLEL = 4;
 
-export const child = (entry) => ({ nodeId: entry.nodeId, key: entry.key, keyVersion: entry.keyVersion, name: entry.name });
+// A sub-folder of `parent`: in the same space (an accepted share's folders stay in it).
+export const child = (entry, parent = null) => ({
+  nodeId: entry.nodeId, key: entry.key, keyVersion: entry.keyVersion, name: entry.name, space: parent?.space || null,
+});
 
 export async function list(vault, folder) {
   const f = await vault.read(folder);
@@ -20,7 +23,7 @@ export async function list(vault, folder) {
 
 export async function mkdir(vault, parent, name, { existOk = false } = {}) {
   checkName(name);
-  const folder = { nodeId: randomBytes(16), key: randomBytes(32), keyVersion: 1, name };
+  const folder = { nodeId: randomBytes(16), key: randomBytes(32), keyVersion: 1, name, space: parent.space || null };
   await vault.update(folder, (b) => b, { create: true }); // before anything names it
   const entry = { kind: "folder", name, nodeId: folder.nodeId, key: folder.key, keyVersion: 1, mtimeMs: Date.now() };
   let existing = null;
@@ -31,12 +34,12 @@ export async function mkdir(vault, parent, name, { existOk = false } = {}) {
       return add(body, entry);
     });
   } catch (e) {
-    await vault.drop(folder.nodeId);
+    await vault.drop(folder.nodeId, folder.space);
     throw e;
   }
   if (existing) {
-    await vault.drop(folder.nodeId); // named by nothing
-    return child(existing);
+    await vault.drop(folder.nodeId, folder.space); // named by nothing
+    return child(existing, parent);
   }
   return folder;
 }
@@ -56,9 +59,9 @@ export async function moveEntry(vault, parent, entry, target) {
   await vault.update(parent, (body) => remove(body, entry.name, entry.nodeId));
 }
 
-async function deleteBlob(vault, nodeId, version) {
+async function deleteBlob(vault, nodeId, version, space = null) {
   try {
-    await vault.api.del(`/v1/blobs/${await blobId(nodeId, version)}`);
+    await vault.api.del(`/v1/blobs/${await blobId(nodeId, version)}${scope(space)}`);
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404)) throw e;
   }
@@ -105,9 +108,10 @@ export async function uploadFiles(vault, folder, files, { signal, onPlain, seale
   });
   const small = jobs.filter((j) => j.file.size < SMALL_BLOB / 2);
   const large = jobs.filter((j) => j.file.size >= SMALL_BLOB / 2);
-  const send = (j) => sendFile(vault.api, j.file, { ...j, signal, onPlain, sealer });
+  const space = folder.space || null;
+  const send = (j) => sendFile(vault.api, j.file, { ...j, signal, onPlain, sealer, space });
   const forget = async () => {
-    for (const j of jobs) await deleteBlob(vault, j.nodeId, j.version).catch(() => {});
+    for (const j of jobs) await deleteBlob(vault, j.nodeId, j.version, space).catch(() => {});
   };
   try {
     await pool(small, PARALLEL, send);
@@ -128,7 +132,7 @@ export async function uploadFiles(vault, folder, files, { signal, onPlain, seale
     await forget();
     throw e;
   }
-  for (const [node, version] of replaced(done.before, entries)) await deleteBlob(vault, node, version);
+  for (const [node, version] of replaced(done.before, entries)) await deleteBlob(vault, node, version, space);
 }
 
 /**

@@ -69,11 +69,11 @@ export function runSealer(worker, job, { onPart, onPlain = () => {}, signal, inF
 // Request bodies go as a Blob: Chromium hands a Blob to its network process by reference,
 // while an ArrayBuffer body is copied through IPC in small pieces (measured on 8 MiB
 // parts: 64 MiB in 2.2 s as Blobs, 24.7 s as Uint8Arrays).
-async function putPart(api, uploadId, number, bytes, signal) {
+async function putPart(api, uploadId, number, bytes, signal, q = "") {
   const body = new Blob([bytes]);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await api.request("PUT", `/v1/uploads/${uploadId}/parts/${number}`, {
+      return await api.request("PUT", `/v1/uploads/${uploadId}/parts/${number}${q}`, {
         body, headers: { "content-type": "application/octet-stream" }, signal,
       });
     } catch (e) {
@@ -84,43 +84,48 @@ async function putPart(api, uploadId, number, bytes, signal) {
   }
 }
 
+/** "?owner=…&space=…" for a folder of an accepted share (its blobs live there), else "". */
+export const scope = (space) => (space ? `?${space.query}` : "");
+
 /**
  * Encrypt (in a worker from `sealer()`) and send one file version; returns (with the
- * worker's read and encrypt times) when the blob exists on the server.
+ * worker's read and encrypt times) when the blob exists on the server. `space`: the
+ * shared space of an accepted share the file goes into.
  */
-export async function sendFile(api, file, { key, nodeId, version, signal, onPlain, sealer }) {
+export async function sendFile(api, file, { key, nodeId, version, signal, onPlain, sealer, space = null }) {
   const id = await blobId(nodeId, version);
+  const q = scope(space);
   const total = sealedContentSize(file.size);
   if (total <= SMALL_BLOB) {
     const job = await sealJob(file, key, nodeId, version, total);
     let whole = null;
     const times = await runSealer(await sealer(), job, { onPlain, signal, onPart: async (_, bytes) => { whole = bytes; } });
-    await api.request("PUT", `/v1/blobs/${id}`, {
+    await api.request("PUT", `/v1/blobs/${id}${q}`, {
       body: new Blob([whole]), headers: { "content-type": "application/octet-stream" }, signal,
     });
     return times;
   }
   // Not abortable: a cancel while the server creates the upload would leave it open
   // without the client knowing its id. It is deleted below instead.
-  const up = await api.post("/v1/uploads", { blob_id: id, size: total });
+  const up = await api.post(`/v1/uploads${q}`, { blob_id: id, size: total });
   try {
     signal?.throwIfAborted();
     const job = await sealJob(file, key, nodeId, version, up.part_size);
     const times = await runSealer(await sealer(), job, {
-      onPlain, signal, onPart: (number, bytes) => putPart(api, up.upload_id, number, bytes, signal),
+      onPlain, signal, onPart: (number, bytes) => putPart(api, up.upload_id, number, bytes, signal, q),
     });
-    await api.request("POST", `/v1/uploads/${up.upload_id}/commit`, { signal });
+    await api.request("POST", `/v1/uploads/${up.upload_id}/commit${q}`, { signal });
     return times;
   } catch (e) {
-    await api.del(`/v1/uploads/${up.upload_id}`).catch(() => {});
+    await api.del(`/v1/uploads/${up.upload_id}${q}`).catch(() => {});
     throw e;
   }
 }
 
 /** Download and authenticate a file entry; returns a Blob only once all of it verified. */
-export async function fetchFile(api, entry, { signal, onPlain = () => {} } = {}) {
+export async function fetchFile(api, entry, { signal, onPlain = () => {}, space = null } = {}) {
   const id = await blobId(entry.nodeId, entry.contentVersion);
-  const res = await api.request("GET", `/v1/blobs/${id}`, { raw: true, signal });
+  const res = await api.request("GET", `/v1/blobs/${id}${scope(space)}`, { raw: true, signal });
   const dec = new ContentDecryptor(entry.key, entry.nodeId, entry.contentVersion, entry.size);
   const reader = res.body.getReader();
   const parts = [];

@@ -71,6 +71,8 @@ export class Vault {
     this.ownerHex = toHex(opened.owner);
     this.signer = opened.signer;
     this.fingerprint = opened.identity.fingerprint;
+    this.identity = opened.identity; // this account's own (decoded, checked) identity
+    this.hpkeSecret = opened.secret.slice(32, 64); // opens envelopes of shares (sharing.js)
     this.writers = new Map([[opened.fingerprint, opened.identity.signPublic]]);
     this.rootFolder = { nodeId: opened.bundle.rootNode, key: opened.rootKey, keyVersion: 1, name: "" };
     this.account = account;
@@ -136,10 +138,14 @@ export class Vault {
 
   // ---------------------------------------------------------------- folders (§7)
 
-  /** Fetch, verify and freshness-check a folder: {nodeId, key, keyVersion, version, hash, body}. */
+  /**
+   * Fetch, verify and freshness-check a folder: {nodeId, key, keyVersion, version, hash, body}.
+   * A folder of an accepted share carries its `space` ({query, writers}, shares.js): its
+   * records live there and only the roster's writers may have signed it (P-ROSTER).
+   */
   async read(folder, { create = false } = {}) {
     const hex = toHex(folder.nodeId);
-    const rec = await this.api.record("manifest", hex);
+    const rec = await this.api.record("manifest", hex, folder.space?.query);
     if (!rec) {
       if (this.state.heads[hex] || this.headOf(folder.nodeId)) {
         throw new RollbackError("A folder this browser has seen disappeared.");
@@ -147,7 +153,7 @@ export class Vault {
       if (!create) throw new IntegrityError(); // named by its signed parent, so it must exist
       return { ...folder, version: 0, hash: null, body: EMPTY };
     }
-    const m = await openVerified(rec.data, folder.key, folder.nodeId, this.writers);
+    const m = await openVerified(rec.data, folder.key, folder.nodeId, folder.space?.writers || this.writers);
     if (rec.version !== m.version) throw new IntegrityError();
     checkFresh(this.state.heads[hex], m.version, m.prevHash, m.hash); // mutant: web.manifest-fresh
     const rootHead = this.headOf(folder.nodeId);
@@ -170,7 +176,7 @@ export class Vault {
         writer: this.fingerprint,
         signer: this.signer,
       });
-      if (!(await this.api.putRecord("manifest", toHex(folder.nodeId), cur.version, sealed))) continue;
+      if (!(await this.api.putRecord("manifest", toHex(folder.nodeId), cur.version, sealed, folder.space?.query))) continue;
       const hash = await manifestHash(sealed);
       this.state.heads[toHex(folder.nodeId)] = { version: cur.version + 1, hash: toHex(hash) };
       await this.advanceRoot({ nodeId: folder.nodeId, version: cur.version + 1, hash });
@@ -181,10 +187,10 @@ export class Vault {
   }
 
   /** Delete a folder's manifest record (its entry already has a tombstone). */
-  async drop(nodeId) {
+  async drop(nodeId, space = null) {
     const hex = toHex(nodeId);
-    const rec = await this.api.record("manifest", hex);
-    if (rec) await this.api.del(`/v1/records/manifest/${hex}?expected_version=${rec.version}`);
+    const rec = await this.api.record("manifest", hex, space?.query);
+    if (rec) await this.api.del(`/v1/records/manifest/${hex}?expected_version=${rec.version}${space ? `&${space.query}` : ""}`);
     delete this.state.heads[hex];
     await this.advanceRoot(null, nodeId);
     await this.save();
