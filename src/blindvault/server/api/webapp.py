@@ -46,7 +46,7 @@ _JS = "text/javascript; charset=utf-8"
 _MODULES = (
     "app.js", "api.js", "bytes.js", "crypto.js", "edits.js", "formats.js", "history.js",
     "history-view.js", "kdf.js", "links.js", "loader.js", "manifest.js", "ops.js", "passwd.js",
-    "share-view.js", "shares.js", "sharing.js", "signup.js", "store.js", "strength.js",
+    "resume.js", "share-view.js", "shares.js", "sharing.js", "signup.js", "store.js", "strength.js",
     "transfer.js", "ui.js", "vault.js",
 )  # fmt: skip
 _WORKER_PARTS = (

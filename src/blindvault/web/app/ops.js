@@ -7,6 +7,7 @@ import { add, find, remove, rename, replaced, toTrash, upsert, UsageError } from
 import { checkName } from "./manifest.js";
 import { SMALL_BLOB, scope, sendFile } from "./transfer.js";
 import { ApiError } from "./api.js";
+import { StaleResumeError, forgetUpload, partGuard, pendingUpload, rememberUpload, resumeId } from "./resume.js";
 
 const PARALLEL = 4;
 
@@ -89,6 +90,28 @@ async function pool(items, n, fn) {
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
+/** Send one job; a large one is resumable (resume.js) and starts over if it went stale. */
+async function sendResumable(vault, j, opts) {
+  const base = { ...opts, key: j.key, nodeId: j.nodeId, version: j.version };
+  const resumable = {
+    guard: await partGuard(vault, j.id, j.key),
+    onEnd: () => forgetUpload(vault, j.id),
+  };
+  if (j.resume) {
+    try {
+      return await sendFile(vault.api, j.file, { ...base, ...resumable, resume: j.resume });
+    } catch (e) {
+      if (!(e instanceof StaleResumeError)) throw e;
+      await vault.api.del(`/v1/uploads/${j.resume.uploadId}${scope(opts.space)}`).catch(() => {});
+      await forgetUpload(vault, j.id);
+      j.key = base.key = randomBytes(32); // a fresh key and salt for the new upload (P-NONCE)
+      resumable.guard = await partGuard(vault, j.id, j.key);
+    }
+  }
+  const onStart = (up) => rememberUpload(vault, j.id, { ...up, nodeId: j.nodeId, version: j.version, key: j.key });
+  return sendFile(vault.api, j.file, { ...base, ...resumable, onStart });
+}
+
 /**
  * Upload `files` (Blob/File with a `name`) into one folder: send every blob (small ones
  * four at a time, large ones alone), then one manifest write names them all.
@@ -96,20 +119,28 @@ async function pool(items, n, fn) {
 export async function uploadFiles(vault, folder, files, { signal, onPlain, sealer } = {}) {
   files.forEach((f) => checkName(f.name));
   const cur = await vault.read(folder);
-  const jobs = files.map((file) => {
+  const jobs = [];
+  for (const file of files) {
     const found = find(cur.body, file.name);
     if (found?.kind === "folder") throw new UsageError(`${file.name} is a folder`);
-    return {
+    const job = {
       file,
       nodeId: found ? found.nodeId : randomBytes(16),
       version: found ? found.contentVersion + 1 : 1,
       key: randomBytes(32), // a fresh key for every version (P-NONCE)
+      id: resumeId(folder, file),
+      resume: null,
     };
-  });
+    const rec = await pendingUpload(vault, job.id); // the same file, interrupted before
+    const same = rec && (found ? equalBytes(found.nodeId, rec.nodeId) && found.contentVersion + 1 === rec.version : rec.version === 1);
+    if (same) Object.assign(job, { nodeId: rec.nodeId, version: rec.version, key: rec.key, resume: rec });
+    else if (rec) await forgetUpload(vault, job.id); // the folder moved on: start over
+    jobs.push(job);
+  }
   const small = jobs.filter((j) => j.file.size < SMALL_BLOB / 2);
   const large = jobs.filter((j) => j.file.size >= SMALL_BLOB / 2);
   const space = folder.space || null;
-  const send = (j) => sendFile(vault.api, j.file, { ...j, signal, onPlain, sealer, space });
+  const send = (j) => sendResumable(vault, j, { signal, onPlain, sealer, space });
   const forget = async () => {
     for (const j of jobs) await deleteBlob(vault, j.nodeId, j.version, space).catch(() => {});
   };

@@ -8,6 +8,7 @@ import {
   ContentDecryptor, blobId, chunkedDerive, concat, contentContext, padmeLength, sealedContentSize,
 } from "/s/assets/linkcore.js";
 import { label, randomBytes } from "./bytes.js";
+import { StaleResumeError } from "./resume.js";
 
 const subtle = globalThis.crypto.subtle;
 export const SMALL_BLOB = 8 << 20;
@@ -22,8 +23,7 @@ export class ReadError extends Error {
 }
 
 /** What the seal worker needs for one blob: the prefix and key of a fresh C2SP derivation. */
-export async function sealJob(file, key, nodeId, version, partSize) {
-  const salt = randomBytes(24);
+export async function sealJob(file, key, nodeId, version, partSize, salt = randomBytes(24)) {
   const { aeadKey, baseNonce, commitment } = await chunkedDerive(key, salt, contentContext(nodeId, version));
   const cryptoKey = await subtle.importKey("raw", aeadKey, "AES-GCM", false, ["encrypt"]);
   aeadKey.fill(0);
@@ -90,9 +90,15 @@ export const scope = (space) => (space ? `?${space.query}` : "");
 /**
  * Encrypt (in a worker from `sealer()`) and send one file version; returns (with the
  * worker's read and encrypt times) when the blob exists on the server. `space`: the
- * shared space of an accepted share the file goes into.
+ * shared space of an accepted share the file goes into. A resumable upload (resume.js):
+ * `resume` continues an interrupted one ({uploadId, partSize, salt}; StaleResumeError if
+ * the server no longer has it as it was), `onStart({uploadId, partSize, salt})` records a
+ * new one before any part is sent, `guard(number, bytes)` sees every part before it goes
+ * and `onEnd()` runs once the upload is committed or given up.
  */
-export async function sendFile(api, file, { key, nodeId, version, signal, onPlain, sealer, space = null }) {
+export async function sendFile(api, file, opts) {
+  const { key, nodeId, version, signal, onPlain, sealer, space = null } = opts;
+  const { resume = null, onStart = async () => {}, guard = async () => {}, onEnd = async () => {} } = opts;
   const id = await blobId(nodeId, version);
   const q = scope(space);
   const total = sealedContentSize(file.size);
@@ -105,19 +111,41 @@ export async function sendFile(api, file, { key, nodeId, version, signal, onPlai
     });
     return times;
   }
-  // Not abortable: a cancel while the server creates the upload would leave it open
-  // without the client knowing its id. It is deleted below instead.
-  const up = await api.post(`/v1/uploads${q}`, { blob_id: id, size: total });
-  try {
-    signal?.throwIfAborted();
-    const job = await sealJob(file, key, nodeId, version, up.part_size);
-    const times = await runSealer(await sealer(), job, {
-      onPlain, signal, onPart: (number, bytes) => putPart(api, up.upload_id, number, bytes, signal, q),
+  let up;
+  let salt;
+  let have = new Set(); // parts the server has already (a resumed upload)
+  if (resume) {
+    const st = await api.get(`/v1/uploads/${resume.uploadId}${q}`).catch((e) => {
+      if (e.status === 404) return null;
+      throw e;
     });
+    if (!st || st.state !== "open" || st.blob_id !== id || st.size !== total || st.part_size !== resume.partSize) {
+      throw new StaleResumeError();
+    }
+    up = { upload_id: resume.uploadId, part_size: st.part_size };
+    salt = resume.salt;
+    have = new Set(st.received.map((p) => p.number));
+  } else {
+    // Not abortable: a cancel while the server creates the upload would leave it open
+    // without the client knowing its id. It is deleted below instead.
+    up = await api.post(`/v1/uploads${q}`, { blob_id: id, size: total });
+    salt = randomBytes(24);
+  }
+  try {
+    if (!resume) await onStart({ uploadId: up.upload_id, partSize: up.part_size, salt });
+    signal?.throwIfAborted();
+    const job = await sealJob(file, key, nodeId, version, up.part_size, salt);
+    const onPart = async (number, bytes) => {
+      await guard(number, bytes); // recorded (or checked) before it may leave
+      if (!have.has(number)) await putPart(api, up.upload_id, number, bytes, signal, q);
+    };
+    const times = await runSealer(await sealer(), job, { onPlain, signal, onPart });
     await api.request("POST", `/v1/uploads/${up.upload_id}/commit${q}`, { signal });
+    await onEnd();
     return times;
   } catch (e) {
     await api.del(`/v1/uploads/${up.upload_id}${q}`).catch(() => {});
+    await onEnd();
     throw e;
   }
 }

@@ -73,6 +73,7 @@ export class Vault {
     this.fingerprint = opened.identity.fingerprint;
     this.identity = opened.identity; // this account's own (decoded, checked) identity
     this.hpkeSecret = opened.secret.slice(32, 64); // opens envelopes of shares (sharing.js)
+    this.vaultKey = opened.vault; // wraps the file keys of interrupted uploads (resume.js)
     this.writers = new Map([[opened.fingerprint, opened.identity.signPublic]]);
     this.rootFolder = { nodeId: opened.bundle.rootNode, key: opened.rootKey, keyVersion: 1, name: "" };
     this.account = account;
