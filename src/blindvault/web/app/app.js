@@ -13,6 +13,7 @@ import { createFileLink } from "./links.js";
 import { emptyTrashClicked, showTrash, showVersions } from "./history-view.js";
 import { fetchFile, scope } from "./transfer.js";
 import { showShared } from "./share-view.js";
+import { folderArchive } from "./archive.js";
 import { ROLE_WRITE } from "./sharing.js";
 import { idbStore } from "./store.js";
 import { $, el, message, size, status, transfer, when } from "./ui.js";
@@ -180,6 +181,9 @@ async function render() {
         );
       }
     }
+    if (e.kind === "folder") {
+      actions.append(el("button", { type: "button", text: "Download .zip", "data-action": "zip", on: { click: () => downloadZip(e) } }));
+    }
     if (writable) actions.append(
       el("button", { type: "button", text: "Rename", "data-action": "rename", on: { click: () => rename(e) } }),
       el("button", { type: "button", text: "Move", "data-action": "move", on: { click: () => move(e) } }),
@@ -296,6 +300,34 @@ async function download(e, space = null) {
     t.finish("saved");
   } catch (err) {
     t.fail(err);
+  }
+}
+
+/** A folder and everything in it as one .zip, streamed to disk by the service worker. */
+async function downloadZip(e) {
+  const label = `Download ${e.name}.zip`;
+  status(`${label}: listing the folder…`);
+  let job;
+  try {
+    const { entries, size: total } = await folderArchive(vault, child(e, here()), e.name, api.token);
+    job = { entries, total };
+    streaming ??= await connect();
+    if (!streaming) throw new Error("This browser cannot stream an archive here (no service worker): use `blindvault get`.");
+  } catch (err) {
+    status(`${label}: ${message(err)}`, "error");
+    return;
+  }
+  status(`${label}: started.`, "ok");
+  const t = transfer(label, job.total);
+  let done = 0;
+  try {
+    await streaming.download({ name: `${e.name}.zip`, entries: job.entries }, {
+      kind: "archive", onProgress: (d) => { t.step(d - done); done = d; },
+    });
+    t.step(job.total - done);
+    t.finish("saved");
+  } catch (err) {
+    t.fail(err?.code === "tampered" ? new IntegrityError() : err?.code ? new Error(`The download failed (${err.code}).`) : err);
   }
 }
 
