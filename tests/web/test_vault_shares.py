@@ -61,8 +61,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         s.cli(s.alice, "share", "/team", "--with", BOB, "--write", "--trust-on-first-use")
         s.cli(s.alice, "share", "/notes.txt", "--with", BOB, "--trust-on-first-use")
         outgoing = json.loads(s.cli(s.alice, "shares", "--json"))["outgoing"]
-        s.folder_share = next(o["id"] for o in outgoing if o["role"] == "read-write")
-        s.file_share = next(o["id"] for o in outgoing if o["role"] == "read-only")
+        s.folder_share = next(o["id"] for o in outgoing if o["role"] == "write")
+        s.file_share = next(o["id"] for o in outgoing if o["role"] == "read")
         yield s
 
 
