@@ -113,12 +113,22 @@ const RUN = {
     // the same envelope for anyone else (another fingerprint, even with the right secret) is refused
     const other = { ...me, fingerprint: new Uint8Array(32).fill(7) };
     await expectError(m, "IntegrityError", () => m.sharing.openEnvelope(data, other, sender));
+    // and so is one whose signature is not the sender's (the sealed key itself intact)
+    const forged = data.slice();
+    forged[forged.length - 1] ^= 1;
+    await expectError(m, "IntegrityError", () => m.sharing.openEnvelope(forged, me, sender));
   },
   async roster(m, v) {
     const i = v.inputs;
     const h = m.core.toHex;
     const signer = await m.formats.decodeIdentity(hex(m, i.signer));
     const r = await m.sharing.openRoster(hex(m, v.data), hex(m, i.owner), hex(m, i.node_id), signer);
+    // a roster is good only for the owner and the folder it names (its signature is valid)
+    for (const which of ["owner", "node_id"]) {
+      const asked = { owner: hex(m, i.owner), node: hex(m, i.node_id) };
+      (which === "owner" ? asked.owner : asked.node)[0] ^= 1;
+      await expectError(m, "IntegrityError", () => m.sharing.openRoster(hex(m, v.data), asked.owner, asked.node, signer));
+    }
     const name = await m.sharing.rosterName(r, hex(m, i.folder_key));
     same(
       sortKeys({
