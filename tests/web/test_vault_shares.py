@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import secrets
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +59,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         (work / "notes.txt").write_bytes(s.notes)
         s.cli(s.alice, "mkdir", "/team")
         s.cli(s.alice, "put", str(work / "plan.bin"), "/team")
+        s.cli(s.alice, "mkdir", "/team/docs")
+        s.cli(s.alice, "put", str(work / "notes.txt"), "/team/docs")
         s.cli(s.alice, "put", str(work / "notes.txt"), "/")
         s.cli(s.alice, "share", "/team", "--with", BOB, "--write", "--trust-on-first-use")
         s.cli(s.alice, "share", "/notes.txt", "--with", BOB, "--trust-on-first-use")
@@ -175,6 +179,20 @@ def test_accept_browse_download_and_upload(bob: Page, setup: Setup) -> None:
     out.mkdir()
     setup.cli(setup.alice, "get", "/team/from-bob.bin", str(out))
     assert sha((out / "from-bob.bin").read_bytes()) == sha(mine)
+
+
+def test_folder_in_a_share_as_zip(bob: Page, setup: Setup) -> None:
+    """A folder inside an accepted share downloads as one .zip (its blobs are fetched from
+    the share's space)."""
+    bob.shared_tab()
+    assert "Accepted" in bob.accept(setup.folder_share), bob.status()
+    bob.share(setup.folder_share).locator("button[data-action=open]").click()
+    bob.page.wait_for_selector("#breadcrumb strong:text-is('@team')")
+    docs = bob.page.locator("#listing tr[data-name='docs']")
+    got = bob.download(docs.locator("button[data-action=zip]"), setup.work / "docs.zip")
+    with zipfile.ZipFile(io.BytesIO(got)) as z:
+        assert z.testzip() is None
+        assert z.read("docs/notes.txt") == setup.notes
 
 
 def test_read_only_share_offers_no_writes(bob: Page, setup: Setup) -> None:
