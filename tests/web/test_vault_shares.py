@@ -73,7 +73,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 class Page:
     """A fresh browser profile (no pins) signed in as Bob; dialogs are accepted and kept."""
 
-    def __init__(self, browser: Any, setup: Setup) -> None:
+    def __init__(self, browser: Any, setup: Setup, email: str = BOB) -> None:
         self.context = browser.new_context(accept_downloads=True)
         self.page = self.context.new_page()
         self.errors: list[str] = []
@@ -82,7 +82,7 @@ class Page:
         self.page.on("dialog", self._dialog)
         self.page.goto(setup.url + "/app/")
         self.page.wait_for_selector("#sign-in:not([hidden])")
-        self.page.fill("#email", BOB)
+        self.page.fill("#email", email)
         self.page.fill("#password", PASSWORD)
         self.page.click("#sign-in-submit")
         assert "Signed in" in self.settled(), self.status()
@@ -266,6 +266,40 @@ def test_envelope_for_another_folder_refused(bob: Page, setup: Setup) -> None:
     bob.page.route("**/v1/shares", move)
     bob.shared_tab()
     assert "Integrity check failed" in bob.accept(setup.folder_share)
+
+
+def test_owner_browses_own_shared_folder(chromium: Any, setup: Setup) -> None:
+    """Alice (who shared /team with the CLI) browses it in the browser: its records live in
+    the shared space her signed root names; a member list older than the one her root
+    names is refused there too."""
+    old: list[bytes] = []
+
+    def keep(route: Any) -> None:
+        response = route.fetch()
+        if not old:
+            old.append(response.body())
+        route.fulfill(response=response, body=old[0])
+
+    alice = Page(chromium, setup, ALICE)
+    try:
+        alice.page.route("**/v1/records/roster/*", keep)  # honest now: its first answer
+        alice.page.locator("#listing tr[data-name='team'] a.folder").click()
+        alice.page.wait_for_selector("#breadcrumb strong:text-is('team')")
+        plan = alice.page.locator("#listing tr[data-name='plan.bin']")
+        got = alice.download(plan.locator("button[data-action=download]"), setup.work / "p2")
+        assert sha(got) == sha(setup.plan)
+        assert alice.page.locator("#listing tr[data-name='docs']").count() == 1
+    finally:
+        alice.close()
+    setup.cli(setup.alice, "share", "/team", "--with", BOB, "--write")  # a newer list
+    alice = Page(chromium, setup, ALICE)
+    try:
+        alice.page.route("**/v1/records/roster/*", keep)  # replays the older list
+        alice.page.locator("#listing tr[data-name='team'] a.folder").click()
+        alice.page.wait_for_selector("#status[data-state=error]", timeout=60_000)
+        assert "rolled back" in alice.status(), alice.status()
+    finally:
+        alice.close()
 
 
 def test_replayed_member_list_refused(bob: Page, setup: Setup) -> None:

@@ -163,10 +163,10 @@ const openShared = (folder) => {
 
 async function render() {
   crumbs();
-  const space = here().space; // inside an accepted share: its role decides what is offered
+  const entries = (await list(vault, here())).sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === "folder" ? -1 : 1));
+  const space = here().space; // a shared space (known once read): its role decides what is offered
   const writable = !space || space.role === ROLE_WRITE;
   for (const id of ["new-folder", "upload-files-label", "upload-folder-label", "drop"]) $(id).hidden = !writable;
-  const entries = (await list(vault, here())).sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === "folder" ? -1 : 1));
   const rows = entries.map((e) => {
     const name = e.kind === "folder"
       ? el("a", { class: "folder", text: `${e.name}/`, on: { click: () => { path.push(child(e, here())); guarded(render); } } })

@@ -64,7 +64,7 @@ async function loadRoster(vault, query, owner, nodeId, signer) {
 }
 
 /** The owner and the read-write members, each with the key the roster names. */
-async function writers(vault, roster, owner) {
+export async function writers(vault, roster, owner) {
   const found = new Map([[toHex(owner.fingerprint), owner.signPublic]]);
   for (const m of roster.members) {
     if (m.role !== ROLE_WRITE) continue;

@@ -7,6 +7,8 @@ import { ed25519Signer, x25519Public } from "./crypto.js";
 import { PolicyError, RollbackError, checkFresh, decodeIdentity, decodeKeyBundle, openKeyBundle, openRoot, sealRoot } from "./formats.js";
 import { accountId, checkLoginParams, deriveKeys, normalizeEmail } from "./kdf.js";
 import { manifestHash, openVerified, sealManifest } from "./manifest.js";
+import { ROLE_WRITE, checkRosterFresh, openRoster } from "./sharing.js";
+import { writers } from "./shares.js";
 
 const ZERO = new Uint8Array(32);
 const MAX_RETRIES = 20;
@@ -146,6 +148,7 @@ export class Vault {
    */
   async read(folder, { create = false } = {}) {
     const hex = toHex(folder.nodeId);
+    if (!folder.space) folder.space = await this.ownSpace(folder.nodeId); // the subtree follows it
     const rec = await this.api.record("manifest", hex, folder.space?.query);
     if (!rec) {
       if (this.state.heads[hex] || this.headOf(folder.nodeId)) {
@@ -185,6 +188,23 @@ export class Vault {
       return { before: cur.body, after: body };
     }
     throw new Error("The folder kept changing: try again.");
+  }
+
+  /**
+   * The shared space of one of this account's own folders that the CLI shared (its signed
+   * root names the folder's roster), or null: its subtree's records live there, and the
+   * read-write members the owner-signed roster names may write it (P-ROSTER).
+   */
+  async ownSpace(nodeId) {
+    const bound = this.root?.rosters.find((h) => equalBytes(h.nodeId, nodeId));
+    if (!bound) return null;
+    const hex = toHex(nodeId);
+    const rec = await this.api.record("roster", hex);
+    if (!rec) throw new IntegrityError(); // the signed root names it
+    const roster = await openRoster(rec.data, this.owner, nodeId, this.identity);
+    checkRosterFresh({ version: bound.version, hash: toHex(bound.hash) }, roster); // mutant: web.own-roster-fresh
+    const found = await writers(this, roster, this.identity);
+    return { query: `space=${hex}`, writers: found, role: ROLE_WRITE };
   }
 
   /** Delete a folder's manifest record (its entry already has a tombstone). */
