@@ -36,6 +36,7 @@ test("vault app modules pass every shared vector", async () => {
     manifest: await load("manifest.js"),
     kdf: await load("kdf.js"),
     crypto: await load("crypto.js"),
+    sharing: await load("sharing.js"),
   };
   const { results, passed, failed } = await runApp(m, files, argon2);
   assert.deepEqual(failed, []);

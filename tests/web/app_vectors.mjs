@@ -3,7 +3,7 @@
 // (test_vault_app.py): the caller hands in the modules, the vector files ({relative path:
 // parsed JSON}) and an Argon2id function, and gets back one result per case.
 
-export const APP_TYPES = ["identity-bundle", "key-bundle", "wrapped-key", "kdf", "root", "manifest"];
+export const APP_TYPES = ["identity-bundle", "key-bundle", "wrapped-key", "kdf", "root", "manifest", "envelope", "roster"];
 
 const hex = (m, s) => m.core.fromHex(s);
 
@@ -14,7 +14,9 @@ function same(got, want, what) {
 }
 
 async function expectError(m, name, fn) {
-  const classes = { IntegrityError: m.core.IntegrityError, FormatError: m.core.FormatError, KdfPolicyError: m.kdf.KdfPolicyError };
+  const classes = {
+    IntegrityError: m.core.IntegrityError, FormatError: m.core.FormatError, KdfPolicyError: m.kdf.KdfPolicyError, PolicyError: m.formats.PolicyError,
+  };
   try {
     await fn();
   } catch (e) {
@@ -84,6 +86,57 @@ const RUN = {
       { heads: heads(root.heads), prev_hash: h(root.prevHash), rosters: heads(root.rosters), sequence: root.sequence },
       sortKeys({ heads: v.output.heads, prev_hash: v.output.prev_hash, rosters: v.output.rosters, sequence: v.output.sequence }),
       "root",
+    );
+  },
+  async envelope(m, v) {
+    const i = v.inputs;
+    const h = m.core.toHex;
+    const data = hex(m, v.data);
+    const sender = await m.formats.decodeIdentity(hex(m, i.sender));
+    if (data[5] !== 1) {
+      // post-quantum (suite 2): the browser refuses it with a clear message (the CLI opens it)
+      const me = { suite: 2, fingerprint: data.subarray(80, 112), hpkeSecret: null, hpkePublic: null };
+      await expectError(m, "PolicyError", () => m.sharing.openEnvelope(data, me, sender));
+      return;
+    }
+    const secret = hex(m, i.recipient_secret);
+    const signer = await m.crypto.ed25519Signer(secret.subarray(0, 32));
+    const x = await m.crypto.x25519Public(secret.subarray(32, 64));
+    const fingerprint = await m.formats.identityFingerprint(i.recipient_email, i.recipient_created_ms, signer.publicKey, x);
+    const me = { suite: 1, fingerprint, hpkeSecret: secret.subarray(32, 64), hpkePublic: x };
+    const env = await m.sharing.openEnvelope(data, me, sender);
+    same(
+      { key: h(env.key), key_version: env.keyVersion, kind: env.kind, node_id: h(env.nodeId), role: env.role, share_id: h(env.shareId) },
+      sortKeys(v.output),
+      "envelope",
+    );
+    // the same envelope for anyone else (another fingerprint, even with the right secret) is refused
+    const other = { ...me, fingerprint: new Uint8Array(32).fill(7) };
+    await expectError(m, "IntegrityError", () => m.sharing.openEnvelope(data, other, sender));
+    // and so is one whose signature is not the sender's (the sealed key itself intact)
+    const forged = data.slice();
+    forged[forged.length - 1] ^= 1;
+    await expectError(m, "IntegrityError", () => m.sharing.openEnvelope(forged, me, sender));
+  },
+  async roster(m, v) {
+    const i = v.inputs;
+    const h = m.core.toHex;
+    const signer = await m.formats.decodeIdentity(hex(m, i.signer));
+    const r = await m.sharing.openRoster(hex(m, v.data), hex(m, i.owner), hex(m, i.node_id), signer);
+    // a roster is good only for the owner and the folder it names (its signature is valid)
+    for (const which of ["owner", "node_id"]) {
+      const asked = { owner: hex(m, i.owner), node: hex(m, i.node_id) };
+      (which === "owner" ? asked.owner : asked.node)[0] ^= 1;
+      await expectError(m, "IntegrityError", () => m.sharing.openRoster(hex(m, v.data), asked.owner, asked.node, signer));
+    }
+    const name = await m.sharing.rosterName(r, hex(m, i.folder_key));
+    same(
+      sortKeys({
+        hash: h(r.hash), key_version: r.keyVersion, name, owner_fingerprint: h(r.ownerFingerprint), prev_hash: h(r.prevHash), version: r.version,
+        members: r.members.map((x) => ({ email: x.email, fingerprint: h(x.fingerprint), role: x.role })),
+      }),
+      sortKeys(v.output),
+      "roster",
     );
   },
   async manifest(m, v) {

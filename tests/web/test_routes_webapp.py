@@ -64,7 +64,7 @@ def test_every_module_is_pinned() -> None:
     pinned = importmap["integrity"]
     modules = {f"/app/{n}" for n in webapp.ASSETS if n.endswith(".js") and "/" not in n}
     modules -= {"/app/kdf-worker.js", "/app/seal-worker.js", "/app/strength-worker.js"}
-    streaming = {"/sw/client.js", "/sw/decrypt-stream.js"}
+    streaming = {"/sw/client.js", "/sw/decrypt-stream.js", "/sw/zip.js"}
     assert set(pinned) == modules | {"/s/assets/linkcore.js"} | streaming
     for path, digest in pinned.items():
         if path.startswith("/app/"):

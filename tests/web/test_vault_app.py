@@ -134,11 +134,14 @@ def app(chromium: Any, app_server: AppServer) -> Iterator[Page]:
 
 
 HERE = Path(__file__).parent
-APP_TYPES = ("identity-bundle", "key-bundle", "wrapped-key", "kdf", "root", "manifest")
+APP_TYPES = (
+    "identity-bundle", "key-bundle", "wrapped-key", "kdf", "root", "manifest", "envelope", "roster",
+)  # fmt: skip
 RUN_APP_VECTORS = """async (files) => {
   const m = {
     core: await import("/s/assets/linkcore.js"),
     formats: await import("/app/formats.js"),
+    sharing: await import("/app/sharing.js"),
     manifest: await import("/app/manifest.js"),
     kdf: await import("/app/kdf.js"),
     crypto: await import("/app/crypto.js"),

@@ -32,7 +32,8 @@ _JS = "text/javascript; charset=utf-8"
 WORKER: bytes = _STREAM.joinpath("sw.js").read_bytes()
 # The only modules served under /sw/: a fixed allow-list.
 MODULES: dict[str, bytes] = {
-    name: _STREAM.joinpath(name).read_bytes() for name in ("decrypt-stream.js", "client.js")
+    name: _STREAM.joinpath(name).read_bytes()
+    for name in ("decrypt-stream.js", "client.js", "zip.js")
 }
 SRI: dict[str, str] = {name: sri(data) for name, data in MODULES.items()}
 SW_CSP = (

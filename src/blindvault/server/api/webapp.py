@@ -44,9 +44,10 @@ _WEB = importlib.resources.files("blindvault").joinpath("web")
 _JS = "text/javascript; charset=utf-8"
 # The only files served under /app/: a fixed allow-list with fixed types.
 _MODULES = (
-    "app.js", "api.js", "bytes.js", "crypto.js", "edits.js", "formats.js", "history.js",
-    "history-view.js", "kdf.js", "links.js", "loader.js", "manifest.js", "ops.js", "passwd.js",
-    "signup.js", "store.js", "strength.js", "transfer.js", "ui.js", "vault.js",
+    "app.js", "api.js", "archive.js", "bytes.js", "crypto.js", "edits.js", "formats.js",
+    "history.js", "history-view.js", "kdf.js", "links.js", "loader.js", "manifest.js", "ops.js",
+    "passwd.js", "resume.js", "share-view.js", "shares.js", "sharing.js", "signup.js",
+    "store.js", "strength.js", "transfer.js", "ui.js", "vault.js",
 )  # fmt: skip
 _WORKER_PARTS = (
     "vendor/hash-wasm-argon2.umd.min.js", "kdf-worker.js", "seal-worker.js",

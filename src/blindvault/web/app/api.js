@@ -75,10 +75,11 @@ export class Api {
     return this.request("DELETE", path, opts);
   }
 
-  /** A record's {version, data (bytes)}, or null when there is none. */
-  async record(kind, id) {
+  /** A record's {version, data (bytes)}, or null when there is none; `query` scopes it to
+   * a shared space ("owner=…&space=…"). */
+  async record(kind, id, query = "") {
     try {
-      const rec = await this.get(`/v1/records/${kind}/${id}`);
+      const rec = await this.get(`/v1/records/${kind}/${id}${query ? `?${query}` : ""}`);
       return { version: rec.version, data: b64Decode(rec.data) };
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) return null;
@@ -87,9 +88,9 @@ export class Api {
   }
 
   /** Compare-and-swap write; returns false when another writer won (409 stale_version). */
-  async putRecord(kind, id, expectedVersion, data) {
+  async putRecord(kind, id, expectedVersion, data, query = "") {
     try {
-      await this.put(`/v1/records/${kind}/${id}`, { expected_version: expectedVersion, data: b64(data) });
+      await this.put(`/v1/records/${kind}/${id}${query ? `?${query}` : ""}`, { expected_version: expectedVersion, data: b64(data) });
       return true;
     } catch (e) {
       if (e instanceof ApiError && e.status === 409) return false;

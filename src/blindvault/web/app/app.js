@@ -11,7 +11,10 @@ import { IntegrityError, blobId, sealedContentSize } from "/s/assets/linkcore.js
 import { connect } from "/sw/client.js";
 import { createFileLink } from "./links.js";
 import { emptyTrashClicked, showTrash, showVersions } from "./history-view.js";
-import { fetchFile } from "./transfer.js";
+import { fetchFile, scope } from "./transfer.js";
+import { showShared } from "./share-view.js";
+import { folderArchive } from "./archive.js";
+import { ROLE_WRITE } from "./sharing.js";
 import { idbStore } from "./store.js";
 import { $, el, message, size, status, transfer, when } from "./ui.js";
 import { Vault } from "./vault.js";
@@ -141,8 +144,9 @@ async function signOut() {
 function crumbs() {
   const nav = $("breadcrumb");
   nav.replaceChildren();
+  if (path[0].space) nav.append(el("a", { text: "My files", on: { click: () => { path = [vault.rootFolder]; guarded(render); } } }), " · ");
   path.forEach((f, i) => {
-    const name = i === 0 ? "My files" : f.name;
+    const name = i === 0 && !f.space ? "My files" : f.name;
     nav.append(i < path.length - 1 ? el("a", { text: name, on: { click: () => go(i) } }) : el("strong", { text: name }), " / ");
   });
 }
@@ -152,22 +156,35 @@ function go(depth) {
   guarded(render);
 }
 
+const openShared = (folder) => {
+  path = [folder];
+  tab("files");
+};
+
 async function render() {
   crumbs();
   const entries = (await list(vault, here())).sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === "folder" ? -1 : 1));
+  const space = here().space; // a shared space (known once read): its role decides what is offered
+  const writable = !space || space.role === ROLE_WRITE;
+  for (const id of ["new-folder", "upload-files-label", "upload-folder-label", "drop"]) $(id).hidden = !writable;
   const rows = entries.map((e) => {
     const name = e.kind === "folder"
-      ? el("a", { class: "folder", text: `${e.name}/`, on: { click: () => { path.push(child(e)); guarded(render); } } })
+      ? el("a", { class: "folder", text: `${e.name}/`, on: { click: () => { path.push(child(e, here())); guarded(render); } } })
       : el("span", { text: e.name });
     const actions = el("td", { class: "actions" });
     if (e.kind === "file") {
-      actions.append(
-        el("button", { type: "button", text: "Download", "data-action": "download", on: { click: () => download(e) } }),
-        el("button", { type: "button", text: "Link", "data-action": "link", on: { click: () => makeLink(e) } }),
-        el("button", { type: "button", text: "Versions", "data-action": "versions", on: { click: () => showVersions(views(), here(), e) } }),
-      );
+      actions.append(el("button", { type: "button", text: "Download", "data-action": "download", on: { click: () => download(e, space) } }));
+      if (!space) {
+        actions.append(
+          el("button", { type: "button", text: "Link", "data-action": "link", on: { click: () => makeLink(e) } }),
+          el("button", { type: "button", text: "Versions", "data-action": "versions", on: { click: () => showVersions(views(), here(), e) } }),
+        );
+      }
     }
-    actions.append(
+    if (e.kind === "folder") {
+      actions.append(el("button", { type: "button", text: "Download .zip", "data-action": "zip", on: { click: () => downloadZip(e) } }));
+    }
+    if (writable) actions.append(
       el("button", { type: "button", text: "Rename", "data-action": "rename", on: { click: () => rename(e) } }),
       el("button", { type: "button", text: "Move", "data-action": "move", on: { click: () => move(e) } }),
       el("button", { type: "button", text: "Delete", "data-action": "delete", on: { click: () => remove(e) } }),
@@ -206,7 +223,7 @@ async function resolveFolder(text) {
   for (const part of text.split("/").filter(Boolean)) {
     const found = (await list(vault, folder)).find((x) => x.name === part && x.kind === "folder");
     if (!found) throw new Error(`No folder ${text}`);
-    folder = child(found);
+    folder = child(found, folder);
   }
   return folder;
 }
@@ -225,10 +242,10 @@ const move = (e) => {
 async function isInside(target, entry) {
   const walk = async (folder) => {
     if (folder.nodeId.every((b, i) => b === target.nodeId[i])) return true;
-    for (const x of await list(vault, folder)) if (x.kind === "folder" && (await walk(child(x)))) return true;
+    for (const x of await list(vault, folder)) if (x.kind === "folder" && (await walk(child(x, folder)))) return true;
     return false;
   };
-  return walk(child(entry));
+  return walk(child(entry, here()));
 }
 
 const makeLink = (e) => {
@@ -250,14 +267,14 @@ const remove = (e) => {
 const STREAM_ABOVE = 16 << 20; // larger files stream through the service worker
 let streaming; // the service worker client (null where none can run), made once
 
-async function streamed(e) {
+async function streamed(e, space) {
   streaming ??= await connect();
   if (!streaming) return false;
   const t = transfer(`Download ${e.name}`, sealedContentSize(e.size));
   let done = 0;
   try {
     const job = {
-      source: { url: `/v1/blobs/${await blobId(e.nodeId, e.contentVersion)}`, headers: { Authorization: `Bearer ${api.token}` } },
+      source: { url: `/v1/blobs/${await blobId(e.nodeId, e.contentVersion)}${scope(space)}`, headers: { Authorization: `Bearer ${api.token}` } },
       file: { key: e.key, nodeId: e.nodeId, version: e.contentVersion, size: e.size },
       name: e.name,
     };
@@ -269,11 +286,11 @@ async function streamed(e) {
   return true;
 }
 
-async function download(e) {
-  if (e.size > STREAM_ABOVE && (await streamed(e))) return;
+async function download(e, space = null) {
+  if (e.size > STREAM_ABOVE && (await streamed(e, space))) return;
   const t = transfer(`Download ${e.name}`, e.size);
   try {
-    const blob = await fetchFile(api, e, { signal: t.signal, onPlain: (n) => t.step(n) });
+    const blob = await fetchFile(api, e, { signal: t.signal, onPlain: (n) => t.step(n), space });
     const url = URL.createObjectURL(blob);
     const a = el("a", { href: url, download: e.name });
     document.body.append(a);
@@ -283,6 +300,34 @@ async function download(e) {
     t.finish("saved");
   } catch (err) {
     t.fail(err);
+  }
+}
+
+/** A folder and everything in it as one .zip, streamed to disk by the service worker. */
+async function downloadZip(e) {
+  const label = `Download ${e.name}.zip`;
+  status(`${label}: listing the folder…`);
+  let job;
+  try {
+    const { entries, size: total } = await folderArchive(vault, child(e, here()), e.name, api.token);
+    job = { entries, total };
+    streaming ??= await connect();
+    if (!streaming) throw new Error("This browser cannot stream an archive here (no service worker): use `blindvault get`.");
+  } catch (err) {
+    status(`${label}: ${message(err)}`, "error");
+    return;
+  }
+  status(`${label}: started.`, "ok");
+  const t = transfer(label, job.total);
+  let done = 0;
+  try {
+    await streaming.download({ name: `${e.name}.zip`, entries: job.entries }, {
+      kind: "archive", onProgress: (d) => { t.step(d - done); done = d; },
+    });
+    t.step(job.total - done);
+    t.finish("saved");
+  } catch (err) {
+    t.fail(err?.code === "tampered" ? new IntegrityError() : err?.code ? new Error(`The download failed (${err.code}).`) : err);
   }
 }
 
@@ -359,8 +404,9 @@ async function showDevices() {
 
 function tab(name) {
   for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.tab === name);
-  for (const t of ["files", "trash", "links", "devices"]) $(`tab-${t}`).hidden = t !== name;
-  const show = { links: showLinks, devices: showDevices, trash: () => showTrash(views()) }[name] || render;
+  for (const t of ["files", "shared", "trash", "links", "devices"]) $(`tab-${t}`).hidden = t !== name;
+  const shared = () => showShared({ vault, openFolder: openShared, download });
+  const show = { links: showLinks, devices: showDevices, trash: () => showTrash(views()), shared }[name] || render;
   guarded(show);
 }
 

@@ -6,7 +6,7 @@ import { ApiError } from "./api.js";
 import { equalBytes } from "./bytes.js";
 import { UsageError, find } from "./edits.js";
 import { child, uploadFiles } from "./ops.js";
-import { fetchFile } from "./transfer.js";
+import { fetchFile, scope } from "./transfer.js";
 
 const isNode = (node) => (t) => equalBytes(t.entry.nodeId, node);
 
@@ -16,7 +16,7 @@ async function folders(vault, root) {
   const walk = async (folder, parts) => {
     const f = await vault.read(folder);
     out.push({ folder, parts, body: f.body });
-    for (const e of f.body.entries) if (e.kind === "folder") await walk(child(e), [...parts, e.name]);
+    for (const e of f.body.entries) if (e.kind === "folder") await walk(child(e, folder), [...parts, e.name]);
   };
   await walk(root, []);
   await vault.save();
@@ -48,23 +48,24 @@ export async function restoreFromTrash(vault, { folder, path, item }) {
   });
 }
 
-async function deleteBlob(vault, nodeId, version) {
+async function deleteBlob(vault, nodeId, version, space) {
   try {
-    await vault.api.del(`/v1/blobs/${await blobId(nodeId, version)}`);
+    await vault.api.del(`/v1/blobs/${await blobId(nodeId, version)}${scope(space)}`);
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404)) throw e;
   }
 }
 
 /** The server objects of an entry nothing names any more (client/trash.py destroy). */
-async function destroy(vault, entry) {
+async function destroy(vault, entry, space = null) {
   if (entry.kind === "file") {
-    for (const v of [entry, ...entry.history]) await deleteBlob(vault, entry.nodeId, v.contentVersion);
+    for (const v of [entry, ...entry.history]) await deleteBlob(vault, entry.nodeId, v.contentVersion, space);
     return;
   }
-  const f = await vault.read(child(entry));
-  for (const e of [...f.body.entries, ...(f.body.trash || []).map((t) => t.entry)]) await destroy(vault, e);
-  await vault.drop(entry.nodeId);
+  const folder = child(entry, { space });
+  const f = await vault.read(folder);
+  for (const e of [...f.body.entries, ...(f.body.trash || []).map((t) => t.entry)]) await destroy(vault, e, folder.space);
+  await vault.drop(entry.nodeId, folder.space);
 }
 
 /** Delete for good everything in the trash (the CLI's `trash empty`); returns how many. */
@@ -78,7 +79,7 @@ export async function emptyTrash(vault, root) {
     const nodes = items.map((t) => t.entry.nodeId);
     await vault.update(folder, (b) => ({ ...b, trash: (b.trash || []).filter((t) => !nodes.some((n) => equalBytes(n, t.entry.nodeId))) }));
     for (const { entry } of items) {
-      if (!live.some((n) => equalBytes(n, entry.nodeId))) await destroy(vault, entry); // else still named: kept
+      if (!live.some((n) => equalBytes(n, entry.nodeId))) await destroy(vault, entry, folder.space); // else still named: kept
       gone++;
     }
   }

@@ -5,12 +5,16 @@ import { blobId } from "/s/assets/linkcore.js";
 import { equalBytes, randomBytes } from "./bytes.js";
 import { add, find, remove, rename, replaced, toTrash, upsert, UsageError } from "./edits.js";
 import { checkName } from "./manifest.js";
-import { SMALL_BLOB, sendFile } from "./transfer.js";
+import { SMALL_BLOB, scope, sendFile } from "./transfer.js";
 import { ApiError } from "./api.js";
+import { StaleResumeError, forgetUpload, partGuard, pendingUpload, rememberUpload, resumeId } from "./resume.js";
 
 const PARALLEL = 4;
 
-export const child = (entry) => ({ nodeId: entry.nodeId, key: entry.key, keyVersion: entry.keyVersion, name: entry.name });
+// A sub-folder of `parent`: in the same space (an accepted share's folders stay in it).
+export const child = (entry, parent = null) => ({
+  nodeId: entry.nodeId, key: entry.key, keyVersion: entry.keyVersion, name: entry.name, space: parent?.space || null,
+});
 
 export async function list(vault, folder) {
   const f = await vault.read(folder);
@@ -20,7 +24,7 @@ export async function list(vault, folder) {
 
 export async function mkdir(vault, parent, name, { existOk = false } = {}) {
   checkName(name);
-  const folder = { nodeId: randomBytes(16), key: randomBytes(32), keyVersion: 1, name };
+  const folder = { nodeId: randomBytes(16), key: randomBytes(32), keyVersion: 1, name, space: parent.space || null };
   await vault.update(folder, (b) => b, { create: true }); // before anything names it
   const entry = { kind: "folder", name, nodeId: folder.nodeId, key: folder.key, keyVersion: 1, mtimeMs: Date.now() };
   let existing = null;
@@ -31,12 +35,12 @@ export async function mkdir(vault, parent, name, { existOk = false } = {}) {
       return add(body, entry);
     });
   } catch (e) {
-    await vault.drop(folder.nodeId);
+    await vault.drop(folder.nodeId, folder.space);
     throw e;
   }
   if (existing) {
-    await vault.drop(folder.nodeId); // named by nothing
-    return child(existing);
+    await vault.drop(folder.nodeId, folder.space); // named by nothing
+    return child(existing, parent);
   }
   return folder;
 }
@@ -56,9 +60,9 @@ export async function moveEntry(vault, parent, entry, target) {
   await vault.update(parent, (body) => remove(body, entry.name, entry.nodeId));
 }
 
-async function deleteBlob(vault, nodeId, version) {
+async function deleteBlob(vault, nodeId, version, space = null) {
   try {
-    await vault.api.del(`/v1/blobs/${await blobId(nodeId, version)}`);
+    await vault.api.del(`/v1/blobs/${await blobId(nodeId, version)}${scope(space)}`);
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404)) throw e;
   }
@@ -86,6 +90,28 @@ async function pool(items, n, fn) {
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
+/** Send one job; a large one is resumable (resume.js) and starts over if it went stale. */
+async function sendResumable(vault, j, opts) {
+  const base = { ...opts, key: j.key, nodeId: j.nodeId, version: j.version };
+  const resumable = {
+    guard: await partGuard(vault, j.id, j.key),
+    onEnd: () => forgetUpload(vault, j.id),
+  };
+  if (j.resume) {
+    try {
+      return await sendFile(vault.api, j.file, { ...base, ...resumable, resume: j.resume });
+    } catch (e) {
+      if (!(e instanceof StaleResumeError)) throw e;
+      await vault.api.del(`/v1/uploads/${j.resume.uploadId}${scope(opts.space)}`).catch(() => {});
+      await forgetUpload(vault, j.id);
+      j.key = base.key = randomBytes(32); // a fresh key and salt for the new upload (P-NONCE)
+      resumable.guard = await partGuard(vault, j.id, j.key);
+    }
+  }
+  const onStart = (up) => rememberUpload(vault, j.id, { ...up, nodeId: j.nodeId, version: j.version, key: j.key });
+  return sendFile(vault.api, j.file, { ...base, ...resumable, onStart });
+}
+
 /**
  * Upload `files` (Blob/File with a `name`) into one folder: send every blob (small ones
  * four at a time, large ones alone), then one manifest write names them all.
@@ -93,21 +119,30 @@ async function pool(items, n, fn) {
 export async function uploadFiles(vault, folder, files, { signal, onPlain, sealer } = {}) {
   files.forEach((f) => checkName(f.name));
   const cur = await vault.read(folder);
-  const jobs = files.map((file) => {
+  const jobs = [];
+  for (const file of files) {
     const found = find(cur.body, file.name);
     if (found?.kind === "folder") throw new UsageError(`${file.name} is a folder`);
-    return {
+    const job = {
       file,
       nodeId: found ? found.nodeId : randomBytes(16),
       version: found ? found.contentVersion + 1 : 1,
       key: randomBytes(32), // a fresh key for every version (P-NONCE)
+      id: resumeId(folder, file),
+      resume: null,
     };
-  });
+    const rec = await pendingUpload(vault, job.id); // the same file, interrupted before
+    const same = rec && (found ? equalBytes(found.nodeId, rec.nodeId) && found.contentVersion + 1 === rec.version : rec.version === 1);
+    if (same) Object.assign(job, { nodeId: rec.nodeId, version: rec.version, key: rec.key, resume: rec });
+    else if (rec) await forgetUpload(vault, job.id); // the folder moved on: start over
+    jobs.push(job);
+  }
   const small = jobs.filter((j) => j.file.size < SMALL_BLOB / 2);
   const large = jobs.filter((j) => j.file.size >= SMALL_BLOB / 2);
-  const send = (j) => sendFile(vault.api, j.file, { ...j, signal, onPlain, sealer });
+  const space = folder.space || null;
+  const send = (j) => sendResumable(vault, j, { signal, onPlain, sealer, space });
   const forget = async () => {
-    for (const j of jobs) await deleteBlob(vault, j.nodeId, j.version).catch(() => {});
+    for (const j of jobs) await deleteBlob(vault, j.nodeId, j.version, space).catch(() => {});
   };
   try {
     await pool(small, PARALLEL, send);
@@ -128,7 +163,7 @@ export async function uploadFiles(vault, folder, files, { signal, onPlain, seale
     await forget();
     throw e;
   }
-  for (const [node, version] of replaced(done.before, entries)) await deleteBlob(vault, node, version);
+  for (const [node, version] of replaced(done.before, entries)) await deleteBlob(vault, node, version, space);
 }
 
 /**

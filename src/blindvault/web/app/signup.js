@@ -10,7 +10,7 @@ import { decodeIdentity, decodeKeyBundle, openKeyBundle } from "./formats.js";
 import { DEFAULT_KDF, accountId, deriveKeys, normalizeEmail } from "./kdf.js";
 import { Vault } from "./vault.js";
 
-const WRAP_NAMES = { 1: "vault-by-master", 2: "vault-by-recovery", 3: "identity-by-vault", 4: "folder-key" };
+const WRAP_NAMES = { 1: "vault-by-master", 2: "vault-by-recovery", 3: "identity-by-vault", 4: "folder-key", 5: "file-key" };
 
 export async function wrapKey(wrapping, kind, payload, owner, object, version) {
   const head = new Writer().header("BVWK", 1).u8(kind).u64(version).fixed(owner, 16).fixed(object, 16).bytes();

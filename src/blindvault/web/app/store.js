@@ -1,11 +1,15 @@
 // This browser's memory of each account (pins and high-water marks), in IndexedDB:
 // the KDF pin, the own identity fingerprint, the highest key-bundle version, the signed
-// root's sequence and hash, and every folder's highest (version, hash). Keys never are.
+// root's sequence and hash, and every folder's highest (version, hash); for shares, the
+// sharers' pinned fingerprints, each share's highest key version and roster (version,
+// hash), and the `@` names bound to (owner, node); the records of interrupted uploads
+// (resume.js: their file keys wrapped under the vault key). No key is kept in the clear.
 const DB = "blindvault";
 const STORE = "accounts";
 
 export function emptyState() {
-  return { kdfPin: null, ownFingerprint: "", bundleVersion: 0, rootSequence: 0, rootHash: "", heads: {} };
+  return { kdfPin: null, ownFingerprint: "", bundleVersion: 0, rootSequence: 0, rootHash: "", heads: {},
+    peers: {}, keyVersions: {}, rosterHeads: {}, mounts: {}, uploads: {} };
 }
 
 function open() {

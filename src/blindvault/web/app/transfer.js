@@ -8,6 +8,7 @@ import {
   ContentDecryptor, blobId, chunkedDerive, concat, contentContext, padmeLength, sealedContentSize,
 } from "/s/assets/linkcore.js";
 import { label, randomBytes } from "./bytes.js";
+import { StaleResumeError } from "./resume.js";
 
 const subtle = globalThis.crypto.subtle;
 export const SMALL_BLOB = 8 << 20;
@@ -22,8 +23,7 @@ export class ReadError extends Error {
 }
 
 /** What the seal worker needs for one blob: the prefix and key of a fresh C2SP derivation. */
-export async function sealJob(file, key, nodeId, version, partSize) {
-  const salt = randomBytes(24);
+export async function sealJob(file, key, nodeId, version, partSize, salt = randomBytes(24)) {
   const { aeadKey, baseNonce, commitment } = await chunkedDerive(key, salt, contentContext(nodeId, version));
   const cryptoKey = await subtle.importKey("raw", aeadKey, "AES-GCM", false, ["encrypt"]);
   aeadKey.fill(0);
@@ -69,11 +69,11 @@ export function runSealer(worker, job, { onPart, onPlain = () => {}, signal, inF
 // Request bodies go as a Blob: Chromium hands a Blob to its network process by reference,
 // while an ArrayBuffer body is copied through IPC in small pieces (measured on 8 MiB
 // parts: 64 MiB in 2.2 s as Blobs, 24.7 s as Uint8Arrays).
-async function putPart(api, uploadId, number, bytes, signal) {
+async function putPart(api, uploadId, number, bytes, signal, q = "") {
   const body = new Blob([bytes]);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await api.request("PUT", `/v1/uploads/${uploadId}/parts/${number}`, {
+      return await api.request("PUT", `/v1/uploads/${uploadId}/parts/${number}${q}`, {
         body, headers: { "content-type": "application/octet-stream" }, signal,
       });
     } catch (e) {
@@ -84,43 +84,76 @@ async function putPart(api, uploadId, number, bytes, signal) {
   }
 }
 
+/** "?owner=…&space=…" for a folder of an accepted share (its blobs live there), else "". */
+export const scope = (space) => (space ? `?${space.query}` : "");
+
 /**
  * Encrypt (in a worker from `sealer()`) and send one file version; returns (with the
- * worker's read and encrypt times) when the blob exists on the server.
+ * worker's read and encrypt times) when the blob exists on the server. `space`: the
+ * shared space of an accepted share the file goes into. A resumable upload (resume.js):
+ * `resume` continues an interrupted one ({uploadId, partSize, salt}; StaleResumeError if
+ * the server no longer has it as it was), `onStart({uploadId, partSize, salt})` records a
+ * new one before any part is sent, `guard(number, bytes)` sees every part before it goes
+ * and `onEnd()` runs once the upload is committed or given up.
  */
-export async function sendFile(api, file, { key, nodeId, version, signal, onPlain, sealer }) {
+export async function sendFile(api, file, opts) {
+  const { key, nodeId, version, signal, onPlain, sealer, space = null } = opts;
+  const { resume = null, onStart = async () => {}, guard = async () => {}, onEnd = async () => {} } = opts;
   const id = await blobId(nodeId, version);
+  const q = scope(space);
   const total = sealedContentSize(file.size);
   if (total <= SMALL_BLOB) {
     const job = await sealJob(file, key, nodeId, version, total);
     let whole = null;
     const times = await runSealer(await sealer(), job, { onPlain, signal, onPart: async (_, bytes) => { whole = bytes; } });
-    await api.request("PUT", `/v1/blobs/${id}`, {
+    await api.request("PUT", `/v1/blobs/${id}${q}`, {
       body: new Blob([whole]), headers: { "content-type": "application/octet-stream" }, signal,
     });
     return times;
   }
-  // Not abortable: a cancel while the server creates the upload would leave it open
-  // without the client knowing its id. It is deleted below instead.
-  const up = await api.post("/v1/uploads", { blob_id: id, size: total });
-  try {
-    signal?.throwIfAborted();
-    const job = await sealJob(file, key, nodeId, version, up.part_size);
-    const times = await runSealer(await sealer(), job, {
-      onPlain, signal, onPart: (number, bytes) => putPart(api, up.upload_id, number, bytes, signal),
+  let up;
+  let salt;
+  let have = new Set(); // parts the server has already (a resumed upload)
+  if (resume) {
+    const st = await api.get(`/v1/uploads/${resume.uploadId}${q}`).catch((e) => {
+      if (e.status === 404) return null;
+      throw e;
     });
-    await api.request("POST", `/v1/uploads/${up.upload_id}/commit`, { signal });
+    if (!st || st.state !== "open" || st.blob_id !== id || st.size !== total || st.part_size !== resume.partSize) {
+      throw new StaleResumeError();
+    }
+    up = { upload_id: resume.uploadId, part_size: st.part_size };
+    salt = resume.salt;
+    have = new Set(st.received.map((p) => p.number));
+  } else {
+    // Not abortable: a cancel while the server creates the upload would leave it open
+    // without the client knowing its id. It is deleted below instead.
+    up = await api.post(`/v1/uploads${q}`, { blob_id: id, size: total });
+    salt = randomBytes(24);
+  }
+  try {
+    if (!resume) await onStart({ uploadId: up.upload_id, partSize: up.part_size, salt });
+    signal?.throwIfAborted();
+    const job = await sealJob(file, key, nodeId, version, up.part_size, salt);
+    const onPart = async (number, bytes) => {
+      await guard(number, bytes); // recorded (or checked) before it may leave
+      if (!have.has(number)) await putPart(api, up.upload_id, number, bytes, signal, q);
+    };
+    const times = await runSealer(await sealer(), job, { onPlain, signal, onPart });
+    await api.request("POST", `/v1/uploads/${up.upload_id}/commit${q}`, { signal });
+    await onEnd();
     return times;
   } catch (e) {
-    await api.del(`/v1/uploads/${up.upload_id}`).catch(() => {});
+    await api.del(`/v1/uploads/${up.upload_id}${q}`).catch(() => {});
+    await onEnd();
     throw e;
   }
 }
 
 /** Download and authenticate a file entry; returns a Blob only once all of it verified. */
-export async function fetchFile(api, entry, { signal, onPlain = () => {} } = {}) {
+export async function fetchFile(api, entry, { signal, onPlain = () => {}, space = null } = {}) {
   const id = await blobId(entry.nodeId, entry.contentVersion);
-  const res = await api.request("GET", `/v1/blobs/${id}`, { raw: true, signal });
+  const res = await api.request("GET", `/v1/blobs/${id}${scope(space)}`, { raw: true, signal });
   const dec = new ContentDecryptor(entry.key, entry.nodeId, entry.contentVersion, entry.size);
   const reader = res.body.getReader();
   const parts = [];

@@ -7,6 +7,8 @@ import { ed25519Signer, x25519Public } from "./crypto.js";
 import { PolicyError, RollbackError, checkFresh, decodeIdentity, decodeKeyBundle, openKeyBundle, openRoot, sealRoot } from "./formats.js";
 import { accountId, checkLoginParams, deriveKeys, normalizeEmail } from "./kdf.js";
 import { manifestHash, openVerified, sealManifest } from "./manifest.js";
+import { ROLE_WRITE, checkRosterFresh, openRoster } from "./sharing.js";
+import { writers } from "./shares.js";
 
 const ZERO = new Uint8Array(32);
 const MAX_RETRIES = 20;
@@ -71,6 +73,9 @@ export class Vault {
     this.ownerHex = toHex(opened.owner);
     this.signer = opened.signer;
     this.fingerprint = opened.identity.fingerprint;
+    this.identity = opened.identity; // this account's own (decoded, checked) identity
+    this.hpkeSecret = opened.secret.slice(32, 64); // opens envelopes of shares (sharing.js)
+    this.vaultKey = opened.vault; // wraps the file keys of interrupted uploads (resume.js)
     this.writers = new Map([[opened.fingerprint, opened.identity.signPublic]]);
     this.rootFolder = { nodeId: opened.bundle.rootNode, key: opened.rootKey, keyVersion: 1, name: "" };
     this.account = account;
@@ -136,10 +141,15 @@ export class Vault {
 
   // ---------------------------------------------------------------- folders (§7)
 
-  /** Fetch, verify and freshness-check a folder: {nodeId, key, keyVersion, version, hash, body}. */
+  /**
+   * Fetch, verify and freshness-check a folder: {nodeId, key, keyVersion, version, hash, body}.
+   * A folder of an accepted share carries its `space` ({query, writers}, shares.js): its
+   * records live there and only the roster's writers may have signed it (P-ROSTER).
+   */
   async read(folder, { create = false } = {}) {
     const hex = toHex(folder.nodeId);
-    const rec = await this.api.record("manifest", hex);
+    if (!folder.space) folder.space = await this.ownSpace(folder.nodeId); // the subtree follows it
+    const rec = await this.api.record("manifest", hex, folder.space?.query);
     if (!rec) {
       if (this.state.heads[hex] || this.headOf(folder.nodeId)) {
         throw new RollbackError("A folder this browser has seen disappeared.");
@@ -147,7 +157,7 @@ export class Vault {
       if (!create) throw new IntegrityError(); // named by its signed parent, so it must exist
       return { ...folder, version: 0, hash: null, body: EMPTY };
     }
-    const m = await openVerified(rec.data, folder.key, folder.nodeId, this.writers);
+    const m = await openVerified(rec.data, folder.key, folder.nodeId, folder.space?.writers || this.writers);
     if (rec.version !== m.version) throw new IntegrityError();
     checkFresh(this.state.heads[hex], m.version, m.prevHash, m.hash); // mutant: web.manifest-fresh
     const rootHead = this.headOf(folder.nodeId);
@@ -170,7 +180,7 @@ export class Vault {
         writer: this.fingerprint,
         signer: this.signer,
       });
-      if (!(await this.api.putRecord("manifest", toHex(folder.nodeId), cur.version, sealed))) continue;
+      if (!(await this.api.putRecord("manifest", toHex(folder.nodeId), cur.version, sealed, folder.space?.query))) continue;
       const hash = await manifestHash(sealed);
       this.state.heads[toHex(folder.nodeId)] = { version: cur.version + 1, hash: toHex(hash) };
       await this.advanceRoot({ nodeId: folder.nodeId, version: cur.version + 1, hash });
@@ -180,11 +190,28 @@ export class Vault {
     throw new Error("The folder kept changing: try again.");
   }
 
-  /** Delete a folder's manifest record (its entry already has a tombstone). */
-  async drop(nodeId) {
+  /**
+   * The shared space of one of this account's own folders that the CLI shared (its signed
+   * root names the folder's roster), or null: its subtree's records live there, and the
+   * read-write members the owner-signed roster names may write it (P-ROSTER).
+   */
+  async ownSpace(nodeId) {
+    const bound = this.root?.rosters.find((h) => equalBytes(h.nodeId, nodeId));
+    if (!bound) return null;
     const hex = toHex(nodeId);
-    const rec = await this.api.record("manifest", hex);
-    if (rec) await this.api.del(`/v1/records/manifest/${hex}?expected_version=${rec.version}`);
+    const rec = await this.api.record("roster", hex);
+    if (!rec) throw new IntegrityError(); // the signed root names it
+    const roster = await openRoster(rec.data, this.owner, nodeId, this.identity);
+    checkRosterFresh({ version: bound.version, hash: toHex(bound.hash) }, roster); // mutant: web.own-roster-fresh
+    const found = await writers(this, roster, this.identity);
+    return { query: `space=${hex}`, writers: found, role: ROLE_WRITE };
+  }
+
+  /** Delete a folder's manifest record (its entry already has a tombstone). */
+  async drop(nodeId, space = null) {
+    const hex = toHex(nodeId);
+    const rec = await this.api.record("manifest", hex, space?.query);
+    if (rec) await this.api.del(`/v1/records/manifest/${hex}?expected_version=${rec.version}${space ? `&${space.query}` : ""}`);
     delete this.state.heads[hex];
     await this.advanceRoot(null, nodeId);
     await this.save();

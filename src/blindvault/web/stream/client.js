@@ -4,7 +4,8 @@
 //   await sw.download(job, {onProgress});    // streamed "Save as" of any size
 //   const src = await sw.mediaUrl(job);      // "/sw-media/<id>" for <video>/<audio>
 //
-// job = {source: {url, headers}, file: {key, nodeId, version, size}, name, type?}.
+// job = {source: {url, headers}, file: {key, nodeId, version, size}, name, type?};
+// sw.download({name, entries}, {kind: "archive"}) streams a folder as one .zip.
 // The descriptor travels by postMessage on a private MessageChannel, never in a URL;
 // the page then navigates a hidden <iframe> to /sw-dl/<random id>. download() resolves when
 // the worker has streamed the last verified byte and rejects with StreamError(code)
@@ -79,20 +80,24 @@ class StreamClient {
         else listener?.(msg);
       };
     });
-    const { source, file, name, type } = job;
-    const message = { type: "register", id, kind, source, file, name, contentType: type };
+    const { source, file, name, type, entries } = job;
+    const message = { type: "register", id, kind, source, file, name, contentType: type, entries };
     this.worker.postMessage(message, [channel.port2]);
     await withTimeout(registered, 10_000, "no-worker");
     return { id, port: channel.port1 };
   }
 
-  /** Stream one file to disk through the worker; resolves once it was all verified. */
-  async download(job, { onProgress } = {}) {
+  /**
+   * Stream one file to disk through the worker; resolves once it was all verified. With
+   * `kind: "archive"`, `job` is {name, entries: [{path, source, file, mtimeMs} or
+   * {path, dir: true}]}: a folder as one .zip (zip.js), every file verified as it streams.
+   */
+  async download(job, { onProgress, kind = "download" } = {}) {
     let settle;
     const finished = new Promise((resolve, reject) => {
       settle = { resolve, reject };
     });
-    const { id, port } = await this.register(job, "download", (msg) => {
+    const { id, port } = await this.register(job, kind, (msg) => {
       if (msg.type === "progress") onProgress?.(msg.done, msg.total);
       else if (msg.type === "done") settle.resolve();
       else if (msg.type === "error") settle.reject(new StreamError(msg.code, msg.status, msg.apiCode));

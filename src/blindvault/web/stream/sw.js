@@ -5,6 +5,8 @@
 //   /sw-dl/<id>     200, Content-Length = plaintext size, Content-Disposition attachment
 //   /sw-media/<id>  200 or 206 (Range), for <video>/<audio> in place; seeks decrypt
 //                   only the chunks that cover the asked range
+//   /sw-dl/<id>     for an "archive" descriptor (a folder: entries, each a file like the
+//                   above or a folder): one .zip, each file verified as it streams (zip.js)
 //
 // The descriptor (blob URL + headers, file key, node id, version, size, name) never
 // appears in a URL: the id is 128 random bits made by the page, and the key stays in
@@ -14,6 +16,7 @@
 // on the page's MessagePort. Every other request is left to the network.
 import { FetchError, decryptRange, decryptStream, mediaType } from "/sw/decrypt-stream.js";
 import { IntegrityError } from "/s/assets/linkcore.js";
+import { zipPlan, zipStream } from "/sw/zip.js";
 
 const MAX_JOBS = 64;
 const ID = /^[A-Za-z0-9_-]{22}$/;
@@ -49,11 +52,25 @@ function failure(err) {
   return { code: "unexpected" };
 }
 
+const goodSource = (source) => typeof source?.url === "string" && source.url.startsWith("/");
+
 function register(data, port) {
   const { id, kind, source, file, name } = data;
-  if (!ID.test(id ?? "") || (kind !== "download" && kind !== "media")) return "bad descriptor";
-  if (typeof source?.url !== "string" || !source.url.startsWith("/")) return "bad source";
+  if (!ID.test(id ?? "") || !["download", "media", "archive"].includes(kind)) return "bad descriptor";
   if (jobs.size >= MAX_JOBS) jobs.delete(jobs.keys().next().value); // oldest first
+  if (kind === "archive") {
+    const entries = data.entries;
+    if (!Array.isArray(entries) || entries.some((e) => typeof e?.path !== "string" || (!e.dir && !goodSource(e.source)))) {
+      return "bad entries";
+    }
+    try {
+      jobs.set(id, { id, kind, plan: zipPlan(entries.map((e) => ({ ...e, size: e.dir ? 0 : e.file.size }))), name: String(name ?? "folder.zip"), port });
+    } catch (e) {
+      return e.message;
+    }
+    return null;
+  }
+  if (!goodSource(source)) return "bad source";
   const given = data.contentType;
   const type = typeof given === "string" && /^[a-z]+\/[a-z0-9.+-]+$/.test(given) ? given : mediaType(name);
   jobs.set(id, { id, kind, source, file, name: String(name ?? "download"), type, port });
@@ -182,6 +199,32 @@ function media(job, request) {
   return new Response(watched(job, plain, "media"), { status: 206, headers });
 }
 
+function archive(job) {
+  jobs.delete(job.id); // good for one response
+  const { plan } = job;
+  let base = 0;
+  let last = 0;
+  const open = (e) => {
+    base = e.offset;
+    const onProgress = (done) => {
+      if (base + done - last >= 1 << 20) {
+        last = base + done;
+        post(job, { type: "progress", done: last, total: plan.size });
+      }
+    };
+    return decryptStream(e.source, e.file, { onProgress });
+  };
+  return new Response(watched(job, zipStream(plan, open), "download"), {
+    status: 200,
+    headers: {
+      ...BASE_HEADERS,
+      "Content-Type": "application/zip",
+      "Content-Length": String(plan.size),
+      "Content-Disposition": disposition(job.name),
+    },
+  });
+}
+
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (url.origin !== self.location.origin) return;
@@ -189,9 +232,10 @@ self.addEventListener("fetch", (event) => {
   if (!m) return; // everything else goes to the network untouched
   const job = jobs.get(m[2]);
   const kind = m[1] === "dl" ? "download" : "media";
-  if (!job || job.kind !== kind) {
+  if (!job || (job.kind !== kind && !(kind === "download" && job.kind === "archive"))) {
     event.respondWith(notFound());
     return;
   }
-  event.respondWith(kind === "download" ? download(job) : media(job, event.request));
+  if (job.kind === "archive") event.respondWith(archive(job));
+  else event.respondWith(kind === "download" ? download(job) : media(job, event.request));
 });
