@@ -126,14 +126,22 @@ class Files:
                 yield from self.walk(e.path)
 
     def subtree(
-        self, node: bytes, key: FolderKey, key_version: int, space: Space
+        self,
+        node: bytes,
+        key: FolderKey,
+        key_version: int,
+        space: Space,
+        pages: list[bytes] | None = None,
     ) -> Iterator[bytes | FileEntry]:
-        """Every folder (as its node id) and file entry under a folder, the folder first."""
+        """Every folder (as its node id) and file entry under a folder, the folder first;
+        the blob ids of paged folders' pages (issue 18) go to `pages` if given."""
         folder, _ = self.session.tree.read(node, key, key_version, space)
+        if pages is not None:
+            pages += folder.page_blobs
         yield node
         for e in folder.body.entries:
             if isinstance(e, FolderEntry):
-                yield from self.subtree(e.node_id, e.folder_key, e.key_version, space)
+                yield from self.subtree(e.node_id, e.folder_key, e.key_version, space, pages)
             else:
                 yield e
 

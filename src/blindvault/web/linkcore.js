@@ -391,7 +391,7 @@ export const PAGED_UNSUPPORTED =
 
 export function refusePaged(sealed) {
   if (sealed.length > 4 && equalBytes(sealed.subarray(0, 4), MAGIC_MANIFEST) && sealed[4] === 2) {
-    throw new FormatError(PAGED_UNSUPPORTED); // mutant: web.manifest-paged-refused
+    throw new FormatError(PAGED_UNSUPPORTED);
   }
 }
 

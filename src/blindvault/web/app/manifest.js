@@ -97,7 +97,8 @@ export async function sealManifest(body, folderKey, { nodeId, version, keyVersio
  * key): the signature is verified first, then linkcore.js checks structure, AEAD and body.
  */
 export async function openVerified(sealed, folderKey, nodeId, writers) {
-  refusePaged(sealed); // a paged folder (§7a): a clear refusal, not a bad-version error
+  // a paged folder (§7a): a clear refusal, not a bad-version error
+  refusePaged(sealed); // mutant: web.manifest-paged-refused
   const r = new Reader(sealed); // the structure first: a malformed object is a FormatError
   r.header("BVMF", 1);
   r.take(HEAD_SIZE - 5);
