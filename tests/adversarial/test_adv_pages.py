@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from blindvault.client.tree import paged
+from blindvault.client.tree.paged import Loaded
 from blindvault.core import pages
 from blindvault.core.pages import RootBody, page_blob_id
 from helpers.adversarial import Account, Runner, attack, new_account, runner_for
-from helpers.proxy import Exchange, Proxy
+from helpers.proxy import Exchange, Proxy, Rule
 
 BATCH_GET = "/v1/blobs/batch-get"
 
@@ -42,7 +43,7 @@ def _framed(items: list[tuple[str, bytes]]) -> bytes:
     return b"".join(bid.encode() + len(b).to_bytes(4, "big") + b for bid, b in items)
 
 
-def on_pages(change: dict[str, bytes | None]) -> object:
+def on_pages(change: dict[str, bytes | None]) -> Rule:
     """Rewrite batch-get answers: a page id mapped to None is left out, to bytes replaced."""
 
     def rule(ex: Exchange) -> None:
@@ -60,8 +61,9 @@ def on_pages(change: dict[str, bytes | None]) -> object:
     return rule
 
 
-def _paged_state(acc: Account, url: str, home: Path) -> tuple[bytes, RootBody, bytes]:
-    """/big's node id, its signed root's page list, and the sealed root (as a device sees)."""
+def _paged_state(acc: Account, url: str, home: Path) -> tuple[bytes, RootBody, bytes, Loaded]:
+    """/big's node id, its signed root's page list, the sealed root and its pages' entries
+    (as a device that reads it all sees them)."""
     from blindvault.client.net.http import b64d
     from blindvault.wire.records import Record
 
@@ -69,7 +71,8 @@ def _paged_state(acc: Account, url: str, home: Path) -> tuple[bytes, RootBody, b
         folder = vault.spaces.folder(["big"])
         assert folder.manifest is not None and folder.manifest.paged is not None
         rec = vault.api.get_as(Record, f"/v1/records/manifest/{folder.node_id.hex()}")
-        return folder.node_id, folder.manifest.paged, b64d(rec.data)
+        assert folder.pages is not None
+        return folder.node_id, folder.manifest.paged, b64d(rec.data), folder.pages
 
 
 @pytest.fixture
@@ -91,13 +94,16 @@ def test_a_dropped_page_is_an_integrity_error(
 ) -> None:
     (tmp_path / "run").mkdir()
     bv: Runner = _runner(owner, tmp_path, monkeypatch, capsys)
-    node, root, _ = _paged_state(owner, proxy.url, tmp_path / "peek")
-    ids = [page_blob_id(node, r.hash).hex() for r in root.refs if r.count]
-    for bid in (ids[0], ids[-1]):
+    node, root, _, loaded = _paged_state(owner, proxy.url, tmp_path / "peek")
+    full = [b for b, r in enumerate(root.refs) if r.count]
+    for b in (full[0], full[-1]):
         proxy.reset()
-        proxy.add(on_pages({bid: None}))  # type: ignore[arg-type]
+        proxy.add(on_pages({page_blob_id(node, root.refs[b].hash).hex(): None}))
         attack(bv, proxy, ["ls", "/big"], 10)
-        attack(bv, proxy, ["get", "/big/f01.txt", str(tmp_path / "out.txt")], 10)
+        name = loaded.pages[b][0].name  # `get` reads only the page its name is in
+        out = tmp_path / "out"
+        out.mkdir(exist_ok=True)
+        attack(bv, proxy, ["get", f"/big/{name}", str(out)], 10, out_dir=out)
     proxy.reset()
     code, out, err = bv("ls", "/big")
     assert code == 0, err
@@ -111,7 +117,7 @@ def test_an_old_or_swapped_page_is_an_integrity_error(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    node, before, old_sealed = _paged_state(owner, proxy.url, tmp_path / "peek")
+    node, before, old_sealed, _ = _paged_state(owner, proxy.url, tmp_path / "peek")
     old_pages = {page_blob_id(node, r.hash).hex(): i for i, r in enumerate(before.refs) if r.count}
     honest: dict[str, bytes] = {}
 
@@ -128,7 +134,7 @@ def test_an_old_or_swapped_page_is_an_integrity_error(
     src.write_text("a change")
     with owner.vault(proxy.url) as vault:
         vault.put(src, "/big")
-    node, after, _ = _paged_state(owner, proxy.url, tmp_path / "peek3")
+    node, after, _, _ = _paged_state(owner, proxy.url, tmp_path / "peek3")
     changed = [i for i, (a, b) in enumerate(zip(before.refs, after.refs, strict=True)) if a != b]
     assert len(changed) == 1
     (tmp_path / "run").mkdir()
@@ -144,7 +150,7 @@ def test_an_old_or_swapped_page_is_an_integrity_error(
     lies["swapped"] = {new_id: honest[other]}  # another bucket's (unchanged) page
     for lie in lies.values():
         proxy.reset()
-        proxy.add(on_pages(lie))  # type: ignore[arg-type]
+        proxy.add(on_pages(lie))
         attack(bv, proxy, ["ls", "/big"], 10)
     # and the previous root (its record version too), whose pages the proxy still has:
     # a rollback, refused before any page is asked for
@@ -160,6 +166,5 @@ def test_an_old_or_swapped_page_is_an_integrity_error(
 
     proxy.reset()
     proxy.add(old_root)
-    proxy.add(on_pages({k: honest[k] for k in old_pages}))  # type: ignore[arg-type]
     sent = attack(bv, proxy, ["ls", "/big"], 10)
     assert not [r for r in sent if r[1] == BATCH_GET]

@@ -232,9 +232,9 @@ def _seal_from_parts(
 ) -> bytes:
     if version < 1 or (version == 1) != (prev_hash == ZERO_HASH):
         raise UsageError("version 1 has a zero prev_hash, later versions a real one")
-    fmt, plain = plain if isinstance(plain, tuple) else (MANIFEST_WHOLE, plain)
+    fmt, raw = plain if isinstance(plain, tuple) else (MANIFEST_WHOLE, plain)
     head = _head(fmt, node_id, version, key_version, prev_hash, writer.bundle.fingerprint, nonce)
-    ct = primitives.aes256gcm_seal(_manifest_key(folder_key), nonce, plain, head)
+    ct = primitives.aes256gcm_seal(_manifest_key(folder_key), nonce, raw, head)
     signed = Writer(head).var32(ct).bytes()
     return signed + writer.sign(LABEL_MANIFEST_SIG + b"\x00" + signed)
 
@@ -332,7 +332,7 @@ def _split(sealed: bytes, node_id: bytes) -> _Sealed:
 
 def _decrypt(sealed: bytes, parts: _Sealed, folder_key: FolderKey) -> OpenedManifest:
     plain = primitives.aes256gcm_open(_manifest_key(folder_key), parts.nonce, parts.ct, parts.head)
-    paged = None
+    paged: RootBody | None = None
     try:
         if parts.fmt == MANIFEST_PAGED:
             paged = RootBody.decode(plain)
