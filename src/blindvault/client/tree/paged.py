@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from blindvault.client.net.http import ApiClient
 from blindvault.client.net.transfer import send_batch
-from blindvault.core.constants import PAGE_MAX, PAGE_MERGE, PAGE_SPLIT
+from blindvault.core import constants
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import Entry, ManifestBody, OpenedManifest, check_unique
 from blindvault.core.pages import (
@@ -31,7 +31,24 @@ from blindvault.core.pages import (
 )
 from blindvault.errors import IntegrityError, NotFoundError, UsageError
 
-__all__ = ["Loaded", "PageCache", "PageGoneError", "Plan", "load", "plan", "publish", "retire"]
+__all__ = [
+    "PAGE_MAX",
+    "PAGE_MERGE",
+    "PAGE_SPLIT",
+    "Loaded",
+    "PageCache",
+    "PageGoneError",
+    "Plan",
+    "load",
+    "plan",
+    "publish",
+    "retire",
+]
+
+# the writer's thresholds (core/constants.py), as variables a benchmark or a test may move
+PAGE_SPLIT: int = constants.PAGE_SPLIT
+PAGE_MERGE: int = constants.PAGE_MERGE
+PAGE_MAX: int = constants.PAGE_MAX
 
 _BATCH_BYTES = 6 << 20  # below the server's 8 MiB batch answer
 _BATCH_ITEMS = 1000
@@ -109,9 +126,9 @@ def load(
             if sealed is None:  # mutant: tree.page-missing
                 raise PageGoneError("a page the signed manifest names is missing")
             ref = root.refs[b]
-            entries = open_page(sealed, ref, key, node_id=node, bucket=b, bucketer=bucketer)
-            cache.put(node, ref.hash, entries)
-            pages[b] = entries
+            opened_page = open_page(sealed, ref, key, node_id=node, bucket=b, bucketer=bucketer)
+            cache.put(node, ref.hash, opened_page)
+            pages[b] = opened_page
     entries = [e for b in buckets for e in pages[b]]
     body = ManifestBody(tuple(entries), opened.body.tombstones, opened.body.trash)
     if names is None:
