@@ -4,7 +4,8 @@ and 100,000 entries — reported as a ratio to the empty folder (target: below 2
 Measured two ways on one real server (SQLite + local disk):
 
 - *SDK*: `Vault.put` of one new small file into the folder, in a warm client process whose
-  page cache is emptied before each put (so every put reads the folder from the server as
+  page cache is emptied before each put (rounds of one put per folder size, so a busy
+  machine slows every size alike) (so every put reads the folder from the server as
   a fresh device would); for paged folders (the default above 2,048 entries) and, as the
   baseline, for the same folder written whole (format §7, paging switched off in this
   process: what every write cost before issue 18);
@@ -31,8 +32,8 @@ __all__ = ["markdown", "run_folders", "targets"]
 
 SIZES = (0, 10_000, 100_000)
 QUICK_SIZES = (0, 300, 3_000)
-RUNS = 5
-CLI_RUNS = 3
+RUNS = 9
+CLI_RUNS = 5
 GOAL = 2.0
 
 
@@ -71,27 +72,36 @@ def _fill(vault: Any, folder: str, n: int) -> None:
     vault.save()
 
 
-def _sdk_puts(vault: Any, folder: str, src: Path, runs: int) -> list[float]:
+def _sdk_put(vault: Any, folder: str, src: Path, i: int) -> float:
     from blindvault.client.tree.paged import PageCache
 
-    out = []
-    for i in range(runs + 1):  # the first is a warm-up
-        f = src / f"new-{folder.strip('/')}-{i}.txt"
-        f.write_text(f"one more file {i}\n")
-        vault.session.tree.pages = PageCache()  # as a fresh device: nothing cached
-        t0 = time.perf_counter()
-        vault.put(f, folder)
-        if i:
-            out.append(time.perf_counter() - t0)
+    f = src / f"new-{folder.strip('/')}-{i}.txt"
+    f.write_text(f"one more file {i}\n")
+    vault.session.tree.pages = PageCache()  # as a fresh device: nothing cached
+    t0 = time.perf_counter()
+    vault.put(f, folder)
+    return time.perf_counter() - t0
+
+
+def _sdk_rounds(vault: Any, folders: list[str], src: Path, runs: int) -> list[list[float]]:
+    """`runs` rounds, each one put into every folder in turn (after a warm-up round): a
+    busy machine slows every size alike, not the one measured at that moment."""
+    out: list[list[float]] = [[] for _ in folders]
+    for i in range(runs + 1):
+        for j, folder in enumerate(folders):
+            took = _sdk_put(vault, folder, src, i)
+            if i:
+                out[j].append(took)
     return out
 
 
-def _cli_puts(env: dict[str, str], folder: str, src: Path, runs: int) -> list[float]:
-    out = []
+def _cli_rounds(env: dict[str, str], folders: list[str], src: Path, runs: int) -> list[list[float]]:
+    out: list[list[float]] = [[] for _ in folders]
     for i in range(runs):
-        f = src / f"cli-{folder.strip('/')}-{i}.txt"
-        f.write_text(f"one more file from the CLI {i}\n")
-        out.append(util.run_measured(util.cli("put", str(f), folder), env=env).seconds)
+        for j, folder in enumerate(folders):
+            f = src / f"cli-{folder.strip('/')}-{i}.txt"
+            f.write_text(f"one more file from the CLI {i}\n")
+            out[j].append(util.run_measured(util.cli("put", str(f), folder), env=env).seconds)
     return out
 
 
@@ -116,18 +126,19 @@ def run_folders(work: Path, *, quick: bool = False) -> dict[str, Any]:
             for n in sizes:
                 t0 = time.perf_counter()
                 _fill(vault, f"/paged{n}", n)
-                fill_s = time.perf_counter() - t0
+                rows[str(n)] = {"fill_s": time.perf_counter() - t0}
                 with _whole_only():
                     _fill(vault, f"/whole{n}", n)
-                    whole = _sdk_puts(vault, f"/whole{n}", src, runs)
-                rows[str(n)] = {
-                    "fill_s": fill_s,
-                    "paged": _stats(_sdk_puts(vault, f"/paged{n}", src, runs)),
-                    "whole": _stats(whole),
-                }
-        env = util.cli_env(home)
-        for n in sizes:
-            rows[str(n)]["cli"] = _stats(_cli_puts(env, f"/paged{n}", src, cli_runs))
+            with _whole_only():
+                whole = _sdk_rounds(vault, [f"/whole{n}" for n in sizes], src, runs)
+            paged = _sdk_rounds(vault, [f"/paged{n}" for n in sizes], src, runs)
+        cli = _cli_rounds(util.cli_env(home), [f"/paged{n}" for n in sizes], src, cli_runs)
+        for j, n in enumerate(sizes):
+            rows[str(n)] |= {
+                "paged": _stats(paged[j]),
+                "whole": _stats(whole[j]),
+                "cli": _stats(cli[j]),
+            }
     base = rows[str(sizes[0])]
     for n in sizes:
         r = rows[str(n)]
