@@ -254,9 +254,9 @@ class Uploads:
         at, me = now_ms(), self.session.fingerprint  # who wrote these versions, and when
         entries = [dataclasses.replace(e, written_ms=at, writer=me) for e in entries]
         try:
-            done = self.files.update(target, partial(edits.upsert, files=entries,
-                                                     where=display(target)), holder,
-                                     names=[e.name for e in entries])  # fmt: skip
+            names = [e.name for e in entries]  # a paged folder: only their pages (issue 18)
+            upsert = partial(edits.upsert, files=entries, where=display(target))
+            done = self.files.update(target, upsert, holder, names)
         except ConflictError as exc:
             if exc.code == edits.NEWER:  # nothing names what we sent: do not leave it behind
                 for e in entries:
