@@ -14,18 +14,19 @@ from typing import Any
 
 import pytest
 
+from blindvault.client.tree.paged import PageCache, load
 from blindvault.core import content, wrap
 from blindvault.core.envelope import open_envelope
 from blindvault.core.identity import Identity, IdentityBundle, safety_number
 from blindvault.core.kdf import KdfParams, account_id, derive_account_keys, kdf_salt
 from blindvault.core.keys import FolderKey, MasterKey
 from blindvault.core.links import link_key, link_token, open_link_descriptor, parse_link
-from blindvault.core.manifest import FileEntry, open_manifest
+from blindvault.core.manifest import FileEntry, ManifestHead, check_fresh, open_manifest
 from blindvault.core.padme import padded_length
 from blindvault.core.recovery import recovery_key_from_words
 from blindvault.core.root import open_root
 from blindvault.core.roster import open_roster
-from blindvault.errors import FormatError, IntegrityError, KdfPolicyError
+from blindvault.errors import FormatError, IntegrityError, KdfPolicyError, RollbackError
 
 ROOT = Path(__file__).parents[1] / "vectors"
 FILES = sorted((ROOT / "v1").glob("*/*.json"))
@@ -33,6 +34,7 @@ ERRORS: dict[str, type[Exception]] = {
     "FormatError": FormatError,
     "IntegrityError": IntegrityError,
     "KdfPolicyError": KdfPolicyError,
+    "RollbackError": RollbackError,
 }
 
 
@@ -60,6 +62,28 @@ def apply_wrapped_key(v: dict[str, Any], data: bytes) -> dict[str, Any]:
         wrapping, inp["kind"], data, h(inp["owner"]), h(inp["object"]), inp["version"]
     )
     return {"key": payload.hex()}
+
+
+def apply_manifest_paged(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    """Spec §7a through the tree's own page reader (client/tree/paged.py): the pages are
+    served from `inputs.pages` as the server's batch answer would."""
+    inp = v["inputs"]
+    writers = {b.fingerprint: b for b in (IdentityBundle.decode(h(w)) for w in inp["writers"])}
+    key, node = FolderKey(h(inp["folder_key"])), h(inp["node_id"])
+    m = open_manifest(data, key, node, writers)
+    if "seen" in inp:
+        check_fresh(ManifestHead(node, inp["seen"]["version"], h(inp["seen"]["hash"])), m)
+    pages = {h(k): h(p) for k, p in inp["pages"].items()}
+    body, _ = load(lambda ids: {i: pages[i] for i in ids if i in pages}, m, key, PageCache())
+    assert m.paged is not None
+    return {
+        "version": m.version,
+        "hash": m.hash.hex(),
+        "bits": m.paged.bits,
+        "names": sorted(e.name for e in body.entries),
+        "sizes": {e.name: e.size for e in body.entries if isinstance(e, FileEntry)},
+        "tombstones": [t.node_id.hex() for t in body.tombstones],
+    }
 
 
 def apply_identity(v: dict[str, Any], data: bytes) -> dict[str, Any]:
@@ -240,6 +264,7 @@ APPLY: dict[str, Callable[[dict[str, Any], bytes], dict[str, Any]]] = {
     "key-bundle": apply_key_bundle,
     "recovery-words": apply_recovery,
     "padme": apply_padme,
+    "manifest-paged": apply_manifest_paged,
 }
 
 

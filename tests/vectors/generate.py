@@ -17,6 +17,7 @@ Other implementations (the link page in the browser and in Node) run the same fi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from blindvault.core import content, primitives, wrap
-from blindvault.core.constants import ROLE_READ, ROLE_WRITE, WRAP_FOLDER_KEY
+from blindvault.core.constants import MANIFEST_PAGED, ROLE_READ, ROLE_WRITE, WRAP_FOLDER_KEY
 from blindvault.core.envelope import seal_envelope
 from blindvault.core.identity import Identity, safety_number
 from blindvault.core.kdf import KdfParams, account_id, derive_account_keys, kdf_salt
@@ -48,6 +49,7 @@ from blindvault.core.manifest import (
     manifest_hash,
 )
 from blindvault.core.padme import padded_length
+from blindvault.core.pages import EMPTY_REF, Bucketer, RootBody, page_blob_id, seal_page
 from blindvault.core.recovery import recovery_words
 from blindvault.core.root import seal_root
 from blindvault.core.roster import Member, _seal_roster_from_parts, roster_hash
@@ -387,6 +389,110 @@ def manifest_cases() -> Iterator[Case]:
         ("bad-magic", "FormatError", inputs, b"XXXX" + v1[4:]),
     ):
         yield Case("manifest", bname, f"manifest, {bname}", expect, binputs, bdata)
+
+
+# --- paged manifests (issue 18, spec §7a) ------------------------------------------------
+
+
+def paged_manifest_cases() -> Iterator[Case]:
+    """A paged root (BVMF version 2) with two buckets, its pages as `inputs.pages` (blob id
+    -> page), and every way a page can fail to be the one the root names."""
+    key = FolderKey(det("paged-folder-key"))
+    node = det("paged-node", 16)
+    bits = 1
+    bucketer = Bucketer(key, bits)
+    items: list[FileEntry | FolderEntry] = [
+        FileEntry(f"doc-{i}.txt", det(f"pn{i}", 16), FileKey(det(f"pk{i}")), 1, 100 + i,
+                  1_700_000_000_000 + i)
+        for i in range(6)
+    ]  # fmt: skip
+    items.append(FolderEntry("sub", det("pn-sub", 16), FolderKey(det("pk-sub")), 1, 5))
+    assert len({bucketer(e.name) for e in items}) == 2
+    tombs = (Tombstone(det("pn-gone", 16), 1_700_000_002_000),)
+
+    def seal_all(
+        entries: list[FileEntry | FolderEntry], tag: str, sealed_node: bytes = node
+    ) -> tuple[RootBody, dict[int, bytes]]:
+        refs, pages = [], {}
+        for b, group in enumerate(bucketer.split(entries)):
+            ref, page = seal_page(group, key, node_id=sealed_node, bits=bits, bucket=b,
+                                  nonce=det(f"page-nonce-{tag}-{b}", 12))  # fmt: skip
+            refs.append(ref)
+            pages[b] = page
+        return RootBody(bits, tuple(refs), tombs), pages
+
+    def seal_root(root: RootBody, version: int, prev: bytes, tag: str) -> bytes:
+        return _seal_from_parts((MANIFEST_PAGED, root.encode()), key, node, version, 1, prev,
+                                ALICE, det(f"root-nonce-{tag}", 12))  # fmt: skip
+
+    def blobs(root: RootBody, pages: dict[int, bytes]) -> dict[str, str]:
+        return {hexd(page_blob_id(node, root.refs[b].hash)): hexd(p) for b, p in pages.items()}
+
+    r1, p1 = seal_all(items, "v1")
+    s1 = seal_root(r1, 1, ZERO_HASH, "v1")
+    changed = [dataclasses.replace(items[0], size=999), *items[1:]]
+    moved, kept = bucketer(items[0].name), 1 - bucketer(items[0].name)
+    r2, p2 = seal_all(changed, "v2")
+    r2 = dataclasses.replace(
+        r2, refs=tuple(r1.refs[b] if b == kept else r2.refs[b] for b in (0, 1))
+    )
+    p2 = {**p2, kept: p1[kept]}  # a writer rewrites only the page that changed
+    s2 = seal_root(r2, 2, manifest_hash(s1), "v2")
+    assert r1.refs[moved] != r2.refs[moved]
+    base = {
+        "folder_key": hexd(key.material),
+        "node_id": hexd(node),
+        "writers": [hexd(ALICE.bundle.encode())],
+    }
+
+    def out(sealed: bytes, entries: list[FileEntry | FolderEntry], version: int) -> dict[str, Any]:
+        return {
+            "version": version,
+            "hash": hexd(manifest_hash(sealed)),
+            "bits": bits,
+            "names": sorted(e.name for e in entries),
+            "sizes": {e.name: e.size for e in entries if isinstance(e, FileEntry)},
+            "tombstones": [hexd(t.node_id) for t in tombs],
+        }
+
+    yield Case("manifest-paged", "v1", "a paged root and its two pages", "valid",
+               {**base, "pages": blobs(r1, p1)}, s1, out(s1, items, 1))  # fmt: skip
+    yield Case("manifest-paged", "v2", "one entry changed: chains to v1", "valid",
+               {**base, "pages": blobs(r2, p2), "seen": {"version": 1,
+                                                           "hash": hexd(manifest_hash(s1))}},
+               s2, out(s2, changed, 2))  # fmt: skip
+    good = blobs(r2, p2)
+    ids = {b: hexd(page_blob_id(node, r2.refs[b].hash)) for b in (0, 1)}
+    foreign_root, foreign_pages = seal_all(changed, "foreign", det("other-node", 16))
+    foreign_sealed = seal_root(foreign_root, 2, manifest_hash(s1), "foreign")
+    foreign_blobs = {
+        hexd(page_blob_id(node, foreign_root.refs[b].hash)): hexd(p)
+        for b, p in foreign_pages.items()
+    }
+    lumped = [seal_page(changed, key, node_id=node, bits=bits, bucket=0,
+                        nonce=det("page-nonce-lumped", 12))]  # fmt: skip
+    lumped_root = RootBody(bits, (lumped[0][0], EMPTY_REF), tombs)
+    lumped_sealed = seal_root(lumped_root, 2, manifest_hash(s1), "lumped")
+    lumped_blobs = {hexd(page_blob_id(node, lumped[0][0].hash)): hexd(lumped[0][1])}
+    for name, expect, inputs, data in (
+        ("tampered-page", "IntegrityError",
+         {**base, "pages": {**good, ids[0]: hexd(flip(p2[0], 50))}}, s2),
+        ("swapped-pages", "IntegrityError",
+         {**base, "pages": {ids[0]: good[ids[1]], ids[1]: good[ids[0]]}}, s2),
+        ("missing-page", "IntegrityError",
+         {**base, "pages": {ids[1]: good[ids[1]]}}, s2),
+        ("older-page", "IntegrityError",
+         {**base, "pages": {**good, ids[moved]: hexd(p1[moved])}}, s2),
+        ("foreign-page", "IntegrityError", {**base, "pages": foreign_blobs}, foreign_sealed),
+        ("entry-in-another-bucket", "IntegrityError",
+         {**base, "pages": lumped_blobs}, lumped_sealed),
+        ("rolled-back-root", "RollbackError",
+         {**base, "pages": blobs(r1, p1), "seen": {"version": 2,
+                                                    "hash": hexd(manifest_hash(s2))}}, s1),
+        ("flipped-paged-byte", "IntegrityError",
+         {**base, "pages": good}, s2[:4] + b"\x01" + s2[5:]),
+    ):  # fmt: skip
+        yield Case("manifest-paged", name, f"paged manifest, {name}", expect, inputs, data)
 
 
 # --- roots ---------------------------------------------------------------------------------
@@ -846,6 +952,7 @@ GENERATORS: list[Callable[[], Iterator[Case]]] = [
     wrapped_key_cases,
     identity_cases,
     manifest_cases,
+    paged_manifest_cases,
     root_cases,
     roster_cases,
     envelope_cases,

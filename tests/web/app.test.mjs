@@ -73,3 +73,16 @@ test("encodeBody writes body 4 with the trash; edits carry the trash through; to
   // the encoder applies the reader's rules: a live entry may not be in the trash
   assert.throws(() => encodeBody({ ...body, entries: [...body.entries, file("a", id(1))] }), core.FormatError);
 });
+
+test("a paged folder (spec §7a) is refused by the vault with a clear message", async () => {
+  const core = await import(pathToFileURL(join(web, "linkcore.js")).href);
+  const { openVerified } = await load("manifest.js");
+  const v = JSON.parse(readFileSync(join(here, "..", "vectors", "v1", "manifest-paged", "v1.json"), "utf8"));
+  const hex = (s) => Uint8Array.from(Buffer.from(s, "hex"));
+  const writers = new Map(); // nobody: the refusal comes before any signature check
+  await assert.rejects(openVerified(hex(v.data), hex(v.inputs.folder_key), hex(v.inputs.node_id), writers), (e) => {
+    assert.ok(e instanceof core.FormatError);
+    assert.equal(e.message, core.PAGED_UNSUPPORTED);
+    return true;
+  });
+});

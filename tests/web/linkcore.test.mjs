@@ -298,3 +298,22 @@ test("blob id and padme", async () => {
   assert.notEqual(id, await core.blobId(node, 3));
   assert.equal(core.padmeLength(2 ** 40 + 1), 2 ** 40 + 2 ** 34); // exact past 2^32
 });
+
+test("manifest: a paged folder (BVMF version 2, spec §7a) is refused with a clear message", async () => {
+  // the pinned vector of a paged root: its head says version 2; this page reads §7 only
+  const { readFileSync } = await import("node:fs");
+  const v = JSON.parse(readFileSync(new URL("../vectors/v1/manifest-paged/v1.json", import.meta.url)));
+  const sealed = Uint8Array.from(Buffer.from(v.data, "hex"));
+  assert.equal(sealed[4], 2);
+  const key = Uint8Array.from(Buffer.from(v.inputs.folder_key, "hex"));
+  const node = Uint8Array.from(Buffer.from(v.inputs.node_id, "hex"));
+  await assert.rejects(core.openManifest(sealed, key, node), (e) => {
+    assert.ok(e instanceof core.FormatError);
+    assert.equal(e.message, core.PAGED_UNSUPPORTED);
+    assert.match(e.message, /more than 2,048 entries/);
+    return true;
+  });
+  // a whole manifest (version 1) still opens: the refusal is for paged roots only
+  const whole = await sealManifest(key, node, body([fileEntry("a", rand(16))]));
+  assert.equal((await core.openManifest(whole, key, node)).entries.length, 1);
+});

@@ -5,7 +5,8 @@ Suites: core (format vs bare AES-GCM, in memory), kdf, sizes, e2e, peers, server
 and, only when named, cli (`ls` locked vs unlocked, bench/unlocked.py), feed (the change
 feed of a 100k-record account), sync (folder sync: a rescan of 100k unchanged files beside
 restic, 1,000 changed files, one 1 GiB file)
-and browser (headless Chromium: upload and streamed download beside the CLI, bench/browser.py);
+and browser (headless Chromium: upload and streamed download beside the CLI, bench/browser.py),
+folders (one file added to folders of 0, 10,000 and 100,000 entries, bench/folders.py);
 `all` (the default) runs every one and writes to `--out` (default docs/bench). Named
 suites (one or more) print their report and write files only when `--out` is given; the
 suites they did not run are then carried over from the results already in `--out`,
@@ -33,7 +34,7 @@ from typing import Any
 from blindvault.bench.core import run_core
 
 SUITES = ("core", "kdf", "sizes", "e2e", "peers", "server", "memory")
-EXTRA = ("feed", "sync", "browser", "cli")  # run only when named (not part of `all`)
+EXTRA = ("feed", "sync", "browser", "cli", "folders")  # run only when named (not part of `all`)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
         browser,
         e2e,
         feed,
+        folders,
         kdf,
         memory,
         peers,
@@ -135,6 +137,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str | None]:
                 "server": lambda: server_load.run_server_load(scratch / "server", quick=q),
                 "memory": lambda: memory.run_memory(scratch / "memory", quick=q),
                 "cli": lambda: unlocked.run_cli(scratch / "cli", quick=q),
+                "folders": lambda: folders.run_folders(scratch / "folders", quick=q),
                 "feed": lambda: feed.run_feed(scratch / "feed", quick=q),
                 "sync": lambda: sync_bench.run_sync(
                     scratch / "sync",

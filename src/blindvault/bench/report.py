@@ -31,11 +31,11 @@ def _browser_targets(r: dict[str, Any]) -> list[Target]:
 
 
 def _cli_targets(r: dict[str, Any]) -> list[Target]:
-    if not r.get("cli"):
-        return []
+    from blindvault.bench.folders import targets as folder_targets
     from blindvault.bench.unlocked import targets as cli_targets
 
-    return [Target(*t) for t in cli_targets(r["cli"])]
+    out = [Target(*t) for t in cli_targets(r["cli"])] if r.get("cli") else []
+    return out + ([Target(*t) for t in folder_targets(r["folders"])] if r.get("folders") else [])
 
 
 def _machine() -> str:
@@ -316,6 +316,10 @@ def markdown(r: dict[str, Any], *, core_md: str | None = None) -> str:
         from blindvault.bench.unlocked import markdown as cli_md
 
         lines += [*cli_md(r["cli"]), ""]
+    if r.get("folders"):
+        from blindvault.bench.folders import markdown as folders_md
+
+        lines += [*folders_md(r["folders"]), ""]
     if r.get("browser"):
         from blindvault.bench.browser import markdown as browser_md
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -67,7 +67,7 @@ class Files:
         if len(parts) == 1 and parts[0].startswith("@"):
             mount = self.spaces.mount(parts[0][1:])
             return FolderEntry(parts[0], mount.node_id, mount.key, mount.key_version, 0)
-        folder = self.spaces.folder(parts[:-1])
+        folder = self.spaces.folder(parts[:-1], names=parts[-1:])
         entry = folder.body.find(parts[-1])
         if entry is None:
             raise PathNotFoundError(f"no such file or folder: {path}")
@@ -126,14 +126,22 @@ class Files:
                 yield from self.walk(e.path)
 
     def subtree(
-        self, node: bytes, key: FolderKey, key_version: int, space: Space
+        self,
+        node: bytes,
+        key: FolderKey,
+        key_version: int,
+        space: Space,
+        pages: list[bytes] | None = None,
     ) -> Iterator[bytes | FileEntry]:
-        """Every folder (as its node id) and file entry under a folder, the folder first."""
+        """Every folder (as its node id) and file entry under a folder, the folder first;
+        the blob ids of paged folders' pages (issue 18) go to `pages` if given."""
         folder, _ = self.session.tree.read(node, key, key_version, space)
+        if pages is not None:
+            pages += folder.page_blobs
         yield node
         for e in folder.body.entries:
             if isinstance(e, FolderEntry):
-                yield from self.subtree(e.node_id, e.folder_key, e.key_version, space)
+                yield from self.subtree(e.node_id, e.folder_key, e.key_version, space, pages)
             else:
                 yield e
 
@@ -144,11 +152,15 @@ class Files:
         parts: list[str],
         change: Callable[[ManifestBody], ManifestBody],
         at: Location | None = None,
+        names: Collection[str] | None = None,
     ) -> Edit:
         """Apply a pure edit to the folder at `parts` (or at `at`, a shared file's holder);
-        keep the new high-water marks."""
+        keep the new high-water marks. `names`: every name the edit looks at (a paged folder
+        is then read and written page by page, `Tree.update`)."""
         at = at or self.spaces.locate(parts)
-        done = self.session.tree.update(at.node_id, at.key, change, at.key_version, at.space)
+        done = self.session.tree.update(
+            at.node_id, at.key, change, at.key_version, at.space, names=names
+        )
         self.session.save()  # the new high-water marks, so a server cannot fork this write away
         return done
 

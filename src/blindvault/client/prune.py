@@ -57,9 +57,11 @@ class Pruner:
         self.trash = trash
 
     def referenced(self) -> set[str]:
-        """Every blob a signed manifest this device can read names (any kept version)."""
+        """Every blob a signed manifest this device can read names (any kept version, and
+        the pages of a paged folder, issue 18)."""
         refs: set[str] = set()
         for _, folder in self.trash.folders():
+            refs |= {b.hex() for b in folder.page_blobs}  # mutant: prune.keep-pages
             for e in folder.body.entries:
                 if isinstance(e, FileEntry):
                     refs |= _versions(e)
@@ -75,6 +77,7 @@ class Pruner:
         folder, _ = self.trash.files.session.tree.read(
             entry.node_id, entry.folder_key, entry.key_version, space
         )
+        refs |= {b.hex() for b in folder.page_blobs}
         for child in (*folder.body.entries, *(t.entry for t in folder.body.trash)):
             self._collect(child, space, refs)
 

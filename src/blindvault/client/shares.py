@@ -261,8 +261,9 @@ class Shares:
     def _adopt(self, entry: FolderEntry) -> None:
         """Move a folder's subtree (manifests and blobs) into its new shared space."""
         node = entry.node_id
+        pages: list[bytes] = []  # a paged folder's pages move with its manifest (issue 18)
         items = list(self.files.subtree(node, entry.folder_key, entry.key_version,
-                                        self.spaces.private))  # fmt: skip
+                                        self.spaces.private, pages))  # fmt: skip
         if any(isinstance(i, bytes) and i != node and self.spaces.is_shared(i) for i in items):
             raise UsageError("a folder inside this one is shared already")
         self.session.api.post_json(
@@ -275,7 +276,8 @@ class Shares:
                     blob_id(i.node_id, i.content_version).hex()
                     for i in items
                     if isinstance(i, FileEntry)
-                ],
+                ]
+                + [p.hex() for p in pages],
             },
         )
 

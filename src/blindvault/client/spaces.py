@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from blindvault.client.net.answers import Answer
@@ -140,7 +141,9 @@ class Spaces:
         at = self.locate(parts[:-1])
         if at.space.shared:
             return None
-        folder, _ = self.session.tree.read(at.node_id, at.key, at.key_version, at.space)
+        folder, _ = self.session.tree.read(
+            at.node_id, at.key, at.key_version, at.space, names=parts[-1:]
+        )
         entry = folder.body.find(parts[-1])
         return self.shared_file(entry) if isinstance(entry, FileEntry) else None
 
@@ -224,7 +227,9 @@ class Spaces:
             opened = self.session.keys()
             here, skip = Location(opened.bundle.root_node, opened.root_key, 1, self.private), 0
         for i in range(skip, len(parts)):
-            folder, _ = tree.read(here.node_id, here.key, here.key_version, here.space)
+            folder, _ = tree.read(
+                here.node_id, here.key, here.key_version, here.space, names=parts[i : i + 1]
+            )
             entry = folder.body.find(parts[i])
             if not isinstance(entry, FolderEntry):
                 raise PathNotFoundError(f"no folder /{'/'.join(parts[: i + 1])}")
@@ -232,10 +237,13 @@ class Spaces:
             here = Location(entry.node_id, entry.folder_key, entry.key_version, space)
         return here
 
-    def folder(self, parts: list[str]) -> Folder:
-        """The verified folder at `parts`."""
+    def folder(self, parts: list[str], names: Collection[str] | None = None) -> Folder:
+        """The verified folder at `parts`; with `names`, a paged folder's body may hold only
+        the entries of the pages those names fall in (`Tree.read`)."""
         at = self.locate(parts)
-        folder, _ = self.session.tree.read(at.node_id, at.key, at.key_version, at.space)
+        folder, _ = self.session.tree.read(
+            at.node_id, at.key, at.key_version, at.space, names=names
+        )
         return folder
 
     def space(self, parts: list[str]) -> Space:

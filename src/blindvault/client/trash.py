@@ -217,6 +217,6 @@ class Trash:
         )
         for child in (*folder.body.entries, *(t.entry for t in folder.body.trash)):
             self.destroy(child, space)
-        self.files.session.tree.drop(entry.node_id, space)
+        self.files.session.tree.drop(entry.node_id, space, folder)
         self.files.spaces.end_grants(entry.node_id)
         self.files.session.save()

@@ -134,7 +134,7 @@ class Uploads:
         """Small files (with their blob sizes) into one folder: the tiniest in batches, the
         rest in parallel, then one manifest write."""
         spaces = self.files.spaces
-        parent = spaces.folder(target)
+        parent = spaces.folder(target, names=[f.name for f, _ in files])
         shared = [  # a shared file of one's own: its next version goes into its holder
             f
             for f, _ in files
@@ -168,7 +168,7 @@ class Uploads:
         holder = self.files.spaces.holder_at(target)
         if holder is not None:  # a shared file: its next version goes into its holder
             return self._put_shared(local, holder, step)
-        parent = self.files.spaces.folder(target[:-1])
+        parent = self.files.spaces.folder(target[:-1], names=target[-1:])
         done = None
         for rec in transfer.pending_upload(self._resume_dir, local):
             done = transfer.resume_upload(
@@ -254,8 +254,9 @@ class Uploads:
         at, me = now_ms(), self.session.fingerprint  # who wrote these versions, and when
         entries = [dataclasses.replace(e, written_ms=at, writer=me) for e in entries]
         try:
-            done = self.files.update(target, partial(edits.upsert, files=entries,
-                                                     where=display(target)), holder)  # fmt: skip
+            names = [e.name for e in entries]  # a paged folder: only their pages (issue 18)
+            upsert = partial(edits.upsert, files=entries, where=display(target))
+            done = self.files.update(target, upsert, holder, names)
         except ConflictError as exc:
             if exc.code == edits.NEWER:  # nothing names what we sent: do not leave it behind
                 for e in entries:

@@ -36,10 +36,10 @@ from blindvault.core.constants import (
     LABEL_APP_NODE,
     MAGIC_MANIFEST,
 )
-from blindvault.core.encoding import Reader, Writer, check_header
+from blindvault.core.encoding import Reader, Writer
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey, VaultKey
-from blindvault.errors import IntegrityError
+from blindvault.errors import FormatError, IntegrityError
 
 __all__ = [
     "app_email",
@@ -105,7 +105,8 @@ def manifest_key_version(sealed: bytes) -> int:
     It is a hint until `open_manifest` verifies the signature over the head and the AEAD
     under the key derived for it; a wrong value only makes the open fail."""
     r = Reader(sealed)
-    check_header(r, MAGIC_MANIFEST)
+    if r.take(len(MAGIC_MANIFEST)) != MAGIC_MANIFEST or r.u8() not in (1, 2):  # whole or paged
+        raise FormatError("not a sealed manifest")
     r.take(ID_SIZE)
     r.u64()
     return r.u64()

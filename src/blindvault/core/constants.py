@@ -40,6 +40,9 @@ MAGIC_GROUP_ROSTER: Final = b"BVGR"  # issue 19: groups
 # re-shares (issue 19): a member's signed addition to a roster, and a folder's list of them
 MAGIC_RESHARE: Final = b"BVRA"
 MAGIC_RESHARE_LIST: Final = b"BVRL"
+MAGIC_MANIFEST_ROOT: Final = b"BVMR"  # body of a paged manifest root (issue 18)
+MAGIC_PAGE: Final = b"BVMG"  # a sealed manifest page (issue 18)
+MAGIC_PAGE_BODY: Final = b"BVMP"  # a manifest page's plaintext (issue 18)
 
 # Object versions that differ from FORMAT_VERSION (issue 11): manifest bodies lost the
 # unauthenticated `author` and gained Padmé padding; rosters chain to their predecessor and
@@ -101,6 +104,10 @@ LABEL_RESUME_PART: Final = b"blindvault/v1/resume-part"
 LABEL_MANIFEST_KEY: Final = b"blindvault/v1/manifest-key"
 LABEL_MANIFEST_SIG: Final = b"blindvault/v1/manifest-sig"
 LABEL_MANIFEST_HASH: Final = b"blindvault/v1/manifest-hash"
+LABEL_PAGE_KEY: Final = b"blindvault/v1/manifest-page-key"
+LABEL_BUCKET_KEY: Final = b"blindvault/v1/manifest-bucket-key"
+LABEL_PAGE_HASH: Final = b"blindvault/v1/manifest-page-hash"
+LABEL_PAGE_ID: Final = b"blindvault/v1/manifest-page-id"
 LABEL_ROOT_SIG: Final = b"blindvault/v1/root-sig"
 LABEL_ROOT_HASH: Final = b"blindvault/v1/root-hash"
 LABEL_IDENTITY_SIG: Final = b"blindvault/v1/identity-sig"
@@ -179,6 +186,14 @@ NODE_FILE: Final = 1
 NODE_FOLDER: Final = 2
 MAX_NAME_BYTES: Final = 255
 MAX_MANIFEST_ENTRIES: Final = 1_000_000
+# paged manifests (issue 18): a sealed manifest (BVMF) of version 2 is a paged root
+MANIFEST_WHOLE: Final = 1  # BVMF version byte: the whole body inside (BVMB)
+MANIFEST_PAGED: Final = 2  # BVMF version byte: a root (BVMR) naming sealed pages (BVMG)
+PAGE_SPLIT: Final = 2_048  # a whole manifest with more entries is written paged
+PAGE_MERGE: Final = 1_024  # a paged folder with at most this many is written whole again
+PAGE_TARGET: Final = 256  # entries per page a (re)split aims at
+PAGE_MAX: Final = 1_024  # a write that fills a page beyond this re-splits the folder
+MAX_PAGE_BITS: Final = 16  # at most 2**16 pages
 
 # --- sharing ---
 SUITE_X25519: Final = 1

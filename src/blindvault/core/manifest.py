@@ -21,6 +21,11 @@ nothing authenticated (any writer could name anybody); version 2 drops it: who w
 listing is the manifest's signed `writer`. Version 3 (issue 14) keeps each file's earlier
 content versions inside the signed body. Version 4 (issue 14) adds the folder's trash.
 Older bodies are refused.
+
+A sealed manifest of version 2 (issue 18, core/pages.py) has the same head, signature,
+chain and hash, and a paged root (BVMR) for a body: the folder's tombstones and trash and
+the hashes of the sealed pages holding its entries. `OpenedManifest.paged` is that root;
+the tree (client/tree/paged.py) fetches and checks the pages.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from blindvault.core.constants import (
     LABEL_MANIFEST_SIG,
     MAGIC_MANIFEST,
     MAGIC_MANIFEST_BODY,
+    MANIFEST_PAGED,
+    MANIFEST_WHOLE,
     MAX_MANIFEST_ENTRIES,
     PAD_MANIFEST_MIN,
 )
@@ -58,6 +65,7 @@ from blindvault.core.history import MAX_HISTORY, FileVersion
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey
 from blindvault.core.padme import pad_block, unpad_block
+from blindvault.core.pages import RootBody
 from blindvault.core.trash import TrashItem, read_trash, write_trash
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
@@ -70,10 +78,12 @@ __all__ = [
     "ManifestBody",
     "ManifestHead",
     "OpenedManifest",
+    "RootBody",
     "Tombstone",
     "TrashItem",
     "check_fresh",
     "check_name",
+    "check_unique",
     "open_manifest",
     "open_manifest_for_link",
     "seal_manifest",
@@ -94,7 +104,7 @@ class ManifestBody:
     def encode(self) -> bytes:
         entries = sorted(self.entries, key=lambda e: check_name(e.name).encode("utf-8"))
         tombs = sorted(self.tombstones, key=lambda t: t.node_id)
-        _check_unique(entries, tombs, self.trash)
+        check_unique(entries, tombs, self.trash)
         w = Writer(header(MAGIC_MANIFEST_BODY)).u32(len(entries))
         for e in entries:
             write_entry(w, e)
@@ -121,7 +131,7 @@ class ManifestBody:
         if any(a >= b for a, b in pairwise(ids)):
             raise FormatError("tombstones not in canonical order")
         try:
-            _check_unique(entries, tombs, trash)
+            check_unique(entries, tombs, trash)
         except UsageError:
             raise FormatError("duplicate node id") from None
         return cls(tuple(entries), tuple(tombs), trash)
@@ -140,7 +150,7 @@ def _count(r: Reader) -> int:
     return n
 
 
-def _check_unique(
+def check_unique(
     entries: list[Entry], tombs: list[Tombstone], trash: tuple[TrashItem, ...]
 ) -> None:
     """Names and node ids unique among live entries and tombstones; a trash item may share
@@ -172,6 +182,9 @@ class OpenedManifest:
     writer: bytes
     body: ManifestBody
     hash: bytes = field(repr=False)
+    # a paged manifest (version 2): its root; `body` then holds no entries (they are in
+    # the pages), only the tombstones and trash
+    paged: RootBody | None = field(default=None, repr=False)
 
     @property
     def head(self) -> ManifestHead:
@@ -185,9 +198,16 @@ def _manifest_key(folder_key: FolderKey) -> bytes:
 
 
 def _head(
-    node_id: bytes, version: int, key_version: int, prev: bytes, writer: bytes, nonce: bytes
+    fmt: int,
+    node_id: bytes,
+    version: int,
+    key_version: int,
+    prev: bytes,
+    writer: bytes,
+    nonce: bytes,
 ) -> bytes:
-    w = Writer(header(MAGIC_MANIFEST)).fixed(node_id, ID_SIZE).u64(version).u64(key_version)
+    w = Writer(MAGIC_MANIFEST + bytes([fmt])).fixed(node_id, ID_SIZE).u64(version)
+    w.u64(key_version)
     return (
         w.fixed(prev, HASH_SIZE)
         .fixed(writer, FINGERPRINT_SIZE)
@@ -201,7 +221,7 @@ def manifest_hash(sealed: bytes) -> bytes:
 
 
 def _seal_from_parts(
-    plain: bytes,
+    plain: bytes | tuple[int, bytes],
     folder_key: FolderKey,
     node_id: bytes,
     version: int,
@@ -212,14 +232,15 @@ def _seal_from_parts(
 ) -> bytes:
     if version < 1 or (version == 1) != (prev_hash == ZERO_HASH):
         raise UsageError("version 1 has a zero prev_hash, later versions a real one")
-    head = _head(node_id, version, key_version, prev_hash, writer.bundle.fingerprint, nonce)
-    ct = primitives.aes256gcm_seal(_manifest_key(folder_key), nonce, plain, head)
+    fmt, raw = plain if isinstance(plain, tuple) else (MANIFEST_WHOLE, plain)
+    head = _head(fmt, node_id, version, key_version, prev_hash, writer.bundle.fingerprint, nonce)
+    ct = primitives.aes256gcm_seal(_manifest_key(folder_key), nonce, raw, head)
     signed = Writer(head).var32(ct).bytes()
     return signed + writer.sign(LABEL_MANIFEST_SIG + b"\x00" + signed)
 
 
 def seal_manifest(
-    body: ManifestBody,
+    body: ManifestBody | RootBody,
     folder_key: FolderKey,
     *,
     node_id: bytes,
@@ -228,10 +249,12 @@ def seal_manifest(
     prev_hash: bytes,
     writer: Identity,
 ) -> bytes:
-    """Encrypt and sign a folder's manifest (`version` n+1 chains to version n's hash)."""
+    """Encrypt and sign a folder's manifest (`version` n+1 chains to version n's hash);
+    a `RootBody` is sealed as a paged manifest (version 2 of the sealed format)."""
     nonce = primitives.random_bytes(GCM_NONCE_SIZE)
+    fmt = MANIFEST_PAGED if isinstance(body, RootBody) else MANIFEST_WHOLE
     return _seal_from_parts(
-        body.encode(), folder_key, node_id, version, key_version, prev_hash, writer, nonce
+        (fmt, body.encode()), folder_key, node_id, version, key_version, prev_hash, writer, nonce
     )
 
 
@@ -264,13 +287,18 @@ def open_manifest_for_link(sealed: bytes, folder_key: FolderKey, node_id: bytes)
     manifest was written by someone holding that key, for this node id, unmodified. What
     it does not get: *which* key holder wrote it, and freshness across visits (a link
     holder keeps no state), both stated in docs/threat-model.md. Account holders always
-    use `open_manifest`.
+    use `open_manifest`. A link snapshot is always written whole (§10), so a paged
+    manifest here is refused.
     """
-    return _decrypt(sealed, _split(sealed, node_id), folder_key)
+    parts = _split(sealed, node_id)
+    if parts.fmt != MANIFEST_WHOLE:  # mutant: core.link-manifest-whole
+        raise FormatError("a link snapshot is never a paged manifest")
+    return _decrypt(sealed, parts, folder_key)
 
 
 @dataclass(frozen=True, slots=True)
 class _Sealed:
+    fmt: int
     version: int
     key_version: int
     prev: bytes
@@ -284,7 +312,11 @@ class _Sealed:
 
 def _split(sealed: bytes, node_id: bytes) -> _Sealed:
     r = Reader(sealed)
-    check_header(r, MAGIC_MANIFEST)
+    if r.take(len(MAGIC_MANIFEST)) != MAGIC_MANIFEST:
+        raise FormatError("wrong magic")
+    fmt = r.u8()
+    if fmt not in (MANIFEST_WHOLE, MANIFEST_PAGED):
+        raise FormatError(f"unsupported format version {fmt}")
     got_node = r.take(ID_SIZE)
     version, key_version = r.u64(), r.u64()
     prev, writer, nonce = r.take(HASH_SIZE), r.take(FINGERPRINT_SIZE), r.take(GCM_NONCE_SIZE)
@@ -295,13 +327,18 @@ def _split(sealed: bytes, node_id: bytes) -> _Sealed:
     r.finish()
     if got_node != node_id or version < 1 or (version == 1) != (prev == ZERO_HASH):
         raise IntegrityError
-    return _Sealed(version, key_version, prev, writer, nonce, head, ct, signed_len, signature)
+    return _Sealed(fmt, version, key_version, prev, writer, nonce, head, ct, signed_len, signature)
 
 
 def _decrypt(sealed: bytes, parts: _Sealed, folder_key: FolderKey) -> OpenedManifest:
     plain = primitives.aes256gcm_open(_manifest_key(folder_key), parts.nonce, parts.ct, parts.head)
+    paged: RootBody | None = None
     try:
-        body = ManifestBody.decode(plain)
+        if parts.fmt == MANIFEST_PAGED:
+            paged = RootBody.decode(plain)
+            body = ManifestBody((), paged.tombstones, paged.trash)
+        else:
+            body = ManifestBody.decode(plain)
     except FormatError:
         raise IntegrityError from None
     node_id = parts.head[5 : 5 + ID_SIZE]
@@ -313,6 +350,7 @@ def _decrypt(sealed: bytes, parts: _Sealed, folder_key: FolderKey) -> OpenedMani
         parts.writer,
         body,
         manifest_hash(sealed),
+        paged,
     )
 
 

@@ -382,6 +382,19 @@ export async function sha256(data) {
   return new Uint8Array(await subtle.digest("SHA-256", data));
 }
 
+/** A sealed manifest of version 2 is a paged folder root (§7a, issue 18: a folder of more
+ * than 2,048 entries), which this code does not read: say so plainly, not "unsupported
+ * format version". */
+export const PAGED_UNSUPPORTED =
+  "this folder has more than 2,048 entries and is stored as a paged manifest, which the web " +
+  "page cannot open yet; use the blindvault command-line client";
+
+export function refusePaged(sealed) {
+  if (sealed.length > 4 && equalBytes(sealed.subarray(0, 4), MAGIC_MANIFEST) && sealed[4] === 2) {
+    throw new FormatError(PAGED_UNSUPPORTED);
+  }
+}
+
 /**
  * Open a sealed folder manifest (BVMF) with the folder key.
  *
@@ -395,6 +408,7 @@ export async function sha256(data) {
  * page without memory; the page only refuses a lower version within one visit.
  */
 export async function openManifest(sealed, folderKey, nodeId, { allowTrash = false } = {}) {
+  refusePaged(sealed);
   const r = new Reader(sealed);
   r.header(MAGIC_MANIFEST);
   const gotNode = r.take(ID_SIZE);

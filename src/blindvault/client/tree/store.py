@@ -5,16 +5,33 @@ Reads verify the writer's signature, decrypt, and check freshness against both t
 device's high-water marks and the signed root (P-FRESH). Writes are compare-and-swap:
 re-read, re-apply, retry on a lost race. The signed root (kind "root", id = account id)
 is advanced after each manifest write.
+
+A folder over PAGE_SPLIT entries is stored paged (issue 18, `paged.py`): the record holds
+a signed root naming sealed pages kept as blobs. `read(..., names=...)` may then open only
+the pages those names fall in (the body holds at least those entries), and `update(...,
+names=...)` rewrites only the pages the edit changed, plus the root.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import partial
 
 from blindvault.client.local.state import AccountState
 from blindvault.client.net.http import ApiClient, b64d, b64e
+from blindvault.client.net.transfer import fetch_batch
+from blindvault.client.tree.paged import (
+    Loaded,
+    PageCache,
+    PageGoneError,
+    load,
+    plan,
+    publish,
+    retire,
+)
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import (
@@ -27,6 +44,7 @@ from blindvault.core.manifest import (
     open_manifest,
     seal_manifest,
 )
+from blindvault.core.pages import page_blob_id
 from blindvault.core.root import SignedRoot, check_root_fresh, open_root, seal_root
 from blindvault.errors import ConflictError, IntegrityError, NotFoundError, RollbackError
 from blindvault.wire.records import Record
@@ -67,10 +85,20 @@ class Folder:
     key_version: int
     manifest: OpenedManifest | None
     space: Space
+    whole: ManifestBody | None = None  # a paged folder's body, from its pages
+    pages: Loaded | None = None  # a paged folder's pages as read (all, or some buckets)
 
     @property
     def body(self) -> ManifestBody:
+        if self.whole is not None:
+            return self.whole
         return self.manifest.body if self.manifest else ManifestBody()
+
+    @property
+    def page_blobs(self) -> list[bytes]:
+        """The blob ids of the pages a paged folder's signed root names (for `prune`)."""
+        root = self.manifest.paged if self.manifest else None
+        return [page_blob_id(self.node_id, r.hash) for r in root.refs if r.count] if root else []
 
     @property
     def version(self) -> int:
@@ -107,6 +135,7 @@ class Tree:
         self._root: SignedRoot | None = None
         self._root_version = 0
         self.private = Space(api, {identity.bundle.fingerprint: identity.bundle})
+        self.pages = PageCache()
 
     # --- the signed root ------------------------------------------------------------
 
@@ -206,12 +235,35 @@ class Tree:
         space: Space,
         *,
         create: bool = False,
+        names: Collection[str] | None = None,
     ) -> tuple[Folder, int]:
         """Fetch, verify and freshness-check a folder; returns it and its record version.
 
         A folder is read because something signed names it (its parent's manifest, the key
         bundle for the root), so a 404 is an integrity error (P-EXISTS); only `create` (a
-        folder being made, not yet named by anything) reads as empty."""
+        folder being made, not yet named by anything) reads as empty. With `names`, a paged
+        folder's body may hold only the entries of the pages those names fall in."""
+        tried = -1
+        for _ in range(MAX_RETRIES):
+            folder, version = self._read_manifest(node_id, key, key_version, space, create)
+            opened = folder.manifest
+            if opened is None or opened.paged is None:
+                return folder, version
+            try:
+                fetch = partial(fetch_batch, space.api)
+                body, loaded = load(fetch, opened, key, self.pages, names)
+            except PageGoneError:
+                # a writer may have replaced the page since this root: read the root again
+                if version == tried:  # the same root again: the server lost it
+                    raise IntegrityError("a page the signed manifest names is missing") from None
+                tried = version
+                continue
+            return dataclasses.replace(folder, whole=body, pages=loaded), version
+        raise IntegrityError("a page the signed manifest names is missing")
+
+    def _read_manifest(
+        self, node_id: bytes, key: FolderKey, key_version: int, space: Space, create: bool
+    ) -> tuple[Folder, int]:
         try:
             rec = space.api.get_as(Record, f"/v1/records/manifest/{node_id.hex()}")
         except NotFoundError:
@@ -244,18 +296,29 @@ class Tree:
         new_key: FolderKey | None = None,
         *,
         create: bool = False,
+        names: Collection[str] | None = None,
     ) -> Edit:
         """Apply `change` to the folder's current body and write it; retry on a lost race.
 
         With `new_key`, the folder is re-sealed under a new key, one key version up (key
-        rotation when a member leaves a shared folder)."""
+        rotation when a member leaves a shared folder). With `names` (every name the
+        change looks at or writes), a paged folder is read and written page by page; the
+        edit then sees, and its `Edit` holds, only the entries of those pages."""
+        want = names
         for _ in range(MAX_RETRIES):
-            folder, version = self.read(node_id, key, key_version, space, create=create)
+            folder, version = self.read(node_id, key, key_version, space, create=create, names=want)
             body = change(folder.body)
+            write_key = new_key or key
+            todo = plan(node_id, write_key, body, folder.manifest, folder.pages,
+                        rekey=new_key is not None)  # fmt: skip
+            if todo is None:  # a partial read does not do for this edit: read it all
+                want = None
+                continue
+            publish(space.api, todo)
             prev = folder.manifest.hash if folder.manifest else ZERO_HASH
             sealed = seal_manifest(
-                body,
-                new_key or key,
+                todo.root or body,
+                write_key,
                 node_id=node_id,
                 version=version + 1,
                 key_version=folder.key_version + (1 if new_key else 0),
@@ -268,15 +331,20 @@ class Tree:
                     {"expected_version": version, "data": b64e(sealed)},
                 )
             except ConflictError:
+                retire(space.api, [bid for bid, _ in todo.uploads])  # named by nothing
                 continue
+            for h, entries in todo.opened.items():
+                self.pages.put(node_id, h, entries)
+            retire(space.api, todo.drops)
             digest = manifest_hash(sealed)
             self.state.remember_head(node_id, version + 1, digest)
             self._advance_root(ManifestHead(node_id, version + 1, digest))
             return Edit(folder.body, body)
         raise ConflictError(409, "stale_version", "the folder kept changing; try again")
 
-    def drop(self, node_id: bytes, space: Space) -> None:
-        """Delete a folder's manifest record (after its entry got a tombstone)."""
+    def drop(self, node_id: bytes, space: Space, folder: Folder | None = None) -> None:
+        """Delete a folder's manifest record (after its entry got a tombstone), and the
+        pages of `folder` (as read) if it is paged."""
         try:
             rec = space.api.get_json(f"/v1/records/manifest/{node_id.hex()}")
             space.api.request(
@@ -286,5 +354,7 @@ class Tree:
             )
         except NotFoundError:
             pass
+        if folder is not None:
+            retire(space.api, folder.page_blobs)
         self.state.heads.pop(node_id.hex(), None)
         self._advance_root(None, removed=node_id)

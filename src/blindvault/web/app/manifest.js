@@ -1,7 +1,7 @@
 // Folder manifests (§7): the body encoder, sealing and signing, and a verified open that
 // checks the writer's signature before anything is decrypted (linkcore.js's openManifest
 // cannot: a link holder pins nobody; a signed-in device knows its writers).
-import { FormatError, IntegrityError, concat, decodeManifestBody, openManifest, toHex } from "/s/assets/linkcore.js";
+import { FormatError, IntegrityError, concat, decodeManifestBody, openManifest, refusePaged, toHex } from "/s/assets/linkcore.js";
 import { Reader, Writer, compareBytes, label, randomBytes, utf8Encode } from "./bytes.js";
 import { aesSeal, ed25519Verify, hkdfSha256, sha256 } from "./crypto.js";
 
@@ -97,6 +97,8 @@ export async function sealManifest(body, folderKey, { nodeId, version, keyVersio
  * key): the signature is verified first, then linkcore.js checks structure, AEAD and body.
  */
 export async function openVerified(sealed, folderKey, nodeId, writers) {
+  // a paged folder (§7a): a clear refusal, not a bad-version error
+  refusePaged(sealed); // mutant: web.manifest-paged-refused
   const r = new Reader(sealed); // the structure first: a malformed object is a FormatError
   r.header("BVMF", 1);
   r.take(HEAD_SIZE - 5);
