@@ -103,3 +103,29 @@ def test_files_dropped_in_chromium_reach_only_the_owner(
     for name, data in files.items():
         owner.cli("get", f"/inbox/{name}", str(got))
         assert (got / name).read_bytes() == data
+
+
+def test_a_file_past_the_old_64_mib_cap_is_dropped_from_chromium(
+    chromium: Any, owner: Owner, tmp_path: Path
+) -> None:
+    """The page reads and seals a chosen file a MiB at a time into a Blob (never whole in
+    the page's memory) and the owner imports it byte for byte."""
+    made = json.loads(owner.cli("link", "/inbox", "--upload-only", "--json"))
+    big = tmp_path / "video.bin"
+    with big.open("wb") as f:
+        for _ in range(80):
+            f.write(os.urandom(1 << 20))
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(made["url"])
+    _wait(page, "drop")
+    page.set_input_files("#drop-files", [str(big)])
+    page.click("#drop-send")
+    assert "Sent 1 file" in _wait(page, "dropped")
+    context.close()
+    report = json.loads(owner.cli("drops", "--json"))
+    assert report["imported"] == ["/inbox/video.bin"] and report["quarantined"] == []
+    got = tmp_path / "got"
+    got.mkdir()
+    owner.cli("get", "/inbox/video.bin", str(got))
+    assert (got / "video.bin").read_bytes() == big.read_bytes()
