@@ -43,6 +43,7 @@ class Outgoing(Model):
     accepted: bool
     envelope: str
     created_at: float
+    role_since: float | None = None  # when the role was last set (a new grant: created_at)
 
 
 class Incoming(Model):

@@ -50,14 +50,22 @@ def put_share(
         grants.c.member == body.member,
     )
     with transaction(ctx.engine) as conn:
-        if conn.execute(select(accounts.c.id).where(accounts.c.id == body.member)).first() is None:
+        member = conn.execute(select(accounts.c.email).where(accounts.c.id == body.member)).first()
+        if member is None:
             raise not_found("account")
-        existing = conn.execute(select(grants.c.id).where(*key)).scalar()
+        existing = conn.execute(select(grants.c.id, grants.c.role).where(*key)).first()
+        event, was = "share.grant", {}
         if existing is not None:
-            conn.execute(
-                update(grants).where(*key).values(role=body.role, envelope=envelope, updated_at=now)
-            )
-            share_id = existing
+            # a new role (`updated_at`: the role's "since"), or the same one with a new
+            # envelope (the key rotated on unshare: the role's "since" stays)
+            changed = existing.role != body.role
+            values: dict[str, Any] = {"role": body.role, "envelope": envelope}
+            if changed:
+                values["updated_at"] = now
+            conn.execute(update(grants).where(*key).values(**values))
+            share_id = existing.id
+            event = "share.change" if changed else "share.rekey"
+            was = {"was": existing.role} if changed else {}
         else:
             _check_pending(conn, ctx.limits, who.account_id, body.member)
             conn.execute(
@@ -74,7 +82,8 @@ def put_share(
                 )
             )
             share_id = body.id
-        audit_log.record(conn, who.account_id, "share.grant", role=body.role)
+        detail = {"share": share_id, "space": body.space, "member": member.email}
+        audit_log.record(conn, who.account_id, event, **detail, role=body.role, **was)
     return {"id": share_id}
 
 
@@ -127,6 +136,7 @@ def list_shares(who: Who, ctx: Ctx) -> dict[str, Any]:
                 "accepted": r.accepted,
                 "envelope": b64encode(r.envelope),
                 "created_at": r.created_at,
+                "role_since": r.updated_at,
             }
             for r in out_rows
         ],
@@ -153,6 +163,12 @@ def _grant_for(conn: Connection, share_id: str, account: str) -> Any:
     return row
 
 
+def _detail(conn: Connection, row: Any) -> dict[str, Any]:
+    """What the owner's audit log says about a grant: its id, space, member and role."""
+    email = conn.execute(select(accounts.c.email).where(accounts.c.id == row.member)).scalar()
+    return {"share": row.id, "space": row.space, "member": email, "role": row.role}
+
+
 @router.post("/shares/{share_id}/accept", response_model=ShareAccepted)
 def accept_share(
     share_id: ShareId,
@@ -164,6 +180,8 @@ def accept_share(
         if row.member != who.account_id:
             raise not_found("share")
         conn.execute(update(grants).where(grants.c.id == share_id).values(accepted=True))
+        if not row.accepted:
+            audit_log.record(conn, row.owner, "share.accept", **_detail(conn, row))
     return {"id": share_id, "accepted": True}
 
 
@@ -177,5 +195,6 @@ def delete_share(
     with transaction(ctx.engine) as conn:
         row = _grant_for(conn, share_id, who.account_id)
         conn.execute(delete(grants).where(grants.c.id == share_id))
-        audit_log.record(conn, row.owner, "share.revoke")
+        by = "owner" if who.account_id == row.owner else "member"  # a member may leave
+        audit_log.record(conn, row.owner, "share.revoke", **_detail(conn, row), by=by)
     return Response(status_code=204)

@@ -15,6 +15,7 @@ before the body is read).
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import time
@@ -23,6 +24,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, delete, select, update
 
 from blindvault.server.context import ServerContext
+from blindvault.server.domain import audit as audit_log
 from blindvault.server.domain.quota import release, reserve
 from blindvault.server.errors import ApiError, invalid, not_found
 from blindvault.server.storage.blobstore import new_storage_key
@@ -96,6 +98,8 @@ def store_drop(ctx: ServerContext, row: Any, data: IO[bytes], size: int) -> str:
             )  # fmt: skip
             if added != 1:  # the same (link, drop id) exists: a replay
                 raise ApiError(409, "conflict", "this drop was uploaded already")
+            link = base64.urlsafe_b64encode(bytes.fromhex(row.id)).rstrip(b"=").decode()
+            audit_log.record(conn, row.owner, "drop_received", link=link, drop=drop, size=size)
     except BaseException:
         _forget(ctx, key)
         raise
