@@ -61,7 +61,7 @@ from blindvault.wire.locks import Lock
 __all__ = ["DropReport", "Drops", "drop_files"]
 
 DEFAULT_MAX_DROP = 4 << 30  # the server's own cap (Limits.max_drop) applies as well
-MAX_DROP = 1 << 40  # the largest drop this device fetches (a link's limit is at most this)
+MAX_DROP = DEFAULT_MAX_DROP  # a link's limit is at most this: the most a drop fetch writes
 PIECE = 1 << 20  # drops are sealed, sent, fetched and opened this many bytes at a time
 DROPS_LOCK = "0000000000000000000064726f707321"  # the lock resource id ("drops!")
 LEASE = 600
@@ -101,8 +101,8 @@ class Drops:
             raise UsageError("the expiry must be in the future")
         if max_uploads is not None and max_uploads < 1:
             raise UsageError("--max-uploads must be at least 1")
-        if max_size is not None and max_size < 1:
-            raise UsageError("the size limit must be at least 1 byte")
+        if max_size is not None and not 1 <= max_size <= MAX_DROP:
+            raise UsageError(f"the size limit must be from 1 byte to {MAX_DROP} bytes")
         if remote.lstrip("/").startswith("@"):
             raise UsageError("an upload-only link goes into a folder of your own")
         entry = self.files.stat(remote)
