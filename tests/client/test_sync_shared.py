@@ -142,15 +142,16 @@ def test_a_members_write_to_a_shared_file_reaches_the_owners_pair(cli: Cli, tmp_
     carol.ok("accept", str(item["id"]), "--trust-on-first-use")
     _sync(alice, "/docs")  # the snapshot, now that the file is shared
 
-    edited = tmp_path / "edited"
-    edited.write_bytes(b"v2 by carol")
+    edited = tmp_path / "edited"  # large: fetched in resumable ranges from the holder
+    v2 = os.urandom(9 << 20)
+    edited.write_bytes(v2)
     carol.ok("put", str(edited), "@shared/report.pdf")
     code, out, err = alice("sync", str(alice.folder), "/docs", "--once", "--json")
     assert code == 0, err
     (report,) = json.loads(out)
-    assert (alice.folder / "report.pdf").read_bytes() == b"v2 by carol"
+    assert (alice.folder / "report.pdf").read_bytes() == v2
     assert [(a["action"], a["path"]) for a in report["actions"]] == [("download", "report.pdf")]
     assert (alice.folder / "other.txt").read_text() == "not shared"
     listed = {e["name"]: e for e in json.loads(alice("ls", "/docs", "--json")[1])}
-    assert listed["report.pdf"]["size"] == len(b"v2 by carol")
+    assert listed["report.pdf"]["size"] == len(v2)
     assert _sync(alice, "/docs")["actions"] == []  # taken once, not again
