@@ -14,6 +14,12 @@ file); a drop that does not open is quarantined: its sealed bytes are kept in
 `$BLINDVAULT_HOME/quarantine/drops/` and it is reported, never imported in part. A drop is
 imported once: this device remembers the ids of the drops it imported or quarantined, and
 one device at a time imports (the account's drop lease, `DROPS_LOCK`).
+
+Both sides stream (memory stays flat at any size): the holder seals and sends a file
+PIECE bytes at a time (`StreamedBody`, the same bytes on a retry); the owner fetches a
+drop to a file under `$BLINDVAULT_HOME/tmp/drops/` (never past the size the server lists,
+at most a link's largest), decrypts it from there into a file that exists only once the
+last chunk verified, and uploads that like `put`.
 """
 
 from __future__ import annotations
