@@ -56,13 +56,25 @@ def _share(cli: Cli, alice: Device, bob: Device, remote: str) -> None:
     assert bob("accept", str(pending["id"]))[0] == 0
 
 
-def test_an_unchanged_shared_pair_costs_one_request(cli: Cli, two: tuple[Device, Device]) -> None:
-    alice, bob = two
+def _shared_team(cli: Cli, alice: Device, bob: Device) -> None:
+    """Alice's /team (plan.txt, sub/notes.txt), synced, then shared with Bob (write)."""
     (alice.folder / "plan.txt").write_text("v1")
     (alice.folder / "sub").mkdir()
     (alice.folder / "sub" / "notes.txt").write_text("n1")
     _sync(alice, "/team")
     _share(cli, alice, bob, "/team")
+
+
+def _one_request(dev: Device, remote: str, sent: list[tuple[str, str]]) -> None:
+    """An unchanged pair: one feed request, no folder read."""
+    sent.clear()
+    assert _sync(dev, remote)["read_folders"] == 0
+    assert _synced(sent) == [("GET", "/v1/changes")], sent
+
+
+def test_an_unchanged_shared_pair_costs_one_request(cli: Cli, two: tuple[Device, Device]) -> None:
+    alice, bob = two
+    _shared_team(cli, alice, bob)
     _sync(alice, "/team")  # the snapshot, now that /team is a shared space
 
     sent = record_requests(cli)
@@ -78,9 +90,7 @@ def test_an_unchanged_shared_pair_costs_one_request(cli: Cli, two: tuple[Device,
     report = _sync(alice, "/team")
     assert (alice.folder / "sub" / "from-bob.txt").read_text() == "b1"
     assert report["read_folders"] == 2  # /team (for the key) and /team/sub
-    sent.clear()
-    assert _sync(alice, "/team")["read_folders"] == 0
-    assert _synced(sent) == [("GET", "/v1/changes")], sent
+    _one_request(alice, "/team", sent)
 
 
 def test_a_pair_with_a_shared_folder_below_uses_the_feed(
@@ -106,11 +116,7 @@ def test_a_pair_with_a_shared_folder_below_uses_the_feed(
 
 def test_a_members_unchanged_pair_costs_one_request(cli: Cli, two: tuple[Device, Device]) -> None:
     alice, bob = two
-    (alice.folder / "plan.txt").write_text("v1")
-    (alice.folder / "sub").mkdir()
-    (alice.folder / "sub" / "notes.txt").write_text("n1")
-    _sync(alice, "/team")
-    _share(cli, alice, bob, "/team")
+    _shared_team(cli, alice, bob)
     _sync(bob, "@team")
     assert (bob.folder / "sub" / "notes.txt").read_text() == "n1"
     sent = record_requests(cli)
@@ -122,9 +128,7 @@ def test_a_members_unchanged_pair_costs_one_request(cli: Cli, two: tuple[Device,
     report = _sync(bob, "@team")  # the owner's write comes through the space's feed
     assert (bob.folder / "sub" / "notes.txt").read_text() == "n2 by alice"
     assert report["read_folders"] == 2  # @team (for the key) and sub
-    sent.clear()
-    assert _sync(bob, "@team")["read_folders"] == 0
-    assert _synced(sent) == [("GET", "/v1/changes")], sent
+    _one_request(bob, "@team", sent)
 
 
 def test_a_members_write_to_a_shared_file_reaches_the_owners_pair(cli: Cli, tmp_path: Path) -> None:
