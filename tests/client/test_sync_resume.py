@@ -129,6 +129,15 @@ def _synced_big_file(dev: Device) -> bytes:
     return data
 
 
+def _killed_download(two: tuple[Device, Device], nth: int) -> bytes:
+    """A big file synced up from the laptop; the phone's sync of it killed after its `nth`
+    download checkpoint. Returns the file's content."""
+    laptop, phone = two
+    data = _synced_big_file(laptop)
+    assert _killed(phone, "checkpoint", nth) == -9
+    return data
+
+
 def _staging(dev: Device) -> list[str]:
     return sorted(p.name for p in dev.folder.glob(".blindvault-tmp-*"))
 
@@ -194,9 +203,7 @@ def test_an_upload_of_a_file_changed_meanwhile_starts_over(
 def test_a_download_killed_mid_file_fetches_only_the_rest(
     two: tuple[Device, Device], proxy: Proxy
 ) -> None:
-    laptop, phone = two
-    data = _synced_big_file(laptop)
-    assert _killed(phone, "checkpoint", 3) == -9  # 12 MiB verified and recorded
+    phone, data = two[1], _killed_download(two, 3)  # 12 MiB verified and recorded
     assert not (phone.folder / "big.bin").exists()  # nothing partial under its name
     count = _counted(proxy)
     phone.sync()
@@ -208,9 +215,7 @@ def test_a_download_killed_mid_file_fetches_only_the_rest(
 def test_a_kept_prefix_changed_locally_is_not_trusted(
     two: tuple[Device, Device], proxy: Proxy
 ) -> None:
-    laptop, phone = two
-    data = _synced_big_file(laptop)
-    assert _killed(phone, "checkpoint", 2) == -9
+    phone, data = two[1], _killed_download(two, 2)
     (kept,) = phone.folder.glob(".blindvault-tmp-part-*/content")
     with kept.open("r+b") as f:  # one verified byte changed on disk after the fact
         f.seek(1000)
@@ -226,9 +231,7 @@ def test_a_kept_prefix_changed_locally_is_not_trusted(
 def test_a_blob_changed_between_the_runs_is_an_integrity_error(
     two: tuple[Device, Device], proxy: Proxy
 ) -> None:
-    laptop, phone = two
-    data = _synced_big_file(laptop)
-    assert _killed(phone, "checkpoint", 2) == -9
+    phone, data = two[1], _killed_download(two, 2)
     proxy.add(on_blob(flip_bit(100)))  # the rest, as the server now serves it
     code, _, err = phone("sync", str(phone.folder), "/Sync")
     assert code == 10, err
