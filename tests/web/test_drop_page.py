@@ -129,3 +129,33 @@ def test_a_file_past_the_old_64_mib_cap_is_dropped_from_chromium(
     got.mkdir()
     owner.cli("get", "/inbox/video.bin", str(got))
     assert (got / "video.bin").read_bytes() == big.read_bytes()
+
+
+def test_a_drop_past_the_owners_quota_is_refused_with_its_own_message(
+    chromium: Any, owner: Owner, tmp_path: Path
+) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    made = json.loads(owner.cli("link", "/inbox", "--upload-only", "--json"))
+    big = tmp_path / "too-big.bin"
+    big.write_bytes(os.urandom(3 << 20))
+    database = owner.home.parent / "data" / "blindvault.sqlite3"
+
+    def set_quota(sql: str) -> None:
+        with closing(sqlite3.connect(database)) as db, db:
+            db.execute(sql)
+
+    set_quota("update accounts set quota_bytes = used_bytes + 1048576")  # 1 MiB of room
+    try:
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(made["url"])
+        _wait(page, "drop")
+        page.set_input_files("#drop-files", [str(big)])
+        page.click("#drop-send")
+        assert "does not fit in the storage left" in _wait(page, "upload-no-room")
+        context.close()
+    finally:
+        set_quota(f"update accounts set quota_bytes = {100 << 30}")
+    assert json.loads(owner.cli("drops", "--json"))["imported"] == []
