@@ -74,6 +74,21 @@ def _other_links_drop(vault_key: Any, url: str) -> bytes:
 LIES = ["forged", "bit-flip", "truncated", "other-link", "empty"]
 
 
+def _bit_flip(body: bytes) -> bytes:
+    return body[:-40] + bytes([body[-40] ^ 1]) + body[-39:]
+
+
+def _served_as(op: Any) -> Any:
+    """A proxy hook: every drop the server serves goes through `op` first."""
+
+    def swap(ex: Exchange) -> None:
+        if ex.method == "GET" and ex.path.startswith(DROPS + "/") and ex.status == 200:
+            ex.body = op(ex.body)
+            ex.mutated = True
+
+    return swap
+
+
 @pytest.mark.parametrize("lie", LIES)
 def test_a_drop_not_made_through_the_link_is_quarantined(
     proxy: Proxy,
@@ -86,19 +101,13 @@ def test_a_drop_not_made_through_the_link_is_quarantined(
     _drop(stranger, urls[0], tmp_path, "real.txt", b"what the dropper sent")
     replacement = {
         "forged": lambda body: _forged(vault_key, urls[0]),
-        "bit-flip": lambda body: body[:-40] + bytes([body[-40] ^ 1]) + body[-39:],
+        "bit-flip": _bit_flip,
         "truncated": lambda body: body[:-100],
         "other-link": lambda body: _other_links_drop(vault_key, urls[1]),
         "empty": lambda body: b"",
     }[lie]
-
-    def swap(ex: Exchange) -> None:
-        if ex.method == "GET" and ex.path.startswith(DROPS + "/") and ex.status == 200:
-            ex.body = replacement(ex.body)
-            ex.mutated = True
-
     proxy.log.clear()
-    proxy.add(swap)
+    proxy.add(_served_as(replacement))
     code, out, err = owner("drops", "--json")
     assert code == 10, err
     report = json.loads(out)
@@ -120,17 +129,10 @@ def test_quarantine_sends_the_same_whatever_the_lie(
     one DELETE of that drop and the lease given back, nothing computed from it."""
     owner, stranger, urls, vault_key = _setup(proxy, tmp_path, monkeypatch, capsys)
     sent: dict[str, list[tuple[str, str]]] = {}
-    for lie, op in [("forged", lambda b: _forged(vault_key, urls[0])),
-                    ("bit-flip", lambda b: b[:-40] + bytes([b[-40] ^ 1]) + b[-39:])]:  # fmt: skip
+    for lie, op in [("forged", lambda b: _forged(vault_key, urls[0])), ("bit-flip", _bit_flip)]:
         _drop(stranger, urls[0], tmp_path, "real.txt", b"what the dropper sent")
-
-        def swap(ex: Exchange, op: Any = op) -> None:
-            if ex.method == "GET" and ex.path.startswith(DROPS + "/") and ex.status == 200:
-                ex.body = op(ex.body)
-                ex.mutated = True
-
         proxy.reset()
-        proxy.add(swap)
+        proxy.add(_served_as(op))
         assert owner("drops", "--json")[0] == 10
         sent[lie] = [(r[0], "/v1/drops/ID" if r[1].startswith(DROPS + "/") else r[1])
                      for r in proxy.after_lie()]  # fmt: skip

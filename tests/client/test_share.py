@@ -4,69 +4,18 @@ malicious server cannot do (P-PEERKEY, P-ROSTER, P-NOINJECT)."""
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import sqlite3
-from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from blindvault.client.state import StateStore
-from blindvault.client.vault import Vault
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import open_manifest_for_link
 from blindvault.errors import IntegrityError
+from helpers import people
 from helpers.client import Cli
-
-
-@dataclass
-class User:
-    cli: Cli
-    email: str
-    home: Path
-    password: str
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.cli.monkeypatch.setenv("BLINDVAULT_HOME", str(self.home))
-        return self.cli(*args, password=self.password)
-
-    def ok(self, *args: str) -> str:
-        code, out, err = self(*args)
-        assert code == 0, (args, err)
-        return out
-
-    def json(self, *args: str) -> object:
-        return json.loads(self.ok(*args, "--json"))
-
-    def vault(self) -> Vault:
-        return Vault.open(
-            self.cli.server.url, self.email, self.password, store=StateStore(self.home)
-        )
-
-
-def _user(cli: Cli, name: str) -> User:
-    home = cli.home.parent / f"{name}-home"
-    home.mkdir()
-    email = f"{name}{secrets.token_hex(4)}@example.org"
-    user = User(cli, email, home, f"{name}-pw")
-    cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", user.password)
-    code, _, err = user(
-        "signup", "--accept-weak-password", "--server", cli.server.url, "--email", email,
-        "--recovery-file", str(home / "words"),
-    )  # fmt: skip
-    assert code == 0, err
-    return user
-
-
-def _alice(cli: Cli) -> User:
-    return User(cli, cli.email, cli.home, "pw-1")
-
-
-def _db(cli: Cli) -> sqlite3.Connection:
-    return closing(cli.server.db())  # type: ignore[return-value]
+from helpers.people import User
 
 
 def _team(alice: User, tmp: Path) -> dict[str, bytes]:
@@ -83,17 +32,13 @@ def _fingerprint(user: User) -> str:
     return str(user.json("fingerprint")["safety_number"])  # type: ignore[index]
 
 
-def _incoming(user: User) -> list[dict[str, object]]:
-    return list(user.json("shares")["incoming"])  # type: ignore[index]
-
-
 def _bob_joins_read_only(
     cli: Cli, alice: User, bob: User, files: dict[str, bytes], tmp_path: Path
 ) -> dict[str, object]:
     # an unverified recipient is refused without a terminal, and nothing is granted
     code, _, err = alice("share", "/team", "--with", bob.email)
     assert code == 8 and "not verified" in err
-    with _db(cli) as db:
+    with people.db(cli) as db:
         assert _grants_to(db, bob.email) == 0
 
     alice.ok("trust", bob.email, "--fingerprint", _fingerprint(bob))
@@ -101,12 +46,12 @@ def _bob_joins_read_only(
     assert share["role"] == "read-only"  # type: ignore[index]
 
     # Bob sees it pending; accepting needs Alice verified too
-    (pending,) = _incoming(bob)
+    (pending,) = people.incoming(bob)
     assert "not verified" in str(pending["problem"]) and not pending["name"]
     code, _, err = bob("accept", str(pending["id"]))
     assert code == 8
     bob.ok("trust", alice.email, "--fingerprint", _fingerprint(alice))
-    (pending,) = _incoming(bob)
+    (pending,) = people.incoming(bob)
     assert pending["name"] == "team" and not pending["accepted"] and not pending["problem"]
     assert bob.json("accept", str(pending["id"]))["path"] == "@team"  # type: ignore[index]
 
@@ -128,7 +73,7 @@ def _bob_joins_read_only(
 def _carol_writes(alice: User, bob: User, carol: User, tmp_path: Path) -> None:
     # Carol may write; Alice and Bob read what she wrote
     alice.ok("share", "/team", "--with", carol.email, "--write", "--trust-on-first-use")
-    (c_share,) = _incoming(carol)
+    (c_share,) = people.incoming(carol)
     carol.ok("accept", str(c_share["id"]), "--trust-on-first-use")
     (tmp_path / "c.txt").write_bytes(b"from carol")
     carol.ok("put", str(tmp_path / "c.txt"), "@team/sub")
@@ -159,12 +104,12 @@ def _unshare_bob(
     old_root_key, team_node, old_sub_key, sub_node = _bob_keys(bob)
     alice.ok("unshare", "/team", "--with", bob.email)
     assert bob("ls", "@team")[0] == 4  # the server cut him off at once
-    assert all(s["id"] != pending["id"] for s in _incoming(bob))
+    assert all(s["id"] != pending["id"] for s in people.incoming(bob))
 
     # written afterwards: unreadable with every key Bob ever had
     (tmp_path / "after.txt").write_bytes(b"after the unshare")
     alice.ok("put", str(tmp_path / "after.txt"), "/team/sub")
-    with _db(cli) as db:
+    with people.db(cli) as db:
         rows = dict(
             db.execute(
                 "select id, data from records where kind = 'manifest' and id in (?, ?)",
@@ -185,10 +130,10 @@ def _carol_keeps_access_then_reencrypt(
     carol.ok("put", str(tmp_path / "c.txt"), "@team/c2.txt")
 
     # --reencrypt: every file gets a new content version (new key, new blob)
-    with _db(cli) as db:
+    with people.db(cli) as db:
         before = {r[0] for r in db.execute("select id from blobs").fetchall()}
     alice.ok("unshare", "/team", "--with", carol.email, "--reencrypt")
-    with _db(cli) as db:
+    with people.db(cli) as db:
         after = {r[0] for r in db.execute("select id from blobs").fetchall()}
     assert len(after - before) == 5 and not (after & before & _blob_ids(alice, "/team"))
     alice.ok("get", "/team/sub/b.bin", str(tmp_path / "b-again"))
@@ -198,7 +143,7 @@ def _carol_keeps_access_then_reencrypt(
 
 
 def test_read_only_and_read_write_members_then_unshare(cli: Cli, tmp_path: Path) -> None:
-    alice, bob, carol = _alice(cli), _user(cli, "bob"), _user(cli, "carol")
+    alice, bob, carol = people.alice(cli), people.user(cli, "bob"), people.user(cli, "carol")
     files = _team(alice, tmp_path)
     pending = _bob_joins_read_only(cli, alice, bob, files, tmp_path)
     _carol_writes(alice, bob, carol, tmp_path)
@@ -224,15 +169,15 @@ def _blob_ids(user: User, remote: str) -> set[str]:
 
 
 def test_a_forced_write_by_a_reader_is_rejected_by_every_client(cli: Cli, tmp_path: Path) -> None:
-    alice, bob, carol = _alice(cli), _user(cli, "bob"), _user(cli, "carol")
+    alice, bob, carol = people.alice(cli), people.user(cli, "bob"), people.user(cli, "carol")
     _team(alice, tmp_path)
     for member, extra in ((bob, ()), (carol, ("--write",))):
         alice.ok("share", "/team", "--with", member.email, "--trust-on-first-use", *extra)
-        (item,) = _incoming(member)
+        (item,) = people.incoming(member)
         member.ok("accept", str(item["id"]), "--trust-on-first-use")
 
     # the server lets Bob write although the owner-signed roster says read-only
-    with _db(cli) as db:
+    with people.db(cli) as db:
         db.execute(
             "update grants set role = 'write' where member = "
             "(select id from accounts where email = ?)",
@@ -248,19 +193,19 @@ def test_a_forced_write_by_a_reader_is_rejected_by_every_client(cli: Cli, tmp_pa
 
 
 def test_server_substituting_the_recipients_key_seals_nothing(cli: Cli) -> None:
-    alice, bob = _alice(cli), _user(cli, "bob")
+    alice, bob = people.alice(cli), people.user(cli, "bob")
     alice.ok("mkdir", "/team")
     alice.ok("trust", bob.email, "--fingerprint", _fingerprint(bob))
 
     from blindvault.core.identity import Identity
 
     impostor = Identity.generate(bob.email, 1).bundle.encode()
-    with _db(cli) as db:
+    with people.db(cli) as db:
         db.execute("update accounts set identity_bundle = ? where email = ?", (impostor, bob.email))
         db.commit()
     code, _, err = alice("share", "/team", "--with", bob.email, "--trust-on-first-use")
     assert code == 8 and "changed" in err
-    with _db(cli) as db:
+    with people.db(cli) as db:
         assert _grants_to(db, bob.email) == 0
         (alice_id,) = db.execute(
             "select id from accounts where email = ?", (alice.email,)
@@ -277,28 +222,28 @@ def _grants_to(db: sqlite3.Connection, email: str) -> int:
 
 
 def test_a_tampered_or_replayed_roster_is_reported_not_shown(cli: Cli, tmp_path: Path) -> None:
-    alice, bob, carol = _alice(cli), _user(cli, "bob"), _user(cli, "carol")
+    alice, bob, carol = people.alice(cli), people.user(cli, "bob"), people.user(cli, "carol")
     _team(alice, tmp_path)
     alice.ok("share", "/team", "--with", bob.email, "--trust-on-first-use")
-    (item,) = _incoming(bob)
+    (item,) = people.incoming(bob)
     bob.ok("accept", str(item["id"]), "--trust-on-first-use")
     roster = "records where kind = 'roster' and owner = (select id from accounts where email = ?)"
-    with _db(cli) as db:
+    with people.db(cli) as db:
         (v1,) = db.execute(f"select data from {roster}", (alice.email,)).fetchone()
     alice.ok("share", "/team", "--with", carol.email, "--trust-on-first-use")
     assert bob("ls", "@team")[0] == 0  # Bob has now seen the roster at version 2
 
-    with _db(cli) as db:  # the server replays version 1 (which lacks Carol)
+    with people.db(cli) as db:  # the server replays version 1 (which lacks Carol)
         db.execute(
             f"update {roster.replace('records', 'records set data = ?', 1)}", (v1, alice.email)
         )
         db.commit()
-    (listed,) = _incoming(bob)
+    (listed,) = people.incoming(bob)
     assert listed["problem"] and not listed["name"]
     assert bob("ls", "@team")[0] == 4  # not shown
     assert bob("shares", "--strict")[0] == 1
 
-    with _db(cli) as db:  # a flipped bit in the roster: the signature fails
+    with people.db(cli) as db:  # a flipped bit in the roster: the signature fails
         flipped = bytearray(v1)
         flipped[40] ^= 1
         db.execute(
@@ -306,32 +251,32 @@ def test_a_tampered_or_replayed_roster_is_reported_not_shown(cli: Cli, tmp_path:
             (bytes(flipped), alice.email),
         )
         db.commit()
-    (listed,) = _incoming(bob)
+    (listed,) = people.incoming(bob)
     assert listed["problem"]
 
 
 def test_removing_a_shared_folder_ends_its_shares(cli: Cli, tmp_path: Path) -> None:
-    alice, bob = _alice(cli), _user(cli, "bob")
+    alice, bob = people.alice(cli), people.user(cli, "bob")
     _team(alice, tmp_path)
     alice.ok("share", "/team", "--with", bob.email, "--trust-on-first-use")
-    (item,) = _incoming(bob)
+    (item,) = people.incoming(bob)
     bob.ok("accept", str(item["id"]), "--trust-on-first-use")
     code, _, err = bob("link", "@team/a.txt")
     assert code == 2 and "owner" in err  # links into a share are the owner's to make
     alice.ok("rm", "-r", "/team")
-    assert _incoming(bob) == []
+    assert people.incoming(bob) == []
     assert bob("ls", "@team")[0] == 4
 
 
 def test_a_writer_trashes_into_the_shared_folders_trash(cli: Cli, tmp_path: Path) -> None:
     """Issue 14: a read-write member's `rm` lands in the shared folder's own (signed) trash;
     the owner sees it and restores it; a read-only member cannot trash anything."""
-    alice, carol, bob = _alice(cli), _user(cli, "carol"), _user(cli, "bob")
+    alice, carol, bob = people.alice(cli), people.user(cli, "carol"), people.user(cli, "bob")
     files = _team(alice, tmp_path)
     alice.ok("share", "/team", "--with", carol.email, "--write", "--trust-on-first-use")
     alice.ok("share", "/team", "--with", bob.email, "--trust-on-first-use")
     for member in (carol, bob):
-        (item,) = _incoming(member)
+        (item,) = people.incoming(member)
         member.ok("accept", str(item["id"]), "--trust-on-first-use")
     assert bob("rm", "@team/a.txt")[0] == 3  # read-only: refused, nothing changes
     carol.ok("rm", "@team/a.txt")

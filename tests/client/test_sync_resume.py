@@ -114,6 +114,30 @@ def _killed(dev: Device, where: str, nth: int) -> int:
     return done.returncode
 
 
+def _counted(proxy: Proxy) -> Counter:
+    """Counts the content bytes through `proxy` from now on."""
+    count = Counter()
+    proxy.add(count)
+    return count
+
+
+def _synced_big_file(dev: Device) -> bytes:
+    """A new SIZE-byte big.bin in `dev`'s folder, synced up; its content."""
+    data = os.urandom(SIZE)
+    (dev.folder / "big.bin").write_bytes(data)
+    dev.sync()
+    return data
+
+
+def _killed_download(two: tuple[Device, Device], nth: int) -> bytes:
+    """A big file synced up from the laptop; the phone's sync of it killed after its `nth`
+    download checkpoint. Returns the file's content."""
+    laptop, phone = two
+    data = _synced_big_file(laptop)
+    assert _killed(phone, "checkpoint", nth) == -9
+    return data
+
+
 def _staging(dev: Device) -> list[str]:
     return sorted(p.name for p in dev.folder.glob(".blindvault-tmp-*"))
 
@@ -127,8 +151,7 @@ def test_an_upload_killed_mid_file_sends_only_the_rest(
     (phone.folder / "small.txt").write_text("small")
     assert _killed(phone, "part", 3) == -9  # three parts acknowledged, the rest not
     assert len([n for n in _staging(phone) if "-part-" in n]) == 1  # kept for the next run
-    count = Counter()
-    proxy.add(count)
+    count = _counted(proxy)
     phone.sync()
     assert 0 < count.sent <= sealed_size(SIZE) - 3 * PART  # only what the server lacked
     assert _staging(phone) == []
@@ -169,8 +192,7 @@ def test_an_upload_of_a_file_changed_meanwhile_starts_over(
     assert _killed(phone, "part", 2) == -9
     data = os.urandom(SIZE)
     (phone.folder / "big.bin").write_bytes(data)  # the same size, new content and mtime
-    count = Counter()
-    proxy.add(count)
+    count = _counted(proxy)
     phone.sync()
     assert count.sent == sealed_size(SIZE)  # nothing of the old content was reused
     assert _staging(phone) == []
@@ -181,14 +203,9 @@ def test_an_upload_of_a_file_changed_meanwhile_starts_over(
 def test_a_download_killed_mid_file_fetches_only_the_rest(
     two: tuple[Device, Device], proxy: Proxy
 ) -> None:
-    laptop, phone = two
-    data = os.urandom(SIZE)
-    (laptop.folder / "big.bin").write_bytes(data)
-    laptop.sync()
-    assert _killed(phone, "checkpoint", 3) == -9  # 12 MiB verified and recorded
+    phone, data = two[1], _killed_download(two, 3)  # 12 MiB verified and recorded
     assert not (phone.folder / "big.bin").exists()  # nothing partial under its name
-    count = Counter()
-    proxy.add(count)
+    count = _counted(proxy)
     phone.sync()
     assert 0 < count.got <= sealed_size(SIZE) - 3 * CHECKPOINT
     assert phone.files() == {"big.bin": data}
@@ -198,19 +215,14 @@ def test_a_download_killed_mid_file_fetches_only_the_rest(
 def test_a_kept_prefix_changed_locally_is_not_trusted(
     two: tuple[Device, Device], proxy: Proxy
 ) -> None:
-    laptop, phone = two
-    data = os.urandom(SIZE)
-    (laptop.folder / "big.bin").write_bytes(data)
-    laptop.sync()
-    assert _killed(phone, "checkpoint", 2) == -9
+    phone, data = two[1], _killed_download(two, 2)
     (kept,) = phone.folder.glob(".blindvault-tmp-part-*/content")
     with kept.open("r+b") as f:  # one verified byte changed on disk after the fact
         f.seek(1000)
         byte = f.read(1)
         f.seek(1000)
         f.write(bytes([byte[0] ^ 1]))
-    count = Counter()
-    proxy.add(count)
+    count = _counted(proxy)
     phone.sync()
     assert count.got == sealed_size(SIZE)  # the prefix was fetched again
     assert phone.files() == {"big.bin": data}
@@ -219,11 +231,7 @@ def test_a_kept_prefix_changed_locally_is_not_trusted(
 def test_a_blob_changed_between_the_runs_is_an_integrity_error(
     two: tuple[Device, Device], proxy: Proxy
 ) -> None:
-    laptop, phone = two
-    data = os.urandom(SIZE)
-    (laptop.folder / "big.bin").write_bytes(data)
-    laptop.sync()
-    assert _killed(phone, "checkpoint", 2) == -9
+    phone, data = two[1], _killed_download(two, 2)
     proxy.add(on_blob(flip_bit(100)))  # the rest, as the server now serves it
     code, _, err = phone("sync", str(phone.folder), "/Sync")
     assert code == 10, err

@@ -10,7 +10,10 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from helpers.client import Cli, record_requests
+from helpers.people import user
 from helpers.sync import Device
 
 OPEN = {"/v1/prelogin", "/v1/sessions/check", "/v1/account"}  # the CLI opening its session
@@ -26,6 +29,15 @@ def _sync(dev: Device, remote: str) -> dict[str, object]:
     assert code == 0, err
     (report,) = json.loads(out)
     return report  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def two(cli: Cli, tmp_path: Path) -> tuple[Device, Device]:
+    """Alice (the `cli` account) and Bob (a device of his own, not signed up yet)."""
+    alice = Device(cli, Path(cli.monkeypatch_home), "alice", tmp_path / "alice")
+    bob_home = tmp_path / "bob-home"
+    bob_home.mkdir()
+    return alice, Device(cli, bob_home, "bob", tmp_path / "bob")
 
 
 def _share(cli: Cli, alice: Device, bob: Device, remote: str) -> None:
@@ -44,16 +56,25 @@ def _share(cli: Cli, alice: Device, bob: Device, remote: str) -> None:
     assert bob("accept", str(pending["id"]))[0] == 0
 
 
-def test_an_unchanged_shared_pair_costs_one_request(cli: Cli, tmp_path: Path) -> None:
-    alice = Device(cli, Path(cli.monkeypatch_home), "alice", tmp_path / "alice")
-    bob_home = tmp_path / "bob-home"
-    bob_home.mkdir()
-    bob = Device(cli, bob_home, "bob", tmp_path / "bob")
+def _shared_team(cli: Cli, alice: Device, bob: Device) -> None:
+    """Alice's /team (plan.txt, sub/notes.txt), synced, then shared with Bob (write)."""
     (alice.folder / "plan.txt").write_text("v1")
     (alice.folder / "sub").mkdir()
     (alice.folder / "sub" / "notes.txt").write_text("n1")
     _sync(alice, "/team")
     _share(cli, alice, bob, "/team")
+
+
+def _one_request(dev: Device, remote: str, sent: list[tuple[str, str]]) -> None:
+    """An unchanged pair: one feed request, no folder read."""
+    sent.clear()
+    assert _sync(dev, remote)["read_folders"] == 0
+    assert _synced(sent) == [("GET", "/v1/changes")], sent
+
+
+def test_an_unchanged_shared_pair_costs_one_request(cli: Cli, two: tuple[Device, Device]) -> None:
+    alice, bob = two
+    _shared_team(cli, alice, bob)
     _sync(alice, "/team")  # the snapshot, now that /team is a shared space
 
     sent = record_requests(cli)
@@ -69,16 +90,13 @@ def test_an_unchanged_shared_pair_costs_one_request(cli: Cli, tmp_path: Path) ->
     report = _sync(alice, "/team")
     assert (alice.folder / "sub" / "from-bob.txt").read_text() == "b1"
     assert report["read_folders"] == 2  # /team (for the key) and /team/sub
-    sent.clear()
-    assert _sync(alice, "/team")["read_folders"] == 0
-    assert _synced(sent) == [("GET", "/v1/changes")], sent
+    _one_request(alice, "/team", sent)
 
 
-def test_a_pair_with_a_shared_folder_below_uses_the_feed(cli: Cli, tmp_path: Path) -> None:
-    alice = Device(cli, Path(cli.monkeypatch_home), "alice", tmp_path / "alice")
-    bob_home = tmp_path / "bob-home"
-    bob_home.mkdir()
-    bob = Device(cli, bob_home, "bob", tmp_path / "bob")
+def test_a_pair_with_a_shared_folder_below_uses_the_feed(
+    cli: Cli, two: tuple[Device, Device]
+) -> None:
+    alice, bob = two
     (alice.folder / "mine.txt").write_text("m1")
     (alice.folder / "team").mkdir()
     (alice.folder / "team" / "plan.txt").write_text("v1")
@@ -96,16 +114,9 @@ def test_a_pair_with_a_shared_folder_below_uses_the_feed(cli: Cli, tmp_path: Pat
     assert (alice.folder / "team" / "plan.txt").read_text() == "v2 by bob"
 
 
-def test_a_members_unchanged_pair_costs_one_request(cli: Cli, tmp_path: Path) -> None:
-    alice = Device(cli, Path(cli.monkeypatch_home), "alice", tmp_path / "alice")
-    bob_home = tmp_path / "bob-home"
-    bob_home.mkdir()
-    bob = Device(cli, bob_home, "bob", tmp_path / "bob")
-    (alice.folder / "plan.txt").write_text("v1")
-    (alice.folder / "sub").mkdir()
-    (alice.folder / "sub" / "notes.txt").write_text("n1")
-    _sync(alice, "/team")
-    _share(cli, alice, bob, "/team")
+def test_a_members_unchanged_pair_costs_one_request(cli: Cli, two: tuple[Device, Device]) -> None:
+    alice, bob = two
+    _shared_team(cli, alice, bob)
     _sync(bob, "@team")
     assert (bob.folder / "sub" / "notes.txt").read_text() == "n1"
     sent = record_requests(cli)
@@ -117,6 +128,34 @@ def test_a_members_unchanged_pair_costs_one_request(cli: Cli, tmp_path: Path) ->
     report = _sync(bob, "@team")  # the owner's write comes through the space's feed
     assert (bob.folder / "sub" / "notes.txt").read_text() == "n2 by alice"
     assert report["read_folders"] == 2  # @team (for the key) and sub
-    sent.clear()
-    assert _sync(bob, "@team")["read_folders"] == 0
-    assert _synced(sent) == [("GET", "/v1/changes")], sent
+    _one_request(bob, "@team", sent)
+
+
+def test_a_members_write_to_a_shared_file_reaches_the_owners_pair(cli: Cli, tmp_path: Path) -> None:
+    """A file shared on its own lives in a holder of its own (no folder head moves when a
+    member writes it): the owner's sync of the folder naming it still takes the new
+    version, and `ls`/`get` show it (issue 19)."""
+    alice = Device(cli, Path(cli.monkeypatch_home), "alice", tmp_path / "alice")
+    (alice.folder / "report.pdf").write_bytes(b"v1 by alice")
+    (alice.folder / "other.txt").write_text("not shared")
+    _sync(alice, "/docs")
+    carol = user(cli, "carol")
+    share = ("share", "/docs/report.pdf", "--with", carol.email, "--write", "--trust-on-first-use")
+    assert alice(*share)[0] == 0
+    (item,) = carol.json("shares")["incoming"]  # type: ignore[index]
+    carol.ok("accept", str(item["id"]), "--trust-on-first-use")
+    _sync(alice, "/docs")  # the snapshot, now that the file is shared
+
+    edited = tmp_path / "edited"  # large: fetched in resumable ranges from the holder
+    v2 = os.urandom(9 << 20)
+    edited.write_bytes(v2)
+    carol.ok("put", str(edited), "@shared/report.pdf")
+    code, out, err = alice("sync", str(alice.folder), "/docs", "--once", "--json")
+    assert code == 0, err
+    (report,) = json.loads(out)
+    assert (alice.folder / "report.pdf").read_bytes() == v2
+    assert [(a["action"], a["path"]) for a in report["actions"]] == [("download", "report.pdf")]
+    assert (alice.folder / "other.txt").read_text() == "not shared"
+    listed = {e["name"]: e for e in json.loads(alice("ls", "/docs", "--json")[1])}
+    assert listed["report.pdf"]["size"] == len(v2)
+    assert _sync(alice, "/docs")["actions"] == []  # taken once, not again

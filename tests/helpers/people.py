@@ -1,6 +1,5 @@
-"""Several people on one real server through the in-process CLI (sharing tests): each
-with their own BLINDVAULT_HOME and password. The same shape as tests/client/test_share.py's
-own helpers, for test modules that need them too."""
+"""Several people on one real server through the in-process CLI (sharing, audit and sync
+tests): each with their own BLINDVAULT_HOME and password."""
 
 from __future__ import annotations
 

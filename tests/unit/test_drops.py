@@ -98,3 +98,36 @@ def test_name_length_is_hidden_by_padding() -> None:
     short = seal_drop(t, k.secret, A, "a", b"x", mtime_ms=1)
     long = seal_drop(t, k.secret, A, "n" * 200, b"x", mtime_ms=1)
     assert len(short) == len(long)
+
+
+def test_a_drop_sealed_and_opened_as_a_stream() -> None:
+    """The sealer gives the same bytes every time (a retried upload is the same drop, which
+    the server refuses as a replay); the owner opens the head from its first bytes and the
+    content piece by piece, and a drop with bytes after its content does not open."""
+    from blindvault.core.content import ContentDecryptor
+    from blindvault.core.drops import DROP_HEAD_MAX, drop_sealer, open_drop_head
+
+    k = _keys()
+    data = primitives.random_bytes(100_000)
+    sealer = drop_sealer(DropTarget(k.recipient_public, 1 << 20, "inbox"), k.secret, A,
+                         "big.bin", len(data), mtime_ms=7)  # fmt: skip
+
+    def sealed() -> bytes:
+        enc = sealer.encryptor()
+        pieces = [enc.update(data[i : i + 4096]) for i in range(0, len(data), 4096)]
+        return sealer.head + enc.header + b"".join(pieces) + enc.finalize()
+
+    whole = sealed()
+    assert sealed() == whole and len(whole) == sealer.sealed_size
+    assert "key" not in repr(sealer) and sealer.drop_id.hex() not in repr(sealer)
+    header, at = open_drop_head(whole[:DROP_HEAD_MAX], k)
+    assert (header.name, header.size, header.mtime_ms, at) == ("big.bin", len(data), 7,
+                                                                 len(sealer.head))  # fmt: skip
+    dec = ContentDecryptor(header.file_key, header.drop_id, 1, header.size)
+    out = b"".join(dec.update(whole[i : i + 1000]) for i in range(at, len(whole), 1000))
+    assert out + dec.finalize() == data
+    assert open_drop(whole, k)[1] == data
+    with pytest.raises(IntegrityError):
+        open_drop(whole + b"\x00", k)
+    with pytest.raises(UsageError):
+        drop_sealer(DropTarget(k.recipient_public, 10, "inbox"), k.secret, A, "x", 11, mtime_ms=1)

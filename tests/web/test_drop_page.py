@@ -103,3 +103,59 @@ def test_files_dropped_in_chromium_reach_only_the_owner(
     for name, data in files.items():
         owner.cli("get", f"/inbox/{name}", str(got))
         assert (got / name).read_bytes() == data
+
+
+def test_a_file_past_the_old_64_mib_cap_is_dropped_from_chromium(
+    chromium: Any, owner: Owner, tmp_path: Path
+) -> None:
+    """The page reads and seals a chosen file a MiB at a time into a Blob (never whole in
+    the page's memory) and the owner imports it byte for byte."""
+    made = json.loads(owner.cli("link", "/inbox", "--upload-only", "--json"))
+    big = tmp_path / "video.bin"
+    with big.open("wb") as f:
+        for _ in range(80):
+            f.write(os.urandom(1 << 20))
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(made["url"])
+    _wait(page, "drop")
+    page.set_input_files("#drop-files", [str(big)])
+    page.click("#drop-send")
+    assert "Sent 1 file" in _wait(page, "dropped")
+    context.close()
+    report = json.loads(owner.cli("drops", "--json"))
+    assert report["imported"] == ["/inbox/video.bin"] and report["quarantined"] == []
+    got = tmp_path / "got"
+    got.mkdir()
+    owner.cli("get", "/inbox/video.bin", str(got))
+    assert (got / "video.bin").read_bytes() == big.read_bytes()
+
+
+def test_a_drop_past_the_owners_quota_is_refused_with_its_own_message(
+    chromium: Any, owner: Owner, tmp_path: Path
+) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    made = json.loads(owner.cli("link", "/inbox", "--upload-only", "--json"))
+    big = tmp_path / "too-big.bin"
+    big.write_bytes(os.urandom(3 << 20))
+    database = owner.home.parent / "data" / "blindvault.sqlite3"
+
+    def set_quota(sql: str) -> None:
+        with closing(sqlite3.connect(database)) as db, db:
+            db.execute(sql)
+
+    set_quota("update accounts set quota_bytes = used_bytes + 1048576")  # 1 MiB of room
+    try:
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(made["url"])
+        _wait(page, "drop")
+        page.set_input_files("#drop-files", [str(big)])
+        page.click("#drop-send")
+        assert "does not fit in the storage left" in _wait(page, "upload-no-room")
+        context.close()
+    finally:
+        set_quota(f"update accounts set quota_bytes = {100 << 30}")
+    assert json.loads(owner.cli("drops", "--json"))["imported"] == []

@@ -93,6 +93,10 @@ def cmd_shares(ctx: Context) -> int:
     return 1 if failed and args.strict else 0
 
 
+def _utc(moment: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(moment))
+
+
 def _item_lines(items: list[SharedItem]) -> list[str]:
     """Per shared item of one's own: each member's role (signed) and since when (server)."""
     lines = ["Shared by you:"] if items else []
@@ -101,8 +105,10 @@ def _item_lines(items: list[SharedItem]) -> list[str]:
         if i.problem:
             lines.append(f"    NOT VERIFIED: {i.problem}")
         for m in i.members:
-            since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(m.since)) if m.since else "?"
+            since = _utc(m.since) if m.since else "?"
             state = "accepted" if m.accepted else "pending"
+            if m.role_since and m.since and m.role_since > m.since:
+                state += f", {m.role} since {_utc(m.role_since)}"
             extra = "  may re-share" if m.reshare else ""
             extra += f"  added by {m.added_by}" if m.added_by else ""
             lines.append(f"    {m.email}  {m.role}  since {since}  {state}{extra}")

@@ -14,30 +14,40 @@ file); a drop that does not open is quarantined: its sealed bytes are kept in
 `$BLINDVAULT_HOME/quarantine/drops/` and it is reported, never imported in part. A drop is
 imported once: this device remembers the ids of the drops it imported or quarantined, and
 one device at a time imports (the account's drop lease, `DROPS_LOCK`).
+
+Both sides stream (memory stays flat at any size): the holder seals and sends a file
+PIECE bytes at a time (`StreamedBody`, the same bytes on a retry); the owner fetches a
+drop to a file under `$BLINDVAULT_HOME/tmp/drops/` (never past the size the server lists,
+at most a link's largest), decrypts it from there into a file that exists only once the
+last chunk verified, and uploads that like `put`.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from blindvault.client.files import Files
-from blindvault.client.local.files import atomic_write
-from blindvault.client.net.http import ApiClient, b64d, b64e
+from blindvault.client.net.http import ApiClient, StreamedBody, b64d, b64e
 from blindvault.client.tree.paths import display, split
 from blindvault.client.uploads import Uploads
+from blindvault.core.content import ContentDecryptor
 from blindvault.core.drops import (
+    DROP_HEAD_MAX,
+    DropSealer,
     DropTarget,
     OwnerDropKeys,
-    open_drop,
+    drop_sealer,
+    open_drop_head,
     open_drop_link,
     open_owner_note,
     peek_drop,
-    seal_drop,
     seal_drop_link,
     seal_owner_note,
 )
@@ -56,7 +66,9 @@ from blindvault.wire.locks import Lock
 
 __all__ = ["DropReport", "Drops", "drop_files"]
 
-DEFAULT_MAX_DROP = 64 << 20  # the server's own cap (Limits.max_drop) applies as well
+DEFAULT_MAX_DROP = 4 << 30  # the server's own cap (Limits.max_drop) applies as well
+MAX_DROP = DEFAULT_MAX_DROP  # a link's limit is at most this: the most a drop fetch writes
+PIECE = 1 << 20  # drops are sealed, sent, fetched and opened this many bytes at a time
 DROPS_LOCK = "0000000000000000000064726f707321"  # the lock resource id ("drops!")
 LEASE = 600
 
@@ -95,8 +107,8 @@ class Drops:
             raise UsageError("the expiry must be in the future")
         if max_uploads is not None and max_uploads < 1:
             raise UsageError("--max-uploads must be at least 1")
-        if max_size is not None and max_size < 1:
-            raise UsageError("the size limit must be at least 1 byte")
+        if max_size is not None and not 1 <= max_size <= MAX_DROP:
+            raise UsageError(f"the size limit must be from 1 byte to {MAX_DROP} bytes")
         if remote.lstrip("/").startswith("@"):
             raise UsageError("an upload-only link goes into a folder of your own")
         entry = self.files.stat(remote)
@@ -138,61 +150,70 @@ class Drops:
             return report
         try:
             for item in listed:
-                self._one(item.id, item.note, report)
+                self._one(item.id, item.note, item.size, report)
         finally:
             self.api.request(
                 "DELETE", f"/v1/locks/{DROPS_LOCK}", headers={"X-Lock-Token": held.token}
             )
         return report
 
-    def _fetch(self, drop: str) -> bytes:
-        """The sealed drop, read up to the largest a link can take: a server that sends
-        more gets a truncated (so failing) drop, never this device's memory."""
-        cap, buf = _sealed_bound(DEFAULT_MAX_DROP), bytearray()
-        with self.api.stream(f"/v1/drops/{drop}") as response:
-            for chunk in response.iter_bytes(1 << 20):
-                buf += chunk[: cap - len(buf)]
-                if len(buf) >= cap:
+    def _fetch(self, drop: str, size: int, into: Path) -> Path:
+        """The sealed drop, streamed to a file in `into` up to the size the server listed
+        and never past the largest a link can take: a server that sends more gets a
+        truncated (so failing) drop, never this device's memory or disk."""
+        cap, got = min(size, _sealed_bound(MAX_DROP)), 0
+        where = into / "sealed.bvdrop"
+        with self.api.stream(f"/v1/drops/{drop}") as response, where.open("wb") as f:
+            for chunk in response.iter_bytes(PIECE):
+                f.write(chunk[: cap - got])
+                got = min(cap, got + len(chunk))
+                if got >= cap:
                     break
-        return bytes(buf)
+        return where
 
-    def _one(self, drop: str, note: str | None, report: DropReport) -> None:
-        data = self._fetch(drop)
-        try:
-            link_id, drop_id = peek_drop(data)
-            seen = f"{link_id.hex()}.{drop_id.hex()}"
-            if seen in self.session.state.drops_seen:  # mutant: drops.replay
-                report.replayed += 1
-                self._remove(drop)
+    def _one(self, drop: str, note: str | None, size: int, report: DropReport) -> None:
+        with tempfile.TemporaryDirectory(dir=self._work()) as tmp:
+            sealed = self._fetch(drop, size, Path(tmp))
+            try:
+                with sealed.open("rb") as f:
+                    link_id, drop_id = peek_drop(f.read(DROP_HEAD_MAX))
+                    seen = f"{link_id.hex()}.{drop_id.hex()}"
+                    if seen in self.session.state.drops_seen:  # mutant: drops.replay
+                        report.replayed += 1
+                        self._remove(drop)
+                        return
+                    keys = self._keys(link_id)
+                    folder = open_owner_note(b64d(note or ""), keys)
+                    plain = _open_into(f, keys, Path(tmp) / "plain")
+            except (IntegrityError, FormatError):
+                report.quarantined.append(str(self._quarantine(drop, sealed)))
                 return
-            keys = self._keys(link_id)
-            folder = open_owner_note(b64d(note or ""), keys)
-            header, body = open_drop(data, keys)
-        except (IntegrityError, FormatError):
-            report.quarantined.append(str(self._quarantine(drop, data)))
-            return
-        report.imported.append(self._import(folder, header.name, header.mtime_ms, body))
+            report.imported.append(self._import(folder, plain))
         self.session.state.drops_seen.append(seen)
         self.session.save()
         self._remove(drop)
 
-    def _import(self, folder: str, name: str, mtime_ms: int, body: bytes) -> str:
+    def _work(self, *where: str) -> Path:
+        """Where drops are opened (`tmp/drops`) or kept (`quarantine/drops`): under this
+        device's home, one file system, never in memory."""
+        work = self.session.store.home.joinpath(*(where or ("tmp", "drops")))
+        work.mkdir(parents=True, exist_ok=True)
+        return work
+
+    def _import(self, folder: str, local: Path) -> str:
         if not self.files.exists(folder):
             self.files.mkdir(folder, parents=True)
         if not self.files.is_folder(folder):
             raise LocalError(f"drops go to {folder}, which is not a folder")
         taken = {e.name for e in self.files.ls(folder)}
-        free = _free_name(name, taken)
-        with tempfile.TemporaryDirectory() as tmp:
-            local = Path(tmp) / free
-            local.write_bytes(body)
-            os.utime(local, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
-            made = self.uploads.put(local, folder)
-        return made[0] if made else display([*split(folder), free])
+        free = local.with_name(_free_name(local.name, taken))
+        local.rename(free)
+        made = self.uploads.put(free, folder)
+        return made[0] if made else display([*split(folder), free.name])
 
-    def _quarantine(self, drop: str, data: bytes) -> Path:
-        where = self.session.store.home / "quarantine" / "drops" / f"{drop}.bvdrop"
-        atomic_write(where, data)
+    def _quarantine(self, drop: str, sealed: Path) -> Path:
+        where = self._work("quarantine", "drops") / f"{drop}.bvdrop"
+        os.replace(sealed, where)
         self._remove(drop)
         return where
 
@@ -203,6 +224,26 @@ class Drops:
 def _sealed_bound(size: int) -> int:
     """A generous bound on the sealed size of a drop of `size` bytes (header + padding)."""
     return size + size // 8 + (64 << 10)
+
+
+def _open_into(f: BinaryIO, keys: OwnerDropKeys, into: Path) -> Path:
+    """Open the drop in `f` (positioned after its first DROP_HEAD_MAX bytes, or at its
+    end) into the file `into`/NAME with the dropper's mtime: the content is decrypted as a
+    stream and the file is complete only once the last chunk verified; `IntegrityError`
+    otherwise (nothing is imported from a drop that does not verify)."""
+    f.seek(0)
+    header, at = open_drop_head(f.read(DROP_HEAD_MAX), keys)
+    f.seek(at)
+    dec = ContentDecryptor(header.file_key, header.drop_id, 1, header.size)
+    into.mkdir()
+    local = into / header.name
+    with local.open("wb") as out:
+        while piece := f.read(PIECE):
+            out.write(dec.update(piece))
+        out.write(dec.finalize())
+    stamp = header.mtime_ms * 1_000_000
+    os.utime(local, ns=(stamp, stamp))
+    return local
 
 
 def _free_name(name: str, taken: set[str]) -> str:
@@ -217,6 +258,26 @@ def _free_name(name: str, taken: set[str]) -> str:
 
 
 # --- a holder's side ---------------------------------------------------------------------
+
+
+def _sealed_pieces(path: Path, sealer: DropSealer) -> Iterator[bytes]:
+    """The drop of the file at `path`, sealed PIECE bytes at a time (the same bytes on every
+    call); a file that changed size since it was measured stops the upload (the server
+    keeps nothing of a body cut short)."""
+    yield sealer.head
+    enc = sealer.encryptor()
+    yield enc.header
+    left = sealer.size
+    with path.open("rb") as f:
+        while left:
+            piece = f.read(min(PIECE, left))
+            if not piece:
+                raise LocalError(f"{path.name} changed while it was being sent")
+            left -= len(piece)
+            yield enc.update(piece)
+        if f.read(1):
+            raise LocalError(f"{path.name} changed while it was being sent")
+    yield enc.finalize()
 
 
 def drop_files(
@@ -248,18 +309,18 @@ def drop_files(
                 raise UsageError(f"{f.name}: larger than this link accepts ({target.max_size} B)")
         done: list[dict[str, object]] = []
         for f in files:
-            data = f.read_bytes()
-            mtime = int(f.stat().st_mtime * 1000)
-            sealed = seal_drop(target, parsed.secret, parsed.link_id, f.name, data, mtime_ms=mtime)
+            size, mtime = f.stat().st_size, int(f.stat().st_mtime * 1000)
+            sealer = drop_sealer(target, parsed.secret, parsed.link_id, f.name, size,
+                                 mtime_ms=mtime)  # fmt: skip
+            body = StreamedBody(sealer.sealed_size, functools.partial(_sealed_pieces, f, sealer))
             try:
-                answer = api.request("POST", f"{where}/drops", content=sealed, headers=headers)
-                stored = DropStored.model_validate_json(answer.content)
-                drop_id = stored.id
+                answer = api.request("POST", f"{where}/drops", content=body, headers=headers)
+                drop_id = DropStored.model_validate_json(answer.content).id
             except ConflictError:
                 drop_id = ""  # a retried request whose first attempt landed
             if progress is not None:
-                progress(f.name, len(data))
-            done.append({"name": f.name, "size": len(data), "id": drop_id})
+                progress(f.name, size)
+            done.append({"name": f.name, "size": size, "id": drop_id})
         return done
     finally:
         api.close()

@@ -3,8 +3,9 @@ folder or file of one's own, with who has what role and since when.
 
 Roles and members come from the verified, fresh, owner-signed roster (P-ROSTER), never
 from the server's grant list; the grant list adds what only the server knows (the share
-id, whether the member accepted, and when the grant was made: `since`, the server's clock,
-a hint) and any grant the roster does not name (`not_in_roster`, reported, never trusted).
+id, whether the member accepted, when the grant was made, `since`, and when its role was
+last set, `role_since`: the server's clock, hints) and any grant the roster does not name
+(`not_in_roster`, reported, never trusted).
 Paths come from one's own signed tree: the private tree is walked (shared folders are not
 entered), so a shared item whose place is not found shows an empty path.
 """
@@ -35,6 +36,7 @@ class Holding:
     share_id: str
     reshare: bool = False  # the owner-signed roster lets them re-share
     added_by: str = ""  # the member who re-shared to them (a checked addition), if any
+    role_since: float | None = None  # when the server last set the role (a change of role)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def shared_items(files: Files) -> list[SharedItem]:
                 str(listed[m.email]["id"]) if m.email in listed else "",
                 m.reshare,
                 _email_of(roster, roster.granter(m.fingerprint)) if roster else "",
+                _role_since(listed.get(m.email)),
             )
             for m in (roster.members if roster else ())
         ]
@@ -87,6 +90,17 @@ def shared_items(files: Files) -> list[SharedItem]:
             continue  # shared once, with nobody now
         out.append(SharedItem(path, kind, node, members, strangers))
     return out
+
+
+def _role_since(grant: dict[str, Any] | None) -> float | None:
+    """When the server set the member's role (a hint, like `since`); a server that does not
+    list it: the grant's own time."""
+    if grant is None:
+        return None
+    value = grant.get("role_since")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return float(grant["created_at"])
 
 
 def _places(files: Files) -> dict[str, tuple[str, str]]:

@@ -28,6 +28,10 @@ id without storing anything:
                   || size u64 || mtime_ms u64 || name (u16-length UTF-8))
     content     = a content blob (`core.content`) under file_key, node id = drop_id, version 1
 
+A drop is sealed and opened as a stream (`drop_sealer`, `open_drop_head` then a
+`ContentDecryptor`): the header, at most DROP_HEAD_MAX bytes, names the size, so neither
+side holds more than a chunk of the content in memory, whatever the file's size.
+
 The descriptor is sealed under the link key, so a server cannot hand holders another
 recipient key. The tag needs the link secret, so a server (which never sees the fragment)
 cannot make a drop the owner accepts as coming through this link; any holder of the link
@@ -42,6 +46,7 @@ from dataclasses import dataclass
 
 from blindvault.core import primitives
 from blindvault.core.constants import (
+    C2SP_SALT_SIZE,
     DROP_HEADER_MAX,
     GCM_NONCE_SIZE,
     ID_SIZE,
@@ -63,7 +68,7 @@ from blindvault.core.constants import (
     SUITE_X25519,
     X25519_KEY_SIZE,
 )
-from blindvault.core.content import open_content, seal_content
+from blindvault.core.content import ContentEncryptor, open_content, sealed_size
 from blindvault.core.encoding import Reader, Writer, check_header, header
 from blindvault.core.keys import FileKey, LinkKey, VaultKey
 from blindvault.core.links import link_key, link_token
@@ -72,10 +77,14 @@ from blindvault.core.padme import pad_block, unpad_block
 from blindvault.errors import FormatError, IntegrityError, UsageError
 
 __all__ = [
+    "DROP_HEAD_MAX",
     "DropHeader",
+    "DropSealer",
     "DropTarget",
     "OwnerDropKeys",
+    "drop_sealer",
     "open_drop",
+    "open_drop_head",
     "open_drop_link",
     "open_owner_note",
     "peek_drop",
@@ -206,6 +215,10 @@ def open_owner_note(data: bytes, keys: OwnerDropKeys) -> str:
 # --- a drop ------------------------------------------------------------------------------
 
 
+PREAMBLE_SIZE = len(MAGIC_DROP) + 1 + 2 * ID_SIZE
+DROP_HEAD_MAX = PREAMBLE_SIZE + 2 + DROP_HEADER_MAX  # the bytes before a drop's content
+
+
 def _preamble(link_id: bytes, drop_id: bytes) -> bytes:
     return Writer(header(MAGIC_DROP)).fixed(link_id, ID_SIZE).fixed(drop_id, ID_SIZE).bytes()
 
@@ -219,6 +232,50 @@ def _tag(bind: bytes, preamble: bytes, fields: bytes) -> bytes:
     return primitives.hmac_sha256(bind, LABEL_DROP_TAG + b"\x00" + preamble + fields)
 
 
+@dataclass(frozen=True)
+class DropSealer:
+    """A drop being sealed as a stream: `head` (preamble, length, sealed header) comes
+    first, then the content blob of `encryptor()` over exactly `size` bytes. Every call of
+    `encryptor()` seals the same bytes (the content salt is fixed here), so a sender that
+    must send the drop again sends the same drop (the server refuses it as a replay)."""
+
+    head: bytes
+    drop_id: bytes
+    size: int
+    _file_key: FileKey
+    _salt: bytes
+
+    def encryptor(self) -> ContentEncryptor:
+        return ContentEncryptor(self._file_key, self.drop_id, 1, salt=self._salt)
+
+    @property
+    def sealed_size(self) -> int:
+        """The whole drop's length (known before any content byte is read)."""
+        return len(self.head) + sealed_size(self.size)
+
+    def __repr__(self) -> str:
+        return "DropSealer(<redacted>)"
+
+
+def drop_sealer(
+    target: DropTarget, secret: bytes, link_id: bytes, name: str, size: int, *, mtime_ms: int
+) -> DropSealer:
+    """A holder starts sealing one file of `size` bytes for the link's owner; it cannot
+    open it again."""
+    if size > target.max_size:
+        raise UsageError(f"{name}: larger than this link accepts ({target.max_size} bytes)")
+    drop_id = primitives.random_bytes(ID_SIZE)
+    file_key = FileKey(primitives.random_bytes(KEY_SIZE))
+    preamble = _preamble(link_id, drop_id)
+    fields = _fields(file_key.material, size, mtime_ms, name)
+    tag = _tag(bind_key(secret, link_id), preamble, fields)
+    plain = pad_block(fields + tag, PAD_DROP_HEADER_MIN)
+    sealed = primitives.hpke_seal(SUITE_X25519, target.recipient, plain, _info(preamble))
+    head = preamble + Writer().var16(sealed).bytes()
+    salt = primitives.random_bytes(C2SP_SALT_SIZE)
+    return DropSealer(head, drop_id, size, file_key, salt)
+
+
 def seal_drop(
     target: DropTarget,
     secret: bytes,
@@ -228,18 +285,10 @@ def seal_drop(
     *,
     mtime_ms: int,
 ) -> bytes:
-    """A holder seals one file for the link's owner; it cannot open it again."""
-    if len(data) > target.max_size:
-        raise UsageError(f"{name}: larger than this link accepts ({target.max_size} bytes)")
-    drop_id = primitives.random_bytes(ID_SIZE)
-    file_key = FileKey(primitives.random_bytes(KEY_SIZE))
-    preamble = _preamble(link_id, drop_id)
-    fields = _fields(file_key.material, len(data), mtime_ms, name)
-    tag = _tag(bind_key(secret, link_id), preamble, fields)
-    plain = pad_block(fields + tag, PAD_DROP_HEADER_MIN)
-    sealed = primitives.hpke_seal(SUITE_X25519, target.recipient, plain, _info(preamble))
-    content = seal_content(file_key, drop_id, 1, data)
-    return preamble + Writer().var16(sealed).bytes() + content
+    """One-shot: the whole drop of a small file."""
+    sealer = drop_sealer(target, secret, link_id, name, len(data), mtime_ms=mtime_ms)
+    enc = sealer.encryptor()
+    return sealer.head + enc.header + enc.update(data) + enc.finalize()
 
 
 def peek_drop(data: bytes) -> tuple[bytes, bytes]:
@@ -252,10 +301,13 @@ def peek_drop(data: bytes) -> tuple[bytes, bytes]:
         raise IntegrityError from None
 
 
-def open_drop(data: bytes, keys: OwnerDropKeys) -> tuple[DropHeader, bytes]:
-    """The owner opens a drop of `keys`' link: header and file bytes, or `IntegrityError`
-    (wrong link, not made with the link's secret, tampered, truncated)."""
-    r = Reader(data)
+def open_drop_head(head: bytes, keys: OwnerDropKeys) -> tuple[DropHeader, int]:
+    """The owner opens the header of a drop of `keys`' link from its first bytes (at least
+    `DROP_HEAD_MAX` of them, or all there are): the header and where the content blob
+    starts; `IntegrityError` if the drop is of another link, not made with the link's
+    secret, or tampered. The content is checked by `ContentDecryptor(header.file_key,
+    header.drop_id, 1, header.size)`, which releases nothing unverified."""
+    r = Reader(head[:DROP_HEAD_MAX])
     try:
         check_header(r, MAGIC_DROP)
         link_id, drop_id = r.take(ID_SIZE), r.take(ID_SIZE)
@@ -277,8 +329,15 @@ def open_drop(data: bytes, keys: OwnerDropKeys) -> tuple[DropHeader, bytes]:
     expected = _tag(bind_key(keys.secret, link_id), preamble, fields)
     if not primitives.constant_time_equal(tag, expected):  # mutant: drops.bind-tag
         raise IntegrityError
+    return DropHeader(link_id, drop_id, FileKey(file_key), size, mtime, name), r.position
+
+
+def open_drop(data: bytes, keys: OwnerDropKeys) -> tuple[DropHeader, bytes]:
+    """One-shot: the owner opens a whole drop of `keys`' link: header and file bytes, or
+    `IntegrityError` (wrong link, not made with the link's secret, tampered, truncated)."""
+    header, at = open_drop_head(data, keys)
     try:
-        body = open_content(FileKey(file_key), drop_id, 1, size, r.rest())
+        body = open_content(header.file_key, header.drop_id, 1, header.size, data[at:])
     except FormatError:
         raise IntegrityError from None
-    return DropHeader(link_id, drop_id, FileKey(file_key), size, mtime, name), body
+    return header, body

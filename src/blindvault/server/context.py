@@ -27,7 +27,7 @@ class Limits:
     part_size: int = 8 << 20
     max_part: int = 64 << 20
     max_blob: int = 1 << 42
-    max_drop: int = 64 << 20  # one sealed drop through an upload-only link (issue 19)
+    max_drop: int = 5 << 30  # one sealed drop through an upload-only link (streamed)
     default_quota: int = 100 << 30
     max_lease: int = 600
     login_failures: int = 10

@@ -14,6 +14,9 @@ owner's feed lists the writes of all its spaces, members' writes included, and e
 names a folder to re-read (members do not sign the owner's root, so for a member's write
 the feed entry is the only hint — hiding it leaves this device where a full walk served
 the same older, verified manifest would: the fork-consistency limit of the threat model).
+A single file one shares is a space of its own (its holder, named by the file's node id):
+a feed entry naming a file of the snapshot re-reads the folder that lists it, so a
+member's new version of the file is taken although no folder head moved (issue 19).
 A pair on an incoming share (`@team/…`) follows that space's feed (`feed.space_changes`:
 the member's view, without the owner's signed root; the same limit). A compacted feed or
 no snapshot yet: a full walk of the signed manifests.
@@ -99,10 +102,19 @@ class _Walk:
     def __post_init__(self) -> None:
         for path, node in (self.prev.folders if self.prev else {}).items():
             if node in self.changed:
-                up = path
-                while up:
-                    up = _parent(up)
-                    self.above.add(up)
+                self._reread_above(path)
+        # a shared file of one's own is its own space (its holder, named by the file's node
+        # id): a member's write moves no folder head, so the folder naming it is read again
+        for path, remote in (self.prev.files if self.prev else {}).items():
+            if remote.node in self.changed:  # mutant: sync.holder-write-reread
+                self.above.add(_parent(path))
+                self._reread_above(_parent(path))
+
+    def _reread_above(self, path: str) -> None:
+        up = path
+        while up:
+            up = _parent(up)
+            self.above.add(up)
 
     def folder(self, rel: str, at: Location) -> None:
         self.folders[rel] = at.node_id

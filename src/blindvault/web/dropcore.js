@@ -170,47 +170,95 @@ export async function openDropLink(data, linkKey, linkId) {
 
 // ---------------------------------------------------------------- content (§5, sealing)
 
-/** A BVCT blob of `data`: Padmé-padded, C2SP chunked under fileKey with the context. */
-export async function sealContent(fileKey, nodeId, contentVersion, data, salt = null) {
+/**
+ * A BVCT blob of `size` bytes, sealed a batch of chunks at a time: yields arrays of
+ * Uint8Array in blob order. `read(offset, length)` gives the plaintext (a promise of a
+ * Uint8Array of exactly `length` bytes), one batch (BATCH chunks, 1 MiB) at a time, so a
+ * file of any size is never whole in memory. Padmé-padded, C2SP chunked under fileKey.
+ */
+export async function* sealContentParts(fileKey, nodeId, contentVersion, size, read, salt = null) {
   const s = salt ?? crypto.getRandomValues(new Uint8Array(C2SP_SALT_SIZE));
   const { aeadKey, baseNonce, commitment } = await chunkedDerive(fileKey, s, contentContext(nodeId, contentVersion));
   const key = await subtle.importKey("raw", aeadKey, "AES-GCM", false, ["encrypt"]);
-  const padded = new Uint8Array(padmeLength(data.length));
-  padded.set(data);
-  const parts = [MAGIC_CONTENT, new Uint8Array([VERSION]), s, commitment];
+  const paddedLength = padmeLength(size);
+  yield [MAGIC_CONTENT, new Uint8Array([VERSION]), s, commitment];
   // every chunk but the last is full; the last is shorter (maybe empty): the end is sealed
-  const full = Math.floor(padded.length / CHUNK_SIZE);
-  const sealOne = async (i) => {
+  const full = Math.floor(paddedLength / CHUNK_SIZE);
+  const sealOne = async (i, chunk) => {
     const nonce = baseNonce.slice();
     for (let j = 11, c = i; c > 0; j--, c = Math.floor(c / 256)) nonce[j] ^= c % 256;
-    const chunk = padded.subarray(i * CHUNK_SIZE, Math.min((i + 1) * CHUNK_SIZE, padded.length));
     const opts = { name: "AES-GCM", iv: nonce, tagLength: 128 };
     return new Uint8Array(await subtle.encrypt(opts, key, chunk));
   };
   for (let i = 0; i <= full; i += BATCH) { // a batch of chunks at once, in order
+    const last = Math.min(full, i + BATCH - 1);
+    const start = i * CHUNK_SIZE;
+    const plain = new Uint8Array(Math.min((last + 1) * CHUNK_SIZE, paddedLength) - start); // zeros: the padding
+    if (start < size) {
+      const got = await read(start, Math.min(start + plain.length, size) - start);
+      if (got.length !== Math.min(start + plain.length, size) - start) throw new UsageError("the file changed while it was read");
+      plain.set(got);
+    }
     const batch = [];
-    for (let k = i; k <= Math.min(full, i + BATCH - 1); k++) batch.push(sealOne(k));
-    parts.push(...(await Promise.all(batch)));
+    for (let k = i; k <= last; k++) {
+      const at = (k - i) * CHUNK_SIZE;
+      batch.push(sealOne(k, plain.subarray(at, Math.min(at + CHUNK_SIZE, plain.length))));
+    }
+    yield await Promise.all(batch);
   }
+}
+
+/** A BVCT blob of `data` in one piece (small files, test vectors). */
+export async function sealContent(fileKey, nodeId, contentVersion, data, salt = null) {
+  const parts = [];
+  const read = async (offset, length) => data.subarray(offset, offset + length);
+  for await (const batch of sealContentParts(fileKey, nodeId, contentVersion, data.length, read, salt)) parts.push(...batch);
   return concat(...parts);
 }
 
 // ---------------------------------------------------------------- a drop (§10a)
 
 /**
- * Seal one file for the link's owner: preamble || u16 len || HPKE(header) || content.
- * The tag, keyed from the link secret, tells the owner this drop came through the link.
+ * Seal one file of `size` bytes for the link's owner, as a stream of parts (arrays of
+ * Uint8Array): preamble || u16 len || HPKE(header), then the content a batch at a time
+ * from `read(offset, length)` (see sealContentParts). The tag, keyed from the link
+ * secret, tells the owner this drop came through the link.
  */
-export async function sealDrop(target, secret, linkId, name, data, mtimeMs, fixed = {}) {
-  if (data.length > target.maxSize) throw new UsageError("larger than this link accepts");
+export async function* sealDropParts(target, secret, linkId, name, size, read, mtimeMs, fixed = {}) {
+  if (size > target.maxSize) throw new UsageError("larger than this link accepts");
   const dropId = fixed.dropId ?? crypto.getRandomValues(new Uint8Array(ID_SIZE));
   const fileKey = fixed.fileKey ?? crypto.getRandomValues(new Uint8Array(KEY_SIZE));
   const preamble = concat(MAGIC_DROP, new Uint8Array([VERSION]), linkId, dropId);
-  const fields = concat(fileKey, u64(data.length), u64(mtimeMs), text16(checkName(name)));
+  const fields = concat(fileKey, u64(size), u64(mtimeMs), text16(checkName(name)));
   const bind = await hkdfSha256(secret, linkId, LABEL_DROP_BIND, KEY_SIZE);
   const tag = await hmacSha256(bind, concat(LABEL_DROP_TAG, new Uint8Array([0]), preamble, fields));
   const info = concat(LABEL_DROP_INFO, new Uint8Array([0]), preamble);
   const sealed = await hpkeSeal(target.recipient, info, padBlock(concat(fields, tag), PAD_DROP_HEADER_MIN), fixed.ephemeral);
-  const content = await sealContent(fileKey, dropId, 1, data);
-  return concat(preamble, u16(sealed.length), sealed, content);
+  yield [preamble, u16(sealed.length), sealed];
+  yield* sealContentParts(fileKey, dropId, 1, size, read, fixed.salt);
+}
+
+/** One file's whole drop in one piece (small files, test vectors). */
+export async function sealDrop(target, secret, linkId, name, data, mtimeMs, fixed = {}) {
+  const parts = [];
+  const read = async (offset, length) => data.subarray(offset, offset + length);
+  for await (const batch of sealDropParts(target, secret, linkId, name, data.length, read, mtimeMs, fixed)) parts.push(...batch);
+  return concat(...parts);
+}
+
+/**
+ * A File (or Blob) sealed into a Blob, read and sealed a MiB at a time: each batch goes
+ * into the browser's blob storage (which may keep it on disk), so the page never holds
+ * the file, or its drop, whole in memory; `progress(fraction)` after each batch.
+ */
+export async function sealDropBlob(target, secret, linkId, name, file, mtimeMs, progress = () => {}) {
+  const read = async (offset, length) => new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
+  const parts = [];
+  let done = 0;
+  for await (const batch of sealDropParts(target, secret, linkId, name, file.size, read, mtimeMs)) {
+    parts.push(new Blob(batch));
+    done += batch.reduce((n, b) => n + b.length, 0);
+    progress(Math.min(1, done / Math.max(1, file.size)));
+  }
+  return new Blob(parts, { type: "application/octet-stream" });
 }

@@ -39,6 +39,7 @@ const MESSAGES = {
   unexpected: "Something went wrong while opening this link.",
   "upload-exhausted": "This link has reached its upload limit.",
   "upload-too-large": "This file is larger than this link accepts.",
+  "upload-no-room": "This file does not fit in the storage left to the link's owner; nothing was kept.",
   "upload-refused": "The server refused this file.",
 };
 
@@ -402,6 +403,7 @@ async function postDrop(link, sealed) {
   }
   if (res.status === 410 && code === "link_exhausted") throw new PageError("upload-exhausted");
   if (res.status === 413) throw new PageError("upload-too-large");
+  if (res.status === 507) throw new PageError("upload-no-room");
   if (res.status === 400 || res.status === 403) throw new PageError("upload-refused");
   throw httpError(res.status, code, "unknown");
 }
@@ -432,8 +434,9 @@ async function sendDrops(link, target, files) {
     for (const [i, file] of files.entries()) {
       setStatus("loading", "dropping", `Encrypting and sending ${file.name} (${i + 1} of ${files.length})…`);
       if (file.size > target.maxSize) throw new PageError("upload-too-large");
-      const data = new Uint8Array(await file.arrayBuffer());
-      const sealed = await drops.sealDrop(target, link.secret, link.linkId, file.name.normalize("NFC"), data, file.lastModified);
+      // read, sealed and kept a MiB at a time (a Blob the browser may keep on disk), never whole
+      const step = (f) => (progress.value = (i + f) / files.length);
+      const sealed = await drops.sealDropBlob(target, link.secret, link.linkId, file.name.normalize("NFC"), file, file.lastModified, step);
       await postDrop(link, sealed);
       sent += 1;
       progress.value = sent / files.length;

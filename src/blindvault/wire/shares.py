@@ -52,6 +52,7 @@ class Outgoing(Model):
     created_at: float
     reshare: bool = False
     by_email: str = ""  # the member who re-shared, "" when the owner granted it
+    role_since: float | None = None  # when the role was last set (a new grant: created_at)
 
 
 class Incoming(Model):

@@ -13,8 +13,9 @@ import functools
 import os
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -34,7 +35,7 @@ from blindvault.errors import (
     UnavailableError,
 )
 
-__all__ = ["ApiClient", "b64d", "b64e"]
+__all__ = ["ApiClient", "StreamedBody", "b64d", "b64e"]
 
 RETRY_STATUS = {429, 502, 503, 504}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -61,6 +62,10 @@ def _json(response: httpx.Response) -> Answer:
 _PIECE = 256 * 1024
 
 
+def _length(content: bytes | bytearray | StreamedBody) -> int:
+    return content.length if isinstance(content, StreamedBody) else len(content)
+
+
 def _pieces(data: bytes | bytearray) -> Iterator[bytes]:
     """A large body in 256 KiB pieces: httpx copies a single big body several times over,
     which made a 1 GiB upload peak near 280 MiB of RSS; pieces keep it flat. A fresh
@@ -68,6 +73,15 @@ def _pieces(data: bytes | bytearray) -> Iterator[bytes]:
     view = memoryview(data)
     for i in range(0, len(data), _PIECE):
         yield bytes(view[i : i + _PIECE])
+
+
+@dataclass(frozen=True)
+class StreamedBody:
+    """A request body made as it is sent (never whole in memory): `length` bytes from a
+    fresh `pieces()` per attempt, which must yield the same bytes each time."""
+
+    length: int
+    pieces: Callable[[], Iterator[bytes]]
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -173,19 +187,21 @@ class ApiClient:
         path: str,
         *,
         json: Any = None,
-        content: bytes | bytearray | None = None,
+        content: bytes | bytearray | StreamedBody | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries on network errors and 429/502/503/504; raise on errors."""
         delay = 0.2
-        big = content is not None and len(content) > _PIECE
+        big = isinstance(content, StreamedBody) or (content is not None and len(content) > _PIECE)
         extra = dict(headers or {})
         if big and content is not None:
-            extra["Content-Length"] = str(len(content))
+            extra["Content-Length"] = str(_length(content))
         for attempt in range(self.retries + 1):
             body: Iterator[bytes] | bytes | None
-            if big and content is not None:
+            if isinstance(content, StreamedBody):
+                body = content.pieces()
+            elif big and content is not None:
                 body = _pieces(content)
             else:
                 body = bytes(content) if isinstance(content, bytearray) else content

@@ -18,12 +18,13 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from blindvault.server.api.streaming import stream_blob
-from blindvault.server.bodies import spool_body
+from blindvault.server.bodies import declared_length, spool_body
 from blindvault.server.codec import b64encode
 from blindvault.server.deps import BlobId, Ctx, LinkToken, Who
 from blindvault.server.domain import audit as audit_log
 from blindvault.server.domain.drops import (
     check_drop_link,
+    check_room,
     drop_limit,
     owner_drop,
     owner_drops,
@@ -54,13 +55,16 @@ async def upload_drop(
     ctx: Ctx,
     x_link_token: LinkToken = None,
 ) -> DropStored:
-    """One sealed drop into an upload-only link: 410 once revoked, expired or at its
-    `max_uploads`; 413 past its size limit; 409 for a drop uploaded already."""
+    """One sealed drop into an upload-only link, streamed: 410 once revoked, expired or at
+    its `max_uploads`; 413 past its size limit; 507 past the owner's quota; 409 for a drop
+    uploaded already. Nothing of a refused or cut-short drop is kept."""
 
     def check() -> Any:
         with transaction(ctx.engine) as conn:
             row = holder(conn, link_id, x_link_token)
-        check_drop_link(row)
+            check_drop_link(row)
+            limit = drop_limit(row, ctx.limits.max_drop)
+            check_room(conn, row.owner, declared_length(request.headers, limit))
         return row
 
     row = await run_in_threadpool(check)

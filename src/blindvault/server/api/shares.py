@@ -54,17 +54,28 @@ def put_share(
         grants.c.member == body.member,
     )
     with transaction(ctx.engine) as conn:
-        if conn.execute(select(accounts.c.id).where(accounts.c.id == body.member)).first() is None:
+        member = conn.execute(select(accounts.c.email).where(accounts.c.id == body.member)).first()
+        if member is None:
             raise not_found("account")
         by = None if owner == who.account_id else _check_reshare(conn, owner, body, who.account_id)
-        existing = conn.execute(select(grants.c.id, grants.c.granted_by).where(*key)).first()
-        values: dict[str, object] = {"role": body.role, "envelope": envelope, "updated_at": now}
+        existing = conn.execute(
+            select(grants.c.id, grants.c.role, grants.c.granted_by).where(*key)
+        ).first()
+        values: dict[str, Any] = {"role": body.role, "envelope": envelope, "updated_at": now}
         values |= {"reshare": body.reshare, "granted_by": by}
+        event, was = "share.grant", {}
         if existing is not None:
             if by is not None and existing.granted_by != by:
                 raise ApiError(409, "conflict", "this person is a member already")
+            # a new role (`updated_at`: the role's "since"), or the same one with a new
+            # envelope (the key rotated on unshare: the role's "since" stays)
+            changed = existing.role != body.role
+            if not changed:
+                del values["updated_at"]
             conn.execute(update(grants).where(*key).values(**values))
             share_id = existing.id
+            event = "share.change" if changed else "share.rekey"
+            was = {"was": existing.role} if changed else {}
         else:
             _check_pending(conn, ctx.limits, owner, body.member)
             conn.execute(
@@ -79,7 +90,10 @@ def put_share(
                 )
             )
             share_id = body.id
-        audit_log.record(conn, owner, "share.grant", role=body.role)
+        detail = {"share": share_id, "space": body.space, "member": member.email}
+        if by is not None:  # a member re-shared: the owner's log says who
+            detail["reshared_by"] = by
+        audit_log.record(conn, owner, event, **detail, role=body.role, **was)
     return {"id": share_id}
 
 
@@ -153,6 +167,7 @@ def list_shares(who: Who, ctx: Ctx) -> dict[str, Any]:
                 "created_at": r.created_at,
                 "reshare": bool(r.reshare),
                 "by_email": r.by_email or "",
+                "role_since": r.updated_at,
             }
             for r in out_rows
         ],
@@ -182,6 +197,12 @@ def _grant_for(conn: Connection, share_id: str, account: str) -> Any:
     return row
 
 
+def _detail(conn: Connection, row: Any) -> dict[str, Any]:
+    """What the owner's audit log says about a grant: its id, space, member and role."""
+    email = conn.execute(select(accounts.c.email).where(accounts.c.id == row.member)).scalar()
+    return {"share": row.id, "space": row.space, "member": email, "role": row.role}
+
+
 @router.post("/shares/{share_id}/accept", response_model=ShareAccepted)
 def accept_share(
     share_id: ShareId,
@@ -193,6 +214,8 @@ def accept_share(
         if row.member != who.account_id:
             raise not_found("share")
         conn.execute(update(grants).where(grants.c.id == share_id).values(accepted=True))
+        if not row.accepted:
+            audit_log.record(conn, row.owner, "share.accept", **_detail(conn, row))
     return {"id": share_id, "accepted": True}
 
 
@@ -206,5 +229,6 @@ def delete_share(
     with transaction(ctx.engine) as conn:
         row = _grant_for(conn, share_id, who.account_id)
         conn.execute(delete(grants).where(grants.c.id == share_id))
-        audit_log.record(conn, row.owner, "share.revoke")
+        by = "owner" if who.account_id == row.owner else "member"  # a member may leave
+        audit_log.record(conn, row.owner, "share.revoke", **_detail(conn, row), by=by)
     return Response(status_code=204)

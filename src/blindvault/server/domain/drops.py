@@ -7,11 +7,15 @@ and its drop id is new for the link (a replayed upload is refused), and the coun
 The bytes are written to the store under a fresh key first (spooled, then written whole:
 never visible half-written); the row that makes the drop visible is inserted afterwards in
 one transaction that also takes the upload slot and charges the owner's quota; any
-refusal there deletes the written object.
+refusal there deletes the written object. A drop is received as a stream (spooled to a
+temporary file, never held in memory), so its size is bounded only by the link's limit,
+`Limits.max_drop` and the owner's quota (a declared length past the quota is refused
+before the body is read).
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import time
@@ -20,11 +24,12 @@ from typing import IO, Any
 from sqlalchemy import Connection, delete, select, update
 
 from blindvault.server.context import ServerContext
+from blindvault.server.domain import audit as audit_log
 from blindvault.server.domain.quota import release, reserve
 from blindvault.server.errors import ApiError, invalid, not_found
 from blindvault.server.storage.blobstore import new_storage_key
 from blindvault.server.storage.db import insert_all_if_absent, transaction
-from blindvault.server.storage.schema import link_drops, links
+from blindvault.server.storage.schema import accounts, link_drops, links
 
 log = logging.getLogger("blindvault.server")
 
@@ -42,6 +47,18 @@ def check_drop_link(row: Any) -> None:
     atomically with the drop's row (`store_drop`)."""
     if row.kind != "drop":  # mutant: drops.kind-check
         raise ApiError(403, "forbidden", "this link does not accept uploads")
+
+
+def check_room(conn: Connection, owner: str, declared: int | None) -> None:
+    """A drop whose declared length would pass the owner's quota is refused (507) before
+    a byte of it is read; `store_drop` charges the quota, atomically, all the same."""
+    if declared is None:
+        return
+    room = conn.execute(
+        select(accounts.c.quota_bytes - accounts.c.used_bytes).where(accounts.c.id == owner)
+    ).scalar()
+    if room is not None and declared > int(room):
+        raise ApiError(507, "quota_exceeded", "this drop would exceed the link owner's quota")
 
 
 def drop_limit(row: Any, server_max: int) -> int:
@@ -81,6 +98,8 @@ def store_drop(ctx: ServerContext, row: Any, data: IO[bytes], size: int) -> str:
             )  # fmt: skip
             if added != 1:  # the same (link, drop id) exists: a replay
                 raise ApiError(409, "conflict", "this drop was uploaded already")
+            link = base64.urlsafe_b64encode(bytes.fromhex(row.id)).rstrip(b"=").decode()
+            audit_log.record(conn, row.owner, "drop_received", link=link, drop=drop, size=size)
     except BaseException:
         _forget(ctx, key)
         raise
