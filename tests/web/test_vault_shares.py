@@ -302,6 +302,25 @@ def test_owner_browses_own_shared_folder(chromium: Any, setup: Setup) -> None:
         alice.close()
 
 
+def test_move_between_spaces_refused(chromium: Any, setup: Setup) -> None:
+    """Alice moves a file of her own tree into /team (shared with the CLI) in the browser:
+    refused (the CLI's `mv` re-keys what moves; the browser does not), and nothing moved."""
+    plain = setup.work / "plain.txt"
+    plain.write_bytes(b"mine alone\n")
+    setup.cli(setup.alice, "put", str(plain), "/")
+    alice = Page(chromium, setup, ALICE)
+    try:
+        alice.page.remove_listener("dialog", alice._dialog)
+        alice.page.on("dialog", lambda d: d.accept("/team"))
+        alice.page.locator("#listing tr[data-name='plain.txt'] button[data-action=move]").click()
+        alice.page.wait_for_selector("#status[data-state=error]", timeout=60_000)
+        assert "blindvault mv" in alice.status(), alice.status()
+    finally:
+        alice.close()
+    assert "plain.txt" not in setup.cli(setup.alice, "ls", "/team")
+    assert "plain.txt" in setup.cli(setup.alice, "ls", "/")
+
+
 def test_replayed_member_list_refused(bob: Page, setup: Setup) -> None:
     """After Alice makes Bob read-only, the server replays the envelope and member list
     that made him a writer: the browser saw the newer list and refuses both."""

@@ -54,8 +54,19 @@ export async function renameEntry(vault, parent, entry, newName) {
   });
 }
 
-/** Move into another folder: add there first, then remove here (a crash leaves a copy). */
+/**
+ * Move into another folder: add there first, then remove here (a crash leaves a copy).
+ * Only within one space: an item moving between your own folders and a shared folder must
+ * be re-encrypted and its blobs moved into the other space, which `blindvault mv` does and
+ * the browser does not (yet); its blobs would otherwise stay where the other side's
+ * members cannot read them.
+ */
 export async function moveEntry(vault, parent, entry, target) {
+  const spaceOf = async (folder) => (await vault.read(folder), folder.space?.query || "");
+  // mutant: web.move-one-space
+  if ((await spaceOf(parent)) !== (await spaceOf(target))) {
+    throw new UsageError("Moving between a shared folder and your other folders re-encrypts what moves: use `blindvault mv` for that.");
+  }
   await vault.update(target, (body) => add(body, entry));
   await vault.update(parent, (body) => remove(body, entry.name, entry.nodeId));
 }
