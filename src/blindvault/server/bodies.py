@@ -7,7 +7,8 @@
   past the limit, so no route ever parses more than its limit.
 * `spool_body`: binary uploads are written to a temporary file as they arrive (memory stays
   one network chunk per request, however slowly the client sends) and refused past their
-  limit.
+  limit. `exact_body` hands a body of a known size on as it arrives (an upload's part to
+  S3), refused past that size or short of it.
 * Both give up with 408 when the client sends nothing for `body_timeout` seconds.
 """
 
@@ -17,7 +18,7 @@ import asyncio
 import json
 import re
 import tempfile
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.requests import Request
@@ -179,6 +180,30 @@ async def spool_body(request: Request, limit: int) -> SpooledBody:
         body.file.close()
         raise
     return body
+
+
+async def exact_body(request: Request, size: int, short: ApiError) -> AsyncIterator[bytes]:
+    """The body as it arrives, for a route that passes it straight on (an S3 part): 413
+    past `size` bytes (before the first byte too many is handed on), 408 if it stalls,
+    and `short` if it ends before `size` bytes. Nothing is held but the current chunk."""
+    declared_length(request.headers, size)
+    timeout: float = getattr(request.app.state, "body_timeout", 60.0)
+    stream = request.stream().__aiter__()
+    got = 0
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise _timed_out() from None
+        got += len(chunk)
+        if got > size:  # mutant: bodies.exact-too-long
+            raise _too_large(size)
+        if chunk:
+            yield chunk
+    if got != size:  # mutant: bodies.exact-too-short
+        raise short
 
 
 async def read_body(request: Request, limit: int) -> bytes:
