@@ -38,7 +38,7 @@ _WRITERS: dict[int, GroupCommit[Cas]] = {}
 _WRITERS_LOCK = threading.Lock()
 
 
-def _writer(engine: Engine) -> GroupCommit[Cas]:
+def writer(engine: Engine) -> GroupCommit[Cas]:
     """This process's group commit of record writes on `engine` (one per engine)."""
     with _WRITERS_LOCK:
         found = _WRITERS.get(id(engine))
@@ -71,7 +71,7 @@ def put_record(
     scope.check_write_kind(kind)
     data = b64decode(body.data, "data", max_size=MAX_RECORD)
     # with the concurrent writes of this process, in one transaction: see `recordwrite`
-    _writer(ctx.engine).run(Cas(scope, kind, record_id, body.expected_version, data))
+    writer(ctx.engine).run(Cas(scope, kind, record_id, body.expected_version, data))
     return {"kind": kind, "id": record_id, "version": body.expected_version + 1}
 
 
