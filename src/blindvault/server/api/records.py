@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -34,7 +35,8 @@ router = APIRouter(prefix="/v1", tags=["records"])
 BATCH_CHUNK = 200  # (kind, id) pairs per query: 400 bound parameters
 
 
-_WRITERS: dict[int, GroupCommit[Cas]] = {}
+# weak: an application (its short path) holds its engine's; none outlives its engine
+_WRITERS: weakref.WeakValueDictionary[int, GroupCommit[Cas]] = weakref.WeakValueDictionary()
 _WRITERS_LOCK = threading.Lock()
 
 
