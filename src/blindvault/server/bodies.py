@@ -186,7 +186,9 @@ async def exact_body(request: Request, size: int, short: ApiError) -> AsyncItera
     """The body as it arrives, for a route that passes it straight on (an S3 part): 413
     past `size` bytes (before the first byte too many is handed on), 408 if it stalls,
     and `short` if it ends before `size` bytes. Nothing is held but the current chunk."""
-    declared_length(request.headers, size)
+    declared = declared_length(request.headers, size)
+    if declared is not None and declared != size:
+        raise short  # known before a byte is read: nothing is sent on
     timeout: float = getattr(request.app.state, "body_timeout", 60.0)
     stream = request.stream().__aiter__()
     got = 0
