@@ -182,13 +182,18 @@ async def spool_body(request: Request, limit: int) -> SpooledBody:
     return body
 
 
-async def exact_body(request: Request, size: int, short: ApiError) -> AsyncIterator[bytes]:
+def exact_body(request: Request, size: int, short: ApiError) -> AsyncIterator[bytes]:
     """The body as it arrives, for a route that passes it straight on (an S3 part): 413
     past `size` bytes (before the first byte too many is handed on), 408 if it stalls,
-    and `short` if it ends before `size` bytes. Nothing is held but the current chunk."""
+    and `short` if it ends before `size` bytes. Nothing is held but the current chunk. A
+    declared length other than `size` is refused here, before anything is sent on."""
     declared = declared_length(request.headers, size)
     if declared is not None and declared != size:
-        raise short  # known before a byte is read: nothing is sent on
+        raise short
+    return _exact_chunks(request, size, short)
+
+
+async def _exact_chunks(request: Request, size: int, short: ApiError) -> AsyncIterator[bytes]:
     timeout: float = getattr(request.app.state, "body_timeout", 60.0)
     stream = request.stream().__aiter__()
     got = 0
