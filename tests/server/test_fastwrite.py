@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from helpers.real_server import Real, new_id
+from helpers.real_server import Real, new_id, real_server
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +82,44 @@ def test_the_short_path_answers_as_the_application(real: Real) -> None:
             (e["kind"], e["version"]) for e in feed_slow
         ]
     assert fast_acct.used() == slow_acct.used()
+
+
+def test_unknown_and_signed_out_tokens_write_nothing(real: Real) -> None:
+    """On PostgreSQL the short path checks the token in the write's own transaction."""
+    acct = real.account()
+    rid = new_id()
+    body = {"expected_version": 0, "data": _b64(b"never")}
+    bad = httpx.Client(base_url=real.url, headers={"Authorization": "Bearer nope"}, timeout=60)
+    with bad, acct.client() as c:
+        fast, slow = (
+            _put(bad, "manifest", rid, body, chunked=False),
+            _put(bad, "manifest", rid, body, chunked=True),
+        )
+        assert fast.status_code == 401
+        _same(fast, slow, rid, rid)
+        assert _put(c, "manifest", new_id(), body, chunked=False).status_code == 200
+        assert c.delete("/v1/sessions/current").status_code == 204  # signed out
+        gone = _put(c, "manifest", rid, body, chunked=False)
+        assert gone.status_code == 401 and gone.json()["error"]["code"] == "unauthorized"
+    rows = real.sql("SELECT COUNT(*) FROM records WHERE owner = ? AND id = ?", acct.id, rid)
+    assert rows[0][0] == 0
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[Real]:
+    data = tmp_path_factory.mktemp("ttl") / "data"
+    with real_server(data, pg_url, "--token-ttl", "2") as r:
+        yield r
+
+
+def test_an_expired_token_writes_nothing(short_lived: Real) -> None:
+    acct = short_lived.account()
+    body = {"expected_version": 0, "data": _b64(b"late")}
+    with acct.client() as c:
+        assert _put(c, "manifest", new_id(), body, chunked=False).status_code == 200
+        time.sleep(2.5)
+        rid = new_id()
+        late = _put(c, "manifest", rid, body, chunked=False)
+        assert late.status_code == 401 and "expired" in late.json()["error"]["message"]
+    rows = short_lived.sql("SELECT COUNT(*) FROM records WHERE id = ?", rid)
+    assert rows[0][0] == 0

@@ -70,9 +70,6 @@ def _lookup(ctx: ServerContext, digest: str) -> Principal:
     return who
 
 
-lookup_token = _lookup  # the short path of record writes (`fastwrite`) reads rows the same way
-
-
 async def authenticate_any(request: Request, ctx: Ctx) -> Principal:
     """The caller behind the bearer token: a device of an account, or an app credential.
     A token this process checked recently, with no revocation since, skips the database

@@ -5,8 +5,9 @@ Like `fastpath.FastBlobGet` it runs before any of FastAPI's or Starlette's layer
 (`app.BlindvaultApp.__call__`), whose routing, dependencies, body model and response
 model cost more CPU than the write itself (issue 18, docs/bench/analysis.md). It takes
 the request only in the plain case: no query, a device's bearer token — one this process
-checked since the last revocation (`server.tokens`, SQLite), else read from its row as the
-application does (PostgreSQL) — that is not an app credential, a declared
+checked since the last revocation (`server.tokens`, SQLite), else checked from its row in
+the write's own transaction (PostgreSQL, `domain.batchtokens`) — that is not an app
+credential, a declared
 JSON body of at most `SMALL` bytes, exactly `{"expected_version": int, "data": str}`.
 Anything else — and any body it cannot read whole or parse — goes on to the full
 application unchanged, with the bytes read so far handed on first, which checks and
@@ -33,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from blindvault.server.bodies import Message, Receive, Scope, Send
 from blindvault.server.codec import b64decode
 from blindvault.server.context import ServerContext
-from blindvault.server.deps import lookup_token
+from blindvault.server.domain.batchtokens import NotHereError
 from blindvault.server.domain.credentials import token_hash
 from blindvault.server.domain.recordwrite import Cas
 from blindvault.server.domain.scopes import Scope as Namespace
@@ -69,19 +70,32 @@ class FastRecordPut:
             return False, receive
         match = _PATH.match(scope["path"])
         digest = self._digest(scope) if match else None
-        who = await self._caller(digest) if digest is not None else None
-        if match is None or who is None:
+        if match is None or digest is None:
             return False, receive
+        who = None
+        if self.ctx.tokens is not None:  # SQLite: the checked tokens, else the application
+            who = self._cached(digest)
+            if who is None:
+                return False, receive
         body, messages = await self._body(receive)
         write = _parse(body) if body is not None else None
         if write is None:
             return False, _replay(messages, receive)
         kind, record_id = match.group(1), match.group(2)
-        own = Namespace(who, "", who, True)
         try:
-            own.check_write_kind(kind)
             data = b64decode(write[1], "data", max_size=MAX_RECORD)
-            await run_in_threadpool(self.writer.run, Cas(own, kind, record_id, write[0], data))
+        except ApiError:  # the application answers it, after the token's check as always
+            return False, _replay(messages, receive)
+        if who is not None:
+            own = Namespace(who, "", who, True)
+            own.check_write_kind(kind)  # the caller's own namespace: always allowed
+            cas = Cas(own, kind, record_id, write[0], data)
+        else:  # PostgreSQL: the batch reads the token's row (`domain.batchtokens`)
+            cas = Cas(None, kind, record_id, write[0], data, digest, self.ctx.limits.token_ttl)
+        try:
+            await run_in_threadpool(self.writer.run, cas)
+        except NotHereError:
+            return False, _replay(messages, receive)
         except ApiError as exc:
             await self._json(send, exc.status, exc.body(), exc.headers)
             return True, receive
@@ -117,18 +131,10 @@ class FastRecordPut:
             return None
         return token_hash(token.strip())
 
-    async def _caller(self, digest: str) -> str | None:
-        """The device's account: from the checked tokens (SQLite), else from its row
-        (PostgreSQL: every request reads it, as the application does); None for an app
-        credential or a token the application should refuse itself."""
-        tokens = self.ctx.tokens
-        if tokens is not None:
-            who = tokens.get(digest)
-        else:
-            try:
-                who = await run_in_threadpool(lookup_token, self.ctx, digest)
-            except ApiError:
-                return None  # the application reads it again and answers 401
+    def _cached(self, digest: str) -> str | None:
+        """The device's account, from the tokens this process checked (SQLite); None for
+        a token not checked yet, and for an app credential."""
+        who = self.ctx.tokens.get(digest) if self.ctx.tokens is not None else None
         if who is None or who.app_space is not None:  # mutant: fastwrite.app-token
             return None  # an app credential's scope is resolved by the application
         return who.account_id

@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy import Connection, delete, func, select, update
 
+from blindvault.server.domain.batchtokens import callers
 from blindvault.server.domain.changes import note_all
 from blindvault.server.domain.quota import release, reserve
 from blindvault.server.domain.scopes import Scope, visible
@@ -37,13 +38,17 @@ __all__ = ["Cas", "apply", "raise_stale", "record_key", "stale"]
 
 @dataclass(frozen=True)
 class Cas:
-    """One compare-and-swap: `expected` 0 creates, n > 0 replaces version n."""
+    """One compare-and-swap: `expected` 0 creates, n > 0 replaces version n. With `token`
+    (a bearer token's hash) the caller is checked in the batch (`batchtokens`) and
+    `scope` is its own namespace; the token's life is `token_ttl` seconds."""
 
-    scope: Scope
+    scope: Scope | None
     kind: str
     record_id: str
     expected: int
     data: bytes
+    token: str | None = None
+    token_ttl: float = 0.0
 
 
 def stale(current: int) -> ApiError:
@@ -96,22 +101,21 @@ class _Quota:
                 release(self.conn, owner, -size)
 
 
-def _create(conn: Connection, w: Cas, quota: _Quota) -> str:
-    key = record_key(w.scope, w.kind, w.record_id)
-    row = {"owner": w.scope.owner, "kind": w.kind, "id": w.record_id, "version": 1,
-           "data": w.data, "updated_at": time.time(), "space": w.scope.space}  # fmt: skip
+def _create(conn: Connection, scope: Scope, w: Cas, quota: _Quota) -> str:
+    key = record_key(scope, w.kind, w.record_id)
+    row = {"owner": scope.owner, "kind": w.kind, "id": w.record_id, "version": 1,
+           "data": w.data, "updated_at": time.time(), "space": scope.space}  # fmt: skip
     if insert_if_absent(conn, records, row) != 1:
-        raise_stale(conn, w.scope, key)
+        raise_stale(conn, scope, key)
     try:
-        quota.charge(w.scope.owner, len(w.data))
+        quota.charge(scope.owner, len(w.data))
     except ApiError:
         conn.execute(delete(records).where(*key))  # the one row this write added
         raise
-    return w.scope.space
+    return scope.space
 
 
-def _replace(conn: Connection, w: Cas, quota: _Quota) -> str:
-    scope = w.scope
+def _replace(conn: Connection, scope: Scope, w: Cas, quota: _Quota) -> str:
     key = record_key(scope, w.kind, w.record_id)
     values: dict[str, Any] = {"version": w.expected + 1, "data": w.data, "updated_at": time.time()}
     if scope.space:
@@ -139,16 +143,20 @@ def apply(conn: Connection, writes: Sequence[Cas]) -> list[ApiError | None]:
     quota = _Quota(conn)
     outcomes: list[ApiError | None] = [None] * len(writes)
     feed: list[dict[str, Any]] = []
-    order = sorted(range(len(writes)), key=lambda i: (writes[i].scope.owner, writes[i].kind,
-                                                      writes[i].record_id))  # fmt: skip
-    for i in order:
-        w = writes[i]
+    todo: list[tuple[Scope, int, Cas]] = []
+    for i, checked in enumerate(callers(conn, writes)):
+        if isinstance(checked, ApiError):
+            outcomes[i] = checked
+        elif checked.scope is not None:
+            todo.append((checked.scope, i, checked))
+    todo.sort(key=lambda t: (t[0].owner, t[2].kind, t[2].record_id, t[1]))
+    for scope, i, w in todo:
         try:
-            space = (_create if w.expected == 0 else _replace)(conn, w, quota)
+            space = (_create if w.expected == 0 else _replace)(conn, scope, w, quota)
         except ApiError as exc:
             outcomes[i] = exc
             continue
-        feed.append({"owner": w.scope.owner, "space": space, "kind": w.kind,
+        feed.append({"owner": scope.owner, "space": space, "kind": w.kind,
                      "id": w.record_id, "version": w.expected + 1, "deleted": False})  # fmt: skip
     quota.write()
     note_all(conn, feed)
