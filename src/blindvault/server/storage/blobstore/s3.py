@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -26,6 +27,7 @@ class S3BlobStore:
         import boto3
         from botocore.config import Config
 
+        self._tls: ssl.SSLContext | None = None  # for the parts sent as they arrive
         parsed = urlparse(url)
         if parsed.scheme != "s3" or len(parsed.netloc) < 3:
             raise ValueError("blob store URL must be s3://BUCKET (3+ characters)?endpoint=...")
@@ -175,8 +177,10 @@ class S3BlobStore:
                 raise
 
         timeout = httpx.Timeout(60.0, connect=5.0)
+        if self._tls is None:  # once: building it (the CA bundle) costs more than a part
+            self._tls = ssl.create_default_context()
         try:
-            async with httpx.AsyncClient(timeout=timeout) as http:
+            async with httpx.AsyncClient(timeout=timeout, verify=self._tls) as http:
                 resp = await http.put(url, content=body(), headers={"Content-Length": str(size)})
         except Exception as exc:
             if failed:
