@@ -20,7 +20,6 @@ answer for every unit at once.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -31,6 +30,11 @@ from sqlalchemy import Connection, Engine
 
 from blindvault.server.errors import ApiError, unavailable
 from blindvault.server.storage.db import transaction
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: SQLite's busy handler alone, as before
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["LIMIT", "GroupCommit"]
 
@@ -61,16 +65,16 @@ class _Turn:
     def __init__(self, engine: Engine) -> None:
         self._fd = -1
         path = engine.url.database if engine.dialect.name == "sqlite" else None
-        if path and path != ":memory:":
+        if path and path != ":memory:" and fcntl is not None:
             flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
             self._fd = os.open(f"{path}.writers", flags, 0o600)
 
     def __enter__(self) -> None:
-        if self._fd >= 0:
+        if self._fd >= 0 and fcntl is not None:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
 
     def __exit__(self, *_: object) -> None:
-        if self._fd >= 0:
+        if self._fd >= 0 and fcntl is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def __del__(self) -> None:
