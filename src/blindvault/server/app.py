@@ -51,6 +51,7 @@ from blindvault.server.ca import from_data
 from blindvault.server.context import Limits, ServerContext
 from blindvault.server.errors import CODES, ApiError
 from blindvault.server.fastpath import FastBlobGet
+from blindvault.server.fastwrite import FastRecordPut
 from blindvault.server.guard import Guard
 from blindvault.server.options import ServerOptions
 from blindvault.server.storage.blobstore import BlobStore, open_store
@@ -90,10 +91,15 @@ class BlindvaultApp(FastAPI):
     (`fastpath`): it answers that one success case or passes the request on untouched."""
 
     fast: FastBlobGet | None = None
+    fast_put: FastRecordPut | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.fast is not None and await self.fast.answer(scope, send):
             return
+        if self.fast_put is not None:
+            taken, receive = await self.fast_put.answer(scope, receive, send)
+            if taken:
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -155,6 +161,10 @@ def create_app(ctx: ServerContext, options: ServerOptions | None = None) -> Fast
     app.add_middleware(BodyLimit, json_limit=ctx.limits.json_body, body_timeout=opts.body_timeout)
     # before all: a device's own small blob, from a checked token (anything else goes on)
     app.fast = FastBlobGet(ctx=ctx, tls=opts.tls)
+    # and a device's compare-and-swap of its own small record, from a checked token
+    app.fast_put = FastRecordPut(
+        ctx=ctx, tls=opts.tls, writer=records.writer(ctx.engine), body_timeout=opts.body_timeout
+    )
     return app
 
 

@@ -7,7 +7,8 @@
   past the limit, so no route ever parses more than its limit.
 * `spool_body`: binary uploads are written to a temporary file as they arrive (memory stays
   one network chunk per request, however slowly the client sends) and refused past their
-  limit.
+  limit. `exact_body` hands a body of a known size on as it arrives (an upload's part to
+  S3), refused past that size or short of it.
 * Both give up with 408 when the client sends nothing for `body_timeout` seconds.
 """
 
@@ -17,7 +18,7 @@ import asyncio
 import json
 import re
 import tempfile
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.requests import Request
@@ -36,6 +37,7 @@ _BINARY = re.compile(
     r"|l/[A-Za-z0-9_-]{22}/drops)$"
 )
 SPOOL_IN_MEMORY = 64 << 10  # a spooled body beyond this lives on disk
+PASS_ON = 1 << 20  # bytes `exact_body` gathers before handing them on
 RECORD_JSON = 4 * (((16 << 20) + 2) // 3) + (64 << 10)  # a 16 MiB record, base64, in JSON
 # JSON routes that carry more than `Limits.json_body` by design (every other one gets it)
 _LARGER = [
@@ -179,6 +181,52 @@ async def spool_body(request: Request, limit: int) -> SpooledBody:
         body.file.close()
         raise
     return body
+
+
+def exact_body(request: Request, size: int, short: ApiError) -> AsyncIterator[bytes]:
+    """The body as it arrives, for a route that passes it straight on (an S3 part): 413
+    past `size` bytes (before the first byte too many is handed on), 408 if it stalls,
+    and `short` if it ends before `size` bytes. Nothing is held but the current chunk. A
+    declared length other than `size` is refused here, before anything is sent on."""
+    declared = declared_length(request.headers, size)
+    if declared is not None and declared != size:
+        raise short
+    return _exact_chunks(request, size, short)
+
+
+async def _exact_chunks(request: Request, size: int, short: ApiError) -> AsyncIterator[bytes]:
+    """Pieces of up to `PASS_ON` bytes: each network chunk handed on alone cost more CPU
+    in the relay (per-chunk task and write) than the copy that joins them."""
+    timeout: float = getattr(request.app.state, "body_timeout", 60.0)
+    loop = asyncio.get_running_loop()
+    stream = request.stream().__aiter__()
+    got = 0
+    held: list[bytes] = []
+    held_size = 0
+    try:
+        async with asyncio.timeout(None) as deadline:  # one timer, moved on at every chunk
+            while True:
+                deadline.reschedule(loop.time() + timeout)
+                try:
+                    chunk = await stream.__anext__()
+                except StopAsyncIteration:
+                    break
+                got += len(chunk)
+                if got > size:  # mutant: bodies.exact-too-long
+                    raise _too_large(size)
+                held.append(chunk)
+                held_size += len(chunk)
+                if held_size >= PASS_ON:
+                    deadline.reschedule(None)  # the store's pace is not the client's stall
+                    yield b"".join(held)
+                    held, held_size = [], 0
+            deadline.reschedule(None)
+    except TimeoutError:
+        raise _timed_out() from None
+    if got != size:  # mutant: bodies.exact-too-short
+        raise short
+    if held:
+        yield b"".join(held)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

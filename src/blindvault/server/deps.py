@@ -25,7 +25,7 @@ from blindvault.server.domain.credentials import token_hash
 from blindvault.server.domain.groups import group_role
 from blindvault.server.domain.scopes import ROLE_WRITE, Scope, app_scope
 from blindvault.server.errors import ApiError, not_found, unauthorized
-from blindvault.server.storage.db import transaction
+from blindvault.server.storage.db import statements, transaction
 from blindvault.server.storage.revocations import TOUCH_ONLY
 from blindvault.server.storage.schema import devices, grants
 from blindvault.server.tokens import REFRESH
@@ -44,7 +44,7 @@ def _lookup(ctx: ServerContext, digest: str) -> Principal:
     """The token's `devices` row (in a worker thread): 401 if unknown, revoked or expired."""
     epoch = ctx.tokens.epoch.current() if ctx.tokens is not None else 0  # before the read
     now = time.time()
-    with transaction(ctx.engine) as conn:
+    with statements(ctx.engine) as conn:  # one read, and at most a `last_seen` refresh
         row = conn.execute(
             select(
                 devices.c.id,

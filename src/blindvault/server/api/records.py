@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import time
-from typing import Annotated, Any, NoReturn
+import threading
+import weakref
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, or_, select
 
 from blindvault.server.codec import b64decode, b64encode, check_id, check_kind
 from blindvault.server.deps import Ctx, InScope, Kind, RecordId
 from blindvault.server.domain.changes import note
-from blindvault.server.domain.quota import release, reserve
-from blindvault.server.domain.scopes import Scope, visible
+from blindvault.server.domain.quota import release
+from blindvault.server.domain.recordwrite import Cas, apply, raise_stale, record_key
+from blindvault.server.domain.scopes import visible
 from blindvault.server.errors import ApiError
-from blindvault.server.storage.db import insert_if_absent, transaction
+from blindvault.server.storage.db import transaction
+from blindvault.server.storage.groupcommit import GroupCommit
 from blindvault.server.storage.schema import records
 from blindvault.wire.common import MAX_VERSION
 from blindvault.wire.records import (
@@ -32,19 +35,18 @@ router = APIRouter(prefix="/v1", tags=["records"])
 BATCH_CHUNK = 200  # (kind, id) pairs per query: 400 bound parameters
 
 
-def _stale(current: int) -> ApiError:
-    return ApiError(
-        409, "stale_version", "the record changed meanwhile", extra={"current_version": current}
-    )
+# weak: an application (its short path) holds its engine's; none outlives its engine
+_WRITERS: weakref.WeakValueDictionary[int, GroupCommit[Cas]] = weakref.WeakValueDictionary()
+_WRITERS_LOCK = threading.Lock()
 
 
-def _key(scope: Scope, kind: str, record_id: str) -> tuple[Any, ...]:
-    return (records.c.owner == scope.owner, records.c.kind == kind, records.c.id == record_id)
-
-
-def _raise_stale(conn: Connection, scope: Scope, key: tuple[Any, ...]) -> NoReturn:
-    current = conn.execute(select(records.c.version, records.c.space).where(*key))
-    raise _stale(visible(scope, current.first(), "record").version)
+def writer(engine: Engine) -> GroupCommit[Cas]:
+    """This process's group commit of record writes on `engine` (one per engine)."""
+    with _WRITERS_LOCK:
+        found = _WRITERS.get(id(engine))
+        if found is None or found.engine is not engine:
+            found = _WRITERS[id(engine)] = GroupCommit(engine, apply)
+        return found
 
 
 @router.get("/records/{kind}/{record_id}", response_model=Record)
@@ -52,46 +54,11 @@ def get_record(kind: Kind, record_id: RecordId, scope: InScope, ctx: Ctx) -> dic
     with transaction(ctx.engine) as conn:
         row = conn.execute(
             select(records.c.version, records.c.data, records.c.space).where(
-                *_key(scope, kind, record_id)
+                *record_key(scope, kind, record_id)
             )
         ).first()
     row = visible(scope, row, "record")
     return {"kind": kind, "id": record_id, "version": row.version, "data": b64encode(row.data)}
-
-
-def _create(conn: Connection, scope: Scope, kind: str, record_id: str, data: bytes) -> None:
-    row = {"owner": scope.owner, "kind": kind, "id": record_id, "version": 1, "data": data,
-           "updated_at": time.time(), "space": scope.space}  # fmt: skip
-    if insert_if_absent(conn, records, row) != 1:
-        _raise_stale(conn, scope, _key(scope, kind, record_id))
-    reserve(conn, scope.owner, len(data))  # 507 rolls the insert back
-    note(conn, scope.owner, scope.space, kind, record_id, 1)
-
-
-def _replace(
-    conn: Connection, scope: Scope, kind: str, record_id: str, expected: int, data: bytes
-) -> None:
-    key = _key(scope, kind, record_id)
-    values: dict[str, Any] = {"version": expected + 1, "data": data, "updated_at": time.time()}
-    if scope.space:
-        values["space"] = scope.space
-    where = [*key, records.c.version == expected]
-    if not scope.own:
-        where.append(records.c.space == scope.space)
-    old = conn.execute(
-        select(func.length(records.c.data), records.c.space).where(*where).with_for_update()
-    ).first()
-    done = 0
-    if old is not None:
-        done = conn.execute(update(records).where(*where).values(**values)).rowcount
-    if old is None or done != 1:
-        _raise_stale(conn, scope, key)
-    size = int(old[0])
-    if len(data) > size:
-        reserve(conn, scope.owner, len(data) - size)
-    else:
-        release(conn, scope.owner, size - len(data))
-    note(conn, scope.owner, scope.space or old.space, kind, record_id, expected + 1)
 
 
 @router.put("/records/{kind}/{record_id}", response_model=RecordWritten)
@@ -105,11 +72,8 @@ def put_record(
     """
     scope.check_write_kind(kind)
     data = b64decode(body.data, "data", max_size=MAX_RECORD)
-    with transaction(ctx.engine) as conn:
-        if body.expected_version == 0:
-            _create(conn, scope, kind, record_id, data)
-        else:
-            _replace(conn, scope, kind, record_id, body.expected_version, data)
+    # with the concurrent writes of this process, in one transaction: see `recordwrite`
+    writer(ctx.engine).run(Cas(scope, kind, record_id, body.expected_version, data))
     return {"kind": kind, "id": record_id, "version": body.expected_version + 1}
 
 
@@ -122,7 +86,7 @@ def delete_record(
     ctx: Ctx,
 ) -> Response:
     scope.check_write_kind(kind)
-    key = _key(scope, kind, record_id)
+    key = record_key(scope, kind, record_id)
     with transaction(ctx.engine) as conn:
         where = [*key, records.c.version == expected_version]
         if not scope.own:
@@ -131,7 +95,7 @@ def delete_record(
             delete(records).where(*where).returning(func.length(records.c.data), records.c.space)
         ).first()
         if gone is None:
-            _raise_stale(conn, scope, key)
+            raise_stale(conn, scope, key)
         release(conn, scope.owner, int(gone[0]))
         note(conn, scope.owner, gone.space, kind, record_id, expected_version, deleted=True)
     return Response(status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from blindvault.server.bodies import spool_body
+from blindvault.server.bodies import exact_body, spool_body
 from blindvault.server.codec import check_id
 from blindvault.server.deps import Ctx, InScope, UploadId
 from blindvault.server.domain import uploads
@@ -48,9 +48,16 @@ async def put_part(
     scope.check_write()
     up = await run_in_threadpool(uploads.load_open, ctx, scope, upload_id)
     want = uploads.expected_part_size(up, number)
+    wrong = invalid(f"part {number} must be exactly {want} bytes")
+    streamer = uploads.part_streamer(ctx)
+    if streamer is not None:  # S3: passed on as it arrives, no spooling
+        chunks = exact_body(request, want, wrong)
+        etag = await uploads.stream_part(streamer, up, number, want, chunks)
+        await run_in_threadpool(uploads.record_part, ctx, up, number, want, etag)
+        return Part(number=number, size=want)
     with await spool_body(request, want) as body:
         if body.size != want:
-            raise invalid(f"part {number} must be exactly {want} bytes")
+            raise wrong
         # written from the spooled file: the part is never held in memory whole
         await run_in_threadpool(uploads.store_part, ctx, up, number, body.file, body.size)
     return Part(number=number, size=want)

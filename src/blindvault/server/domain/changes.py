@@ -37,6 +37,13 @@ def note(
     )
 
 
+def note_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """`note` for the writes of one group commit (`domain.recordwrite`), in their order:
+    each row has `owner`, `space`, `kind`, `id`, `version` and `deleted`."""
+    if rows:
+        conn.execute(changes.insert(), rows)
+
+
 def horizon(conn: Connection, owner: str) -> int:
     value = conn.execute(
         select(feed_horizons.c.horizon).where(feed_horizons.c.owner == owner)

@@ -11,6 +11,7 @@ stale-upload sweep delete only open rows, and release only what their own
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import IO, Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
@@ -19,7 +20,7 @@ from blindvault.server.context import ServerContext
 from blindvault.server.domain.quota import check_objects, release, reserve
 from blindvault.server.domain.scopes import Scope, visible
 from blindvault.server.errors import ApiError, invalid, not_found
-from blindvault.server.storage.blobstore import MissingPartsError, new_storage_key
+from blindvault.server.storage.blobstore import MissingPartsError, PartStreamer, new_storage_key
 from blindvault.server.storage.db import insert_if_absent, transaction
 from blindvault.server.storage.schema import blobs, upload_parts, uploads
 
@@ -151,13 +152,38 @@ def store_part(ctx: ServerContext, up: Any, number: int, data: IO[bytes], size: 
     try:
         etag = ctx.store.put_part(up.storage_key, up.store_handle, number, data, offset)
     except FileNotFoundError:  # committed or aborted meanwhile
-        raise ApiError(409, "conflict", "this upload is no longer open") from None
+        raise _closed() from None
+    record_part(ctx, up, number, size, etag)
+
+
+def part_streamer(ctx: ServerContext) -> PartStreamer | None:
+    """The store, if it takes parts as they arrive (S3), else None (parts are spooled)."""
+    return ctx.store if isinstance(ctx.store, PartStreamer) else None
+
+
+async def stream_part(
+    store: PartStreamer, up: Any, number: int, size: int, chunks: AsyncIterator[bytes]
+) -> str:
+    """`store_part` for a store that takes a part as it arrives; returns the part's ETag,
+    for `record_part` (a part is recorded only once stored)."""
+    try:
+        return await store.put_part_stream(up.storage_key, up.store_handle, number, size, chunks)
+    except FileNotFoundError:
+        raise _closed() from None
+
+
+def _closed() -> ApiError:
+    return ApiError(409, "conflict", "this upload is no longer open")
+
+
+def record_part(ctx: ServerContext, up: Any, number: int, size: int, etag: str) -> None:
+    """Note a stored part, unless a commit claimed the upload (or it went) meanwhile."""
     with transaction(ctx.engine) as conn:
         state = conn.execute(
             select(uploads.c.state).where(uploads.c.id == up.id).with_for_update()
         ).scalar()
         if state != OPEN:  # a commit claimed it (or it went) while this part arrived
-            raise ApiError(409, "conflict", "this upload is no longer open")
+            raise _closed()
         conn.execute(
             delete(upload_parts).where(
                 upload_parts.c.upload_id == up.id, upload_parts.c.number == number

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from blindvault.server.errors import unavailable
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+POOL = 32  # PostgreSQL connections a process keeps open (8 more at most, closed when idle)
 _LOCK_ID = 0x626C696E64  # "blind": serializes migrations of processes starting together
 
 
@@ -36,7 +37,10 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # as many connections kept open as threads that can use one at once (anyio's 40 worker
+    # threads): with 10, a 32-client load opened and closed a connection (a PostgreSQL
+    # backend process) for most requests (issue 18, docs/bench/analysis.md)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL, max_overflow=8)
 
 
 def migrate(engine: Engine) -> None:
@@ -68,6 +72,26 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction whose connection-level failures become a clean 503."""
     try:
         with _one_at_a_time(engine), engine.begin() as conn:
+            yield conn
+    except OperationalError as exc:
+        raise unavailable("database") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise unavailable("database") from exc
+        raise
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[Connection]:
+    """Single statements, each its own transaction: on PostgreSQL in autocommit (no BEGIN
+    and COMMIT round trips: two of a token check's four), elsewhere a `transaction`. Only
+    for work whose statements need no common snapshot (one read, one idempotent write)."""
+    if engine.dialect.name != "postgresql":
+        with transaction(engine) as conn:
+            yield conn
+        return
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
     except OperationalError as exc:
         raise unavailable("database") from exc

@@ -9,6 +9,7 @@ from blindvault.server.storage.blobstore.base import BlobStore as BlobStore
 from blindvault.server.storage.blobstore.base import (
     Data,
     MissingPartsError,
+    PartStreamer,
     chunks_of,
     new_storage_key,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "Data",
     "LocalBlobStore",
     "MissingPartsError",
+    "PartStreamer",
     "S3BlobStore",
     "chunks_of",
     "new_storage_key",

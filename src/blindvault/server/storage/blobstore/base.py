@@ -9,9 +9,9 @@ at this edge. Every backend passes the same contract suite
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Protocol
+from typing import IO, Protocol, runtime_checkable
 
 from blindvault.server.errors import invalid
 
@@ -51,6 +51,16 @@ class BlobStore(Protocol):
     def put_part(self, key: str, handle: str, number: int, data: Data, offset: int) -> str: ...
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None: ...
     def abort(self, key: str, handle: str) -> None: ...
+
+
+@runtime_checkable
+class PartStreamer(Protocol):
+    """A store that takes an upload's part as it arrives (S3), instead of from a spooled
+    file: `chunks` yields exactly `size` bytes or raises, and a part cut short is not kept."""
+
+    async def put_part_stream(
+        self, key: str, handle: str, number: int, size: int, chunks: AsyncIterator[bytes]
+    ) -> str: ...
 
 
 def put_in_parallel(put: Callable[[str, Data], None], items: list[tuple[str, Data]]) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import ssl
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+import httpx
 
 from blindvault.server.errors import unavailable
 from blindvault.server.storage.blobstore.base import (
@@ -24,6 +27,7 @@ class S3BlobStore:
         import boto3
         from botocore.config import Config
 
+        self._tls: ssl.SSLContext | None = None  # for the parts sent as they arrive
         parsed = urlparse(url)
         if parsed.scheme != "s3" or len(parsed.netloc) < 3:
             raise ValueError("blob store URL must be s3://BUCKET (3+ characters)?endpoint=...")
@@ -41,6 +45,9 @@ class S3BlobStore:
                 retries={"max_attempts": 3, "mode": "standard"},
                 connect_timeout=5,
                 read_timeout=60,
+                # no CRC32 of every body (one more pass over each byte): the store's
+                # checksum is not what protects a blob, its AEAD tags are
+                request_checksum_calculation="when_required",
             ),
         )
 
@@ -141,6 +148,52 @@ class S3BlobStore:
             Body=data,
         )
         return str(resp["ETag"])
+
+    async def put_part_stream(
+        self, key: str, handle: str, number: int, size: int, chunks: AsyncIterator[bytes]
+    ) -> str:
+        """Send one part of `size` bytes to the store as it arrives (`chunks`, which ends
+        with exactly `size` bytes or raises): nothing spooled, memory one network chunk.
+
+        The part goes to a presigned `UploadPart` URL (the payload is not hashed first,
+        which would need the whole part at hand). A part whose body stops short is cut
+        off mid-request: the store keeps no part for it, and the upload stays open for
+        the part to be sent again; only `complete` makes an object. Returns the ETag."""
+        url = self._call(
+            self.client.generate_presigned_url,
+            ClientMethod="upload_part",
+            Params={"Bucket": self.bucket, "Key": self._key(key), "UploadId": handle,
+                    "PartNumber": number},
+            ExpiresIn=3600,
+        )  # fmt: skip
+        failed: list[BaseException] = []
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            except BaseException as exc:  # the client's side: its error is the answer
+                failed.append(exc)
+                raise
+
+        timeout = httpx.Timeout(60.0, connect=5.0)
+        if self._tls is None:  # once: building it (the CA bundle) costs more than a part
+            self._tls = ssl.create_default_context()
+        try:
+            async with httpx.AsyncClient(timeout=timeout, verify=self._tls) as http:
+                resp = await http.put(url, content=body(), headers={"Content-Length": str(size)})
+        except Exception as exc:
+            if failed:
+                raise failed[0] from None
+            raise unavailable("object store") from exc
+        if failed:
+            raise failed[0]
+        if resp.status_code == 404:  # NoSuchUpload: completed or aborted meanwhile
+            raise FileNotFoundError("the upload is no longer open")
+        etag = resp.headers.get("etag")
+        if resp.status_code != 200 or not etag:
+            raise unavailable("object store")
+        return str(etag)
 
     def complete(self, key: str, handle: str, parts: list[tuple[int, str]]) -> None:
         try:
