@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     done = delegate(args)
     if done is not None:
         return done
-    from blindvault.cli import main as cli_main
+    from blindvault.cli.app import main as cli_main
 
     return cli_main(args)
 

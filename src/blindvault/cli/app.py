@@ -9,27 +9,11 @@ message and an exit code (listed in `cli/errors.py` and `docs/guide.md`).
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from blindvault.cli import (
-    account,
-    agent,
-    apps,
-    audit,
-    drop,
-    files,
-    group,
-    history,
-    invite,
-    link,
-    peers,
-    recovery,
-    share,
-    sync,
-    totp,
-    trash,
-)
+from blindvault.cli import invite, link
 from blindvault.cli.context import Context, NeedsPasswordError
 from blindvault.cli.errors import report
 
@@ -66,7 +50,49 @@ def _app_credential(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The commands each family registers, in the order `--help` lists them. A run imports only
+# the family of its command (tests/unit/test_cli_families.py keeps this table true): a
+# short command does not load every other command's client code, and the password's
+# Argon2id (64 MiB) runs before the client is imported (cli.context), so the two never
+# add up in one process's peak memory.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "account": ("signup", "login", "logout", "whoami", "recover", "devices", "passwd"),
+    "agent": ("unlock", "lock", "status"),
+    "peers": ("peers", "fingerprint", "trust"),
+    "files": ("ls", "tree", "mkdir", "put", "get", "mv", "rm", "verify"),
+    "history": ("versions", "restore"),
+    "trash": ("trash", "forget", "prune"),
+    "link": ("link", "link-revoke", "links", "open-link"),
+    "drop": ("drop", "drops"),
+    "share": ("share", "shares", "accept", "unshare"),
+    "group": ("group",),
+    "invite": ("share-complete", "invitations"),
+    "sync": ("sync",),
+    "apps": ("apps",),
+    "totp": ("totp",),
+    "recovery": ("recovery",),
+    "audit": ("audit",),
+}
+
+
+def _families(argv: list[str] | None) -> tuple[str, ...]:
+    """The family of `argv`'s command; every family for `--help`, no command or an unknown
+    one (argparse then lists them all)."""
+    words = iter(argv or ())
+    for word in words:
+        if word == "--app-credential":
+            next(words, None)
+        elif not word.startswith("-"):
+            for family, commands in FAMILIES.items():
+                if word in commands:
+                    return (family,)
+            break
+    return tuple(FAMILIES)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or, given the (routed) command line, of its command's
+    family only."""
     common = _common()
     p = argparse.ArgumentParser(
         prog="blindvault",
@@ -81,25 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=fn)
         return sp
 
-    families = (
-        account,
-        agent,
-        peers,
-        files,
-        history,
-        trash,
-        link,
-        drop,
-        share,
-        group,
-        invite,
-        sync,
-        apps,
-        totp,
-        recovery,
-    )
-    for family in (*families, audit):
-        family.register(add)
+    for family in _families(argv):
+        importlib.import_module(f"blindvault.cli.{family}").register(add)
     return p
 
 
@@ -112,9 +121,10 @@ def main(
 ) -> int:
     """Run one command; `forwarded`: in the agent's fork, with the `parser` it built once
     and its `keys` (see `cli.agent_worker`)."""
-    parser = parser or build_parser()
+    routed = invite.route(link.route(argv))
+    parser = parser or build_parser(routed)
     try:
-        args = parser.parse_args(invite.route(link.route(argv)))
+        args = parser.parse_args(routed)
     except SystemExit as exc:
         return int(exc.code or 0)
     ctx = Context(args, forwarded=forwarded, agent_keys=keys)
