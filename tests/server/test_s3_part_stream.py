@@ -7,9 +7,11 @@ stays invisible until its commit, then reads back byte for byte."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,13 @@ from helpers.real_server import Real, new_id, real_server
 from helpers.servers import s3_spec
 
 MIB = 1 << 20
+
+
+def _run(coro: Any) -> Any:
+    """The coroutine on a loop of its own thread (Playwright's sync API may keep a loop
+    running in this test process)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 @pytest.fixture
@@ -47,7 +56,7 @@ def test_streamed_parts_make_the_object_only_at_complete(s3: S3BlobStore) -> Non
     parts = [os.urandom(5 * MIB + 3), os.urandom(1234)]
     handle = s3.begin(key)
     etags = [
-        (n + 1, asyncio.run(s3.put_part_stream(key, handle, n + 1, len(p), _pieces(p))))
+        (n + 1, _run(s3.put_part_stream(key, handle, n + 1, len(p), _pieces(p))))
         for n, p in enumerate(parts)
     ]
     assert s3.size(key) is None  # nothing visible before complete
@@ -60,12 +69,12 @@ def test_a_part_cut_short_is_not_kept_and_can_be_sent_again(s3: S3BlobStore) -> 
     part = os.urandom(5 * MIB)
     handle = s3.begin(key)
     with pytest.raises(ApiError) as cut:  # the client's stall is the answer, not a 503
-        asyncio.run(s3.put_part_stream(key, handle, 1, len(part), _pieces(part, fail_at=2 * MIB)))
+        _run(s3.put_part_stream(key, handle, 1, len(part), _pieces(part, fail_at=2 * MIB)))
     assert cut.value.status == 408
     listed = s3.client.list_parts(Bucket=s3.bucket, Key=s3._key(key), UploadId=handle)
     assert listed.get("Parts", []) == []  # the store kept nothing of the cut part
     assert s3.size(key) is None
-    etag = asyncio.run(s3.put_part_stream(key, handle, 1, len(part), _pieces(part)))
+    etag = _run(s3.put_part_stream(key, handle, 1, len(part), _pieces(part)))
     s3.complete(key, handle, [(1, etag)])
     assert _read(s3, key, len(part)) == part
 

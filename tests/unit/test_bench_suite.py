@@ -59,13 +59,15 @@ def test_every_target_is_reported(quick_run: tuple[Path, dict[str, Any]]) -> Non
     out, results = quick_run
     names = [t["name"] for t in results["targets"]]
     # format 2, big files 10 (per backend vs unencrypted, S3 vs boto3, get >= put; rclone 2),
-    # small files 6, small-object storage 1, RSS 1, login 1
-    assert len(names) == 28, names  # 21, and 7 of the server suite (wrk)
+    # small files 6 + 2 unlocked (after `blindvault unlock`), small-object storage 1, RSS 1
+    # + 1 unlocked, login 1
+    assert len(names) == 31, names  # 24, and 7 of the server suite (wrk)
+    assert sum("unlocked" in n for n in names) == 3, names
     for t in results["targets"]:
         assert _positive(t["score"]), t
         assert t["met"] == (t["score"] >= 1)
     text = (out / "report.md").read_text()
-    assert text.count("| yes |") + text.count("| **no** ([analysis](analysis.md)) |") == 28
+    assert text.count("| yes |") + text.count("| **no** ([analysis](analysis.md)) |") == 31
     assert text.count("| pending |") == 0  # every target is measured by a suite now
 
 

@@ -17,17 +17,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 
+from blindvault.server.domain.cas import Cas
 from blindvault.server.domain.scopes import Scope
 from blindvault.server.errors import ApiError, unauthorized
 from blindvault.server.storage.schema import devices
 from blindvault.server.tokens import REFRESH
-
-if TYPE_CHECKING:
-    from blindvault.server.domain.recordwrite import Cas
 
 __all__ = ["NotHereError", "callers"]
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from blindvault.server.domain.batchtokens import callers
+from blindvault.server.domain.cas import Cas
 from blindvault.server.domain.changes import note_all
 from blindvault.server.domain.quota import release, reserve
 from blindvault.server.domain.scopes import Scope, visible
@@ -36,21 +36,6 @@ from blindvault.server.storage.db import insert_if_absent
 from blindvault.server.storage.schema import accounts, records
 
 __all__ = ["Cas", "apply", "raise_stale", "record_key", "stale"]
-
-
-@dataclass(frozen=True)
-class Cas:
-    """One compare-and-swap: `expected` 0 creates, n > 0 replaces version n. With `token`
-    (a bearer token's hash) the caller is checked in the batch (`batchtokens`) and
-    `scope` is its own namespace; the token's life is `token_ttl` seconds."""
-
-    scope: Scope | None
-    kind: str
-    record_id: str
-    expected: int
-    data: bytes
-    token: str | None = None
-    token_ttl: float = 0.0
 
 
 def stale(current: int) -> ApiError:
