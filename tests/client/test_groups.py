@@ -4,61 +4,19 @@ keys for everything written afterwards); the others keep reading the new content
 
 from __future__ import annotations
 
-import json
 import secrets
 import sqlite3
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from blindvault.client.state import StateStore
-from blindvault.client.vault import Vault
 from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import open_manifest_for_link
 from blindvault.errors import IntegrityError
 from helpers.client import Cli
-
-
-@dataclass
-class User:
-    cli: Cli
-    email: str
-    home: Path
-    password: str
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.cli.monkeypatch.setenv("BLINDVAULT_HOME", str(self.home))
-        return self.cli(*args, password=self.password)
-
-    def ok(self, *args: str) -> str:
-        code, out, err = self(*args)
-        assert code == 0, (args, err)
-        return out
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
-
-    def vault(self) -> Vault:
-        return Vault.open(
-            self.cli.server.url, self.email, self.password, store=StateStore(self.home)
-        )
-
-
-def _user(cli: Cli, name: str) -> User:
-    home = cli.home.parent / f"{name}-home"
-    home.mkdir()
-    email = f"{name}{secrets.token_hex(4)}@example.org"
-    user = User(cli, email, home, f"{name}-pw")
-    cli.monkeypatch.setenv("BLINDVAULT_NEW_PASSWORD", user.password)
-    code, _, err = user(
-        "signup", "--accept-weak-password", "--server", cli.server.url, "--email", email,
-        "--recovery-file", str(home / "words"),
-    )  # fmt: skip
-    assert code == 0, err
-    return user
+from helpers.people import User
+from helpers.people import user as _user
 
 
 def _safety(user: User) -> str:
