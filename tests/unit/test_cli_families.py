@@ -49,3 +49,13 @@ def test_a_put_does_not_import_the_client_before_its_password_is_derived() -> No
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_link_id_starting_with_a_dash_is_an_id() -> None:
+    from blindvault.cli import link
+
+    routed = link.route(["link", "revoke", "-AbCd_123", "--json"])
+    args = build_parser(routed).parse_args(routed)
+    assert (args.command, args.id, args.json) == ("link-revoke", "-AbCd_123", True)
+    plain = link.route(["link", "revoke", "AbCd", "--json"])
+    assert build_parser(plain).parse_args(plain).id == "AbCd"

@@ -27,9 +27,15 @@ def parse_duration(text: str) -> float:
 
 
 def route(argv: list[str]) -> list[str]:
-    """`link revoke ID` is its own command (`link-revoke`), so argparse parses its ID."""
+    """`link revoke ID` is its own command (`link-revoke`), so argparse parses its ID. A
+    link id is URL-safe base64 and may start with "-" (1 in 64): argparse would read it as
+    an option, so such an id moves after a "--" at the end."""
     if argv[:2] == ["link", "revoke"]:
-        return ["link-revoke", *argv[2:]]
+        argv = ["link-revoke", *argv[2:]]
+    if argv[:1] == ["link-revoke"] and len(argv) > 1:
+        first = argv[1]
+        if first.startswith("-") and not first.startswith("--") and len(first) > 2:
+            return ["link-revoke", *argv[2:], "--", first]
     return argv
 
 
