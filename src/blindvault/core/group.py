@@ -50,8 +50,8 @@ from blindvault.core.constants import (
 from blindvault.core.encoding import Reader, Writer, check_header, header
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey
-from blindvault.core.manifest import check_name
-from blindvault.core.padme import pad_block, padme, unpad_block
+from blindvault.core.padme import padme
+from blindvault.core.roster import open_name_box, seal_name_box
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
 __all__ = [
@@ -97,14 +97,9 @@ class GroupRoster:
 
     def name(self, key: FolderKey) -> str:
         """The group's name, opened with the group key of this roster's key version."""
-        nonce, sealed = self.name_box[:GCM_NONCE_SIZE], self.name_box[GCM_NONCE_SIZE:]
-        plain = primitives.aes256gcm_open(
-            _name_key(key), nonce, sealed, _name_aad(self.group_id, self.key_version)
+        return open_name_box(
+            _name_key(key), self.name_box, _name_aad(self.group_id, self.key_version)
         )
-        try:
-            return check_name(unpad_block(plain, PAD_ROSTER_NAME).decode("utf-8"))
-        except (UnicodeDecodeError, UsageError, FormatError):
-            raise IntegrityError from None
 
 
 def group_email(group_id: bytes) -> str:
@@ -174,12 +169,7 @@ def seal_group_roster(
     owner_fp = signer.bundle.fingerprint
     _check_members(ordered, owner_fp)
     nonce = primitives.random_bytes(GCM_NONCE_SIZE)
-    box = nonce + primitives.aes256gcm_seal(
-        _name_key(key),
-        nonce,
-        pad_block(check_name(name).encode("utf-8"), PAD_ROSTER_NAME),
-        _name_aad(group_id, key_version),
-    )
+    box = seal_name_box(_name_key(key), nonce, name, _name_aad(group_id, key_version))
     w = Writer(header(MAGIC_GROUP_ROSTER)).fixed(owner, ID_SIZE).fixed(group_id, ID_SIZE)
     w.u64(version).u64(key_version).fixed(prev_hash, HASH_SIZE)
     w.fixed(owner_fp, FINGERPRINT_SIZE)

@@ -57,8 +57,10 @@ __all__ = [
     "Member",
     "Roster",
     "check_roster_fresh",
+    "open_name_box",
     "open_roster",
     "roster_hash",
+    "seal_name_box",
     "seal_roster",
 ]
 
@@ -116,14 +118,26 @@ class Roster:
 
     def name(self, key: FolderKey) -> str:
         """The folder's name, opened with the folder key of this roster's key version."""
-        nonce, sealed = self.name_box[:GCM_NONCE_SIZE], self.name_box[GCM_NONCE_SIZE:]
-        plain = primitives.aes256gcm_open(
-            _name_key(key), nonce, sealed, _name_aad(self.node_id, self.key_version)
+        return open_name_box(
+            _name_key(key), self.name_box, _name_aad(self.node_id, self.key_version)
         )
-        try:
-            return check_name(unpad_block(plain, PAD_ROSTER_NAME).decode("utf-8"))
-        except (UnicodeDecodeError, UsageError, FormatError):
-            raise IntegrityError from None
+
+
+def seal_name_box(name_key: bytes, nonce: bytes, name: str, aad: bytes) -> bytes:
+    """nonce || AEAD(name_key, nonce, pad(UTF-8(name)), aad): a roster's (and a group
+    roster's, `core.group`) sealed name."""
+    padded = pad_block(check_name(name).encode("utf-8"), PAD_ROSTER_NAME)
+    return nonce + primitives.aes256gcm_seal(name_key, nonce, padded, aad)
+
+
+def open_name_box(name_key: bytes, box: bytes, aad: bytes) -> str:
+    """The name `seal_name_box` sealed; anything else is an `IntegrityError`."""
+    nonce, sealed = box[:GCM_NONCE_SIZE], box[GCM_NONCE_SIZE:]
+    plain = primitives.aes256gcm_open(name_key, nonce, sealed, aad)
+    try:
+        return check_name(unpad_block(plain, PAD_ROSTER_NAME).decode("utf-8"))
+    except (UnicodeDecodeError, UsageError, FormatError):
+        raise IntegrityError from None
 
 
 def _name_key(key: FolderKey) -> bytes:
@@ -186,12 +200,7 @@ def _seal_roster_from_parts(
     ordered = tuple(sorted(members, key=lambda m: m.fingerprint))
     owner_fp = signer.bundle.fingerprint
     _check_members(ordered, owner_fp)
-    box = nonce + primitives.aes256gcm_seal(
-        _name_key(key),
-        nonce,
-        pad_block(check_name(name).encode("utf-8"), PAD_ROSTER_NAME),
-        _name_aad(node_id, key_version),
-    )
+    box = seal_name_box(_name_key(key), nonce, name, _name_aad(node_id, key_version))
     w = Writer(header(MAGIC_ROSTER)).fixed(owner, ID_SIZE).fixed(node_id, ID_SIZE)
     w.u64(version).u64(key_version).fixed(prev_hash, HASH_SIZE)
     w.fixed(owner_fp, FINGERPRINT_SIZE).u16(len(ordered))
