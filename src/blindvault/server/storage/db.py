@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from blindvault.server.errors import unavailable
+from blindvault.server.storage.sqlitewait import until_unlocked
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 POOL = 32  # PostgreSQL connections a process keeps open (8 more at most, closed when idle)
@@ -29,9 +30,9 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: object, _record: object) -> None:
             cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            until_unlocked(lambda: cur.execute("PRAGMA journal_mode=WAL"))
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
         return engine

@@ -32,6 +32,7 @@ from typing import Any
 
 from blindvault.server.errors import unavailable
 from blindvault.server.storage.blobstore.base import KEY_BATCH, Data
+from blindvault.server.storage.sqlitewait import until_unlocked
 
 __all__ = ["PACK_MAX", "SmallBlobs", "small_bytes"]
 
@@ -69,6 +70,17 @@ def small_bytes(data: Data) -> bytes | None:
     return head if len(head) <= PACK_MAX else None
 
 
+def _prepare(conn: sqlite3.Connection) -> None:
+    """Settings and table of a new connection (each statement is idempotent)."""
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only before the first table
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
+    conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
+    conn.execute(_SCHEMA)
+
+
 class SmallBlobs:
     """The rows of small objects; opened on first use (no file until something is put)."""
 
@@ -83,12 +95,7 @@ class SmallBlobs:
             conn = sqlite3.connect(
                 self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False
             )
-            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only before the first table
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
-            conn.execute(_SCHEMA)
+            until_unlocked(lambda: _prepare(conn))
             self._local.conn = conn
         return conn
 
