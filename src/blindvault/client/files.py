@@ -132,18 +132,26 @@ class Files:
         key_version: int,
         space: Space,
         pages: list[bytes] | None = None,
+        *,
+        within: bool = False,
     ) -> Iterator[bytes | FileEntry]:
         """Every folder (as its node id) and file entry under a folder, the folder first;
-        the blob ids of paged folders' pages (issue 18) go to `pages` if given."""
+        the blob ids of paged folders' pages (issue 18) go to `pages` if given. Each folder
+        is read in its own space (a nested share has one); `within`: only what is in
+        `space`, not the nested shares below (nor anything under them)."""
         folder, _ = self.session.tree.read(node, key, key_version, space)
         if pages is not None:
             pages += folder.page_blobs
         yield node
         for e in folder.body.entries:
-            if isinstance(e, FolderEntry):
-                yield from self.subtree(e.node_id, e.folder_key, e.key_version, space, pages)
-            else:
+            if not isinstance(e, FolderEntry):
                 yield e
+                continue
+            below = self.spaces.below(space, e.node_id)
+            if within and below.node_id != space.node_id:
+                continue
+            yield from self.subtree(e.node_id, e.folder_key, e.key_version, below, pages,
+                                    within=within)  # fmt: skip
 
     # --- writing ---------------------------------------------------------------------------
 

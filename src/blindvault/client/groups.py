@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from blindvault.client.nesting import GROUPS_DO_NOT_NEST
 from blindvault.client.net.http import b64d, b64e
 from blindvault.client.peers import peer, trust
 from blindvault.client.shares import Shares
@@ -216,9 +217,14 @@ class Groups:
         """Share a folder or file with a group: its key sealed to the group's key pair and
         the group named in the folder's owner-signed roster. Returns the group id."""
         g = self._find(name)
-        _, entry, is_file = self.shares._owned(remote, create=True)
-        if not is_file and not self.shares.spaces.own(entry.node_id).shared:
-            self.shares._adopt(entry)  # the subtree joins the space, as for `share`
+        parts, entry, is_file = self.shares._owned(remote, create=True)
+        spaces = self.shares.spaces
+        around = spaces.space(parts[:-1])
+        space = spaces.own(entry.node_id) if not is_file else around
+        if not is_file and (around.shared or list(self.shares.nesting.nested(entry, space))):
+            raise UsageError(GROUPS_DO_NOT_NEST)
+        if not is_file and not space.shared:
+            self.shares._adopt(entry, around)  # the subtree joins the space, as for `share`
         key = group_key(self.session.keys().root_key, g.id, g.roster.key_version)
         self._seal_to_group(entry, g.id, group_identity(key, g.id).bundle)
         return g.id.hex()

@@ -6,8 +6,9 @@ from the server's grant list; the grant list adds what only the server knows (th
 id, whether the member accepted, when the grant was made, `since`, and when its role was
 last set, `role_since`: the server's clock, hints) and any grant the roster does not name
 (`not_in_roster`, reported, never trusted).
-Paths come from one's own signed tree: the private tree is walked (shared folders are not
-entered), so a shared item whose place is not found shows an empty path.
+Paths come from one's own signed tree: the whole tree is walked, each folder in its own
+space (shared folders and the nested shares inside them), so a shared item whose place is
+not found shows an empty path.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from blindvault.client.files import Files
 from blindvault.client.sharing.grants import ROLES
 from blindvault.client.sharing.rosters import load_roster
-from blindvault.core.manifest import FileEntry, FolderEntry
+from blindvault.core.manifest import FileEntry
 from blindvault.core.roster import Roster
 from blindvault.errors import BlindvaultError
 
@@ -108,14 +109,18 @@ def _places(files: Files) -> dict[str, tuple[str, str]]:
     session, spaces = files.session, files.spaces
     opened = session.keys()
     found: dict[str, tuple[str, str]] = {}
-    stack = [("", opened.bundle.root_node, opened.root_key, 1)]
+    stack = [("", opened.bundle.root_node, opened.root_key, 1, spaces.private)]
     while stack:
-        base, node, key, kv = stack.pop()
-        folder, _ = session.tree.read(node, key, kv, spaces.private)
+        base, node, key, kv, space = stack.pop()
+        folder, _ = session.tree.read(node, key, kv, space)
         for e in folder.body.entries:
             path = f"{base}/{e.name}"
-            if spaces.is_shared(e.node_id):
-                found[e.node_id.hex()] = (path, "file" if isinstance(e, FileEntry) else "folder")
-            elif isinstance(e, FolderEntry):
-                stack.append((path, e.node_id, e.folder_key, e.key_version))
+            if isinstance(e, FileEntry):
+                if not space.shared and spaces.is_shared(e.node_id):
+                    found[e.node_id.hex()] = (path, "file")
+                continue
+            below = spaces.below(space, e.node_id)
+            if below.node_id != space.node_id:  # a shared folder (nested ones too, issue 19)
+                found[e.node_id.hex()] = (path, "folder")
+            stack.append((path, e.node_id, e.folder_key, e.key_version, below))
     return found

@@ -17,26 +17,27 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from blindvault.client.downloads import Downloads
 from blindvault.client.files import Files
+from blindvault.client.nesting import Nesting
 from blindvault.client.peers import peer, trust
+from blindvault.client.rotation import Rotation
 from blindvault.client.sharelist import SharedItem, shared_items
 from blindvault.client.sharing.fileshares import create_holder
 from blindvault.client.sharing.grants import Mount, open_incoming, seal_grant
 from blindvault.client.sharing.mounts import FILES, bound_name
-from blindvault.client.sharing.recipients import Confirm, choose_recipients
+from blindvault.client.sharing.recipients import Confirm
 from blindvault.client.sharing.resharing import reshare
-from blindvault.client.sharing.rosters import load_roster, served_bundle, write_roster
+from blindvault.client.sharing.rosters import write_roster
 from blindvault.client.tree import Space, edits
 from blindvault.client.uploads import Uploads
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
 from blindvault.core.content import blob_id
-from blindvault.core.fileshare import holder_key
 from blindvault.core.identity import IdentityBundle
 from blindvault.core.kdf import normalize_email
 from blindvault.core.keys import FolderKey
@@ -77,6 +78,8 @@ class Shares:
         self.files = files
         self.uploads = uploads
         self.downloads = downloads
+        self.nesting = Nesting(files)
+        self.rotation = Rotation(self.nesting)
         # called with the path after `unshare` rotated its keys (groups re-seal: issue 19)
         self.after_rotate: Callable[[str], None] | None = None
 
@@ -146,9 +149,11 @@ class Shares:
         if not parts or parts[0].startswith("@"):
             raise UsageError("share one of your own folders or files (not the root, not a share)")
         entry = self.files.stat(remote)
-        what = "file" if isinstance(entry, FileEntry) else "folder"
-        if self.spaces.space(parts[:-1]).shared:
-            raise UsageError(f"this {what} is inside a shared folder; share that one instead")
+        if isinstance(entry, FileEntry) and self.spaces.space(parts[:-1]).shared:
+            raise UsageError(
+                "this file is inside a shared folder: share the folder, or a folder inside "
+                "it that holds the file"
+            )
         if isinstance(entry, FileEntry):
             return parts, self._holder_of(entry, remote, create=create), True
         if not isinstance(entry, FolderEntry):
@@ -186,9 +191,15 @@ class Shares:
         return self.session.api.get_as(Identity, f"/v1/identities/{email}").account_id
 
     def _write_roster(
-        self, entry: FolderEntry, key: FolderKey, kv: int, email: str, role: Member | None
+        self,
+        entry: FolderEntry,
+        key: FolderKey,
+        kv: int,
+        email: str,
+        role: Member | None,
+        also: Sequence[Member] = (),
     ) -> None:
-        write_roster(self.session, entry, key, kv, email, role)
+        write_roster(self.session, entry, key, kv, email, role, also)
         self.spaces.forget_roster(entry.node_id)
 
     def share(
@@ -211,18 +222,28 @@ class Shares:
             if allow_reshare:
                 raise UsageError("only a folder's owner lets members re-share")
             return self._reshare(remote, email, write, trust_on_first_use, confirm)
-        _, entry, is_file = self._owned(remote, create=True)
+        parts, entry, is_file = self._owned(remote, create=True)
         member = self._peer_for_share(email, trust_on_first_use, confirm)
         role = ROLE_WRITE if write else ROLE_READ
         node, key, kv = entry.node_id, entry.folder_key, entry.key_version
-        if not is_file and not self.spaces.own(node).shared:  # the subtree joins the space
-            self._adopt(entry)
         added = Member(member.fingerprint, role, email, allow_reshare)
-        self._write_roster(entry, key, kv, email, added)
+        below: list[tuple[FolderEntry, Space]] = []
+        if not is_file:  # decided before anything changes: a refusal changes nothing
+            space = self.spaces.own(node)
+            below = self.nesting.no_groups_below(entry, space)
+        if not is_file and not space.shared:  # a new space: the folder around it, its subtree
+            parent = self.spaces.space(parts[:-1])
+            inherited = self.nesting.inherited(parent, email, role, trust_on_first_use, confirm)
+            self._write_roster(entry, key, kv, email, added, [r.member for r in inherited])
+            self.nesting.grant_inherited(entry, inherited)  # they keep reading it (issue 19)
+            self._adopt(entry, parent)
+        else:
+            self._write_roster(entry, key, kv, email, added)
         share_id = seal_grant(
             self.session, os.urandom(16), node, self._server_id(email), role, key, kv, member,
             reshare=allow_reshare,
         )  # fmt: skip
+        self.nesting.pass_down(below, added, member)  # the nested shares below include them
         self.spaces.listing(fresh=True)
         self.session.save()
         return share_id
@@ -258,14 +279,13 @@ class Shares:
         self.session.save()
         return share_id
 
-    def _adopt(self, entry: FolderEntry) -> None:
-        """Move a folder's subtree (manifests and blobs) into its new shared space."""
+    def _adopt(self, entry: FolderEntry, parent: Space) -> None:
+        """Move a folder's subtree (manifests and blobs) from the space it is in into its
+        new shared space; nested shares below it keep their own."""
         node = entry.node_id
         pages: list[bytes] = []  # a paged folder's pages move with its manifest (issue 18)
-        items = list(self.files.subtree(node, entry.folder_key, entry.key_version,
-                                        self.spaces.private, pages))  # fmt: skip
-        if any(isinstance(i, bytes) and i != node and self.spaces.is_shared(i) for i in items):
-            raise UsageError("a folder inside this one is shared already")
+        items = list(self.files.subtree(node, entry.folder_key, entry.key_version, parent,
+                                        pages, within=True))  # fmt: skip
         self.session.api.post_json(
             f"/v1/spaces/{node.hex()}/adopt",
             {
@@ -290,70 +310,53 @@ class Shares:
         trust_on_first_use: bool = False,
         confirm: Confirm | None = None,
     ) -> list[str]:
-        """Remove a member, then rotate every folder key of the subtree so that nothing
-        written afterwards is readable with keys the member had; `reencrypt` also gives
-        every existing file a new key and a new ciphertext.
+        """Remove a member, then rotate every folder key of the subtree (and of the nested
+        shares below it, which lose the member too) so that nothing written afterwards is
+        readable with keys the member had; `reencrypt` also gives every existing file a new
+        key and a new ciphertext (`client/rotation.py`).
 
         The new key is sealed only to the other members of the owner-signed roster whose
         key this device pinned (P-RESEAL); returns the emails of grants the server listed
         that the roster does not name (never sealed to)."""
         email = normalize_email(email)
         parts, entry, is_file = self._owned(remote, create=False)
-        node, me, session = entry.node_id, self.session.identity.bundle, self.session
-        roster, _ = load_roster(session, session.api, session.owner, node, me)
+        node = entry.node_id
+        roster = self.nesting.roster_of(node)
         listed = self.spaces.listing(fresh=True)["outgoing"]
-        grants = [g for g in listed if g["space"] == node.hex()]
-        grant = next((g for g in grants if g["member_email"] == email), None)
+        grant = next((g for g in listed if g["space"] == node.hex()
+                      and g["member_email"] == email), None)  # fmt: skip
         if roster is None or (grant is None and not any(m.email == email for m in roster.members)):
             raise PathNotFoundError(f"{remote} is not shared with {email}")
-        keep = choose_recipients(  # decided before anything changes: a refusal changes nothing
-            roster,
-            session.state.peers,
-            grants,
-            partial(served_bundle, session),
-            drop=email,
-            trust_on_first_use=trust_on_first_use,
-            confirm=confirm,
-        )
-        if grant is not None:
-            session.api.request("DELETE", f"/v1/shares/{grant['id']}")  # access ends now
-        self.spaces.listing(fresh=True)
+        self._not_through_parent(parts, email)
         space = self.spaces.own(node)
-        if is_file:  # the holder only: the next key version's key, derived (core/fileshare)
-            new_kv = entry.key_version + 1
-            new_key = holder_key(session.keys().root_key, node, new_kv)
-            session.tree.update(node, entry.folder_key, _same, entry.key_version, space,
-                                new_key=new_key)  # fmt: skip
+        plans = self.rotation.plan(entry, space, email, nested=not is_file,
+                                   trust_on_first_use=trust_on_first_use,
+                                   confirm=confirm)  # fmt: skip
+        if is_file:
+            self.rotation.rotate_holder(entry, space, email, plans)
         else:
-            new_key, new_kv = self._rekey(node, entry.folder_key, entry.key_version, space)
-            self.files.update(parts[:-1], partial(edits.rekey, fresh={node: (new_key, new_kv)}))
-        self._write_roster(entry, new_key, new_kv, email, None)
-        session.state.peers.update(keep.newly_pinned)
-        for r in keep.chosen:
-            g = r.grant
-            share_id = bytes.fromhex(str(g["id"])) if g else os.urandom(16)
-            member_id = str(g["member"]) if g else self._server_id(r.member.email)
-            seal_grant(session, share_id, node, member_id, r.member.role, new_key, new_kv,
-                       r.bundle, reshare=r.member.reshare)  # fmt: skip
+            fresh = {node: self.rotation.rotate(entry, space, email, plans)}
+            self.files.update(parts[:-1], partial(edits.rekey, fresh=fresh))
         self.spaces.listing(fresh=True)
-        session.save()
+        self.session.save()
         if self.after_rotate is not None:
             self.after_rotate("/" + "/".join(parts))
         if reencrypt:
             self._reencrypt("/" + "/".join(parts))
-        return keep.strangers
+        return plans[node].keep.strangers
 
-    def _rekey(self, node: bytes, key: FolderKey, kv: int, space: Space) -> tuple[FolderKey, int]:
-        """New keys for a folder and, first, for every folder below it."""
-        folder, _ = self.session.tree.read(node, key, kv, space)
-        fresh: dict[bytes, tuple[FolderKey, int]] = {}
-        for e in folder.body.entries:
-            if isinstance(e, FolderEntry):
-                fresh[e.node_id] = self._rekey(e.node_id, e.folder_key, e.key_version, space)
-        new_key = FolderKey.generate()
-        change = partial(edits.rekey, fresh=fresh)
-        self.session.tree.update(node, key, change, kv, space, new_key=new_key)
-        return new_key, folder.key_version + 1
+    def _not_through_parent(self, parts: list[str], email: str) -> None:
+        """A member of the shared folder around a nested share reads it through that
+        folder: removing them here would change nothing they can read."""
+        parent = self.spaces.space(parts[:-1])
+        if not parent.shared or parent.node_id is None:
+            return
+        around = self.nesting.roster_of(parent.node_id)
+        if around is not None and any(m.email == email for m in around.members):
+            raise UsageError(
+                f"{email} has this folder through the shared folder around it: unshare that "
+                "one (it removes them from the folders shared inside it too)"
+            )
 
     def _reencrypt(self, remote: str) -> None:
         """Every file again, with a new key and a new content version."""

@@ -51,6 +51,7 @@ class Spaces:
         self._listing: Answer | None = None
         self._own: dict[bytes, tuple[Space, int]] = {}  # with the roster's key version
         self._mounts: dict[str, Mount] | None = None
+        self._nested: dict[tuple[str, str], Mount] | None = None
 
     @property
     def private(self) -> Space:
@@ -66,6 +67,7 @@ class Spaces:
             self._listing = self.session.api.get_json("/v1/shares")
             self._own.clear()
             self._mounts = None
+            self._nested = None
         return self._listing
 
     def is_shared(self, node: bytes) -> bool:
@@ -154,8 +156,39 @@ class Spaces:
         return holder.space if holder is not None else self.space(parts[:-1])
 
     def below(self, space: Space, node: bytes) -> Space:
-        """The space of sub-folder `node` of a folder in `space`."""
-        return space if space.shared else self.own(node)
+        """The space of sub-folder `node` of a folder in `space`: its own if it is shared
+        on its own (a nested share, issue 19), else `space`.
+
+        In one's own tree that is decided by one's own verified roster (and the signed root
+        that names it); in another account's share by a grant on `node` from the same
+        owner, opened and checked like any incoming share (envelope from the pinned owner,
+        confirmed by the owner-signed roster). A grant the server hides leaves the folder
+        in `space`, where its manifest is not found: an integrity error, never a guess."""
+        if not space.shared:
+            return self.own(node)
+        owner = space.api.params.get("owner")
+        # a shared folder of one's own: a nested share has its own space (its roster)
+        if owner is None:  # mutant: sharing.nested-own-space
+            found = self._own_space(node)
+            return found[0] if found else space
+        nested = self._nested_mounts().get((str(owner), node.hex()))
+        return nested.space if nested is not None else space
+
+    def _nested_mounts(self) -> dict[tuple[str, str], Mount]:
+        """Verified incoming grants by (owner id, node): the nested shares inside a share
+        (accepted or not: a member of a folder is granted its nested shares by the owner)."""
+        if self._nested is None:
+            self._nested = {}
+            for item in self.listing()["incoming"]:
+                key = (str(item["owner"]), str(item["space"]))
+                if key in self._nested:
+                    continue
+                try:
+                    mount, _ = open_incoming(self.session, item)
+                except BlindvaultError:
+                    continue  # reported by `shares`; never entered unverified
+                self._nested[key] = mount
+        return self._nested
 
     def mounts(self) -> dict[str, Mount]:
         """Accepted, verified incoming folder shares by the mount name bound on this device."""

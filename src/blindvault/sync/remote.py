@@ -19,7 +19,8 @@ a feed entry naming a file of the snapshot re-reads the folder that lists it, so
 member's new version of the file is taken although no folder head moved (issue 19).
 A pair on an incoming share (`@team/…`) follows that space's feed (`feed.space_changes`:
 the member's view, without the owner's signed root; the same limit). A compacted feed or
-no snapshot yet: a full walk of the signed manifests.
+no snapshot yet: a full walk of the signed manifests; so is every sync of a pair whose
+folders span a nested share (issue 19), which one space's feed cannot cover.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class _Walk:
     files: dict[str, Remote] = field(default_factory=dict)
     reads: int = 0
     above: set[str] = field(default_factory=set)  # the ancestors of changed folders
+    spaces: set[bytes | None] = field(default_factory=set)  # the spaces of the folders read
 
     def __post_init__(self) -> None:
         for path, node in (self.prev.folders if self.prev else {}).items():
@@ -129,6 +131,7 @@ class _Walk:
             return
         folder, _ = self.vault.tree.read(at.node_id, at.key, at.key_version, at.space)
         self.reads += 1
+        self.spaces.add(at.space.node_id)
         for e in folder.body.entries:
             path = f"{rel}/{e.name}" if rel else e.name
             if isinstance(e, FileEntry):
@@ -243,4 +246,6 @@ def _walked(
         return out, None
     parts = split(root)
     scope = _scope(at.space) if parts and parts[0].startswith("@") else None
+    if scope is not None and len(walk.spaces) > 1:  # mutant: sync.nested-full-walk
+        return out, None  # a nested share inside (issue 19): one space's feed cannot cover it
     return out, Snapshot(feed.seq, dict(feed.heads), walk.folders, walk.files, scope)

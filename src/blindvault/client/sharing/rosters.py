@@ -5,6 +5,8 @@ Members accept manifests only from the owner and the read-write members the rost
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from blindvault.client.net.http import ApiClient, b64d, b64e
 from blindvault.client.peers import fetch_bundle
 from blindvault.client.session import Session
@@ -75,10 +77,12 @@ def write_roster(
     kv: int,
     email: str,
     role: Member | None,
+    also: Sequence[Member] = (),
 ) -> None:
     """The next roster version of one's own shared folder: `email` dropped, and added back
     as `role` when given; members, key version and name otherwise as now (members added by
-    re-sharing members included: the owner's signature takes them over)."""
+    re-sharing members included: the owner's signature takes them over). `also`: members
+    added besides (a nested share's first roster copies the enclosing folder's, issue 19)."""
     node, me = entry.node_id, session.identity.bundle
     api = session.api.scoped(None, node.hex())
     for _ in range(MAX_RETRIES):
@@ -87,7 +91,9 @@ def write_roster(
             if current and current.granter(m.fingerprint) and m.email not in session.state.peers:
                 # folded into the owner's roster: vouched for by the re-sharing member
                 session.state.peers[m.email] = m.fingerprint.hex()
-        others = [m for m in (current.members if current else ()) if m.email != email]
+        gone = {email, *(m.email for m in also)}
+        others = [m for m in (current.members if current else ()) if m.email not in gone]
+        others += also
         data = seal_roster(
             owner=session.owner,
             node_id=node,
