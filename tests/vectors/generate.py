@@ -21,9 +21,12 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from generate_drops import drop_cases
+from generate_sharing import file_share_cases, group_cases, reshare_cases
+from vectorlib import ALICE, BOB, CAROL, OWNER, Case, det, flip, hexd, identity
 
 from blindvault.core import content, primitives, wrap
 from blindvault.core.constants import MANIFEST_PAGED, ROLE_READ, ROLE_WRITE, WRAP_FOLDER_KEY
@@ -55,58 +58,7 @@ from blindvault.core.root import seal_root
 from blindvault.core.roster import Member, _seal_roster_from_parts, roster_hash
 
 OUT = Path(__file__).parent / "v1"
-SEED = b"blindvault format v1 test vectors"
 NON_DETERMINISTIC = {"envelope"}
-
-
-def det(label: str, size: int = 32) -> bytes:
-    """Deterministic pseudo-random bytes for one named input."""
-    if size == 0:
-        return b""
-    return primitives.hkdf_sha256(SEED, salt=b"", info=label.encode(), length=size)
-
-
-def hexd(data: bytes) -> str:
-    return data.hex()
-
-
-@dataclass
-class Case:
-    type: str
-    case: str
-    description: str
-    expect: str
-    inputs: dict[str, Any]
-    data: bytes
-    output: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "case": self.case,
-            "description": self.description,
-            "expect": self.expect,
-            "inputs": self.inputs,
-            "data": hexd(self.data),
-            "output": self.output,
-        }
-
-
-def flip(data: bytes, index: int) -> bytes:
-    out = bytearray(data)
-    out[index] ^= 0x01
-    return bytes(out)
-
-
-def identity(name: str, *, pq: bool = False) -> Identity:
-    size = 128 if pq else 64
-    return Identity(det(f"identity/{name}", size), f"{name}@example.org", 1_700_000_000_000)
-
-
-ALICE = identity("alice")
-BOB = identity("bob")
-CAROL = identity("carol", pq=True)
-OWNER = account_id("alice@example.org")
 
 
 # --- kdf -------------------------------------------------------------------------------
@@ -960,6 +912,10 @@ GENERATORS: list[Callable[[], Iterator[Case]]] = [
     content_cases,
     key_bundle_cases,
     misc_cases,
+    group_cases,
+    reshare_cases,
+    file_share_cases,
+    drop_cases,
 ]
 
 
