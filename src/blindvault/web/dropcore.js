@@ -161,7 +161,9 @@ export async function openDropLink(data, linkKey, linkId) {
     const maxSize = view.getBigUint64(0);
     const n = view.getUint16(8);
     if (p.length !== X25519_SIZE + 10 + n || n === 0 || n > MAX_NAME_BYTES) throw new FormatError("bad");
-    const name = strictUtf8.decode(p.subarray(X25519_SIZE + 10));
+    // the name rules of core/drops.py (check_name: NFC, no "/" or NUL, not "." or ".."):
+    // a name the owner's side could not have sealed is not shown
+    const name = checkName(strictUtf8.decode(p.subarray(X25519_SIZE + 10)));
     return { recipient, maxSize: Number(maxSize), name };
   } catch {
     throw new IntegrityError();
