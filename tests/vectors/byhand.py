@@ -306,7 +306,7 @@ def reshare(v: dict[str, Any], data: bytes) -> dict[str, Any]:
         if granter is None or not granter["reshare"] or role > granter["role"]:
             raise IntegrityError("right or role")
         taken = [*ros["members"], *added]
-        if fp == ros["owner_fp"] or any(m["fingerprint"] == fp or m["email"] == email
+        if fp == ros["owner_fp"] or account(email) == owner or any(m["fingerprint"] == fp or m["email"] == email
                                         for m in taken):  # fmt: skip
             raise IntegrityError("not new")
         gfp, gpub, _ = bundle(h(inp["bundles"][granter["email"]]))
@@ -321,6 +321,16 @@ def reshare(v: dict[str, Any], data: bytes) -> dict[str, Any]:
         "members": [{**m, "fingerprint": m["fingerprint"].hex()} for m in every],
         "added_by": by,
     }
+
+
+def account(email: str) -> bytes:
+    """§3: the account id of an address (an IntegrityError if it is none)."""
+    norm = unicodedata.normalize("NFKC", email).strip().lower()
+    local, sep, domain = norm.partition("@")
+    bad = any(c.isspace() or ord(c) < 0x20 for c in norm) or len(norm.encode()) > 320
+    if not (sep and local and domain) or "@" in domain or bad:
+        raise IntegrityError("no address")
+    return sha256(lbl("account-id"), b"\x00", norm.encode())[:16]
 
 
 # --- §15a single-file share holders (§7 manifests) -------------------------------------------

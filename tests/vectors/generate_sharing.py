@@ -243,6 +243,8 @@ def reshare_cases() -> Iterator[Case]:
          base, [add(BOB, ERIN, ROLE_READ, email=DAN.bundle.email)]),
         ("adds-the-owner", "IntegrityError", "adds the owner",
          base, [add(BOB, ALICE, ROLE_READ)]),
+        ("adds-the-owners-address", "IntegrityError", "adds another key under the owner's address",
+         base, [add(BOB, ERIN, ROLE_READ, email="Alice@Example.org")]),
         ("adds-twice", "IntegrityError", "two additions of the same person",
          base, [erin_by_bob, add(CAROL, ERIN, ROLE_READ)]),
         ("other-folder", "IntegrityError", "names this roster's hash but another folder",

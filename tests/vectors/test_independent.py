@@ -200,7 +200,7 @@ ISSUE19_COUNTS = {
     "drop-note": [1, 6],
     "file-share": [3, 11],
     "group-roster": [3, 15],
-    "reshare": [4, 18],
+    "reshare": [4, 19],
 }
 
 

@@ -35,6 +35,7 @@ from blindvault.core.constants import (
 )
 from blindvault.core.encoding import Reader, Writer, check_header, header
 from blindvault.core.identity import Identity, IdentityBundle
+from blindvault.core.kdf import account_id
 from blindvault.core.roster import Member, Roster
 from blindvault.errors import FormatError, IntegrityError, UsageError
 
@@ -110,8 +111,15 @@ def check_addition(
     if add.member.role > granter.role:  # mutant: core.reshare-role
         raise IntegrityError("a re-share gives more than the re-sharing member has")
     new = add.member
-    if new.fingerprint == roster.owner_fingerprint or any(
-        m.fingerprint == new.fingerprint or m.email == new.email for m in roster.members
+    try:  # the owner by key or by address (the roster names the owner's account, §15c)
+        owners_address = account_id(new.email) == roster.owner
+    except UsageError:
+        raise IntegrityError("a re-share names no email address") from None
+    # mutant: core.reshare-someone-new
+    if (
+        new.fingerprint == roster.owner_fingerprint
+        or owners_address
+        or any(m.fingerprint == new.fingerprint or m.email == new.email for m in roster.members)
     ):
         raise IntegrityError("a re-share adds someone who is a member already")
     bundle = bundle_of(granter)
