@@ -120,6 +120,8 @@ def drop_cases() -> Iterator[Case]:
         ("flipped-nonce", "IntegrityError", "a nonce byte changed", base, flip(desc, 25)),
         ("truncated-tag", "IntegrityError", "the last byte cut", base, desc[:-1]),
         ("truncated-header", "FormatError", "cut inside the link id", base, desc[:20]),
+        ("truncated-after-nonce", "IntegrityError", "cut 7 bytes after the nonce", base,
+         desc[:40]),
         ("bad-magic", "FormatError", "another magic", base, b"BVDX" + desc[4:]),
         ("version-2", "FormatError", "an unknown version byte", base,
          desc[:4] + b"\x02" + desc[5:]),

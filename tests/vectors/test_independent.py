@@ -196,7 +196,7 @@ def test_issue19_vector_counts() -> None:
 
 ISSUE19_COUNTS = {
     "drop": [3, 14],
-    "drop-link": [1, 11],
+    "drop-link": [1, 12],
     "drop-note": [1, 6],
     "file-share": [3, 11],
     "group-roster": [3, 15],

@@ -100,7 +100,7 @@ def test_vectors_in_chromium(chromium: Any) -> None:
     owner_only = sorted(v["case"] for v in drops if v["expect"] != "valid")
     assert sorted(out["counts"]["ownerOnly"]) == owner_only  # the rest: sealed byte-exact
     assert by_group["drop"]["passed"] == len(drops) and len(drops) - len(owner_only) >= 3
-    assert by_group["drop-link"]["passed"] == 12
+    assert by_group["drop-link"]["passed"] == 13
     assert by_group["c2sp"]["passed"] == 35
     assert out["counts"]["c2sp"] == {"header": 33, "raw": 25}
     assert by_group["rfc5869"]["passed"] == 3

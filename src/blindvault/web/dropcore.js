@@ -142,7 +142,8 @@ function padmeRaw(size) {
 /** Open a BVDL descriptor with the link key: {recipient, maxSize, name}. */
 export async function openDropLink(data, linkKey, linkId) {
   const head = 5 + ID_SIZE + NONCE_SIZE;
-  if (data.length < head + 16) throw new FormatError("truncated descriptor");
+  // short before the nonce: a FormatError; a short AEAD part fails to open (IntegrityError), as in core/drops.py
+  if (data.length < head) throw new FormatError("truncated descriptor");
   for (let i = 0; i < 4; i++) if (data[i] !== MAGIC_DROP_LINK[i]) throw new FormatError("wrong magic");
   if (data[4] !== VERSION) throw new FormatError("unsupported format version");
   const aad = concat(data.subarray(0, 5), linkId, data.subarray(5 + ID_SIZE, head));
