@@ -9,6 +9,7 @@ import pytest
 
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
 from blindvault.core.identity import Identity, IdentityBundle
+from blindvault.core.kdf import account_id
 from blindvault.core.keys import FolderKey
 from blindvault.core.reshare import (
     check_addition,
@@ -121,6 +122,25 @@ def test_an_existing_member_or_the_owner_is_not_added_again() -> None:
         add = open_addition(seal_addition(roster, who, BOB))
         with pytest.raises(IntegrityError, match="already"):
             check_addition(add, roster, _bundle_of)
+
+
+def test_the_owners_address_is_not_added_under_another_key() -> None:
+    """§15c: neither the owner's key nor the owner's address (its account id is the
+    roster's owner) is added; nor a string that is no address."""
+    owner = account_id("alice@example.org")
+    data = seal_roster(
+        owner=owner, node_id=NODE, version=1, key_version=1,
+        members=[Member(BOB.bundle.fingerprint, ROLE_READ, "bob@example.org", True)],
+        name="team", key=KEY, signer=ALICE,
+    )  # fmt: skip
+    roster = open_roster(data, owner, NODE, ALICE.bundle)
+    for email in (" Alice@Example.org", "not an address"):
+        who = Member(CAROL.bundle.fingerprint, ROLE_READ, email)
+        add = open_addition(seal_addition(roster, who, BOB))
+        with pytest.raises(IntegrityError):
+            check_addition(add, roster, _bundle_of)
+    fine = open_addition(seal_addition(roster, _carol(), BOB))
+    assert check_addition(fine, roster, _bundle_of) == _carol()
 
 
 def test_a_reshared_member_gets_no_reshare_right() -> None:

@@ -16,14 +16,31 @@ import pytest
 
 from blindvault.client.tree.paged import PageCache, load
 from blindvault.core import content, wrap
+from blindvault.core.drops import (
+    OwnerDropKeys,
+    open_drop,
+    open_drop_head,
+    open_drop_link,
+    open_owner_note,
+    peek_drop,
+)
 from blindvault.core.envelope import open_envelope
+from blindvault.core.fileshare import holder_key, the_file
+from blindvault.core.group import (
+    check_group_fresh,
+    group_email,
+    group_identity,
+    group_key,
+    open_group_roster,
+)
 from blindvault.core.identity import Identity, IdentityBundle, safety_number
 from blindvault.core.kdf import KdfParams, account_id, derive_account_keys, kdf_salt
-from blindvault.core.keys import FolderKey, MasterKey
+from blindvault.core.keys import FolderKey, MasterKey, VaultKey
 from blindvault.core.links import link_key, link_token, open_link_descriptor, parse_link
 from blindvault.core.manifest import FileEntry, ManifestHead, check_fresh, open_manifest
 from blindvault.core.padme import padded_length
 from blindvault.core.recovery import recovery_key_from_words
+from blindvault.core.reshare import apply_additions, decode_list, open_addition
 from blindvault.core.root import open_root
 from blindvault.core.roster import open_roster
 from blindvault.errors import FormatError, IntegrityError, KdfPolicyError, RollbackError
@@ -251,6 +268,145 @@ def apply_padme(v: dict[str, Any], data: bytes) -> dict[str, Any]:
     return {"padded": [padded_length(s) for s in v["inputs"]["sizes"]]}
 
 
+def apply_group_roster(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    """§15b as a member's device checks it (client/sharing/groupkeys.py): the roster, its
+    freshness, then the group key it holds against the roster's group fingerprint."""
+    inp = v["inputs"]
+    gid = h(inp["group_id"])
+    r = open_group_roster(data, h(inp["owner"]), gid, IdentityBundle.decode(h(inp["signer"])))
+    if "seen" in inp:
+        check_group_fresh((inp["seen"]["version"], h(inp["seen"]["hash"])), r)
+    key = FolderKey(h(inp["group_key"]))
+    name = r.name(key)
+    if group_identity(key, gid).bundle.fingerprint != r.group_fingerprint:
+        raise IntegrityError("the group key is not the one the member list names")
+    return {
+        "version": r.version,
+        "key_version": r.key_version,
+        "prev_hash": r.prev_hash.hex(),
+        "hash": r.hash.hex(),
+        "owner_fingerprint": r.owner_fingerprint.hex(),
+        "group_fingerprint": r.group_fingerprint.hex(),
+        "group_email": group_email(gid),
+        "group_key": group_key(
+            FolderKey(h(inp["root_folder_key"])), gid, r.key_version
+        ).material.hex(),
+        "members": [{"fingerprint": m.fingerprint.hex(), "email": m.email} for m in r.members],
+        "name": name,
+    }
+
+
+def apply_reshare(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    """§15c: the list (record `reshares`) applied to the owner-signed roster."""
+    inp = v["inputs"]
+    roster = open_roster(
+        h(inp["roster"]),
+        h(inp["owner"]),
+        h(inp["node_id"]),
+        IdentityBundle.decode(h(inp["signer"])),
+    )
+    additions = [open_addition(a) for a in decode_list(data)]
+    bundles = {e: IdentityBundle.decode(h(b)) for e, b in inp["bundles"].items()}
+    r = apply_additions(roster, additions, lambda m: bundles[m.email])
+    return {
+        "roster_hash": roster.hash.hex(),
+        "members": [
+            {
+                "fingerprint": m.fingerprint.hex(),
+                "role": m.role,
+                "email": m.email,
+                "reshare": m.reshare,
+            }
+            for m in r.members
+        ],
+        "added_by": [{"member": m.hex(), "by": b.hex()} for m, b in r.added_by],
+    }
+
+
+def apply_file_share(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    """§15a: the holder key from the owner's root folder key and the roster's key version,
+    the holder opened with the roster's writers, fresh, holding exactly its file."""
+    inp = v["inputs"]
+    node = h(inp["node_id"])
+    roster = open_roster(
+        h(inp["roster"]), h(inp["owner"]), node, IdentityBundle.decode(h(inp["signer"]))
+    )
+    key = holder_key(FolderKey(h(inp["root_folder_key"])), node, roster.key_version)
+    allowed = roster.writer_fingerprints()
+    pinned = (IdentityBundle.decode(h(b)) for b in inp["bundles"])
+    m = open_manifest(
+        data, key, node, {b.fingerprint: b for b in pinned if b.fingerprint in allowed}
+    )
+    if "seen" in inp:
+        check_fresh(ManifestHead(node, inp["seen"]["version"], h(inp["seen"]["hash"])), m)
+    e = the_file(m.body, node)
+    return {
+        "holder_key": key.material.hex(),
+        "key_version": roster.key_version,
+        "version": m.version,
+        "hash": m.hash.hex(),
+        "writer": m.writer.hex(),
+        "name": roster.name(key),
+        "file": {
+            "name": e.name,
+            "node_id": e.node_id.hex(),
+            "key": e.file_key.material.hex(),
+            "content_version": e.content_version,
+            "size": e.size,
+            "history": [x.content_version for x in e.history],
+        },
+    }
+
+
+def apply_drop_link(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    """§10a, a link holder: the URL gives the link key; the descriptor opens under it."""
+    inp = v["inputs"]
+    link = parse_link(inp["url"])
+    t = open_drop_link(data, link_key(link.secret, link.link_id, None), link.link_id)
+    keys = OwnerDropKeys(VaultKey(h(inp["vault_key"])), h(inp["link_id"]))
+    assert keys.secret == link.secret  # the owner derives the secret in the URL
+    return {
+        "secret": keys.secret.hex(),
+        "token": keys.token.hex(),
+        "link_key": keys.link_key.material.hex(),
+        "recipient": t.recipient.hex(),
+        "max_size": t.max_size,
+        "name": t.name,
+    }
+
+
+def apply_drop_note(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    inp = v["inputs"]
+    keys = OwnerDropKeys(VaultKey(h(inp["vault_key"])), h(inp["link_id"]))
+    return {"path": open_owner_note(data, keys), "note_key": keys.note_key.hex()}
+
+
+def apply_drop(v: dict[str, Any], data: bytes) -> dict[str, Any]:
+    """§10a, the owner: the keys of the link the preamble names open the drop."""
+    from blindvault.core import primitives
+    from blindvault.core.padme import unpad_block
+
+    vault = VaultKey(h(v["inputs"]["vault_key"]))
+    link_id, _ = peek_drop(data)
+    keys = OwnerDropKeys(vault, link_id)
+    header, body = open_drop(data, keys)
+    _, at = open_drop_head(data, keys)
+    # open_drop checked the tag; read its bytes again to compare them with the vector
+    plain = unpad_block(keys.open_header(data[39:at], data[:37]), 512)
+    return {
+        "link_id": header.link_id.hex(),
+        "drop_id": header.drop_id.hex(),
+        "file_key": header.file_key.material.hex(),
+        "size": header.size,
+        "mtime_ms": header.mtime_ms,
+        "name": header.name,
+        "tag": plain[-32:].hex(),
+        "enc": data[39:71].hex(),
+        "content_offset": at,
+        "plaintext_sha256": primitives.sha256(body).hex(),
+    }
+
+
 APPLY: dict[str, Callable[[dict[str, Any], bytes], dict[str, Any]]] = {
     "kdf": apply_kdf,
     "wrapped-key": apply_wrapped_key,
@@ -265,6 +421,12 @@ APPLY: dict[str, Callable[[dict[str, Any], bytes], dict[str, Any]]] = {
     "recovery-words": apply_recovery,
     "padme": apply_padme,
     "manifest-paged": apply_manifest_paged,
+    "group-roster": apply_group_roster,
+    "reshare": apply_reshare,
+    "file-share": apply_file_share,
+    "drop-link": apply_drop_link,
+    "drop-note": apply_drop_note,
+    "drop": apply_drop,
 }
 
 
@@ -276,7 +438,7 @@ def test_every_type_has_valid_and_invalid_cases() -> None:
         expects = {c["expect"] for c in cases if c["type"] == t}
         assert "valid" in expects, t
         assert expects - {"valid"}, t
-    assert len(cases) >= 80
+    assert len(cases) >= 200
 
 
 @pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])

@@ -41,9 +41,13 @@ SAMPLE_FRAGMENT = "v1.xjMGnKzTpKfec9Gb3UOhJD4i4ajX-y6EGmM3osCoQkY"
 # ---------------------------------------------------------------------------- Part A
 
 
+PAGE_TYPES = ("link", "content", "manifest", "padme")  # linkcore.js
+DROP_TYPES = ("drop-link", "drop")  # dropcore.js: descriptor opened, drops sealed byte-exact
+
+
 def vector_files() -> dict[str, Any]:
     files: dict[str, Any] = {}
-    for type_ in ("link", "content", "manifest", "padme"):
+    for type_ in (*PAGE_TYPES, *DROP_TYPES):
         for p in sorted((VECTORS / "v1" / type_).glob("*.json")):
             files[f"v1/{type_}/{p.name}"] = json.loads(p.read_text(encoding="utf-8"))
     for rel in (
@@ -57,12 +61,13 @@ def vector_files() -> dict[str, Any]:
 
 RUN_VECTORS = """async (files) => {
   const core = await import("/s/assets/linkcore.js");
+  const drop = await import("/s/assets/dropcore.js");
   const { runAll } = await import("/t/vectors.mjs");
   const inflate = async (bytes) => {
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
     return new Uint8Array(await new Response(stream).arrayBuffer());
   };
-  return runAll(core, files, inflate);
+  return runAll(core, files, inflate, drop);
 }"""
 
 
@@ -70,6 +75,7 @@ def test_vectors_in_chromium(chromium: Any) -> None:
     page = chromium.new_page()
     served = {
         "/s/assets/linkcore.js": ((WEB / "linkcore.js").read_bytes(), "text/javascript"),
+        "/s/assets/dropcore.js": ((WEB / "dropcore.js").read_bytes(), "text/javascript"),
         "/t/vectors.mjs": ((HERE / "vectors.mjs").read_bytes(), "text/javascript"),
         "/t/": (b"<!doctype html><title>vectors</title>", "text/html"),
     }
@@ -89,7 +95,12 @@ def test_vectors_in_chromium(chromium: Any) -> None:
     by_group = out["counts"]["byGroup"]
     print("Chromium vector counts:", json.dumps(by_group))
     own = sum(1 for k in files if k.startswith("v1/"))
-    assert sum(by_group[t]["passed"] for t in ("link", "content", "manifest", "padme")) == own
+    assert sum(by_group[t]["passed"] for t in (*PAGE_TYPES, *DROP_TYPES)) == own
+    drops = [v for k, v in files.items() if k.startswith("v1/drop/")]
+    owner_only = sorted(v["case"] for v in drops if v["expect"] != "valid")
+    assert sorted(out["counts"]["ownerOnly"]) == owner_only  # the rest: sealed byte-exact
+    assert by_group["drop"]["passed"] == len(drops) and len(drops) - len(owner_only) >= 3
+    assert by_group["drop-link"]["passed"] == 13
     assert by_group["c2sp"]["passed"] == 35
     assert out["counts"]["c2sp"] == {"header": 33, "raw": 25}
     assert by_group["rfc5869"]["passed"] == 3

@@ -195,7 +195,68 @@ async function padmeCase(core, v) {
   same(v.inputs.sizes.map(core.padmeLength), v.output.padded, "padme");
 }
 
+// ------------------------------------------------------------------ upload-only links (§10a)
+// dropcore.js is the holder's side: it opens the descriptor and seals drops. Drop vectors
+// that are not valid are what the owner's device must quarantine (core/drops.py opens
+// drops, the page never does): the page's check of those is that it is handed them and
+// counts them, so a new one cannot slip by (the tests assert the count).
+
+async function dropLinkCase(core, v, drop) {
+  const link = core.parseLink(v.inputs.url);
+  const key = await core.linkKey(link.secret, link.linkId, null);
+  const data = core.fromHex(v.data);
+  if (v.expect !== "valid") {
+    await expectError(core, v.expect, () => drop.openDropLink(data, key, link.linkId));
+    return;
+  }
+  const t = await drop.openDropLink(data, key, link.linkId);
+  same(
+    sortKeys({
+      secret: core.toHex(link.secret),
+      token: core.toHex(await core.linkToken(link.secret, link.linkId)),
+      link_key: core.toHex(key),
+      recipient: core.toHex(t.recipient),
+      max_size: t.maxSize,
+      name: t.name,
+    }),
+    sortKeys(v.output),
+    "drop descriptor",
+  );
+}
+
+// PKCS #8 of an X25519 private key (RFC 8410): this prefix || the 32-byte secret.
+const X25519_PKCS8 = "302e020100300506032b656e04220420";
+
+async function ephemeralPair(core, secretHex) {
+  const subtle = globalThis.crypto.subtle;
+  const der = core.fromHex(X25519_PKCS8 + secretHex);
+  const privateKey = await subtle.importKey("pkcs8", der, { name: "X25519" }, true, ["deriveBits"]);
+  const { x } = await subtle.exportKey("jwk", privateKey);
+  const raw = Uint8Array.from(atob(x.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  const publicKey = await subtle.importKey("raw", raw, { name: "X25519" }, true, []);
+  return { privateKey, publicKey };
+}
+
+async function dropCase(core, v, drop) {
+  if (v.expect !== "valid") return "owner-only";
+  const inp = v.inputs;
+  const link = core.parseLink(inp.url);
+  const key = await core.linkKey(link.secret, link.linkId, null);
+  const target = await drop.openDropLink(core.fromHex(inp.descriptor), key, link.linkId);
+  const fixed = {
+    dropId: core.fromHex(inp.fixed.drop_id),
+    fileKey: core.fromHex(inp.fixed.file_key),
+    salt: core.fromHex(inp.fixed.content_salt),
+    ephemeral: await ephemeralPair(core, inp.fixed.ephemeral),
+  };
+  const plain = core.fromHex(inp.plaintext);
+  const sealed = await drop.sealDrop(target, link.secret, link.linkId, inp.name, plain, inp.mtime_ms, fixed);
+  check(core.toHex(sealed) === v.data, "the drop sealed from the fixed inputs is not the vector's bytes");
+  check(core.toHex(sealed.subarray(39, 71)) === v.output.enc, "HPKE enc");
+}
+
 const OWN = { link: linkCase, content: contentCase, manifest: manifestCase, padme: padmeCase };
+const DROP = { "drop-link": dropLinkCase, drop: dropCase };
 
 // ------------------------------------------------------------------ external
 
@@ -265,18 +326,20 @@ const RFC5869 = "external/rfc/rfc5869_hkdf_sha256.json";
 const WP_HKDF = "external/wycheproof/hkdf_sha256_test.json";
 export const EXTERNAL_FILES = [C2SP, RFC5869, WP_HKDF];
 export const OWN_TYPES = Object.keys(OWN);
+export const DROP_TYPES = Object.keys(DROP);
 
 /**
- * files: {"v1/<type>/<case>.json" | EXTERNAL_FILES[i]: parsed JSON}. Returns
- * {results: [{group, name, ok, error}], counts}.
+ * files: {"v1/<type>/<case>.json" | EXTERNAL_FILES[i]: parsed JSON}; `drop`: dropcore.js,
+ * for the DROP_TYPES files (optional). Returns {results: [{group, name, ok, error}], counts}.
  */
-export async function runAll(core, files, inflate) {
+export async function runAll(core, files, inflate, drop = null) {
   const results = [];
-  const counts = { signatureOnly: [], c2sp: { header: 0, raw: 0 } };
+  const counts = { signatureOnly: [], ownerOnly: [], c2sp: { header: 0, raw: 0 } };
   const run = async (group, name, fn) => {
     try {
       const note = await fn();
       if (note === "signature-only") counts.signatureOnly.push(name);
+      if (note === "owner-only") counts.ownerOnly.push(name);
       results.push({ group, name, ok: true });
     } catch (e) {
       results.push({ group, name, ok: false, error: `${e?.name}: ${e?.message}` });
@@ -285,6 +348,7 @@ export async function runAll(core, files, inflate) {
   for (const [path, v] of Object.entries(files).sort()) {
     const m = /^v1\/([^/]+)\/([^/]+)\.json$/.exec(path);
     if (m && OWN[m[1]]) await run(m[1], m[2], () => OWN[m[1]](core, v));
+    if (m && DROP[m[1]] && drop) await run(m[1], m[2], () => DROP[m[1]](core, v, drop));
   }
   for (const g of files[C2SP].testGroups) {
     for (const t of g.tests) await run("c2sp", `tc${t.tcId}`, () => c2spCase(core, t, inflate, counts.c2sp));

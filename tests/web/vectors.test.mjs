@@ -6,14 +6,15 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { inflateSync } from "node:zlib";
 
+import * as drop from "../../src/blindvault/web/dropcore.js";
 import * as core from "../../src/blindvault/web/linkcore.js";
-import { EXTERNAL_FILES, OWN_TYPES, SIGNATURE_ONLY_MANIFEST_CASES, runAll } from "./vectors.mjs";
+import { DROP_TYPES, EXTERNAL_FILES, OWN_TYPES, SIGNATURE_ONLY_MANIFEST_CASES, runAll } from "./vectors.mjs";
 
 const VECTORS = join(dirname(fileURLToPath(import.meta.url)), "..", "vectors");
 
 function loadFiles() {
   const files = {};
-  for (const type of OWN_TYPES) {
+  for (const type of [...OWN_TYPES, ...DROP_TYPES]) {
     for (const name of readdirSync(join(VECTORS, "v1", type)).filter((n) => n.endsWith(".json"))) {
       files[`v1/${type}/${name}`] = JSON.parse(readFileSync(join(VECTORS, "v1", type, name), "utf8"));
     }
@@ -23,7 +24,7 @@ function loadFiles() {
 }
 
 const files = loadFiles();
-const { results, counts } = await runAll(core, files, async (bytes) => new Uint8Array(inflateSync(bytes)));
+const { results, counts } = await runAll(core, files, async (bytes) => new Uint8Array(inflateSync(bytes)), drop);
 
 console.log("linkcore.js vector counts:", JSON.stringify(counts.byGroup));
 console.log(
@@ -33,10 +34,20 @@ console.log(
 console.log("manifest cases only a signature check catches (open on the page):", counts.signatureOnly.join(", "));
 
 test("every v1 vector file of the page's types ran", () => {
-  const ran = results.filter((r) => OWN_TYPES.includes(r.group)).length;
+  const types = [...OWN_TYPES, ...DROP_TYPES];
+  const ran = results.filter((r) => types.includes(r.group)).length;
   const want = Object.keys(files).filter((p) => p.startsWith("v1/")).length;
   assert.equal(ran, want);
-  for (const type of OWN_TYPES) assert.ok(counts.byGroup[type]?.passed > 0, type);
+  for (const type of types) assert.ok(counts.byGroup[type]?.passed > 0, type);
+});
+
+test("drop vectors: every valid drop sealed byte-exact, the rest are the owner's to refuse", () => {
+  const drops = Object.values(files).filter((v) => v.type === "drop");
+  const invalid = drops.filter((v) => v.expect !== "valid").map((v) => v.case);
+  assert.deepEqual(counts.ownerOnly.sort(), invalid.sort());
+  assert.equal(counts.byGroup.drop.passed, drops.length);
+  assert.ok(drops.length - invalid.length >= 3);
+  assert.equal(counts.byGroup["drop-link"].passed, 13);
 });
 
 test("external vector counts", () => {

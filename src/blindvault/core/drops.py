@@ -160,8 +160,8 @@ def _sealed_aad(magic: bytes, link_id: bytes, nonce: bytes) -> bytes:
     return Writer(header(magic)).fixed(link_id, ID_SIZE).fixed(nonce, GCM_NONCE_SIZE).bytes()
 
 
-def _seal(magic: bytes, key: bytes, link_id: bytes, plain: bytes) -> bytes:
-    nonce = primitives.random_bytes(GCM_NONCE_SIZE)
+def _seal(magic: bytes, key: bytes, link_id: bytes, plain: bytes, nonce: bytes | None) -> bytes:
+    nonce = primitives.random_bytes(GCM_NONCE_SIZE) if nonce is None else nonce
     aad = _sealed_aad(magic, link_id, nonce)
     return aad + primitives.aes256gcm_seal(key, nonce, pad_block(plain, PAD_DESCRIPTOR_MIN), aad)
 
@@ -178,9 +178,13 @@ def _open(magic: bytes, key: bytes, link_id: bytes, data: bytes) -> Reader:
         raise IntegrityError from None
 
 
-def seal_drop_link(target: DropTarget, key: LinkKey, link_id: bytes) -> bytes:
+def seal_drop_link(
+    target: DropTarget, key: LinkKey, link_id: bytes, *, _nonce: bytes | None = None
+) -> bytes:
+    """The descriptor (`_nonce`: deterministic test vectors only)."""
     w = Writer().fixed(target.recipient, X25519_KEY_SIZE).u64(target.max_size)
-    return _seal(MAGIC_DROP_LINK, key.material, link_id, w.text16(check_name(target.name)).bytes())
+    plain = w.text16(check_name(target.name)).bytes()
+    return _seal(MAGIC_DROP_LINK, key.material, link_id, plain, _nonce)
 
 
 def open_drop_link(data: bytes, key: LinkKey, link_id: bytes) -> DropTarget:
@@ -195,10 +199,12 @@ def open_drop_link(data: bytes, key: LinkKey, link_id: bytes) -> DropTarget:
     return DropTarget(recipient, max_size, name)
 
 
-def seal_owner_note(path: str, keys: OwnerDropKeys) -> bytes:
+def seal_owner_note(path: str, keys: OwnerDropKeys, *, _nonce: bytes | None = None) -> bytes:
+    """The owner's note (`_nonce`: deterministic test vectors only)."""
     if len(path.encode("utf-8")) > MAX_DROP_PATH_BYTES:
         raise UsageError("the folder path is too long for an upload-only link")
-    return _seal(MAGIC_DROP_NOTE, keys.note_key, keys.link_id, Writer().text16(path).bytes())
+    plain = Writer().text16(path).bytes()
+    return _seal(MAGIC_DROP_NOTE, keys.note_key, keys.link_id, plain, _nonce)
 
 
 def open_owner_note(data: bytes, keys: OwnerDropKeys) -> str:

@@ -161,6 +161,25 @@ def seal_group_roster(
 ) -> bytes:
     """Sign a group roster as the owner (members sorted here); the group's fingerprint is
     derived from `key`."""
+    nonce = primitives.random_bytes(GCM_NONCE_SIZE)
+    return _seal_group_roster_from_parts(
+        owner, group_id, version, key_version, members, name, key, signer, nonce, prev_hash
+    )
+
+
+def _seal_group_roster_from_parts(
+    owner: bytes,
+    group_id: bytes,
+    version: int,
+    key_version: int,
+    members: list[GroupMember],
+    name: str,
+    key: FolderKey,
+    signer: Identity,
+    nonce: bytes,
+    prev_hash: bytes = _ZERO,
+) -> bytes:
+    """`seal_group_roster` with a given nonce (deterministic test vectors only)."""
     if version < 1 or key_version < 1:
         raise UsageError("versions start at 1")
     if (version == 1) != (prev_hash == _ZERO):
@@ -168,7 +187,6 @@ def seal_group_roster(
     ordered = tuple(sorted(members, key=lambda m: m.fingerprint))
     owner_fp = signer.bundle.fingerprint
     _check_members(ordered, owner_fp)
-    nonce = primitives.random_bytes(GCM_NONCE_SIZE)
     box = seal_name_box(_name_key(key), nonce, name, _name_aad(group_id, key_version))
     w = Writer(header(MAGIC_GROUP_ROSTER)).fixed(owner, ID_SIZE).fixed(group_id, ID_SIZE)
     w.u64(version).u64(key_version).fixed(prev_hash, HASH_SIZE)

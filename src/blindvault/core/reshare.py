@@ -17,6 +17,7 @@ next roster it signs, so a replayed addition grants nothing once the roster move
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,11 +35,13 @@ from blindvault.core.constants import (
 )
 from blindvault.core.encoding import Reader, Writer, check_header, header
 from blindvault.core.identity import Identity, IdentityBundle
+from blindvault.core.kdf import account_id
 from blindvault.core.roster import Member, Roster
 from blindvault.errors import FormatError, IntegrityError, UsageError
 
 __all__ = [
     "Addition",
+    "apply_additions",
     "check_addition",
     "decode_list",
     "encode_list",
@@ -108,8 +111,15 @@ def check_addition(
     if add.member.role > granter.role:  # mutant: core.reshare-role
         raise IntegrityError("a re-share gives more than the re-sharing member has")
     new = add.member
-    if new.fingerprint == roster.owner_fingerprint or any(
-        m.fingerprint == new.fingerprint or m.email == new.email for m in roster.members
+    try:  # the owner by key or by address (the roster names the owner's account, §15c)
+        owners_address = account_id(new.email) == roster.owner
+    except UsageError:
+        raise IntegrityError("a re-share names no email address") from None
+    # mutant: core.reshare-someone-new
+    if (
+        new.fingerprint == roster.owner_fingerprint
+        or owners_address
+        or any(m.fingerprint == new.fingerprint or m.email == new.email for m in roster.members)
     ):
         raise IntegrityError("a re-share adds someone who is a member already")
     bundle = bundle_of(granter)
@@ -118,6 +128,30 @@ def check_addition(
     # mutant: core.reshare-signature
     bundle.verify(LABEL_RESHARE_SIG + b"\x00" + add.body, add.signature)
     return new
+
+
+def apply_additions(
+    roster: Roster, additions: list[Addition], bundle_of: Callable[[Member], IdentityBundle]
+) -> Roster:
+    """`roster` with the members `additions` add: one naming another roster is obsolete
+    and skipped; every other one must pass `check_addition`, and nobody is added twice, or
+    the whole list is an `IntegrityError`."""
+    if not any(m.reshare for m in roster.members):
+        return roster  # nobody may re-share: additions, if the server serves any, count not
+    added: list[Member] = []
+    by: list[tuple[bytes, bytes]] = []
+    for add in additions:
+        if add.roster_hash != roster.hash:
+            continue  # obsolete: the owner signed a newer roster since
+        new = check_addition(add, roster, bundle_of)
+        if any(m.fingerprint == new.fingerprint or m.email == new.email for m in added):
+            raise IntegrityError("a re-share adds someone twice")
+        added.append(new)
+        by.append((new.fingerprint, add.signer))
+    if not added:
+        return roster
+    members = tuple(sorted((*roster.members, *added), key=lambda m: m.fingerprint))
+    return dataclasses.replace(roster, members=members, added_by=tuple(by))
 
 
 def encode_list(additions: list[bytes]) -> bytes:

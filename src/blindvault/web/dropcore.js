@@ -142,7 +142,8 @@ function padmeRaw(size) {
 /** Open a BVDL descriptor with the link key: {recipient, maxSize, name}. */
 export async function openDropLink(data, linkKey, linkId) {
   const head = 5 + ID_SIZE + NONCE_SIZE;
-  if (data.length < head + 16) throw new FormatError("truncated descriptor");
+  // short before the nonce: a FormatError; a short AEAD part fails to open (IntegrityError), as in core/drops.py
+  if (data.length < head) throw new FormatError("truncated descriptor");
   for (let i = 0; i < 4; i++) if (data[i] !== MAGIC_DROP_LINK[i]) throw new FormatError("wrong magic");
   if (data[4] !== VERSION) throw new FormatError("unsupported format version");
   const aad = concat(data.subarray(0, 5), linkId, data.subarray(5 + ID_SIZE, head));
@@ -161,7 +162,9 @@ export async function openDropLink(data, linkKey, linkId) {
     const maxSize = view.getBigUint64(0);
     const n = view.getUint16(8);
     if (p.length !== X25519_SIZE + 10 + n || n === 0 || n > MAX_NAME_BYTES) throw new FormatError("bad");
-    const name = strictUtf8.decode(p.subarray(X25519_SIZE + 10));
+    // the name rules of core/drops.py (check_name: NFC, no "/" or NUL, not "." or ".."):
+    // a name the owner's side could not have sealed is not shown
+    const name = checkName(strictUtf8.decode(p.subarray(X25519_SIZE + 10)));
     return { recipient, maxSize: Number(maxSize), name };
   } catch {
     throw new IntegrityError();

@@ -11,7 +11,6 @@ addition, or a member without the right who writes one, is caught here.
 
 from __future__ import annotations
 
-import dataclasses
 from functools import partial
 
 from blindvault.client.net.http import ApiClient, b64d, b64e
@@ -20,7 +19,7 @@ from blindvault.client.session import Session
 from blindvault.core.identity import IdentityBundle
 from blindvault.core.reshare import (
     Addition,
-    check_addition,
+    apply_additions,
     decode_list,
     encode_list,
     open_addition,
@@ -56,24 +55,12 @@ def _read(api: ApiClient, node: bytes) -> tuple[list[Addition], int]:
 
 
 def with_additions(session: Session, api: ApiClient, roster: Roster) -> Roster:
-    """`roster` with the members its re-sharing members added, each checked."""
+    """`roster` with the members its re-sharing members added, each checked
+    (`core.reshare.apply_additions`)."""
     if not any(m.reshare for m in roster.members):
         return roster  # nobody may re-share: additions, if the server serves any, count not
     additions, _ = _read(api, roster.node_id)
-    added: list[Member] = []
-    by: list[tuple[bytes, bytes]] = []
-    for add in additions:
-        if add.roster_hash != roster.hash:
-            continue  # obsolete: the owner signed a newer roster since
-        new = check_addition(add, roster, partial(_bundle, session))
-        if any(m.fingerprint == new.fingerprint or m.email == new.email for m in added):
-            raise IntegrityError("a re-share adds someone twice")
-        added.append(new)
-        by.append((new.fingerprint, add.signer))
-    if not added:
-        return roster
-    members = tuple(sorted((*roster.members, *added), key=lambda m: m.fingerprint))
-    return dataclasses.replace(roster, members=members, added_by=tuple(by))
+    return apply_additions(roster, additions, partial(_bundle, session))
 
 
 def add_member(session: Session, api: ApiClient, roster: Roster, member: Member) -> None:
