@@ -166,3 +166,31 @@ def test_a_folder_holding_a_shared_folder_can_be_shared(cli: Cli, tmp_path: Path
     alice.ok("group", "create", "crew")
     code, _, err = alice("share", "/proj/inner", "--with-group", "crew")
     assert code == 2 and "do not nest" in err
+
+
+def test_a_member_who_reshares_passes_on_the_nested_shares(cli: Cli, tmp_path: Path) -> None:
+    """Bob may re-share /team; /team/sub inside it is shared with Carol. When Bob adds Erin
+    to @team, he adds her to /team/sub too (his re-share right there is copied from /team),
+    so she reads inside; the owner removing her from /team removes her from both."""
+    alice, bob, carol = people.alice(cli), people.user(cli, "bob"), people.user(cli, "carol")
+    erin = people.user(cli, "erin")
+    _trusting(alice, bob, carol)
+    _trusting(bob, erin)
+    data = os.urandom(3000)
+    (tmp_path / "f.bin").write_bytes(data)
+    alice.ok("mkdir", "-p", "/team/sub")
+    alice.ok("put", str(tmp_path / "f.bin"), "/team/sub")
+    alice.ok("share", "/team/sub", "--with", carol.email, "--trust-on-first-use")
+    _accept(carol, "sub")
+    alice.ok("share", "/team", "--with", bob.email, "--allow-reshare", "--trust-on-first-use")
+    _accept(bob, "team")
+    bob.ok("share", "@team", "--with", erin.email, "--trust-on-first-use")
+    _accept(erin, "team")
+    assert _read(erin, "@team/sub/f.bin", tmp_path) == data
+    assert _members(Four(alice, bob, carol, erin, tmp_path, data), "/team/sub") == {
+        bob.email, carol.email, erin.email,
+    }  # fmt: skip
+    alice.ok("unshare", "/team", "--with", erin.email)
+    assert _read(erin, "@team/sub/f.bin", tmp_path) is None
+    assert erin.vault().shares.incoming() == []
+    assert _read(carol, "@sub/f.bin", tmp_path) == data

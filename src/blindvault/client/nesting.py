@@ -104,22 +104,27 @@ class Nesting:
         self, below: list[tuple[FolderEntry, Space]], added: Member, bundle: IdentityBundle
     ) -> None:
         """A member added to a shared folder is added to every nested share below it, with
-        the same role (a higher role they have there stays), and granted each one."""
+        the same role and re-share right (higher ones they have there stay), and granted
+        each one."""
         listed = self.spaces.listing(fresh=True)["outgoing"]
         for entry, _ in below:
             roster = self.roster_of(entry.node_id)
             there = _by_email(roster, added.email) if roster else None
-            if there is not None and (there.role == ROLE_WRITE or added.role != ROLE_WRITE):
+            if there is not None and _covers(there, added):
                 continue
+            member = added
+            if there is not None:  # the higher of the two roles and re-share rights
+                member = Member(added.fingerprint, max(there.role, added.role), added.email,
+                                there.reshare or added.reshare)  # fmt: skip
             write_roster(self.session, entry, entry.folder_key, entry.key_version, added.email,
-                         added)  # fmt: skip
+                         member)  # fmt: skip
             self.spaces.forget_roster(entry.node_id)
             grant = next((g for g in listed if g["space"] == entry.node_id.hex()
                           and g["member_email"] == added.email), None)  # fmt: skip
             share_id = bytes.fromhex(str(grant["id"])) if grant else os.urandom(16)
             seal_grant(self.session, share_id, entry.node_id, self.server_id(added.email),
-                       added.role, entry.folder_key, entry.key_version, bundle,
-                       reshare=added.reshare)  # fmt: skip
+                       member.role, entry.folder_key, entry.key_version, bundle,
+                       reshare=member.reshare)  # fmt: skip
 
     def grant_inherited(self, entry: FolderEntry, inherited: list[Recipient]) -> None:
         """Grants on a new nested share for the members of the folder around it."""
@@ -132,6 +137,12 @@ class Nesting:
 
     def server_id(self, email: str) -> str:
         return self.session.api.get_as(Identity, f"/v1/identities/{email}").account_id
+
+
+def _covers(there: Member, added: Member) -> bool:
+    """Whether a member's entry grants at least the role and re-share right of `added`."""
+    role = there.role == ROLE_WRITE or added.role != ROLE_WRITE
+    return role and (there.reshare or not added.reshare)
 
 
 def _by_email(roster: Roster, email: str) -> Member | None:

@@ -15,6 +15,7 @@ write is still refused by every client, because its writer is not in the roster.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -273,8 +274,15 @@ class Shares:
             raise PolicyError(f"{owner_email} is not verified: `blindvault trust` them first")
         member = self._peer_for_share(email, tofu, confirm)
         role = ROLE_WRITE if write else ROLE_READ
-        share_id = reshare(self.session, mount, (owner_email, owner_id, owner_bundle), member,
-                           self._server_id(email), role)  # fmt: skip
+        owner = (owner_email, owner_id, owner_bundle)
+        member_id = self._server_id(email)
+        share_id = reshare(self.session, mount, owner, member, member_id, role)
+        top = FolderEntry(name, mount.node_id, mount.key, mount.key_version, 0)
+        for inner, _ in self.nesting.nested(top, mount.space):  # nested shares: theirs too
+            found = self.spaces.nested_mount(owner_id, inner.node_id)
+            if found is not None:
+                with contextlib.suppress(PolicyError, UsageError):  # not re-sharable there
+                    reshare(self.session, found, owner, member, member_id, role)
         self.spaces.listing(fresh=True)
         self.session.save()
         return share_id

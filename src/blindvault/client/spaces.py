@@ -174,6 +174,10 @@ class Spaces:
         nested = self._nested_mounts().get((str(owner), node.hex()))
         return nested.space if nested is not None else space
 
+    def nested_mount(self, owner: str, node: bytes) -> Mount | None:
+        """The verified grant on `node` inside a share of account `owner` (server id)."""
+        return self._nested_mounts().get((owner, node.hex()))
+
     def _nested_mounts(self) -> dict[tuple[str, str], Mount]:
         """Verified incoming grants by (owner id, node): the nested shares inside a share
         (accepted or not: a member of a folder is granted its nested shares by the owner)."""
