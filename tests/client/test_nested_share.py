@@ -194,3 +194,27 @@ def test_a_member_who_reshares_passes_on_the_nested_shares(cli: Cli, tmp_path: P
     assert _read(erin, "@team/sub/f.bin", tmp_path) is None
     assert erin.vault().shares.incoming() == []
     assert _read(carol, "@sub/f.bin", tmp_path) == data
+
+
+def test_a_trashed_nested_share_stays_readable_to_the_enclosing_members(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Trashing /team/sub ends the shares of the people who had only /team/sub; the
+    members of /team, who read /team's trash anyway, keep theirs, and read it again once it
+    is restored."""
+    alice, bob, carol = people.alice(cli), people.user(cli, "bob"), people.user(cli, "carol")
+    _trusting(alice, bob, carol)
+    data = os.urandom(2000)
+    (tmp_path / "f.bin").write_bytes(data)
+    alice.ok("mkdir", "-p", "/team/sub")
+    alice.ok("put", str(tmp_path / "f.bin"), "/team/sub")
+    alice.ok("share", "/team", "--with", bob.email, "--trust-on-first-use")
+    _accept(bob, "team")
+    alice.ok("share", "/team/sub", "--with", carol.email, "--trust-on-first-use")
+    _accept(carol, "sub")
+
+    alice.ok("rm", "-r", "/team/sub")
+    assert _read(carol, "@sub/f.bin", tmp_path) is None
+    alice.ok("trash", "restore", "/team/sub")
+    assert _read(bob, "@team/sub/f.bin", tmp_path) == data
+    assert _read(carol, "@sub/f.bin", tmp_path) is None

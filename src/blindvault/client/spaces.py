@@ -82,16 +82,26 @@ class Spaces:
         """A new roster was written for `node`: its writers are read again when needed."""
         self._own.pop(node, None)
 
-    def end_grants(self, node: bytes) -> None:
-        """A shared folder of one's own was removed: end every member's grant on it."""
+    def end_grants(self, node: bytes, keep: Collection[str] = ()) -> None:
+        """A shared folder of one's own was removed: end every member's grant on it, but
+        those of `keep` (the members of a shared folder around it, who read its trash)."""
         if not self.is_shared(node):
             return
         for g in self.listing(fresh=True)["outgoing"]:
-            if g["space"] == node.hex():
+            if g["space"] == node.hex() and g["member_email"] not in keep:
                 with contextlib.suppress(NotFoundError):
                     self.session.api.request("DELETE", f"/v1/shares/{g['id']}")
         self.session.api.request("DELETE", f"/v1/groups/spaces/{node.hex()}")  # issue 19
         self.listing(fresh=True)
+
+    def members(self, space: Space) -> set[str]:
+        """The emails of the owner-signed roster of a shared folder of one's own (none for
+        the private space or another account's share)."""
+        if not space.shared or space.node_id is None or "owner" in space.api.params:
+            return set()
+        s = self.session
+        roster, _ = load_roster(s, s.api, s.owner, space.node_id, s.identity.bundle)
+        return {m.email for m in roster.members} if roster else set()
 
     # --- spaces -----------------------------------------------------------------------------
 

@@ -196,14 +196,15 @@ class Trash:
         if isinstance(entry, FileEntry) and shares:  # a trashed shared file: shared no more
             spaces.end_grants(entry.node_id)
         if isinstance(entry, FolderEntry) and shares:  # a trashed shared folder: shared no more
-            space = self.files.spaces.below(
-                self.files.spaces.space(split(path)[:-1]), entry.node_id
-            )
+            around = spaces.space(split(path)[:-1])
+            # the members of a shared folder around it still read it (in its trash): theirs stay
+            keep = spaces.members(around)
+            space = spaces.below(around, entry.node_id)
             for node in list(
                 self.files.subtree(entry.node_id, entry.folder_key, entry.key_version, space)
             ):
                 if isinstance(node, bytes):
-                    self.files.spaces.end_grants(node)
+                    spaces.end_grants(node, keep)
 
     def destroy(self, entry: Entry, space: Space) -> None:
         """The server objects of an entry no signed listing names any more: every version's

@@ -8,6 +8,8 @@ Nothing below it switches to another space: no mounts, no shared sub-folders.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from blindvault.client.net.answers import Answer
 from blindvault.client.session import Session
 from blindvault.client.sharing.grants import Mount
@@ -54,8 +56,11 @@ class ContainerSpaces(Spaces):
     def is_shared(self, node: bytes) -> bool:
         return False
 
-    def end_grants(self, node: bytes) -> None:
+    def end_grants(self, node: bytes, keep: Collection[str] = ()) -> None:
         return None
+
+    def members(self, space: Space) -> set[str]:
+        return set()
 
     def own(self, node: bytes) -> Space:
         return self.container.space
