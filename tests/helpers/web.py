@@ -29,7 +29,7 @@ __all__ = [
     "web_server",
 ]
 
-PASSWORD = "correct horse battery staple"  # every account the web tests make
+PASSWORD = "correct horse battery staple"  # the web vault tests' accounts (test_vault_*)
 
 
 @dataclass
