@@ -21,28 +21,18 @@ from blindvault.core.identity import Identity
 from blindvault.core.keys import FolderKey
 from blindvault.core.reshare import encode_list, seal_addition
 from blindvault.core.roster import Member, Roster, open_roster, seal_roster
-from helpers.adversarial import Account, Runner, Upstream, attack, fetch, make_account
+from helpers.adversarial import Account, Cast, Upstream, attack, fetch, make_account
 from helpers.proxy import Proxy, on_json, on_raw
 
 
 @dataclass
-class World:
+class World(Cast):
     owner: Account
     bob: Account  # read-only, may re-share
     dave: Account  # read-write, may not re-share
     carol: Account  # not a member
     mallory: Account  # the server's own account
     node: str
-    monkeypatch: pytest.MonkeyPatch
-    capsys: pytest.CaptureFixture[str]
-
-    def run(self, acc: Account) -> Runner:
-        return Runner(acc.home, self.monkeypatch, self.capsys)
-
-    def ok(self, acc: Account, *args: str) -> str:
-        code, out, err = self.run(acc)(*args)
-        assert code == 0, (args, err)
-        return out
 
     def identity(self, acc: Account, proxy: Proxy) -> Identity:
         with acc.vault(proxy.url) as v:
@@ -74,7 +64,7 @@ def world(
         for name in ("owner", "bob", "dave", "carol", "mallory")
     }
     w = World(acc["owner"], acc["bob"], acc["dave"], acc["carol"], acc["mallory"],
-              acc["owner"].nodes["/team"], monkeypatch, capsys)  # fmt: skip
+              acc["owner"].nodes["/team"], monkeypatch=monkeypatch, capsys=capsys)  # fmt: skip
     for member, flags in ((w.bob, ("--allow-reshare",)), (w.dave, ("--write",))):
         w.ok(w.owner, "share", "/team", "--with", member.email, "--trust-on-first-use", *flags)
         incoming = json.loads(w.ok(member, "shares", "--json"))["incoming"]

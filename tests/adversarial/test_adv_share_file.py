@@ -21,28 +21,18 @@ from blindvault.core.fileshare import holder_body
 from blindvault.core.identity import Identity
 from blindvault.core.keys import FileKey, FolderKey
 from blindvault.core.manifest import FileEntry, manifest_hash, open_manifest, seal_manifest
-from helpers.adversarial import Account, Runner, Upstream, attack, fetch, make_account
+from helpers.adversarial import Account, Cast, Upstream, attack, fetch, make_account
 from helpers.proxy import Proxy, on_json
 
 
 @dataclass
-class Docs:
+class Docs(Cast):
     owner: Account
     reader: Account
     writer: Account
     a: str  # node id (hex) of /docs/a.txt: its holder's node id too
     b: str
     tmp: Path
-    monkeypatch: pytest.MonkeyPatch
-    capsys: pytest.CaptureFixture[str]
-
-    def run(self, acc: Account) -> Runner:
-        return Runner(acc.home, self.monkeypatch, self.capsys)
-
-    def ok(self, acc: Account, *args: str) -> str:
-        code, out, err = self.run(acc)(*args)
-        assert code == 0, (args, err)
-        return out
 
     def out(self) -> Path:
         d = self.tmp / f"out-{os.urandom(3).hex()}"
@@ -74,7 +64,8 @@ def docs(
     }
     owner = accounts["owner"]
     d = Docs(owner, accounts["reader"], accounts["writer"], owner.nodes["/docs/a.txt"],
-             owner.nodes["/docs/b.txt"], tmp_path, monkeypatch, capsys)  # fmt: skip
+             owner.nodes["/docs/b.txt"], tmp_path, monkeypatch=monkeypatch,
+             capsys=capsys)  # fmt: skip
     for path in ("/docs/a.txt", "/docs/b.txt"):
         d.ok(owner, "share", path, "--with", d.reader.email, "--trust-on-first-use")
     d.ok(owner, "share", "/docs/a.txt", "--with", d.writer.email, "--write",

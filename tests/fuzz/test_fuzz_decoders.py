@@ -21,13 +21,11 @@ from blindvault.core import wrap
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
 from blindvault.core.content import ContentDecryptor, ContentRangeReader, open_content, seal_content
 from blindvault.core.drops import (
-    DropTarget,
     OwnerDropKeys,
     open_drop,
     open_drop_link,
     open_owner_note,
     peek_drop,
-    seal_drop,
     seal_drop_link,
     seal_owner_note,
 )
@@ -66,6 +64,7 @@ from blindvault.core.root import open_root, seal_root
 from blindvault.core.roster import Member, open_roster, seal_roster
 from blindvault.errors import BlindvaultError
 from helpers.budgets import EXAMPLES
+from helpers.drops import inbox, sealed_drop
 
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -88,7 +87,6 @@ MASTER, VAULT, FOLDER, FILE = (
 RECOVERY = RecoveryKey.generate()
 LKEY = link_key(b"s" * 32, LINK_ID, None)
 DROP_KEYS = OwnerDropKeys(VAULT, LINK_ID)
-DROP_TARGET = DropTarget(DROP_KEYS.recipient_public, 1 << 20, "inbox")
 BODY = ManifestBody(
     (
         FileEntry(
@@ -207,16 +205,16 @@ DECODERS: dict[str, tuple[bytes, Opener]] = {
     "content-range": (BLOB, _content_range),
     # upload-only links (issue 19)
     "drop-link": (
-        seal_drop_link(DropTarget(DROP_KEYS.recipient_public, 99, "inbox"), LKEY, LINK_ID),
+        seal_drop_link(inbox(DROP_KEYS, 99), LKEY, LINK_ID),
         lambda b: open_drop_link(b, LKEY, LINK_ID),
     ),
     "drop-note": (seal_owner_note("/inbox", DROP_KEYS), lambda b: open_owner_note(b, DROP_KEYS)),
     "drop": (
-        seal_drop(DROP_TARGET, DROP_KEYS.secret, LINK_ID, "a.txt", b"drop", mtime_ms=1),
+        sealed_drop(DROP_KEYS, LINK_ID, "a.txt", b"drop", mtime_ms=1),
         lambda b: open_drop(b, DROP_KEYS),
     ),
     "drop-peek": (
-        seal_drop(DROP_TARGET, DROP_KEYS.secret, LINK_ID, "a.txt", b"", mtime_ms=1),
+        sealed_drop(DROP_KEYS, LINK_ID, "a.txt", b"", mtime_ms=1),
         peek_drop,
     ),
 }

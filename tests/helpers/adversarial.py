@@ -185,6 +185,25 @@ class Runner:
         }
 
 
+@dataclass(kw_only=True)
+class Cast:
+    """A test's own accounts, each driven through the CLI in-process on its own home (not a
+    copy): a test's dataclass of accounts derives from it and is made with
+    `monkeypatch=` and `capsys=` after its own fields."""
+
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, acc: Account) -> Runner:
+        return Runner(acc.home, self.monkeypatch, self.capsys)
+
+    def ok(self, acc: Account, *args: str) -> str:
+        """`blindvault ARGS` as `acc`, which must succeed (exit 0); its stdout."""
+        code, out, err = self.run(acc)(*args)
+        assert code == 0, (args, err)
+        return out
+
+
 def runner_for(acc: Account, tmp: Path, mp: pytest.MonkeyPatch, cap: pytest.CaptureFixture[str]):
     home = tmp / "home"
     if home.exists():

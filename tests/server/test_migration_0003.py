@@ -3,40 +3,16 @@ records are charged to their owner's quota (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-import pytest
 from sqlalchemy import text
 
 from blindvault.server.app import build
 from blindvault.server.storage.db import make_engine
 
-PG_ADMIN = os.environ.get("BLINDVAULT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None (SQLite in the data folder) or a PostgreSQL database of its own: the
-    migration charges every account, so it must not run on the session's shared one."""
-    if request.param == "sqlite":
-        yield None
-        return
-    name = f"bv_mig_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_upgrade_from_0002(db_url: str | None, tmp_path: Path) -> None:
-    url, backend = db_url, "pg" if db_url else "sqlite"
+def test_upgrade_from_0002(migration_db: str | None, tmp_path: Path) -> None:
+    url, backend = migration_db, "pg" if migration_db else "sqlite"
     app = build(tmp_path, url, None)
     engine = app.state.ctx.engine
     with engine.begin() as conn:  # make it look like a database of revision 0002

@@ -3,38 +3,16 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-import pytest
 from sqlalchemy import text
 
 from blindvault.server.app import build
 from blindvault.server.storage.db import make_engine
 
-PG_ADMIN = os.environ.get("BLINDVAULT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None
-        return
-    name = f"bv_mig_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_upgrade_from_0011(db_url: str | None, tmp_path: Path) -> None:
-    url = db_url
+def test_upgrade_from_0011(migration_db: str | None, tmp_path: Path) -> None:
+    url = migration_db
     app = build(tmp_path, url, None)
     engine = app.state.ctx.engine
     with engine.begin() as conn:  # make it look like a database of revision 0011

@@ -4,7 +4,6 @@ on one PostgreSQL + SeaweedFS racing compare-and-swap without losing an update."
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -13,26 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from helpers.api_accounts import api_session, api_signup
 from helpers.servers import s3_spec, start_server, stop
-
-
-def signup_and_login(url: str) -> str:
-    email = f"race{secrets.token_hex(4)}@example.org"
-    auth = base64.b64encode(os.urandom(32)).decode()
-    r = httpx.post(
-        url + "/v1/accounts",
-        json={
-            "email": email,
-            "kdf": {"alg": "argon2id", "m": 65536, "t": 3, "p": 4},
-            "auth_key": auth,
-            "key_bundle": "eA==",
-            "identity_bundle": "eQ==",
-        },
-    )
-    assert r.status_code == 201, r.text
-    return str(
-        httpx.post(url + "/v1/sessions", json={"email": email, "auth_key": auth}).json()["token"]
-    )
 
 
 def test_embedded_default_serves(tmp_path: Path) -> None:
@@ -40,11 +21,8 @@ def test_embedded_default_serves(tmp_path: Path) -> None:
     try:
         assert httpx.get(url + "/v1/health").json()["status"] == "ok"
         assert (tmp_path / "data" / "blindvault.sqlite3").exists()
-        token = signup_and_login(url)
-        assert (
-            httpx.get(url + "/v1/account", headers={"Authorization": f"Bearer {token}"}).status_code
-            == 200
-        )
+        headers = api_session(url, api_signup(url, "race"))
+        assert httpx.get(url + "/v1/account", headers=headers).status_code == 200
     finally:
         stop(proc)
 
@@ -64,8 +42,7 @@ def two_servers(tmp_path: Path, pg_url: str, weed: str) -> Iterator[list[str]]:
 
 
 def test_cas_race_between_two_processes_loses_no_update(two_servers: list[str]) -> None:
-    token = signup_and_login(two_servers[0])
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = api_session(two_servers[0], api_signup(two_servers[0], "race"))
     record = f"/v1/records/counter/{secrets.token_hex(16)}"
     httpx.put(
         two_servers[0] + record,

@@ -4,7 +4,6 @@ small blob answers exactly what the application answers."""
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 from pathlib import Path
@@ -13,33 +12,10 @@ import httpx
 from fastapi.testclient import TestClient
 
 from blindvault.server.app import build
+from helpers.api_accounts import account_body, api_session, api_signup
 from helpers.real_server import real_server
 
 TRIES = 24  # fresh connections each: the kernel hands them to both processes
-
-
-def _signup(url: str) -> tuple[str, str]:
-    email = f"cache{secrets.token_hex(4)}@example.org"
-    auth = base64.b64encode(os.urandom(32)).decode()
-    r = httpx.post(
-        url + "/v1/accounts",
-        json={
-            "email": email,
-            "kdf": {"alg": "argon2id", "m": 65536, "t": 3, "p": 4},
-            "auth_key": auth,
-            "key_bundle": "eA==",
-            "identity_bundle": "eQ==",
-        },
-        timeout=60,
-    )
-    assert r.status_code == 201, r.text
-    return email, auth
-
-
-def _login(url: str, email: str, auth: str) -> dict[str, str]:
-    r = httpx.post(url + "/v1/sessions", json={"email": email, "auth_key": auth}, timeout=60)
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 def _statuses(url: str, h: dict[str, str], blob: str) -> set[int]:
@@ -52,8 +28,8 @@ def _statuses(url: str, h: dict[str, str], blob: str) -> set[int]:
 
 def test_revoked_and_signed_out_tokens_stop_at_once_in_every_process(tmp_path: Path) -> None:
     with real_server(tmp_path / "data", None, "--workers", "2") as real:
-        email, auth = _signup(real.url)
-        keeper, other = _login(real.url, email, auth), _login(real.url, email, auth)
+        account = api_signup(real.url, "cache")
+        keeper, other = api_session(real.url, account), api_session(real.url, account)
         blob = secrets.token_hex(16)
         r = httpx.put(f"{real.url}/v1/blobs/{blob}", content=b"x" * 4096, headers=keeper)
         assert r.status_code == 201, r.text
@@ -71,18 +47,10 @@ def test_revoked_and_signed_out_tokens_stop_at_once_in_every_process(tmp_path: P
 def test_the_short_path_answers_what_the_application_answers(tmp_path: Path) -> None:
     app = build(tmp_path / "data", None, None)
     with TestClient(app) as c:
-        email, auth = "short@example.org", base64.b64encode(os.urandom(32)).decode()
-        r = c.post(
-            "/v1/accounts",
-            json={
-                "email": email,
-                "kdf": {"alg": "argon2id", "m": 65536, "t": 3, "p": 4},
-                "auth_key": auth,
-                "key_bundle": "eA==",
-                "identity_bundle": "eQ==",
-            },
-        )
+        account = account_body("short@example.org")
+        r = c.post("/v1/accounts", json=account)
         assert r.status_code == 201, r.text
+        email, auth = account["email"], account["auth_key"]
 
         def login() -> dict[str, str]:
             t = c.post("/v1/sessions", json={"email": email, "auth_key": auth}).json()["token"]

@@ -8,7 +8,6 @@ import pytest
 
 from blindvault.core import primitives
 from blindvault.core.drops import (
-    DropTarget,
     OwnerDropKeys,
     open_drop,
     open_drop_link,
@@ -20,6 +19,7 @@ from blindvault.core.drops import (
 )
 from blindvault.core.keys import VaultKey
 from blindvault.errors import IntegrityError, UsageError
+from helpers.drops import inbox, sealed_drop
 
 VAULT = VaultKey(b"\x07" * 32)
 A, B = b"\x0a" * 16, b"\x0b" * 16
@@ -30,9 +30,7 @@ def _keys(link: bytes = A) -> OwnerDropKeys:
 
 
 def _drop(data: bytes = b"hello", link: bytes = A) -> bytes:
-    k = _keys(link)
-    target = DropTarget(k.recipient_public, 1 << 20, "inbox")
-    return seal_drop(target, k.secret, link, "hi.txt", data, mtime_ms=42)
+    return sealed_drop(_keys(link), link, "hi.txt", data, mtime_ms=42)
 
 
 def test_round_trip_and_derivation_is_per_vault_and_link() -> None:
@@ -61,7 +59,7 @@ def test_a_drop_of_another_link_or_secret_is_refused() -> None:
     with pytest.raises(IntegrityError):
         open_drop(_drop(link=B), _keys(A))
     k = _keys()
-    target = DropTarget(k.recipient_public, 1 << 20, "inbox")
+    target = inbox(k)
     forged = seal_drop(target, primitives.random_bytes(32), A, "x.txt", b"x", mtime_ms=1)
     with pytest.raises(IntegrityError):
         open_drop(forged, k)  # the recipient key alone does not make a drop
@@ -73,7 +71,7 @@ def test_notes_and_descriptors_do_not_move_between_links() -> None:
     with pytest.raises(IntegrityError):
         open_owner_note(note, _keys(B))
     ka, kb = _keys(A), _keys(B)
-    desc = seal_drop_link(DropTarget(ka.recipient_public, 9, "inbox"), ka.link_key, A)
+    desc = seal_drop_link(inbox(ka, 9), ka.link_key, A)
     assert open_drop_link(desc, ka.link_key, A).max_size == 9
     with pytest.raises(IntegrityError):
         open_drop_link(desc, kb.link_key, B)
@@ -83,10 +81,10 @@ def test_notes_and_descriptors_do_not_move_between_links() -> None:
 
 def test_too_big_or_badly_named_files_are_refused_before_sealing() -> None:
     k = _keys()
-    small = DropTarget(k.recipient_public, 3, "inbox")
+    small = inbox(k, 3)
     with pytest.raises(UsageError):
         seal_drop(small, k.secret, A, "a.txt", b"four", mtime_ms=1)
-    big = DropTarget(k.recipient_public, 100, "inbox")
+    big = inbox(k, 100)
     for name in ("", "a/b", "..", "x" * 256):
         with pytest.raises(UsageError):
             seal_drop(big, k.secret, A, name, b"x", mtime_ms=1)
@@ -94,7 +92,7 @@ def test_too_big_or_badly_named_files_are_refused_before_sealing() -> None:
 
 def test_name_length_is_hidden_by_padding() -> None:
     k = _keys()
-    t = DropTarget(k.recipient_public, 100, "inbox")
+    t = inbox(k, 100)
     short = seal_drop(t, k.secret, A, "a", b"x", mtime_ms=1)
     long = seal_drop(t, k.secret, A, "n" * 200, b"x", mtime_ms=1)
     assert len(short) == len(long)
@@ -109,8 +107,7 @@ def test_a_drop_sealed_and_opened_as_a_stream() -> None:
 
     k = _keys()
     data = primitives.random_bytes(100_000)
-    sealer = drop_sealer(DropTarget(k.recipient_public, 1 << 20, "inbox"), k.secret, A,
-                         "big.bin", len(data), mtime_ms=7)  # fmt: skip
+    sealer = drop_sealer(inbox(k), k.secret, A, "big.bin", len(data), mtime_ms=7)
 
     def sealed() -> bytes:
         enc = sealer.encryptor()
@@ -130,4 +127,4 @@ def test_a_drop_sealed_and_opened_as_a_stream() -> None:
     with pytest.raises(IntegrityError):
         open_drop(whole + b"\x00", k)
     with pytest.raises(UsageError):
-        drop_sealer(DropTarget(k.recipient_public, 10, "inbox"), k.secret, A, "x", 11, mtime_ms=1)
+        drop_sealer(inbox(k, 10), k.secret, A, "x", 11, mtime_ms=1)

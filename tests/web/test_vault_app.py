@@ -20,44 +20,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpers.web import run_cli, web_server
+from helpers.web import PASSWORD, checked_page, close_page, vault_server
+from helpers.web import VaultServer as AppServer
 
-PASSWORD = "correct horse battery staple"
 EMAIL = "web@example.org"
 BIG = 200 * 1024 * 1024
 LARGE = (2048 if os.environ.get("BLINDVAULT_LONG_TESTS") == "1" else 96) * 1024 * 1024
 
 
-@dataclass
-class AppServer:
-    url: str
-    data: Path
-    home: Path
-    work: Path
-    measured: dict[str, float] = field(default_factory=dict)
-    cli_env: dict[str, str] = field(default_factory=dict)
-
-    def cli(self, *args: str) -> str:
-        env = {"BLINDVAULT_PASSWORD": PASSWORD, "BLINDVAULT_NEW_PASSWORD": PASSWORD}
-        return run_cli(self.home, *args, env={**env, **self.cli_env})
-
-    def names(self, remote: str) -> set[str]:
-        return {e["name"] for e in json.loads(self.cli("ls", remote, "--json"))}
-
-
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    base = tmp_path_factory.mktemp("vaultapp")
-    with web_server(base, "--log-level", "warning") as web:
-        srv = AppServer(web.url, web.data, base / "home", base / "work")
-        srv.work.mkdir()
-        srv.cli("signup", "--server", web.url, "--email", EMAIL)
+    with vault_server(tmp_path_factory.mktemp("vaultapp"), EMAIL) as srv:
         yield srv
 
 
@@ -120,17 +98,13 @@ class Page:
         return row
 
     def close(self) -> None:
-        self.context.close()
-        assert self.errors == [], self.errors
+        close_page(self)
 
 
 @pytest.fixture
 def app(chromium: Any, app_server: AppServer) -> Iterator[Page]:
-    page = Page(chromium, app_server.url)
-    try:
+    with checked_page(Page(chromium, app_server.url)) as page:
         yield page
-    finally:
-        page.close()
 
 
 HERE = Path(__file__).parent

@@ -9,38 +9,21 @@ from __future__ import annotations
 import secrets
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from blindvault.core.content import sealed_size
-from helpers.web import run_cli, web_server
+from helpers.web import PASSWORD, vault_server
+from helpers.web import VaultServer as Server
 
-PASSWORD = "correct horse battery staple"
 EMAIL = "zip@example.org"
-
-
-@dataclass
-class Server:
-    url: str
-    data: Path
-    home: Path
-    work: Path
-
-    def cli(self, *args: str) -> str:
-        env = {"BLINDVAULT_PASSWORD": PASSWORD, "BLINDVAULT_NEW_PASSWORD": PASSWORD}
-        return run_cli(self.home, *args, env=env)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("archive")
-    with web_server(base, "--log-level", "warning") as web:
-        srv = Server(web.url, web.data, base / "home", base / "work")
-        srv.work.mkdir()
-        srv.cli("signup", "--server", web.url, "--email", EMAIL)
+    with vault_server(tmp_path_factory.mktemp("archive"), EMAIL) as srv:
         yield srv
 
 

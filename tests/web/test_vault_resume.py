@@ -11,37 +11,21 @@ import hashlib
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpers.web import run_cli, web_server
+from helpers.web import PASSWORD, checked_page, vault_server
+from helpers.web import VaultServer as Server
 
-PASSWORD = "correct horse battery staple"
 EMAIL = "resume@example.org"
 SIZE = 96 * 1024 * 1024 + 77  # twelve-odd parts of 8 MiB
 
 
-@dataclass
-class Server:
-    url: str
-    home: Path
-    work: Path
-
-    def cli(self, *args: str) -> str:
-        env = {"BLINDVAULT_PASSWORD": PASSWORD, "BLINDVAULT_NEW_PASSWORD": PASSWORD}
-        return run_cli(self.home, *args, env=env)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("resume")
-    with web_server(base, "--log-level", "warning") as web:
-        srv = Server(web.url, base / "home", base / "work")
-        srv.work.mkdir()
-        srv.cli("signup", "--server", web.url, "--email", EMAIL)
+    with vault_server(tmp_path_factory.mktemp("resume"), EMAIL) as srv:
         yield srv
 
 
@@ -85,18 +69,11 @@ class Page:
         row.and_(self.page.locator("[data-state]")).wait_for(timeout=300_000)
         assert row.get_attribute("data-state") == "done", row.text_content()
 
-    def close(self) -> None:
-        self.context.close()
-        assert self.errors == [], self.errors
-
 
 @pytest.fixture
 def app(chromium: Any, server: Server) -> Iterator[Page]:
-    page = Page(chromium, server.url)
-    try:
+    with checked_page(Page(chromium, server.url)) as page:
         yield page
-    finally:
-        page.close()
 
 
 def sha(path: Path) -> str:

@@ -21,9 +21,8 @@ from typing import Any
 
 import pytest
 
-from helpers.web import run_cli, web_server
+from helpers.web import PASSWORD, checked_page, close_page, run_cli, web_server
 
-PASSWORD = "correct horse battery staple"
 ALICE = "alice@example.org"  # the sharer (CLI); the vectors hold another key for this email
 BOB = "bob@example.org"  # signs in in the browser
 VECTORS = Path(__file__).parent.parent / "vectors" / "v1"
@@ -125,17 +124,13 @@ class Page:
         return to.read_bytes()
 
     def close(self) -> None:
-        self.context.close()
-        assert self.errors == [], self.errors
+        close_page(self)
 
 
 @pytest.fixture
 def bob(chromium: Any, setup: Setup) -> Iterator[Page]:
-    page = Page(chromium, setup)
-    try:
+    with checked_page(Page(chromium, setup)) as page:
         yield page
-    finally:
-        page.close()
 
 
 def sha(data: bytes) -> str:

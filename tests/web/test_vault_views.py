@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from helpers.servers import start_server, stop
+from helpers.web import checked_page
 
 PASSWORD = "correct horse battery staple"
 EMAIL = "views@example.org"
@@ -115,18 +116,11 @@ class Page:
         row.and_(self.page.locator("[data-state]")).wait_for(timeout=300_000)
         return row
 
-    def close(self) -> None:
-        self.context.close()
-        assert self.errors == [], self.errors
-
 
 @pytest.fixture
 def app(chromium: Any, server: Server) -> Iterator[Page]:
-    page = Page(chromium, server.url)
-    try:
+    with checked_page(Page(chromium, server.url)) as page:
         yield page
-    finally:
-        page.close()
 
 
 ROOT = Path(__file__).resolve().parents[2]
