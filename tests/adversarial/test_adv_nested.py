@@ -18,27 +18,17 @@ from typing import Any
 
 import pytest
 
-from helpers.adversarial import Account, Runner, Upstream, attack, make_account
+from helpers.adversarial import Account, Cast, Upstream, attack, make_account
 from helpers.proxy import Proxy, on_json
 
 
-@dataclass
-class Nest:
+@dataclass(kw_only=True)
+class Nest(Cast):
     owner: Account
     member: Account  # of /team (read-write)
     inner: Account  # of /team/sub only
     team: str  # node ids (hex)
     sub: str
-    monkeypatch: pytest.MonkeyPatch
-    capsys: pytest.CaptureFixture[str]
-
-    def run(self, acc: Account) -> Runner:
-        return Runner(acc.home, self.monkeypatch, self.capsys)
-
-    def ok(self, acc: Account, *args: str) -> str:
-        code, out, err = self.run(acc)(*args)
-        assert code == 0, (args, err)
-        return out
 
     def read(self, acc: Account, remote: str) -> bytes:
         out = acc.home.parent / f"read-{os.urandom(4).hex()}"
@@ -66,8 +56,9 @@ def nest(
         )
         for name in ("owner", "member", "inner")
     }
-    n = Nest(acc["owner"], acc["member"], acc["inner"], acc["owner"].nodes["/team"],
-             acc["owner"].nodes["/team/sub"], monkeypatch, capsys)  # fmt: skip
+    n = Nest(owner=acc["owner"], member=acc["member"], inner=acc["inner"],
+             team=acc["owner"].nodes["/team"], sub=acc["owner"].nodes["/team/sub"],
+             monkeypatch=monkeypatch, capsys=capsys)  # fmt: skip
     n.ok(n.owner, "share", "/team", "--with", n.member.email, "--write", "--trust-on-first-use")
     _accept(n, n.member)
     n.ok(n.owner, "share", "/team/sub", "--with", n.inner.email, "--trust-on-first-use")

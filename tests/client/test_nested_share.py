@@ -29,6 +29,23 @@ def _accept(person: User, name: str) -> str:
     return str(person.json("accept", str(item["id"]))["path"])  # type: ignore[index]
 
 
+def _three(cli: Cli, tmp: Path, folder: str) -> tuple[User, User, User, bytes]:
+    """Alice, Bob and Carol (who verified Alice), and a file f.bin in Alice's `folder`."""
+    alice, bob, carol = people.alice(cli), people.user(cli, "bob"), people.user(cli, "carol")
+    _trusting(alice, bob, carol)
+    data = os.urandom(3000)
+    (tmp / "f.bin").write_bytes(data)
+    alice.ok("mkdir", "-p", folder)
+    alice.ok("put", str(tmp / "f.bin"), folder)
+    return alice, bob, carol, data
+
+
+def _give(owner: User, remote: str, person: User, *flags: str) -> None:
+    """`owner` shares `remote` with `person`, who accepts it."""
+    owner.ok("share", remote, "--with", person.email, "--trust-on-first-use", *flags)
+    _accept(person, remote.rsplit("/", 1)[-1].lstrip("@"))
+
+
 def _read(person: User, remote: str, tmp: Path) -> bytes | None:
     out = tmp / f"read-{os.urandom(4).hex()}"
     code, _, _ = person("get", remote, str(out))
@@ -147,17 +164,9 @@ def test_a_folder_inside_a_shared_folder_shared_and_unshared(cli: Cli, tmp_path:
 
 
 def test_a_folder_holding_a_shared_folder_can_be_shared(cli: Cli, tmp_path: Path) -> None:
-    alice, bob, carol = people.alice(cli), people.user(cli, "bob"), people.user(cli, "carol")
-    _trusting(alice, bob, carol)
-    data = os.urandom(4000)
-    (tmp_path / "f.bin").write_bytes(data)
-    alice.ok("mkdir", "-p", "/proj/inner")
-    alice.ok("put", str(tmp_path / "f.bin"), "/proj/inner")
-    alice.ok("share", "/proj/inner", "--with", carol.email, "--trust-on-first-use")
-    _accept(carol, "inner")
-
-    alice.ok("share", "/proj", "--with", bob.email, "--trust-on-first-use")
-    _accept(bob, "proj")
+    alice, bob, carol, data = _three(cli, tmp_path, "/proj/inner")
+    _give(alice, "/proj/inner", carol)
+    _give(alice, "/proj", bob)
     assert _read(bob, "@proj/inner/f.bin", tmp_path) == data  # passed down to /proj/inner
     assert _read(carol, "@inner/f.bin", tmp_path) == data
     assert _read(carol, "@proj/inner/f.bin", tmp_path) is None  # Carol has only the inner one
@@ -172,20 +181,12 @@ def test_a_member_who_reshares_passes_on_the_nested_shares(cli: Cli, tmp_path: P
     """Bob may re-share /team; /team/sub inside it is shared with Carol. When Bob adds Erin
     to @team, he adds her to /team/sub too (his re-share right there is copied from /team),
     so she reads inside; the owner removing her from /team removes her from both."""
-    alice, bob, carol = people.alice(cli), people.user(cli, "bob"), people.user(cli, "carol")
+    alice, bob, carol, data = _three(cli, tmp_path, "/team/sub")
     erin = people.user(cli, "erin")
-    _trusting(alice, bob, carol)
     _trusting(bob, erin)
-    data = os.urandom(3000)
-    (tmp_path / "f.bin").write_bytes(data)
-    alice.ok("mkdir", "-p", "/team/sub")
-    alice.ok("put", str(tmp_path / "f.bin"), "/team/sub")
-    alice.ok("share", "/team/sub", "--with", carol.email, "--trust-on-first-use")
-    _accept(carol, "sub")
-    alice.ok("share", "/team", "--with", bob.email, "--allow-reshare", "--trust-on-first-use")
-    _accept(bob, "team")
-    bob.ok("share", "@team", "--with", erin.email, "--trust-on-first-use")
-    _accept(erin, "team")
+    _give(alice, "/team/sub", carol)
+    _give(alice, "/team", bob, "--allow-reshare")
+    _give(bob, "@team", erin)
     assert _read(erin, "@team/sub/f.bin", tmp_path) == data
     assert _members(Four(alice, bob, carol, erin, tmp_path, data), "/team/sub") == {
         bob.email, carol.email, erin.email,
@@ -202,16 +203,9 @@ def test_a_trashed_nested_share_stays_readable_to_the_enclosing_members(
     """Trashing /team/sub ends the shares of the people who had only /team/sub; the
     members of /team, who read /team's trash anyway, keep theirs, and read it again once it
     is restored."""
-    alice, bob, carol = people.alice(cli), people.user(cli, "bob"), people.user(cli, "carol")
-    _trusting(alice, bob, carol)
-    data = os.urandom(2000)
-    (tmp_path / "f.bin").write_bytes(data)
-    alice.ok("mkdir", "-p", "/team/sub")
-    alice.ok("put", str(tmp_path / "f.bin"), "/team/sub")
-    alice.ok("share", "/team", "--with", bob.email, "--trust-on-first-use")
-    _accept(bob, "team")
-    alice.ok("share", "/team/sub", "--with", carol.email, "--trust-on-first-use")
-    _accept(carol, "sub")
+    alice, bob, carol, data = _three(cli, tmp_path, "/team/sub")
+    _give(alice, "/team", bob)
+    _give(alice, "/team/sub", carol)
 
     alice.ok("rm", "-r", "/team/sub")
     assert _read(carol, "@sub/f.bin", tmp_path) is None
