@@ -51,7 +51,7 @@ from blindvault.core.encoding import Reader, Writer, check_header, header
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.keys import FolderKey
 from blindvault.core.padme import padme
-from blindvault.core.roster import open_name_box, seal_name_box
+from blindvault.core.roster import check_chain_start, open_name_box, seal_name_box
 from blindvault.errors import FormatError, IntegrityError, RollbackError, UsageError
 
 __all__ = [
@@ -180,10 +180,7 @@ def _seal_group_roster_from_parts(
     prev_hash: bytes = _ZERO,
 ) -> bytes:
     """`seal_group_roster` with a given nonce (deterministic test vectors only)."""
-    if version < 1 or key_version < 1:
-        raise UsageError("versions start at 1")
-    if (version == 1) != (prev_hash == _ZERO):
-        raise UsageError("version 1 has a zero prev_hash, later versions a real one")
+    check_chain_start(version, key_version, prev_hash)
     ordered = tuple(sorted(members, key=lambda m: m.fingerprint))
     owner_fp = signer.bundle.fingerprint
     _check_members(ordered, owner_fp)

@@ -56,6 +56,7 @@ __all__ = [
     "RESHARE_BIT",
     "Member",
     "Roster",
+    "check_chain_start",
     "check_roster_fresh",
     "open_name_box",
     "open_roster",
@@ -160,6 +161,15 @@ def _check_members(members: tuple[Member, ...], owner_fp: bytes) -> None:
         raise UsageError("members must be in strictly ascending fingerprint order")
 
 
+def check_chain_start(version: int, key_version: int, prev_hash: bytes) -> None:
+    """A signed member list's versions start at 1, and version 1 (only) has a zero
+    `prev_hash` (folder rosters here, group rosters in core/group.py)."""
+    if version < 1 or key_version < 1:
+        raise UsageError("versions start at 1")
+    if (version == 1) != (prev_hash == _ZERO):
+        raise UsageError("version 1 has a zero prev_hash, later versions a real one")
+
+
 def seal_roster(
     *,
     owner: bytes,
@@ -193,10 +203,7 @@ def _seal_roster_from_parts(
     prev_hash: bytes = _ZERO,
 ) -> bytes:
     """`seal_roster` with a given nonce (deterministic test vectors only)."""
-    if version < 1 or key_version < 1:
-        raise UsageError("versions start at 1")
-    if (version == 1) != (prev_hash == _ZERO):
-        raise UsageError("version 1 has a zero prev_hash, later versions a real one")
+    check_chain_start(version, key_version, prev_hash)
     ordered = tuple(sorted(members, key=lambda m: m.fingerprint))
     owner_fp = signer.bundle.fingerprint
     _check_members(ordered, owner_fp)
