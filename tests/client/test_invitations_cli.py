@@ -6,9 +6,11 @@ gets nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from helpers.client import Cli
@@ -105,3 +107,40 @@ def test_an_account_with_another_key_gets_nothing(cli: Cli, tmp_path: Path) -> N
     code, _, err = alice("share", "--complete", bob_email)
     assert code == 2 and "--fingerprint" in err
     assert _grants(cli) == before
+
+
+class _Terminal(io.StringIO):
+    """Standard input that says it is a terminal, with the user's answers in it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_complete_and_cancel_act_on_the_invitation_only(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """`share --complete EMAIL` without --fingerprint asks once and completes (the reminder
+    every other command shows must not complete it first and leave the command without an
+    invitation: exit 2); `invitations --cancel EMAIL` cancels without offering to complete
+    (a 'y' there would have shared the folder being cancelled)."""
+    alice, _ = _alice_with_docs(cli, tmp_path)
+    bob_email, carol_email = (f"{n}{secrets.token_hex(4)}@example.org" for n in ("bob", "carol"))
+    alice.json("share", "/docs", "--with", bob_email)
+    alice.json("share", "/docs", "--with", carol_email)
+    _signup(cli, bob_email, "bob")
+    _signup(cli, carol_email, "carol")
+    before = _grants(cli)
+
+    answers = _Terminal("y\n")
+    cli.monkeypatch.setattr(sys, "stdin", answers)
+    code, out, err = alice("share", "--complete", bob_email)
+    assert code == 0, err
+    assert out.count("Does it match?") == 1 and answers.tell() == 2  # asked once
+    assert f"Shared /docs with {bob_email}" in out
+    assert _grants(cli) == before + 1
+
+    cli.monkeypatch.setattr(sys, "stdin", _Terminal("y\ny\n"))
+    code, _, err = alice("invitations", "--cancel", carol_email)
+    assert code == 0, err
+    assert sys.stdin.tell() == 0 and _grants(cli) == before + 1  # nothing asked, nothing shared
+    assert alice.json("invitations") == []

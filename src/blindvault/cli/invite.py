@@ -44,6 +44,7 @@ def invite_instead(ctx: Context, vault: Vault) -> bool:
 
 
 def cmd_share_complete(ctx: Context) -> int:
+    ctx.args.no_invite_reminder = True  # this command completes (and asks) itself
     vault = ctx.open()
     done = vault.invitations.complete(ctx.args.invitee, ctx.args.fingerprint, confirm=confirm_key)
     lines = [f"Shared {d.remote} with {d.email}; share id {d.share_id}" for d in done]
@@ -52,6 +53,7 @@ def cmd_share_complete(ctx: Context) -> int:
 
 
 def cmd_invitations(ctx: Context) -> int:
+    ctx.args.no_invite_reminder = True  # never offer to complete what --cancel drops
     vault = ctx.open()
     items = vault.invitations.pending()
     if ctx.args.cancel:
