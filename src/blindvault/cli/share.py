@@ -127,6 +127,8 @@ def cmd_accept(ctx: Context) -> int:
 def cmd_unshare(ctx: Context) -> int:
     args = ctx.args
     vault = ctx.open()
+    if args.with_group is not None:
+        return _unshare_group(ctx, vault.groups.unshare)
     strangers = vault.shares.unshare(
         args.remote,
         args.with_,
@@ -134,11 +136,7 @@ def cmd_unshare(ctx: Context) -> int:
         trust_on_first_use=args.trust_on_first_use,
         confirm=confirm_key,
     )
-    for email in strangers:
-        sys.stderr.write(
-            f"warning: the server lists a grant of {args.remote} for {email}, who is not in "
-            "the signed member list; the new key was not sealed to them\n"
-        )
+    _warn_strangers(args.remote, strangers)
     done = "keys rotated" + (", files re-encrypted" if args.reencrypt else "")
     ctx.show(
         {
@@ -148,6 +146,38 @@ def cmd_unshare(ctx: Context) -> int:
             "not_in_roster": strangers,
         },
         f"{args.with_} removed from {args.remote}; {done}",
+    )
+    return 0
+
+
+def _warn_strangers(remote: str, strangers: list[str]) -> None:
+    for email in strangers:
+        sys.stderr.write(
+            f"warning: the server lists a grant of {remote} for {email}, who is not in "
+            "the signed member list; the new key was not sealed to them\n"
+        )
+
+
+def _unshare_group(ctx: Context, unshare: Callable[..., list[str]]) -> int:
+    """`unshare REMOTE --with-group NAME`: the group's grant ends, the keys rotate."""
+    args = ctx.args
+    strangers = unshare(
+        args.remote,
+        args.with_group,
+        reencrypt=args.reencrypt,
+        trust_on_first_use=args.trust_on_first_use,
+        confirm=confirm_key,
+    )
+    _warn_strangers(args.remote, strangers)
+    done = "keys rotated" + (", files re-encrypted" if args.reencrypt else "")
+    ctx.show(
+        {
+            "remote": args.remote,
+            "removed_group": args.with_group,
+            "reencrypted": args.reencrypt,
+            "not_in_roster": strangers,
+        },
+        f"group {args.with_group} removed from {args.remote}; {done}",
     )
     return 0
 
@@ -180,9 +210,16 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument(
         "--trust-on-first-use", action="store_true", help="pin the sender's key without a check"
     )
-    s = add("unshare", cmd_unshare, "remove a member and rotate the keys of what was shared")
+    s = add(
+        "unshare",
+        cmd_unshare,
+        "remove a member (--with EMAIL) or a group (--with-group NAME) and rotate the keys "
+        "of what was shared",
+    )
     s.add_argument("remote")
-    s.add_argument("--with", dest="with_", required=True, metavar="EMAIL")
+    who = s.add_mutually_exclusive_group(required=True)
+    who.add_argument("--with", dest="with_", metavar="EMAIL")
+    who.add_argument("--with-group", metavar="NAME", help="end a group's share")
     s.add_argument("--reencrypt", action="store_true", help="also re-encrypt every existing file")
     s.add_argument(
         "--trust-on-first-use",
