@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,21 @@ def test_a_group_of_three_with_two_shares_one_member_removed(cli: Cli, tmp_path:
     assert bob("ls", "@notes")[0] == 4
 
 
+@contextmanager
+def _unpinned(cli: Cli, owner: User, email: str) -> Iterator[None]:
+    """`owner`'s device without its pin of `email` (as if never verified here)."""
+    store = StateStore(owner.home)
+    state = store.load(cli.server.url, owner.email)
+    pin = state.peers.pop(email)
+    store.save(state)
+    try:
+        yield
+    finally:
+        state = store.load(cli.server.url, owner.email)
+        state.peers[email] = pin
+        store.save(state)
+
+
 def test_unshare_with_group_ends_one_share_and_rotates_it(cli: Cli, tmp_path: Path) -> None:
     """`unshare PATH --with-group NAME`: the group's grant ends on the server, the folder
     gets new keys sealed to its remaining direct member only; the group keeps its other
@@ -138,6 +154,13 @@ def test_unshare_with_group_ends_one_share_and_rotates_it(cli: Cli, tmp_path: Pa
     carol.ok("accept", str(shared["id"]))  # type: ignore[index]
     assert _get(bob, tmp_path, "@plans/p.txt") == b"plan one"
     old = _keys(bob)["plans"]
+    # `shares` names the group (from its verified roster), not its roster entry
+    (item,) = [i for i in alice.json("shares")["items"] if i["path"] == "/plans"]
+    assert {(m["email"], m.get("group")) for m in item["members"]} == {
+        (carol.email, None),
+        (f"g-{alice.json('group', 'show', 'team')['id']}@groups.blindvault.invalid", "team"),
+    }
+    assert "group team  read  (every member of the group)" in alice.ok("shares")
 
     assert alice("unshare", "/plans", "--with-group", "nope")[0] == 4
     assert alice("unshare", "/plans", "--with", carol.email, "--with-group", "team")[0] == 2
@@ -145,16 +168,10 @@ def test_unshare_with_group_ends_one_share_and_rotates_it(cli: Cli, tmp_path: Pa
     code, _, err = alice("unshare", "/other", "--with-group", "team")
     assert code == 4 and "not shared with group team" in err
     # a remaining member this device has not verified: refused before anything changes
-    store = StateStore(alice.home)
-    state = store.load(cli.server.url, alice.email)
-    pin = state.peers.pop(carol.email)
-    store.save(state)
-    code, _, err = alice("unshare", "/plans", "--with-group", "team")
+    with _unpinned(cli, alice, carol.email):
+        code, _, err = alice("unshare", "/plans", "--with-group", "team")
     assert code == 8 and "not verified" in err
     assert _get(bob, tmp_path, "@plans/p.txt") == b"plan one"  # the group's grant is kept
-    state = store.load(cli.server.url, alice.email)
-    state.peers[carol.email] = pin
-    store.save(state)
     done = alice.json("unshare", "/plans", "--with-group", "team")
     assert done == {"remote": "/plans", "removed_group": "team", "reencrypted": False,
                     "not_in_roster": []}  # fmt: skip

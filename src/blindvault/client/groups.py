@@ -121,6 +121,11 @@ class Groups:
         self.session.save()
         return out
 
+    def names(self) -> dict[str, str]:
+        """The roster entry (`group_email`) of each of one's own groups -> its name (each
+        verified), to show a group in a folder's member list by name."""
+        return {group_email(g.id): g.name for g in self._owned()}
+
     def show(self, name: str) -> GroupInfo:
         info = self._info(self._find(name))
         self.session.save()
