@@ -144,3 +144,30 @@ def test_on_a_terminal_complete_and_cancel_act_on_the_invitation_only(
     assert code == 0, err
     assert sys.stdin.tell() == 0 and _grants(cli) == before + 1  # nothing asked, nothing shared
     assert alice.json("invitations") == []
+
+
+def test_a_single_file_invitation(cli: Cli, tmp_path: Path) -> None:
+    """A single file can be shared with an address that has no account yet, as a folder
+    can (it used to be refused: 'is not a folder of yours'); completed, it is a file share
+    the new user finds under @shared/ and, with --write, edits."""
+    alice, data = _alice_with_docs(cli, tmp_path)
+    bob_email = f"bob{secrets.token_hex(4)}@example.org"
+    before = _grants(cli)
+    made = alice.json("share", "/docs/plan.txt", "--with", bob_email, "--write")
+    assert made == {**made, "invitation": True, "remote": "/docs/plan.txt", "write": True}
+    assert _grants(cli) == before
+    bob = _signup(cli, bob_email, "bob")
+    number = bob.json("fingerprint")["safety_number"]  # type: ignore[index]
+    done = alice.json("share", "--complete", bob_email, "--fingerprint", number)
+    assert [d["remote"] for d in done] == ["/docs/plan.txt"]  # type: ignore[index]
+    alice_number = alice.json("fingerprint")["safety_number"]  # type: ignore[index]
+    assert bob("trust", alice.email, "--fingerprint", alice_number)[0] == 0
+    mount = bob.json("accept", done[0]["share_id"])["path"]  # type: ignore[index]
+    assert mount == "@shared/plan.txt"
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v2" / "plan.txt").write_bytes(b"bob's version")
+    assert bob("put", str(tmp_path / "v2" / "plan.txt"), mount)[0] == 0
+    out = tmp_path / "alice-got"
+    out.mkdir()
+    assert alice("get", "/docs/plan.txt", str(out))[0] == 0
+    assert (out / "plan.txt").read_bytes() == b"bob's version" != data
