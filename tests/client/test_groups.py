@@ -180,6 +180,8 @@ def test_unshare_with_group_ends_one_share_and_rotates_it(cli: Cli, tmp_path: Pa
         rows = db.execute("select space from group_spaces where group_id = ?", (group_id,))
         spaces = {r[0] for r in rows}
     assert old[0].hex() not in spaces and len(spaces) == 1  # /notes only
+    revoked = [e for e in alice.json("audit")["entries"] if e["event"] == "share.revoke"]
+    assert [e["detail"] for e in revoked] == [{"group": group_id, "space": old[0].hex()}]
     assert alice.json("group", "show", "team")["shares"] == ["/notes"]
     assert bob("ls", "@plans")[0] == 4  # cut off at once
     assert _get(bob, tmp_path, "@notes/n.txt") == b"note one"  # the group's other share

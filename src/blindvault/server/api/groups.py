@@ -124,7 +124,7 @@ def delete_group_space(group_id: GroupId, space: SpaceId, who: Who, ctx: Ctx) ->
             )
         )
         if done.rowcount:
-            audit_log.record(conn, who.account_id, "share.revoke", group=True)
+            audit_log.record(conn, who.account_id, "share.revoke", group=group_id, space=space)
     return Response(status_code=204)
 
 
