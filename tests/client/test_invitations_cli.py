@@ -63,7 +63,9 @@ def test_invitation_completed_after_signup_and_the_check(cli: Cli, tmp_path: Pat
     assert made == {**made, "invitation": True, "email": bob_email, "remote": "/docs"}
     assert _grants(cli) == before  # nothing sealed, nothing granted
     listed = alice.json("invitations")
-    assert [(i["email"], i["remote"]) for i in listed] == [(bob_email, "/docs")]  # type: ignore[index]
+    assert [(i["email"], i["remote"], i["signed_up"]) for i in listed] == [
+        (bob_email, "/docs", False)
+    ]  # type: ignore[index]
     code, _, err = alice("share", "--complete", bob_email, "--fingerprint", "0" * 64)
     assert code == 2 and "no account yet" in err, err
 
@@ -72,6 +74,13 @@ def test_invitation_completed_after_signup_and_the_check(cli: Cli, tmp_path: Pat
     alice_number = alice.json("fingerprint")["safety_number"]  # type: ignore[index]
     code, _, err = alice("ls", "/")  # the sharer's next command says so
     assert code == 0 and f"{bob_email} has signed up" in err
+    assert [i["signed_up"] for i in alice.json("invitations")] == [True]  # type: ignore[index]
+    code, out, _ = alice("invitations")  # and so does the list, with what to run
+    assert (
+        code == 0
+        and f"signed up: compare safety numbers, then `blindvault share --complete {bob_email}"
+        in out
+    )
     done = alice.json("share", "--complete", bob_email, "--fingerprint", number)
     assert [(d["email"], d["remote"]) for d in done] == [(bob_email, "/docs")]  # type: ignore[index]
     assert _grants(cli) == before + 1

@@ -60,8 +60,19 @@ def cmd_invitations(ctx: Context) -> int:
         items = vault.invitations.cancel(ctx.args.cancel)
         ctx.show([dataclasses.asdict(i) for i in items], f"Cancelled {len(items)} invitation(s)")
         return 0
-    lines = [f"{i.email}  {i.remote}  {'read-write' if i.write else 'read-only'}" for i in items]
-    ctx.show([dataclasses.asdict(i) for i in items], "\n".join(lines) or "No invitations.")
+    ready = {i.email for i in vault.invitations.ready()}  # the server's word: a hint
+    lines = [
+        f"{i.email}  {i.remote}  {'read-write' if i.write else 'read-only'}"
+        + (
+            f"  signed up: compare safety numbers, then `blindvault share --complete {i.email} "
+            "--fingerprint NUMBER`"
+            if i.email in ready
+            else ""
+        )
+        for i in items
+    ]
+    rows = [{**dataclasses.asdict(i), "signed_up": i.email in ready} for i in items]
+    ctx.show(rows, "\n".join(lines) or "No invitations.")
     return 0
 
 
