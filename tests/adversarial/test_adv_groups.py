@@ -25,8 +25,20 @@ from blindvault.core.encoding import Writer, header
 from blindvault.core.group import GroupRoster, open_group_roster
 from blindvault.core.identity import Identity, IdentityBundle
 from blindvault.core.kdf import account_id
-from helpers.adversarial import Account, Runner, Upstream, attack, fetch, make_account, runner_for
-from helpers.proxy import Proxy, on_json
+from blindvault.core.keys import FolderKey
+from blindvault.core.manifest import open_manifest_for_link
+from blindvault.errors import IntegrityError
+from helpers.adversarial import (
+    Account,
+    Runner,
+    Upstream,
+    attack,
+    fetch,
+    make_account,
+    runner_for,
+    runner_in,
+)
+from helpers.proxy import Proxy, on_json, refuse
 from helpers.servers import s3_spec, start_server, stop
 
 LOGIN = ("/v1/prelogin", "/v1/sessions/check")
@@ -265,3 +277,37 @@ def test_a_substituted_key_for_a_remaining_member_is_not_sealed_to(
     assert code == 8 and "signed member list" in err
     attack(bv, proxy, args, 8)
     assert _writes(proxy) == []
+
+
+def test_a_group_grant_the_server_keeps_after_unshare_opens_nothing_new(
+    world: World, proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Alice ends the group's share of /extra (`unshare --with-group`); the server answers
+    the DELETE but keeps the group's grant. Bob, still in the group, is shown nothing of
+    /extra any more, and what Alice writes there afterwards does not open with the folder
+    key he held (the new key was sealed to nobody in the group)."""
+    src = tmp_path / "x.txt"
+    src.write_bytes(b"before")
+    with world.alice.vault(proxy.url) as a:
+        a.mkdir("/extra")
+        a.put(src, "/extra")
+        a.groups.share("/extra", "team")
+    with world.bob.vault(proxy.url) as v:
+        mount = v.shares.mount("extra")
+        node, held = mount.node_id, FolderKey(mount.key.material)
+    proxy.before(refuse("DELETE", f"/v1/groups/{world.group}/spaces/{node.hex()}", 204, {}))
+    alice = runner_in(world.alice.home, monkeypatch, capsys)
+    code, _, err = alice("unshare", "/extra", "--with-group", "team")
+    assert code == 0, err
+    spaces = [s["space"] for s in world.now(world.alice)["owned"][0]["spaces"]]
+    assert node.hex() in spaces  # the lie: the server still lets the group in
+    src.write_bytes(b"after")
+    with world.alice.vault(proxy.url) as a:
+        a.put(src, "/extra/y.txt")
+    bob = _runner(world, world.bob, tmp_path / "b", monkeypatch, capsys)
+    code, out, _ = bob("ls", "@extra")
+    assert code != 0 and "y.txt" not in out
+    data = json.loads(fetch(world.upstream, world.alice, f"/v1/records/manifest/{node.hex()}"))
+    with pytest.raises(IntegrityError):
+        open_manifest_for_link(base64.b64decode(data["data"]), held, node)

@@ -6,9 +6,11 @@ gets nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from helpers.client import Cli
@@ -61,7 +63,9 @@ def test_invitation_completed_after_signup_and_the_check(cli: Cli, tmp_path: Pat
     assert made == {**made, "invitation": True, "email": bob_email, "remote": "/docs"}
     assert _grants(cli) == before  # nothing sealed, nothing granted
     listed = alice.json("invitations")
-    assert [(i["email"], i["remote"]) for i in listed] == [(bob_email, "/docs")]  # type: ignore[index]
+    assert [(i["email"], i["remote"], i["signed_up"]) for i in listed] == [
+        (bob_email, "/docs", False)
+    ]  # type: ignore[index]
     code, _, err = alice("share", "--complete", bob_email, "--fingerprint", "0" * 64)
     assert code == 2 and "no account yet" in err, err
 
@@ -70,6 +74,13 @@ def test_invitation_completed_after_signup_and_the_check(cli: Cli, tmp_path: Pat
     alice_number = alice.json("fingerprint")["safety_number"]  # type: ignore[index]
     code, _, err = alice("ls", "/")  # the sharer's next command says so
     assert code == 0 and f"{bob_email} has signed up" in err
+    assert [i["signed_up"] for i in alice.json("invitations")] == [True]  # type: ignore[index]
+    code, out, _ = alice("invitations")  # and so does the list, with what to run
+    assert (
+        code == 0
+        and f"signed up: compare safety numbers, then `blindvault share --complete {bob_email}"
+        in out
+    )
     done = alice.json("share", "--complete", bob_email, "--fingerprint", number)
     assert [(d["email"], d["remote"]) for d in done] == [(bob_email, "/docs")]  # type: ignore[index]
     assert _grants(cli) == before + 1
@@ -105,3 +116,67 @@ def test_an_account_with_another_key_gets_nothing(cli: Cli, tmp_path: Path) -> N
     code, _, err = alice("share", "--complete", bob_email)
     assert code == 2 and "--fingerprint" in err
     assert _grants(cli) == before
+
+
+class _Terminal(io.StringIO):
+    """Standard input that says it is a terminal, with the user's answers in it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_complete_and_cancel_act_on_the_invitation_only(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """`share --complete EMAIL` without --fingerprint asks once and completes (the reminder
+    every other command shows must not complete it first and leave the command without an
+    invitation: exit 2); `invitations --cancel EMAIL` cancels without offering to complete
+    (a 'y' there would have shared the folder being cancelled)."""
+    alice, _ = _alice_with_docs(cli, tmp_path)
+    bob_email, carol_email = (f"{n}{secrets.token_hex(4)}@example.org" for n in ("bob", "carol"))
+    alice.json("share", "/docs", "--with", bob_email)
+    alice.json("share", "/docs", "--with", carol_email)
+    _signup(cli, bob_email, "bob")
+    _signup(cli, carol_email, "carol")
+    before = _grants(cli)
+
+    answers = _Terminal("y\n")
+    cli.monkeypatch.setattr(sys, "stdin", answers)
+    code, out, err = alice("share", "--complete", bob_email)
+    assert code == 0, err
+    assert out.count("Does it match?") == 1 and answers.tell() == 2  # asked once
+    assert f"Shared /docs with {bob_email}" in out
+    assert _grants(cli) == before + 1
+
+    cli.monkeypatch.setattr(sys, "stdin", _Terminal("y\ny\n"))
+    code, _, err = alice("invitations", "--cancel", carol_email)
+    assert code == 0, err
+    assert sys.stdin.tell() == 0 and _grants(cli) == before + 1  # nothing asked, nothing shared
+    assert alice.json("invitations") == []
+
+
+def test_a_single_file_invitation(cli: Cli, tmp_path: Path) -> None:
+    """A single file can be shared with an address that has no account yet, as a folder
+    can (it used to be refused: 'is not a folder of yours'); completed, it is a file share
+    the new user finds under @shared/ and, with --write, edits."""
+    alice, data = _alice_with_docs(cli, tmp_path)
+    bob_email = f"bob{secrets.token_hex(4)}@example.org"
+    before = _grants(cli)
+    made = alice.json("share", "/docs/plan.txt", "--with", bob_email, "--write")
+    assert made == {**made, "invitation": True, "remote": "/docs/plan.txt", "write": True}
+    assert _grants(cli) == before
+    bob = _signup(cli, bob_email, "bob")
+    number = bob.json("fingerprint")["safety_number"]  # type: ignore[index]
+    done = alice.json("share", "--complete", bob_email, "--fingerprint", number)
+    assert [d["remote"] for d in done] == ["/docs/plan.txt"]  # type: ignore[index]
+    alice_number = alice.json("fingerprint")["safety_number"]  # type: ignore[index]
+    assert bob("trust", alice.email, "--fingerprint", alice_number)[0] == 0
+    mount = bob.json("accept", done[0]["share_id"])["path"]  # type: ignore[index]
+    assert mount == "@shared/plan.txt"
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v2" / "plan.txt").write_bytes(b"bob's version")
+    assert bob("put", str(tmp_path / "v2" / "plan.txt"), mount)[0] == 0
+    out = tmp_path / "alice-got"
+    out.mkdir()
+    assert alice("get", "/docs/plan.txt", str(out))[0] == 0
+    assert (out / "plan.txt").read_bytes() == b"bob's version" != data

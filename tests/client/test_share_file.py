@@ -57,6 +57,12 @@ def test_a_file_shared_read_write_is_edited_by_the_recipient(cli: Cli, tmp_path:
     assert _put(bob, v2, "@shared/report.pdf", tmp_path)[0] == 0
     assert _names(owner, "/docs")["report.pdf"]["size"] == len(v2)
     assert _get(owner, "/docs/report.pdf", tmp_path) == v2
+    # the owner's `versions` names the writer by the email this device pinned for the key
+    latest = owner.json("versions", "/docs/report.pdf")[0]  # type: ignore[index]
+    assert latest["writer"] == bob.json("fingerprint")["fingerprint"]  # type: ignore[index]
+    assert latest["writer_email"] == bob.email
+    lines = owner.ok("versions", "/docs/report.pdf").splitlines()
+    assert bob.email in lines[0] and "this account" in lines[1]
     v3 = b"the owner again"
     assert _put(owner, v3, "/docs/report.pdf", tmp_path)[0] == 0
     assert _get(bob, "@shared/report.pdf", tmp_path) == v3

@@ -125,7 +125,9 @@ class Context:
         the vault was opened (password or unlocked agent)."""
         if vault.state.drop_links and not getattr(self.args, "no_drop_import", False):
             _import_drops(vault)
-        if vault.state.invitations:
+        # `share --complete` and `invitations` handle invitations themselves: no reminder
+        # (it would complete, or offer to complete, the very invitation they act on)
+        if vault.state.invitations and not getattr(self.args, "no_invite_reminder", False):
             from blindvault.cli.reminders import remind  # loaded only when needed
 
             remind(vault, ask=sys.stdin.isatty() and not getattr(self.args, "json", False))

@@ -17,13 +17,18 @@ __all__ = ["register"]
 def cmd_versions(ctx: Context) -> int:
     vault = ctx.open()
     versions = vault.history.versions(ctx.args.remote)
+    # A writer is named by the key it signed with; a person this device pinned is shown
+    # by their email (the pin, not the server, says whose key it is), anyone else by key.
     me = vault.fingerprint.hex()
+    pinned = {fp: email for email, fp in vault.state.peers.items()}
     lines = [
         f"{v.version:>6} {v.size:>12} {when((v.written_ms or v.mtime_ms) / 1000)} "
-        f"{'this account' if v.writer == me else v.writer[:16]}{'  (current)' if v.current else ''}"
+        f"{'this account' if v.writer == me else pinned.get(v.writer, v.writer[:16])}"
+        f"{'  (current)' if v.current else ''}"
         for v in versions
     ]
-    ctx.show([asdict(v) for v in versions], "\n".join(lines))
+    rows = [{**asdict(v), "writer_email": pinned.get(v.writer, "")} for v in versions]
+    ctx.show(rows, "\n".join(lines))
     return 0
 
 

@@ -44,6 +44,7 @@ def invite_instead(ctx: Context, vault: Vault) -> bool:
 
 
 def cmd_share_complete(ctx: Context) -> int:
+    ctx.args.no_invite_reminder = True  # this command completes (and asks) itself
     vault = ctx.open()
     done = vault.invitations.complete(ctx.args.invitee, ctx.args.fingerprint, confirm=confirm_key)
     lines = [f"Shared {d.remote} with {d.email}; share id {d.share_id}" for d in done]
@@ -52,14 +53,26 @@ def cmd_share_complete(ctx: Context) -> int:
 
 
 def cmd_invitations(ctx: Context) -> int:
+    ctx.args.no_invite_reminder = True  # never offer to complete what --cancel drops
     vault = ctx.open()
     items = vault.invitations.pending()
     if ctx.args.cancel:
         items = vault.invitations.cancel(ctx.args.cancel)
         ctx.show([dataclasses.asdict(i) for i in items], f"Cancelled {len(items)} invitation(s)")
         return 0
-    lines = [f"{i.email}  {i.remote}  {'read-write' if i.write else 'read-only'}" for i in items]
-    ctx.show([dataclasses.asdict(i) for i in items], "\n".join(lines) or "No invitations.")
+    ready = {i.email for i in vault.invitations.ready()}  # the server's word: a hint
+    lines = [
+        f"{i.email}  {i.remote}  {'read-write' if i.write else 'read-only'}"
+        + (
+            f"  signed up: compare safety numbers, then `blindvault share --complete {i.email} "
+            "--fingerprint NUMBER`"
+            if i.email in ready
+            else ""
+        )
+        for i in items
+    ]
+    rows = [{**dataclasses.asdict(i), "signed_up": i.email in ready} for i in items]
+    ctx.show(rows, "\n".join(lines) or "No invitations.")
     return 0
 
 

@@ -7,12 +7,17 @@ import dataclasses
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from blindvault.cli.context import Context
 from blindvault.cli.invite import invite_instead
 from blindvault.cli.prompts import confirm_key
 from blindvault.client.shares import SharedItem
+from blindvault.core.group import is_group_email
 from blindvault.errors import UsageError
+
+if TYPE_CHECKING:
+    from blindvault.client.vault import Vault
 
 __all__ = ["register"]
 
@@ -67,6 +72,7 @@ def cmd_shares(ctx: Context) -> int:
     incoming = vault.shares.incoming()
     outgoing = vault.shares.outgoing()
     items = vault.shares.items()
+    groups = _group_names(vault, items)
     lines = ["Incoming:"] if incoming else []
     for s in incoming:
         if s.problem:
@@ -80,12 +86,12 @@ def cmd_shares(ctx: Context) -> int:
     for o in outgoing:
         state = "accepted" if o.accepted else "pending"
         lines.append(f"  {o.id}  to {o.member_email}  {o.role}  {state}")
-    lines += _item_lines(items)
+    lines += _item_lines(items, groups)
     ctx.show(
         {
             "incoming": [dataclasses.asdict(s) for s in incoming],
             "outgoing": [dataclasses.asdict(o) for o in outgoing],
-            "items": [dataclasses.asdict(i) for i in items],
+            "items": [_item_json(i, groups) for i in items],
         },
         "\n".join(lines) or "No shares.",
     )
@@ -97,7 +103,24 @@ def _utc(moment: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(moment))
 
 
-def _item_lines(items: list[SharedItem]) -> list[str]:
+def _group_names(vault: Vault, items: list[SharedItem]) -> dict[str, str]:
+    """Group entries of the items' signed member lists -> the group's name (asked only
+    when an item is shared with a group)."""
+    if not any(is_group_email(m.email) for i in items for m in i.members):
+        return {}
+    return vault.groups.names()
+
+
+def _item_json(item: SharedItem, groups: dict[str, str]) -> dict[str, object]:
+    """An item as `shares --json` gives it; a group member also names the group."""
+    data = dataclasses.asdict(item)
+    for m in data["members"]:
+        if is_group_email(m["email"]):
+            m["group"] = groups.get(m["email"], "")
+    return data
+
+
+def _item_lines(items: list[SharedItem], groups: dict[str, str]) -> list[str]:
     """Per shared item of one's own: each member's role (signed) and since when (server)."""
     lines = ["Shared by you:"] if items else []
     for i in items:
@@ -105,6 +128,10 @@ def _item_lines(items: list[SharedItem]) -> list[str]:
         if i.problem:
             lines.append(f"    NOT VERIFIED: {i.problem}")
         for m in i.members:
+            if is_group_email(m.email):  # a group: its members need no `accept`
+                name = groups.get(m.email) or "(unknown group)"
+                lines.append(f"    group {name}  {m.role}  (every member of the group)")
+                continue
             since = _utc(m.since) if m.since else "?"
             state = "accepted" if m.accepted else "pending"
             if m.role_since and m.since and m.role_since > m.since:
@@ -127,6 +154,8 @@ def cmd_accept(ctx: Context) -> int:
 def cmd_unshare(ctx: Context) -> int:
     args = ctx.args
     vault = ctx.open()
+    if args.with_group is not None:
+        return _unshare_group(ctx, vault.groups.unshare)
     strangers = vault.shares.unshare(
         args.remote,
         args.with_,
@@ -134,11 +163,7 @@ def cmd_unshare(ctx: Context) -> int:
         trust_on_first_use=args.trust_on_first_use,
         confirm=confirm_key,
     )
-    for email in strangers:
-        sys.stderr.write(
-            f"warning: the server lists a grant of {args.remote} for {email}, who is not in "
-            "the signed member list; the new key was not sealed to them\n"
-        )
+    _warn_strangers(args.remote, strangers)
     done = "keys rotated" + (", files re-encrypted" if args.reencrypt else "")
     ctx.show(
         {
@@ -148,6 +173,38 @@ def cmd_unshare(ctx: Context) -> int:
             "not_in_roster": strangers,
         },
         f"{args.with_} removed from {args.remote}; {done}",
+    )
+    return 0
+
+
+def _warn_strangers(remote: str, strangers: list[str]) -> None:
+    for email in strangers:
+        sys.stderr.write(
+            f"warning: the server lists a grant of {remote} for {email}, who is not in "
+            "the signed member list; the new key was not sealed to them\n"
+        )
+
+
+def _unshare_group(ctx: Context, unshare: Callable[..., list[str]]) -> int:
+    """`unshare REMOTE --with-group NAME`: the group's grant ends, the keys rotate."""
+    args = ctx.args
+    strangers = unshare(
+        args.remote,
+        args.with_group,
+        reencrypt=args.reencrypt,
+        trust_on_first_use=args.trust_on_first_use,
+        confirm=confirm_key,
+    )
+    _warn_strangers(args.remote, strangers)
+    done = "keys rotated" + (", files re-encrypted" if args.reencrypt else "")
+    ctx.show(
+        {
+            "remote": args.remote,
+            "removed_group": args.with_group,
+            "reencrypted": args.reencrypt,
+            "not_in_roster": strangers,
+        },
+        f"group {args.with_group} removed from {args.remote}; {done}",
     )
     return 0
 
@@ -180,9 +237,16 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     s.add_argument(
         "--trust-on-first-use", action="store_true", help="pin the sender's key without a check"
     )
-    s = add("unshare", cmd_unshare, "remove a member and rotate the keys of what was shared")
+    s = add(
+        "unshare",
+        cmd_unshare,
+        "remove a member (--with EMAIL) or a group (--with-group NAME) and rotate the keys "
+        "of what was shared",
+    )
     s.add_argument("remote")
-    s.add_argument("--with", dest="with_", required=True, metavar="EMAIL")
+    who = s.add_mutually_exclusive_group(required=True)
+    who.add_argument("--with", dest="with_", metavar="EMAIL")
+    who.add_argument("--with-group", metavar="NAME", help="end a group's share")
     s.add_argument("--reencrypt", action="store_true", help="also re-encrypt every existing file")
     s.add_argument(
         "--trust-on-first-use",

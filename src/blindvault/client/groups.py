@@ -4,6 +4,7 @@
     vault.groups.add("team", ["bob@example.org", "carol@example.org"])  # pinned, as for share
     vault.groups.share("/plans", "team")           # the folder key sealed to the group
     vault.groups.remove("team", ["carol@example.org"])  # new group key; /plans rotated
+    vault.groups.unshare("/plans", "team")         # the group's grant ends; /plans rotated
 
 A group has a key pair of its own (core/group.py) and an owner-signed roster naming its
 members by pinned fingerprint. Sharing with a group seals the folder key to the group's key
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from blindvault.client.nesting import GROUPS_DO_NOT_NEST
@@ -25,8 +27,8 @@ from blindvault.client.net.http import b64d, b64e
 from blindvault.client.peers import peer, trust
 from blindvault.client.shares import Shares
 from blindvault.client.sharing.groupkeys import member_group, open_group
-from blindvault.client.sharing.recipients import Confirm
-from blindvault.client.sharing.rosters import load_roster
+from blindvault.client.sharing.recipients import Confirm, choose_recipients
+from blindvault.client.sharing.rosters import load_roster, served_bundle
 from blindvault.core.constants import ROLE_READ
 from blindvault.core.envelope import seal_envelope
 from blindvault.core.group import (
@@ -119,6 +121,11 @@ class Groups:
         out += self._member_of()
         self.session.save()
         return out
+
+    def names(self) -> dict[str, str]:
+        """The roster entry (`group_email`) of each of one's own groups -> its name (each
+        verified), to show a group in a folder's member list by name."""
+        return {group_email(g.id): g.name for g in self._owned()}
 
     def show(self, name: str) -> GroupInfo:
         info = self._info(self._find(name))
@@ -228,6 +235,50 @@ class Groups:
         key = group_key(self.session.keys().root_key, g.id, g.roster.key_version)
         self._seal_to_group(entry, g.id, group_identity(key, g.id).bundle)
         return g.id.hex()
+
+    def unshare(
+        self,
+        remote: str,
+        name: str,
+        *,
+        reencrypt: bool = False,
+        trust_on_first_use: bool = False,
+        confirm: Confirm | None = None,
+    ) -> list[str]:
+        """End a group's share of a folder or file, as `Shares.unshare` ends a person's:
+        the remaining members are checked first (a refusal changes nothing), the group's
+        grant ends on the server, then the item gets new keys sealed to the remaining
+        members of its signed roster (and other groups) only. Returns the emails of grants
+        the server listed that the roster does not name (never sealed to)."""
+        g = self._find(name)
+        session, email = self.session, group_email(g.id)
+        _, entry, _ = self.shares._owned(remote, create=False)
+        node = entry.node_id
+        roster, _ = load_roster(session, session.api, session.owner, node,
+                                session.identity.bundle)  # fmt: skip
+        if roster is None or not any(m.email == email for m in roster.members):
+            raise PathNotFoundError(f"{remote} is not shared with group {name}")
+        listed = self.shares.spaces.listing(fresh=True)["outgoing"]
+        # decided before the grant ends, as `unshare` does: a refusal changes nothing
+        checked = choose_recipients(  # mutant: groups.unshare-check-first
+            roster,
+            session.state.peers,
+            [s for s in listed if s["space"] == node.hex()],
+            partial(served_bundle, session),
+            drop=email,
+            trust_on_first_use=trust_on_first_use,
+            confirm=confirm,
+        )
+        session.api.request("DELETE", f"/v1/groups/{g.id.hex()}/spaces/{node.hex()}")
+
+        def confirmed(who: str, fingerprint: bytes) -> bool:  # asked once, just above
+            return checked.newly_pinned.get(who) == fingerprint.hex()
+
+        strangers = self.shares.unshare(remote, email, reencrypt=reencrypt,
+                                        trust_on_first_use=trust_on_first_use,
+                                        confirm=confirmed)  # fmt: skip
+        session.save()
+        return strangers
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -4,12 +4,12 @@
     # … they sign up and read you their safety number (`blindvault fingerprint`) …
     vault.invitations.complete("new@example.org", "1234 5678 …")   # pins, then shares
 
-An invitation is a note on this device (its account state): the folder, the address and
+An invitation is a note on this device (its account state): the folder or file, the address and
 the role. Nothing is sent to the server and no key is sealed while the address has no
 account. Completing it needs the new account's key checked against the number the person
 gives out of band (or, on a terminal, confirmed when shown): a server that signs the
 address up itself serves a key whose number nobody gave you, so it is refused (exit 8)
-and nothing is sealed. Only then is the folder shared as `share` does, with every check.
+and nothing is sealed. Only then is it shared as `share` does, with every check.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from blindvault.client.files import Files
 from blindvault.client.peers import fetch_bundle, trust
 from blindvault.client.shares import Shares
 from blindvault.core.kdf import normalize_email
-from blindvault.core.manifest import FolderEntry
+from blindvault.core.manifest import FileEntry, FolderEntry
 from blindvault.errors import NotFoundError, UsageError
 
 __all__ = ["Completed", "Invitation", "Invitations"]
@@ -60,14 +60,15 @@ class Invitations:
         return True
 
     def create(self, remote: str, email: str, *, write: bool = False) -> Invitation:
-        """Remember to share the folder `remote` with `email` once it has an account."""
+        """Remember to share the folder or file `remote` with `email` once it has an
+        account."""
         email = normalize_email(email)
         if email == self.session.state.email:
-            raise UsageError("you own this folder already")
+            raise UsageError(f"you own {remote} already")
         if remote.lstrip("/").startswith("@"):
             raise UsageError("only the owner of a shared folder can invite to it")
-        if not isinstance(self.files.stat(remote), FolderEntry):
-            raise UsageError(f"{remote} is not a folder of yours")
+        if not isinstance(self.files.stat(remote), FolderEntry | FileEntry):
+            raise UsageError(f"{remote} is not a folder or file of yours")
         item = Invitation(email, remote, write, time.time())
         kept = [i for i in self.pending() if (i.email, i.remote) != (email, remote)]
         self._keep([*kept, item])
@@ -91,7 +92,7 @@ class Invitations:
     ) -> list[Completed]:
         """Check the new account's key against `fingerprint` (hex or safety number, given
         by the person out of band) — or, without one, against what `confirm` showed and
-        the user accepted — pin it, then share every folder they were invited to."""
+        the user accepted — pin it, then share everything they were invited to."""
         email = normalize_email(email)
         mine = [i for i in self.pending() if i.email == email]
         if not mine:

@@ -109,6 +109,25 @@ def put_group_space(
     return Response(status_code=204)
 
 
+@router.delete("/groups/{group_id}/spaces/{space}", status_code=204)
+def delete_group_space(group_id: GroupId, space: SpaceId, who: Who, ctx: Ctx) -> Response:
+    """End the share of one of the caller's spaces with one of its groups (`unshare
+    --with-group`); 204 also when it was not shared with it (a retry after a cut)."""
+    with transaction(ctx.engine) as conn:
+        if _owned(conn, group_id, who.account_id) is None:
+            raise not_found("group")
+        done = conn.execute(
+            delete(group_spaces).where(
+                group_spaces.c.group_id == group_id,
+                group_spaces.c.space == space,
+                group_spaces.c.owner == who.account_id,
+            )
+        )
+        if done.rowcount:
+            audit_log.record(conn, who.account_id, "share.revoke", group=group_id, space=space)
+    return Response(status_code=204)
+
+
 @router.delete("/groups/spaces/{space}", status_code=204)
 def delete_group_spaces(space: SpaceId, who: Who, ctx: Ctx) -> Response:
     """End the shares of one of the caller's spaces with every group (the folder is gone);
