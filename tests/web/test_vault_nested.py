@@ -90,6 +90,40 @@ def test_member_reads_a_nested_share_inside_his_share(chromium: Any, nest: Nest)
         row = bob.page.locator("#listing tr[data-name='inside.bin']")
         got = bob.download(row.locator("button[data-action=download]"), nest.work / "b-in")
         assert sha(got) == sha(nest.inside)
+        # accepting the nested grant only adds a second way to the same folder
+        bob.shared_tab()
+        assert "it is at @sub" in bob.accept(nest.sub_for_bob), bob.status()
+        assert "@team" in str(bob.share(nest.team_share).locator(".share-name").text_content())
+        bob.share(nest.sub_for_bob).locator("button[data-action=open]").click()
+        bob.page.wait_for_selector("#breadcrumb strong:text-is('@sub')")
+        assert bob.page.locator("#listing tr[data-name='inside.bin']").count() == 1
+    finally:
+        bob.close()
+
+
+def test_a_hidden_nested_grant_is_an_integrity_error(chromium: Any, nest: Nest) -> None:
+    """The server leaves Bob's grant on /team/sub out of his list: the browser does not
+    guess another space for it; @team/sub is refused, @team still opens."""
+
+    def hide(route: Any) -> None:
+        response = route.fetch()
+        doc = response.json()
+        doc["incoming"] = [i for i in doc["incoming"] if i["id"] != nest.sub_for_bob]
+        route.fulfill(response=response, json=doc)
+
+    bob = Page(chromium, nest, BOB)
+    try:
+        bob.page.route("**/v1/shares", hide)
+        bob.shared_tab()
+        assert "Accepted" in bob.accept(nest.team_share), bob.status()
+        bob.share(nest.team_share).locator("button[data-action=open]").click()
+        bob.page.wait_for_selector("#breadcrumb strong:text-is('@team')")
+        assert bob.page.locator("#listing tr[data-name='sub']").count() == 1
+        bob.page.evaluate("document.getElementById('status').textContent = ''")
+        bob.page.locator("#listing tr[data-name='sub'] a.folder").click()
+        bob.page.wait_for_selector("#status[data-state=error]", timeout=60_000)
+        assert "Integrity check failed" in bob.status(), bob.status()
+        assert bob.page.locator("#listing tr[data-name='inside.bin']").count() == 0
     finally:
         bob.close()
 
