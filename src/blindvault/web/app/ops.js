@@ -11,9 +11,11 @@ import { StaleResumeError, forgetUpload, partGuard, pendingUpload, rememberUploa
 
 const PARALLEL = 4;
 
-// A sub-folder of `parent`: in the same space (an accepted share's folders stay in it).
+// A sub-folder of `parent` (read already): its space is decided when it is read, from the
+// space around it (`within`): the same one, unless the folder is shared on its own (a
+// nested share, issue 19: vault.js `spaceBelow`).
 export const child = (entry, parent = null) => ({
-  nodeId: entry.nodeId, key: entry.key, keyVersion: entry.keyVersion, name: entry.name, space: parent?.space || null,
+  nodeId: entry.nodeId, key: entry.key, keyVersion: entry.keyVersion, name: entry.name, space: null, within: parent?.space || null,
 });
 
 export async function list(vault, folder) {

@@ -8,7 +8,7 @@ import { PolicyError, RollbackError, checkFresh, decodeIdentity, decodeKeyBundle
 import { accountId, checkLoginParams, deriveKeys, normalizeEmail } from "./kdf.js";
 import { manifestHash, openVerified, sealManifest } from "./manifest.js";
 import { ROLE_WRITE, checkRosterFresh, openRoster } from "./sharing.js";
-import { writers } from "./shares.js";
+import { nestedSpace, writers } from "./shares.js";
 
 const ZERO = new Uint8Array(32);
 const MAX_RETRIES = 20;
@@ -82,6 +82,7 @@ export class Vault {
     this.root = null;
     this.rootVersion = 0;
     this.mayLackRoot = false;
+    this.nested = null; // the grant list nested shares are looked up in (shares.js)
   }
 
   save() {
@@ -148,7 +149,7 @@ export class Vault {
    */
   async read(folder, { create = false } = {}) {
     const hex = toHex(folder.nodeId);
-    if (!folder.space) folder.space = await this.ownSpace(folder.nodeId); // the subtree follows it
+    if (!folder.space) folder.space = await this.spaceBelow(folder.within || null, folder.nodeId); // the subtree follows it
     const rec = await this.api.record("manifest", hex, folder.space?.query);
     if (!rec) {
       if (this.state.heads[hex] || this.headOf(folder.nodeId)) {
@@ -188,6 +189,20 @@ export class Vault {
       return { before: cur.body, after: body };
     }
     throw new Error("The folder kept changing: try again.");
+  }
+
+  /**
+   * The space of a folder, from the space of the folder around it (`around`; null in the
+   * private tree) — client/spaces.py `Spaces.below`. One of this account's own folders is
+   * in a shared space of its own when its own signed root names its roster (a folder
+   * shared inside a shared folder too: a nested share, issue 19), else in `around`; a
+   * folder in another account's share, see shares.js `nestedSpace`.
+   */
+  async spaceBelow(around, nodeId) {
+    if (!around) return this.ownSpace(nodeId);
+    // mutant: web.nested-own-space
+    if (!around.owner) return (await this.ownSpace(nodeId)) || around;
+    return nestedSpace(this, around, nodeId);
   }
 
   /**
