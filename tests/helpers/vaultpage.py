@@ -9,7 +9,6 @@ from typing import Any, Protocol
 from helpers.web import PASSWORD, close_page
 
 
-
 class HasUrl(Protocol):
     url: str
 
