@@ -279,7 +279,7 @@ class Shares:
         share_id = reshare(self.session, mount, owner, member, member_id, role)
         top = FolderEntry(name, mount.node_id, mount.key, mount.key_version, 0)
         for inner, _ in self.nesting.nested(top, mount.space):  # nested shares: theirs too
-            found = self.spaces.nested_mount(owner_id, inner.node_id)
+            found = self.spaces.nested_mount(owner_email, inner.node_id)
             if found is not None:
                 with contextlib.suppress(PolicyError, UsageError):  # not re-sharable there
                     reshare(self.session, found, owner, member, member_id, role)

@@ -51,7 +51,7 @@ class Spaces:
         self._listing: Answer | None = None
         self._own: dict[bytes, tuple[Space, int]] = {}  # with the roster's key version
         self._mounts: dict[str, Mount] | None = None
-        self._nested: dict[tuple[str, str], Mount] | None = None
+        self._nested: dict[tuple[str, str], Mount | None] = {}
 
     @property
     def private(self) -> Space:
@@ -67,7 +67,7 @@ class Spaces:
             self._listing = self.session.api.get_json("/v1/shares")
             self._own.clear()
             self._mounts = None
-            self._nested = None
+            self._nested = {}
         return self._listing
 
     def is_shared(self, node: bytes) -> bool:
@@ -181,28 +181,34 @@ class Spaces:
         if owner is None:  # mutant: sharing.nested-own-space
             found = self._own_space(node)
             return found[0] if found else space
-        nested = self._nested_mounts().get((str(owner), node.hex()))
+        nested = self.nested_mount(space.owner_email, node)
         return nested.space if nested is not None else space
 
-    def nested_mount(self, owner: str, node: bytes) -> Mount | None:
-        """The verified grant on `node` inside a share of account `owner` (server id)."""
-        return self._nested_mounts().get((owner, node.hex()))
+    def nested_mount(self, owner_email: str, node: bytes) -> Mount | None:
+        """The verified grant on `node` inside a share of `owner_email` (accepted or not: a
+        member of a folder is granted the nested shares inside it by its owner).
 
-    def _nested_mounts(self) -> dict[tuple[str, str], Mount]:
-        """Verified incoming grants by (owner id, node): the nested shares inside a share
-        (accepted or not: a member of a folder is granted its nested shares by the owner)."""
-        if self._nested is None:
-            self._nested = {}
-            for item in self.listing()["incoming"]:
-                key = (str(item["owner"]), str(item["space"]))
-                if key in self._nested:
-                    continue
-                try:
-                    mount, _ = open_incoming(self.session, item)
-                except BlindvaultError:
-                    continue  # reported by `shares`; never entered unverified
-                self._nested[key] = mount
-        return self._nested
+        Only a grant that names that owner is opened, and it opens only if that owner
+        (pinned here) sealed it and signed its roster. A grant another account made on a
+        folder with the same node id (node ids are the client's choice), which the server
+        could list first and under this owner's account id, is never opened here: it could
+        name its own writers, and nothing it says is remembered."""
+        if (owner_email, node.hex()) in self._nested:
+            return self._nested[(owner_email, node.hex())]
+        mount = None
+        for item in self.listing()["incoming"]:
+            # mutant: sharing.nested-same-owner
+            if normalize_email(str(item["owner_email"])) != owner_email:
+                continue
+            if item["space"] != node.hex():
+                continue
+            try:
+                mount, _ = open_incoming(self.session, item)
+            except BlindvaultError:
+                continue  # reported by `shares`; never entered unverified
+            break
+        self._nested[(owner_email, node.hex())] = mount
+        return mount
 
     def mounts(self) -> dict[str, Mount]:
         """Accepted, verified incoming folder shares by the mount name bound on this device."""

@@ -85,7 +85,7 @@ def open_incoming(
     session.state.key_versions[env.node_id.hex()] = env.key_version
     if accepting and owner_email not in session.state.peers:  # vouched for: see resharer_roster
         trust(session, owner_email, roster.owner_fingerprint.hex())
-    space = Space(api, writers(session, roster, owner_bundle), env.node_id)
+    space = Space(api, writers(session, roster, owner_bundle), env.node_id, owner_email)
     mount = Mount(space, env.node_id, env.key, env.key_version, env.role)
     return mount, roster.name(env.key)
 

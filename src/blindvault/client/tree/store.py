@@ -70,6 +70,7 @@ class Space:
     api: ApiClient
     writers: dict[bytes, IdentityBundle]
     node_id: bytes | None = None
+    owner_email: str = ""  # another account's share: its owner, verified (roster and pin)
 
     @property
     def shared(self) -> bool:

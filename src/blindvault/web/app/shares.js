@@ -116,7 +116,9 @@ export async function openIncoming(vault, item, { pin = false } = {}) {
   if (pin && !pinned) vault.state.peers[ownerEmail] = toHex(sender.fingerprint);
   vault.state.keyVersions = { ...vault.state.keyVersions, [hex]: env.keyVersion };
   vault.state.rosterHeads = { ...vault.state.rosterHeads, [hex]: { version: roster.version, hash: toHex(roster.hash) } };
-  const space = { query, writers: await writers(vault, roster, sender), role: env.role, owner: String(item.owner) };
+  // ownerEmail: verified (the roster is signed for it with its pinned key); `owner` is the
+  // server's account id, a routing hint
+  const space = { query, writers: await writers(vault, roster, sender), role: env.role, owner: String(item.owner), ownerEmail };
   return { nodeId: env.nodeId, key: env.key, keyVersion: env.keyVersion, role: env.role, name, ownerEmail, space };
 }
 
@@ -139,11 +141,14 @@ export async function nestedSpace(vault, around, nodeId) {
     vault.nested = { at: Date.now(), items, opened: new Map() };
   }
   const { items, opened } = vault.nested;
-  const key = `${around.owner}/${hex}`;
+  const key = `${around.ownerEmail}/${hex}`;
   if (!opened.has(key)) {
     let found = null;
     for (const item of items) {
-      if (String(item.owner) !== around.owner || item.space !== hex) continue;
+      // only a grant naming the owner of the share around it (it opens only if that owner,
+      // pinned here, sealed it and signed its roster): another account's grant on a folder
+      // of the same node id, listed first under this owner's id, is never opened here
+      if (normalizeEmail(String(item.owner_email)) !== around.ownerEmail || item.space !== hex) continue;
       try {
         found = await openIncoming(vault, item);
         break;
