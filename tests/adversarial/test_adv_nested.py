@@ -8,28 +8,18 @@ roster and signed root. Each test lies about one answer and runs the real CLI co
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from blindvault.client.tree import edits, now_ms
-from blindvault.core.keys import FileKey, FolderKey
-from blindvault.core.manifest import (
-    FileEntry,
-    FolderEntry,
-    ManifestBody,
-    manifest_hash,
-    seal_manifest,
-)
-from helpers.adversarial import Account, Cast, Upstream, attack, fetch, make_account
+from helpers.adversarial import Account, Cast, Upstream, attack, make_account
+from helpers.lookalike import forged_next, lookalike
 from helpers.proxy import Proxy, on_json
 
 
@@ -130,40 +120,6 @@ def test_the_owner_knows_its_nested_shares_without_the_grant_list(
     assert nest.read(nest.inner, "@sub/new.txt") == b"written while the list lied"
 
 
-def _lookalike(mallory: Account, node: bytes, victim: str, url: str) -> None:
-    """Mallory makes a folder of her own with another folder's node id (node ids are the
-    client's choice) and shares it with `victim`: a genuine grant, of hers."""
-    with mallory.vault(url) as v:
-        key = FolderKey.generate()
-        v.session.tree.update(node, key, lambda b: b, 1, v.spaces.private, create=True)
-        entry = FolderEntry("lookalike", node, key, 1, now_ms())
-        v.files.update([], partial(edits.add_folder, entry=entry, where="/", exist_ok=False))
-        v.shares.share("/lookalike", victim, trust_on_first_use=True)
-
-
-def _forged(nest: Nest, mallory: Account, upstream: Upstream, url: str, path: str) -> Any:
-    """The next version of the owner's folder at `path`, with a file added, signed by
-    Mallory under the folder's real key (she reads it in /team's manifest)."""
-    with nest.owner.vault(url) as v:
-        folder = v.stat(path)
-        assert isinstance(folder, FolderEntry)
-        files = [v.stat(f"{path}/{e.name}") for e in v.ls(path)]
-    with mallory.vault(url) as m:
-        identity = m.opened.identity
-    node = folder.node_id
-    rec = dict(json.loads(fetch(upstream, nest.owner, f"/v1/records/manifest/{node.hex()}")))
-    injected = FileEntry("injected.txt", os.urandom(16), FileKey.generate(), 1, 5, 1)
-    entries = sorted([*(f for f in files if isinstance(f, FileEntry)), injected],
-                     key=lambda e: e.name.encode())  # fmt: skip
-    version = int(rec["version"]) + 1
-    forged = seal_manifest(
-        ManifestBody(tuple(entries), ()), folder.folder_key, node_id=node, version=version,
-        key_version=folder.key_version, prev_hash=manifest_hash(base64.b64decode(rec["data"])),
-        writer=identity,
-    )  # fmt: skip
-    return {**rec, "version": version, "data": base64.b64encode(forged).decode()}
-
-
 def test_another_accounts_grant_on_the_same_node_is_not_the_nested_share(
     nest: Nest, proxy: Proxy, upstream: Upstream, tmp_path: Path
 ) -> None:
@@ -182,13 +138,10 @@ def test_another_accounts_grant_on_the_same_node_is_not_the_nested_share(
     nest.ok(nest.owner, "mkdir", "/team/other")
     nest.ok(nest.owner, "put", str(tmp_path / "o.txt"), "/team/other")
     nest.ok(nest.owner, "share", "/team/other", "--with", nest.inner.email)
-    with nest.owner.vault(proxy.url) as v:
-        other = v.stat("/team/other")
-        assert isinstance(other, FolderEntry)
-    node = other.node_id.hex()
-    _lookalike(mallory, other.node_id, nest.member.email, proxy.url)
-    roster = json.loads(fetch(upstream, mallory, f"/v1/records/roster/{node}"))
-    forged = _forged(nest, mallory, upstream, proxy.url, "/team/other")
+    with nest.owner.vault(proxy.url) as owner, mallory.vault(proxy.url) as her:
+        other, forged = forged_next(owner, her, "/team/other")
+        roster = lookalike(her, other, nest.member.email)
+    node = other.hex()
 
     def listing(d: Any) -> Any:
         owner = next(i["owner"] for i in d["incoming"] if i["owner_email"] == nest.owner.email)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,3 +178,66 @@ def test_owner_uploads_into_a_nested_share(chromium: Any, nest: Nest) -> None:
     out.mkdir()
     nest.cli(CAROL, "get", "@sub/from-alice.bin", str(out))
     assert sha((out / "from-alice.bin").read_bytes()) == sha(mine)
+
+
+MALLORY = "mallory@example.org"
+_LOOKALIKE = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); from helpers.lookalike import main; main()"
+)
+
+
+def test_another_accounts_grant_on_the_same_node_is_not_the_nested_share(
+    chromium: Any, nest: Nest
+) -> None:
+    """Mallory, a read-only member of /team whom Bob verified (he accepted a share of hers),
+    shares with him a look-alike folder of hers with the node id of /team/other, a nested
+    share he has not opened; the server lists her grant first under Alice's account id,
+    serves her roster and her forged next version of /team/other (tests/helpers/lookalike.py).
+    Bob's browser takes a nested share only from the owner of the share around it: refused,
+    the injected file never listed."""
+    nest.homes[MALLORY] = nest.work.parent / "mallory"
+    nest.cli(MALLORY, "signup", "--server", nest.url, "--email", MALLORY)
+    tofu = "--trust-on-first-use"
+    nest.cli(ALICE, "share", "/team", "--with", MALLORY, tofu)
+    (nest.work / "o.txt").write_bytes(b"other")
+    nest.cli(ALICE, "mkdir", "/team/other")
+    nest.cli(ALICE, "put", str(nest.work / "o.txt"), "/team/other")
+    nest.cli(ALICE, "share", "/team/other", "--with", CAROL, tofu)
+    nest.cli(MALLORY, "mkdir", "/hello")
+    hello = json.loads(nest.cli(MALLORY, "share", "/hello", "--with", BOB, tofu, "--json"))["id"]
+    tests = str(Path(__file__).resolve().parent.parent)
+    lie = json.loads(subprocess.run(
+        [sys.executable, "-c", _LOOKALIKE, tests, nest.url, PASSWORD, str(nest.homes[ALICE]),
+         ALICE, str(nest.homes[MALLORY]), MALLORY, BOB, "/team/other"],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout)  # fmt: skip
+    node = lie["node"]
+
+    def listing(route: Any) -> None:
+        response = route.fetch()
+        doc = response.json()
+        alice = next(i["owner"] for i in doc["incoming"] if i["owner_email"] == ALICE)
+        hers = [{**i, "owner": alice} for i in doc["incoming"]
+                if i["owner_email"] == MALLORY and i["space"] == node]  # fmt: skip
+        doc["incoming"] = hers + [i for i in doc["incoming"] if i["space"] != node]
+        route.fulfill(response=response, json=doc)
+
+    bob = Page(chromium, nest, BOB)
+    try:  # (lying from the start: Bob's browser never sees Alice's grant on /team/other)
+        bob.context.route("**/v1/shares", listing)
+        bob.context.route(f"**/v1/records/roster/{node}*", lambda r: r.fulfill(json=lie["roster"]))
+        bob.context.route(
+            f"**/v1/records/manifest/{node}*", lambda r: r.fulfill(json=lie["forged"])
+        )
+        bob.shared_tab()
+        assert "Accepted" in bob.accept(nest.team_share), bob.status()
+        assert "Accepted" in bob.accept(hello), bob.status()  # Bob verifies Mallory
+        bob.share(nest.team_share).locator("button[data-action=open]").click()
+        bob.page.wait_for_selector("#breadcrumb strong:text-is('@team')")
+        bob.page.evaluate("document.getElementById('status').textContent = ''")
+        bob.page.locator("#listing tr[data-name='other'] a.folder").click()
+        bob.page.wait_for_selector("#status[data-state=error]", timeout=60_000)
+        assert "Integrity check failed" in bob.status(), bob.status()
+        assert bob.page.locator("#listing tr[data-name='injected.txt']").count() == 0
+    finally:
+        bob.close()
