@@ -212,3 +212,15 @@ def test_a_trashed_nested_share_stays_readable_to_the_enclosing_members(
     alice.ok("trash", "restore", "/team/sub")
     assert _read(bob, "@team/sub/f.bin", tmp_path) == data
     assert _read(carol, "@sub/f.bin", tmp_path) is None
+
+
+def test_a_removed_member_is_told_the_share_is_gone(cli: Cli, tmp_path: Path) -> None:
+    """After the owner removed them, a member's `ls @team` says the share is gone (exit 4),
+    not that they never had it."""
+    alice, bob, _, _ = _three(cli, tmp_path, "/team")
+    _give(alice, "/team", bob)
+    alice.ok("unshare", "/team", "--with", bob.email)
+    code, _, err = bob("ls", "@team")
+    assert code == 4 and "not shared with you any more" in err
+    code, _, err = bob("ls", "@nothing")
+    assert code == 4 and "no accepted share named @nothing" in err

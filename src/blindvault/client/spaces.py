@@ -261,8 +261,13 @@ class Spaces:
 
     def mount(self, name: str) -> Mount:
         found = self.mounts().get(name)
+        if found is None and name in self.session.state.mounts:  # known here, gone now
+            raise PathNotFoundError(
+                f"@{name} is not shared with you any more (its owner, or a group's owner, may "
+                "have removed you); `blindvault shares` lists what is"
+            )
         if found is None:
-            raise PathNotFoundError(f"no accepted share named @{name}")
+            raise PathNotFoundError(f"no accepted share named @{name} (see `blindvault shares`)")
         return found
 
     # --- paths ------------------------------------------------------------------------------
