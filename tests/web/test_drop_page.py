@@ -60,6 +60,21 @@ def _wait(page: Any, code: str) -> str:
     return page.text_content("#status") or ""
 
 
+def _send(chromium: Any, url: str, files: list[Path], code: str) -> str:
+    """Open the drop page at `url` in a fresh context, send `files`, and wait for the
+    status `code`; its text."""
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.goto(url)
+        _wait(page, "drop")
+        page.set_input_files("#drop-files", [str(f) for f in files])
+        page.click("#drop-send")
+        return _wait(page, code)
+    finally:
+        context.close()
+
+
 def test_files_dropped_in_chromium_reach_only_the_owner(
     chromium: Any, owner: Owner, tmp_path: Path
 ) -> None:
@@ -115,14 +130,7 @@ def test_a_file_past_the_old_64_mib_cap_is_dropped_from_chromium(
     with big.open("wb") as f:
         for _ in range(80):
             f.write(os.urandom(1 << 20))
-    context = chromium.new_context()
-    page = context.new_page()
-    page.goto(made["url"])
-    _wait(page, "drop")
-    page.set_input_files("#drop-files", [str(big)])
-    page.click("#drop-send")
-    assert "Sent 1 file" in _wait(page, "dropped")
-    context.close()
+    assert "Sent 1 file" in _send(chromium, made["url"], [big], "dropped")
     report = json.loads(owner.cli("drops", "--json"))
     assert report["imported"] == ["/inbox/video.bin"] and report["quarantined"] == []
     got = tmp_path / "got"
@@ -148,14 +156,8 @@ def test_a_drop_past_the_owners_quota_is_refused_with_its_own_message(
 
     set_quota("update accounts set quota_bytes = used_bytes + 1048576")  # 1 MiB of room
     try:
-        context = chromium.new_context()
-        page = context.new_page()
-        page.goto(made["url"])
-        _wait(page, "drop")
-        page.set_input_files("#drop-files", [str(big)])
-        page.click("#drop-send")
-        assert "does not fit in the storage left" in _wait(page, "upload-no-room")
-        context.close()
+        refused = _send(chromium, made["url"], [big], "upload-no-room")
+        assert "does not fit in the storage left" in refused
     finally:
         set_quota(f"update accounts set quota_bytes = {100 << 30}")
     assert json.loads(owner.cli("drops", "--json"))["imported"] == []

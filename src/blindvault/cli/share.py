@@ -152,59 +152,33 @@ def cmd_accept(ctx: Context) -> int:
 
 
 def cmd_unshare(ctx: Context) -> int:
+    """`unshare REMOTE --with EMAIL` or `--with-group NAME`: the grant ends, the keys rotate."""
     args = ctx.args
     vault = ctx.open()
-    if args.with_group is not None:
-        return _unshare_group(ctx, vault.groups.unshare)
-    strangers = vault.shares.unshare(
-        args.remote,
-        args.with_,
-        reencrypt=args.reencrypt,
-        trust_on_first_use=args.trust_on_first_use,
-        confirm=confirm_key,
-    )
-    _warn_strangers(args.remote, strangers)
-    done = "keys rotated" + (", files re-encrypted" if args.reencrypt else "")
-    ctx.show(
-        {
-            "remote": args.remote,
-            "removed": args.with_,
-            "reencrypted": args.reencrypt,
-            "not_in_roster": strangers,
-        },
-        f"{args.with_} removed from {args.remote}; {done}",
-    )
-    return 0
-
-
-def _warn_strangers(remote: str, strangers: list[str]) -> None:
-    for email in strangers:
-        sys.stderr.write(
-            f"warning: the server lists a grant of {remote} for {email}, who is not in "
-            "the signed member list; the new key was not sealed to them\n"
-        )
-
-
-def _unshare_group(ctx: Context, unshare: Callable[..., list[str]]) -> int:
-    """`unshare REMOTE --with-group NAME`: the group's grant ends, the keys rotate."""
-    args = ctx.args
+    group = args.with_group is not None
+    unshare = vault.groups.unshare if group else vault.shares.unshare
+    who = args.with_group if group else args.with_
     strangers = unshare(
         args.remote,
-        args.with_group,
+        who,
         reencrypt=args.reencrypt,
         trust_on_first_use=args.trust_on_first_use,
         confirm=confirm_key,
     )
-    _warn_strangers(args.remote, strangers)
+    for email in strangers:
+        sys.stderr.write(
+            f"warning: the server lists a grant of {args.remote} for {email}, who is not in "
+            "the signed member list; the new key was not sealed to them\n"
+        )
     done = "keys rotated" + (", files re-encrypted" if args.reencrypt else "")
     ctx.show(
         {
             "remote": args.remote,
-            "removed_group": args.with_group,
+            "removed_group" if group else "removed": who,
             "reencrypted": args.reencrypt,
             "not_in_roster": strangers,
         },
-        f"group {args.with_group} removed from {args.remote}; {done}",
+        f"{'group ' if group else ''}{who} removed from {args.remote}; {done}",
     )
     return 0
 

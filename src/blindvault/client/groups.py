@@ -352,7 +352,7 @@ class Groups:
         seal its key to the group's key pair."""
         session = self.session
         email = group_email(gid)
-        self.shares._write_roster(entry, entry.folder_key, entry.key_version, email,
+        self.shares.nesting.write_roster(entry, entry.folder_key, entry.key_version, email,
                                   Member(group.fingerprint, ROLE_READ, email))  # fmt: skip
         env = seal_envelope(entry.folder_key, share_id=gid, node_id=entry.node_id,
                             key_version=entry.key_version, role=ROLE_READ,

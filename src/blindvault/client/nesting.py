@@ -18,7 +18,7 @@ not to the members a nested roster would copy.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import partial
 
 from blindvault.client.files import Files
@@ -29,6 +29,7 @@ from blindvault.client.tree import Space
 from blindvault.core.constants import ROLE_WRITE
 from blindvault.core.group import is_group_email
 from blindvault.core.identity import IdentityBundle
+from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import FolderEntry
 from blindvault.core.roster import Member, Roster
 from blindvault.errors import IntegrityError, UsageError
@@ -47,6 +48,20 @@ class Nesting:
         self.files = files
         self.session = files.session
         self.spaces = files.spaces
+
+    def write_roster(
+        self,
+        entry: FolderEntry,
+        key: FolderKey,
+        kv: int,
+        email: str,
+        role: Member | None,
+        also: Sequence[Member] = (),
+    ) -> None:
+        """The next roster of a shared folder of one's own (`sharing/rosters.write_roster`);
+        its writers are read again when next needed."""
+        write_roster(self.session, entry, key, kv, email, role, also)
+        self.spaces.forget_roster(entry.node_id)
 
     def roster_of(self, node: bytes) -> Roster | None:
         """The verified roster of a shared folder of one's own."""
@@ -116,9 +131,7 @@ class Nesting:
             if there is not None:  # the higher of the two roles and re-share rights
                 member = Member(added.fingerprint, max(there.role, added.role), added.email,
                                 there.reshare or added.reshare)  # fmt: skip
-            write_roster(self.session, entry, entry.folder_key, entry.key_version, added.email,
-                         member)  # fmt: skip
-            self.spaces.forget_roster(entry.node_id)
+            self.write_roster(entry, entry.folder_key, entry.key_version, added.email, member)
             grant = next((g for g in listed if g["space"] == entry.node_id.hex()
                           and g["member_email"] == added.email), None)  # fmt: skip
             share_id = bytes.fromhex(str(grant["id"])) if grant else os.urandom(16)

@@ -19,7 +19,7 @@ from functools import partial
 from blindvault.client.nesting import Nesting
 from blindvault.client.sharing.grants import seal_grant
 from blindvault.client.sharing.recipients import Confirm, Recipients, choose_recipients
-from blindvault.client.sharing.rosters import served_bundle, write_roster
+from blindvault.client.sharing.rosters import served_bundle
 from blindvault.client.tree import Space, edits
 from blindvault.core.fileshare import holder_key
 from blindvault.core.keys import FolderKey
@@ -130,8 +130,7 @@ class Rotation:
         """The roster without the member at the new key version, and the new key sealed to
         every remaining member."""
         session = self.session
-        write_roster(session, entry, key, kv, drop, None)
-        self.spaces.forget_roster(entry.node_id)
+        self.nesting.write_roster(entry, key, kv, drop, None)
         keep = plans[entry.node_id].keep
         session.state.peers.update(keep.newly_pinned)
         for r in keep.chosen:

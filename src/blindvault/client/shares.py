@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -34,14 +34,12 @@ from blindvault.client.sharing.grants import Mount, open_incoming, seal_grant
 from blindvault.client.sharing.mounts import FILES, bound_name
 from blindvault.client.sharing.recipients import Confirm
 from blindvault.client.sharing.resharing import reshare
-from blindvault.client.sharing.rosters import write_roster
 from blindvault.client.tree import Space, edits
 from blindvault.client.uploads import Uploads
 from blindvault.core.constants import ROLE_READ, ROLE_WRITE
 from blindvault.core.content import blob_id
 from blindvault.core.identity import IdentityBundle
 from blindvault.core.kdf import normalize_email
-from blindvault.core.keys import FolderKey
 from blindvault.core.manifest import FileEntry, FolderEntry, ManifestBody
 from blindvault.core.roster import Member
 from blindvault.errors import BlindvaultError, PathNotFoundError, PolicyError, UsageError
@@ -191,18 +189,6 @@ class Shares:
     def _server_id(self, email: str) -> str:
         return self.session.api.get_as(Identity, f"/v1/identities/{email}").account_id
 
-    def _write_roster(
-        self,
-        entry: FolderEntry,
-        key: FolderKey,
-        kv: int,
-        email: str,
-        role: Member | None,
-        also: Sequence[Member] = (),
-    ) -> None:
-        write_roster(self.session, entry, key, kv, email, role, also)
-        self.spaces.forget_roster(entry.node_id)
-
     def share(
         self,
         remote: str,
@@ -235,11 +221,11 @@ class Shares:
         if not is_file and not space.shared:  # a new space: the folder around it, its subtree
             parent = self.spaces.space(parts[:-1])
             inherited = self.nesting.inherited(parent, email, role, trust_on_first_use, confirm)
-            self._write_roster(entry, key, kv, email, added, [r.member for r in inherited])
+            self.nesting.write_roster(entry, key, kv, email, added, [r.member for r in inherited])
             self.nesting.grant_inherited(entry, inherited)  # they keep reading it (issue 19)
             self._adopt(entry, parent)
         else:
-            self._write_roster(entry, key, kv, email, added)
+            self.nesting.write_roster(entry, key, kv, email, added)
         share_id = seal_grant(
             self.session, os.urandom(16), node, self._server_id(email), role, key, kv, member,
             reshare=allow_reshare,

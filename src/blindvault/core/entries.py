@@ -12,11 +12,13 @@ name   = u16 length || UTF-8 (NFC, 1..255 bytes, no "/", no NUL, not "." or ".."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from blindvault.core.constants import (
     FINGERPRINT_SIZE,
     ID_SIZE,
     KEY_SIZE,
+    MAX_MANIFEST_ENTRIES,
     MAX_NAME_BYTES,
     NODE_FILE,
     NODE_FOLDER,
@@ -32,8 +34,11 @@ __all__ = [
     "FolderEntry",
     "Tombstone",
     "check_name",
+    "read_count",
     "read_entry",
+    "read_tombstones",
     "write_entry",
+    "write_tombstones",
 ]
 
 
@@ -81,6 +86,28 @@ class Tombstone:
 
 
 Entry = FileEntry | FolderEntry
+
+
+def read_count(r: Reader) -> int:
+    """A u32 count of a folder's listed items, bounded by the format and the bytes left."""
+    n = r.u32()
+    if n > MAX_MANIFEST_ENTRIES or n > r.remaining():
+        raise FormatError("entry count out of range")
+    return n
+
+
+def write_tombstones(w: Writer, tombs: list[Tombstone]) -> None:
+    """A folder's tombstones (already sorted by node id, no duplicates)."""
+    w.u32(len(tombs))
+    for t in tombs:
+        w.fixed(t.node_id, ID_SIZE).u64(t.deleted_ms)
+
+
+def read_tombstones(r: Reader) -> list[Tombstone]:
+    tombs = [Tombstone(r.take(ID_SIZE), r.u64()) for _ in range(read_count(r))]
+    if any(a.node_id >= b.node_id for a, b in pairwise(tombs)):
+        raise FormatError("tombstones not in canonical order")
+    return tombs
 
 
 def write_entry(w: Writer, e: Entry) -> None:

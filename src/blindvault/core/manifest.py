@@ -48,7 +48,6 @@ from blindvault.core.constants import (
     MAGIC_MANIFEST_BODY,
     MANIFEST_PAGED,
     MANIFEST_WHOLE,
-    MAX_MANIFEST_ENTRIES,
     PAD_MANIFEST_MIN,
 )
 from blindvault.core.encoding import Reader, Writer, check_header, header
@@ -58,8 +57,11 @@ from blindvault.core.entries import (
     FolderEntry,
     Tombstone,
     check_name,
+    read_count,
     read_entry,
+    read_tombstones,
     write_entry,
+    write_tombstones,
 )
 from blindvault.core.history import MAX_HISTORY, FileVersion
 from blindvault.core.identity import Identity, IdentityBundle
@@ -108,9 +110,7 @@ class ManifestBody:
         w = Writer(header(MAGIC_MANIFEST_BODY)).u32(len(entries))
         for e in entries:
             write_entry(w, e)
-        w.u32(len(tombs))
-        for t in tombs:
-            w.fixed(t.node_id, ID_SIZE).u64(t.deleted_ms)
+        write_tombstones(w, tombs)
         write_trash(w, self.trash)
         return pad_block(w.bytes(), PAD_MANIFEST_MIN)
 
@@ -120,16 +120,13 @@ class ManifestBody:
         check_header(r, MAGIC_MANIFEST_BODY)
         r = Reader(unpad_block(data, PAD_MANIFEST_MIN))
         r.take(5)
-        entries = [read_entry(r) for _ in range(_count(r))]
-        tombs = [Tombstone(r.take(ID_SIZE), r.u64()) for _ in range(_count(r))]
-        trash = read_trash(r, _count(r))
+        entries = [read_entry(r) for _ in range(read_count(r))]
+        tombs = read_tombstones(r)
+        trash = read_trash(r, read_count(r))
         r.finish()
         names = [e.name.encode("utf-8") for e in entries]
         if any(a >= b for a, b in pairwise(names)):
             raise FormatError("entries not in canonical order")
-        ids = [t.node_id for t in tombs]
-        if any(a >= b for a, b in pairwise(ids)):
-            raise FormatError("tombstones not in canonical order")
         try:
             check_unique(entries, tombs, trash)
         except UsageError:
@@ -141,13 +138,6 @@ class ManifestBody:
             if e.name == name:
                 return e
         return None
-
-
-def _count(r: Reader) -> int:
-    n = r.u32()
-    if n > MAX_MANIFEST_ENTRIES or n > r.remaining():
-        raise FormatError("entry count out of range")
-    return n
 
 
 def check_unique(

@@ -45,7 +45,16 @@ from blindvault.core.constants import (
     PAGE_TARGET,
 )
 from blindvault.core.encoding import Reader, Writer, check_header, header
-from blindvault.core.entries import Entry, Tombstone, check_name, read_entry, write_entry
+from blindvault.core.entries import (
+    Entry,
+    Tombstone,
+    check_name,
+    read_count,
+    read_entry,
+    read_tombstones,
+    write_entry,
+    write_tombstones,
+)
 from blindvault.core.keys import FolderKey
 from blindvault.core.padme import pad_block, unpad_block
 from blindvault.core.trash import TrashItem, read_trash, write_trash
@@ -105,9 +114,7 @@ class RootBody:
         tombs = sorted(self.tombstones, key=lambda t: t.node_id)
         if any(a.node_id == b.node_id for a, b in pairwise(tombs)):
             raise UsageError("duplicate tombstone")
-        w.u32(len(tombs))
-        for t in tombs:
-            w.fixed(t.node_id, ID_SIZE).u64(t.deleted_ms)
+        write_tombstones(w, tombs)
         write_trash(w, self.trash)
         return pad_block(w.bytes(), PAD_MANIFEST_MIN)
 
@@ -127,19 +134,10 @@ class RootBody:
             refs.append(PageRef(count, size, digest))
         if sum(ref.count for ref in refs) > MAX_MANIFEST_ENTRIES:
             raise FormatError("entry count out of range")
-        tombs = [Tombstone(r.take(ID_SIZE), r.u64()) for _ in range(_count(r))]
-        trash = read_trash(r, _count(r))
+        tombs = read_tombstones(r)
+        trash = read_trash(r, read_count(r))
         r.finish()
-        if any(a.node_id >= b.node_id for a, b in pairwise(tombs)):
-            raise FormatError("tombstones not in canonical order")
         return cls(bits, tuple(refs), tuple(tombs), trash)
-
-
-def _count(r: Reader) -> int:
-    n = r.u32()
-    if n > MAX_MANIFEST_ENTRIES or n > r.remaining():
-        raise FormatError("entry count out of range")
-    return n
 
 
 def choose_bits(n: int) -> int:
@@ -251,7 +249,7 @@ def _decode_page(plain: bytes) -> tuple[Entry, ...]:
     check_header(Reader(plain), MAGIC_PAGE_BODY)
     r = Reader(unpad_block(plain, PAD_MANIFEST_MIN))
     r.take(5)
-    n = _count(r)
+    n = read_count(r)
     entries = tuple(read_entry(r) for _ in range(n))
     r.finish()
     names = [e.name.encode("utf-8") for e in entries]

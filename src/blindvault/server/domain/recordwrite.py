@@ -94,12 +94,7 @@ def _create(conn: Connection, scope: Scope, w: Cas, quota: _Quota) -> str:
            "data": w.data, "updated_at": time.time(), "space": scope.space}  # fmt: skip
     if insert_if_absent(conn, records, row) != 1:
         raise_stale(conn, scope, key)
-    try:
-        quota.charge(scope.owner, len(w.data))
-    except ApiError:
-        conn.execute(delete(records).where(*key))  # the one row this write added
-        raise
-    return scope.space
+    return _charge_new(conn, scope, w, quota)
 
 
 def _insert_new(conn: Connection, todo: list[tuple[Scope, int, Cas]]) -> dict[Any, bool]:
@@ -125,13 +120,17 @@ def _insert_new(conn: Connection, todo: list[tuple[Scope, int, Cas]]) -> dict[An
 
 def _created(conn: Connection, scope: Scope, w: Cas, quota: _Quota, inserted: bool) -> str:
     """`_create` for a write whose row `_insert_new` tried already."""
-    key = record_key(scope, w.kind, w.record_id)
     if not inserted:
-        raise_stale(conn, scope, key)
+        raise_stale(conn, scope, record_key(scope, w.kind, w.record_id))
+    return _charge_new(conn, scope, w, quota)
+
+
+def _charge_new(conn: Connection, scope: Scope, w: Cas, quota: _Quota) -> str:
+    """Charge a created record to its owner's quota; over quota, the row goes again."""
     try:
         quota.charge(scope.owner, len(w.data))
     except ApiError:
-        conn.execute(delete(records).where(*key))  # the one row this write added
+        conn.execute(delete(records).where(*record_key(scope, w.kind, w.record_id)))
         raise
     return scope.space
 

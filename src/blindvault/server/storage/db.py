@@ -71,15 +71,8 @@ def _one_at_a_time(engine: Engine) -> contextlib.AbstractContextManager[Any]:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction whose connection-level failures become a clean 503."""
-    try:
-        with _one_at_a_time(engine), engine.begin() as conn:
-            yield conn
-    except OperationalError as exc:
-        raise unavailable("database") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise unavailable("database") from exc
-        raise
+    with _translated(), _one_at_a_time(engine), engine.begin() as conn:
+        yield conn
 
 
 @contextmanager
@@ -91,9 +84,15 @@ def statements(engine: Engine) -> Iterator[Connection]:
         with transaction(engine) as conn:
             yield conn
         return
+    with _translated(), engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield conn
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Connection-level failures (the database down, a connection lost) become a clean 503."""
     try:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            yield conn
+        yield
     except OperationalError as exc:
         raise unavailable("database") from exc
     except DBAPIError as exc:
